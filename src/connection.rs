@@ -1,0 +1,64 @@
+//! The `Connection` trait: what the sniffer needs from an accepted stream.
+//!
+//! The sniffer reads through a shared reference so that, at shutdown,
+//! another thread can shut a connection down while its sniff is blocked in
+//! `read` (that is what makes shutdown prompt without a deadline). Sockets
+//! in std support exactly this (`impl Read for &TcpStream`); the in-memory
+//! streams of [`memory`](crate::memory) do too.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::Duration;
+
+/// A byte stream the multiplexer can sniff: `TcpStream`, `UnixStream`,
+/// [`MemoryStream`](crate::memory::MemoryStream), or your own.
+///
+/// ```
+/// use connmux::Connection;
+/// use std::net::TcpStream;
+///
+/// fn is_connection<C: Connection>() {}
+/// is_connection::<TcpStream>();
+/// ```
+pub trait Connection: Read + Write + Send + Sync + Sized + 'static {
+    /// Reads into `buf` through a shared reference, with the semantics of
+    /// [`Read::read`].
+    fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize>;
+
+    /// Sets how long a read may block; `None` blocks forever. A read that
+    /// times out fails with `WouldBlock` or `TimedOut`.
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+
+    /// Shuts down the read half, the write half, or both; a read blocked
+    /// in another thread must then return.
+    fn shutdown(&self, how: Shutdown) -> io::Result<()>;
+}
+
+impl Connection for TcpStream {
+    fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        TcpStream::shutdown(self, how)
+    }
+}
+
+#[cfg(unix)]
+impl Connection for std::os::unix::net::UnixStream {
+    fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        std::os::unix::net::UnixStream::shutdown(self, how)
+    }
+}

@@ -1,0 +1,113 @@
+//! A bounds-checked reader over a byte slice, used by every wire parser.
+//!
+//! Matchers parse partial input: running out of bytes is not an error but a
+//! request for more (`Stop::Short`, which becomes `Verdict::NeedMore`), and
+//! a value the protocol forbids is `Stop::Invalid` (`Verdict::NoMatch`).
+//! Reading through this cursor instead of indexing slices by hand makes a
+//! forgotten bounds check impossible.
+
+use crate::matcher::Verdict;
+
+/// Why a parser stopped before reaching a verdict of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// The input ended before the value: more bytes could complete it.
+    Short,
+    /// The bytes break the protocol: no continuation can make them valid.
+    Invalid,
+}
+
+impl From<Stop> for Verdict {
+    fn from(stop: Stop) -> Verdict {
+        match stop {
+            Stop::Short => Verdict::NeedMore,
+            Stop::Invalid => Verdict::NoMatch,
+        }
+    }
+}
+
+/// Turns a validity condition into a parser step.
+pub(crate) fn require(condition: bool) -> Result<(), Stop> {
+    if condition {
+        Ok(())
+    } else {
+        Err(Stop::Invalid)
+    }
+}
+
+/// Reads big-endian integers and byte runs from the front of a slice.
+#[derive(Debug, Clone)]
+pub(crate) struct Cursor<'a> {
+    bytes: &'a [u8],
+    position: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor at the start of `bytes`.
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Cursor { bytes, position: 0 }
+    }
+
+    /// How many bytes are left to read.
+    pub(crate) fn remaining(&self) -> usize {
+        self.bytes.len() - self.position
+    }
+
+    /// Takes the next `count` bytes.
+    pub(crate) fn take(&mut self, count: usize) -> Result<&'a [u8], Stop> {
+        if count > self.remaining() {
+            return Err(Stop::Short);
+        }
+        let start = self.position;
+        self.position += count;
+        Ok(&self.bytes[start..self.position])
+    }
+
+    /// Skips the next `count` bytes.
+    pub(crate) fn skip(&mut self, count: usize) -> Result<(), Stop> {
+        self.take(count).map(|_| ())
+    }
+
+    /// Reads one byte.
+    pub(crate) fn u8(&mut self) -> Result<u8, Stop> {
+        Ok(self.take(1)?[0])
+    }
+
+    /// Reads a big-endian 16-bit integer.
+    pub(crate) fn u16(&mut self) -> Result<u16, Stop> {
+        let b = self.take(2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_in_order_and_stops_short() {
+        let mut c = Cursor::new(&[0x01, 0x02, 0x03, 0x04, 0x05]);
+        assert_eq!(c.u8(), Ok(0x01));
+        assert_eq!(c.u16(), Ok(0x0203));
+        assert_eq!(c.remaining(), 2);
+        assert_eq!(c.u16(), Ok(0x0405));
+        assert_eq!(c.u8(), Err(Stop::Short));
+        assert_eq!(c.take(0), Ok(&[][..]));
+    }
+
+    #[test]
+    fn a_short_read_consumes_nothing() {
+        let mut c = Cursor::new(&[0xAA]);
+        assert_eq!(c.u16(), Err(Stop::Short));
+        assert_eq!(c.skip(2), Err(Stop::Short));
+        assert_eq!(c.u8(), Ok(0xAA));
+    }
+
+    #[test]
+    fn stops_become_verdicts() {
+        assert_eq!(Verdict::from(Stop::Short), Verdict::NeedMore);
+        assert_eq!(Verdict::from(Stop::Invalid), Verdict::NoMatch);
+        assert_eq!(require(true), Ok(()));
+        assert_eq!(require(false), Err(Stop::Invalid));
+    }
+}

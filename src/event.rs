@@ -1,0 +1,143 @@
+//! Events: what happened to connections that never reached a handler, and
+//! to the accept loop.
+//!
+//! The multiplexer never logs. It calls the callback given to
+//! [`Mux::on_event`](crate::Mux::on_event) from the thread where the event
+//! happened (a sniffer, or the accept loop), so the callback should be
+//! quick and must not block.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::route::RouteId;
+
+/// Something the application may want to log or count.
+///
+/// ```
+/// use connmux::{DropReason, Event, Mux};
+/// use std::net::{SocketAddr, TcpListener};
+///
+/// fn log(event: &Event<SocketAddr>) {
+///     match event {
+///         Event::Dropped { peer, reason: DropReason::NotMatched, .. } => {
+///             eprintln!("{peer}: unknown protocol")
+///         }
+///         other => eprintln!("{other}"),
+///     }
+/// }
+///
+/// let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+/// mux.on_event(log);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<A = SocketAddr> {
+    /// A connection was closed before any handler received it.
+    #[non_exhaustive]
+    Dropped {
+        /// The client's address.
+        peer: A,
+        /// Why it was closed.
+        reason: DropReason,
+        /// How many bytes the sniff had read from it.
+        sniffed_bytes: usize,
+    },
+    /// `accept` failed with a transient error (EMFILE, ECONNABORTED, ...);
+    /// the accept loop retries after `retry_in`.
+    #[non_exhaustive]
+    AcceptFailed {
+        /// The error `accept` returned.
+        error: io::Error,
+        /// How long the accept loop waits before the next attempt.
+        retry_in: Duration,
+    },
+}
+
+/// Why a connection was closed before reaching a handler.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// Every route refused the bytes the client sent before it stopped
+    /// sending or reached the sniff byte limit.
+    NotMatched,
+    /// The sniff deadline passed before any route took the connection.
+    TimedOut,
+    /// The route matched but its queue was full: nobody is accepting on
+    /// that route fast enough.
+    QueueFull(RouteId),
+    /// The route matched but its handle had been closed.
+    RouteClosed(RouteId),
+    /// Reading from the client failed before any route took it.
+    Io(io::Error),
+    /// The multiplexer was shutting down.
+    ShutDown,
+    /// No sniffer thread was free and none could be started (the process
+    /// is out of threads or memory).
+    NoSnifferThread(io::Error),
+}
+
+impl<A: fmt::Debug> fmt::Display for Event<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Dropped {
+                peer,
+                reason,
+                sniffed_bytes,
+            } => write!(
+                f,
+                "connection from {peer:?} closed after {sniffed_bytes} sniffed bytes: {reason}"
+            ),
+            Event::AcceptFailed { error, retry_in } => {
+                write!(f, "accept failed ({error}); retrying in {retry_in:?}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DropReason::NotMatched => f.write_str("no route matched"),
+            DropReason::TimedOut => f.write_str("sniff deadline passed before a route matched"),
+            DropReason::QueueFull(route) => write!(f, "{route} matched but its queue is full"),
+            DropReason::RouteClosed(route) => {
+                write!(f, "{route} matched but its listener is closed")
+            }
+            DropReason::Io(error) => write!(f, "reading from the client failed: {error}"),
+            DropReason::ShutDown => f.write_str("the multiplexer is shutting down"),
+            DropReason::NoSnifferThread(error) => {
+                write!(f, "no sniffer thread could be started: {error}")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_say_what_happened_to_whom() {
+        let peer: SocketAddr = "192.0.2.7:4242".parse().unwrap();
+        let event = Event::Dropped {
+            peer,
+            reason: DropReason::QueueFull(RouteId(2)),
+            sniffed_bytes: 18,
+        };
+        assert_eq!(
+            event.to_string(),
+            "connection from 192.0.2.7:4242 closed after 18 sniffed bytes: route 2 matched but its queue is full"
+        );
+        let event: Event = Event::AcceptFailed {
+            error: io::Error::other("too many open files"),
+            retry_in: Duration::from_millis(40),
+        };
+        assert_eq!(
+            event.to_string(),
+            "accept failed (too many open files); retrying in 40ms"
+        );
+    }
+}

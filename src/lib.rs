@@ -1,0 +1,153 @@
+//! Serve many protocols on one TCP port, with blocking `std::net` and
+//! nothing else.
+//!
+//! connmux accepts on one listener, reads the first bytes of each
+//! connection on a sniffer thread, asks an ordered list of routes which
+//! protocol they are, and hands the connection, every byte intact, to that
+//! route's [`Listener`], which you use like a `std::net::TcpListener`. It
+//! does for blocking Rust what Go's cmux does for etcd, with the limits a
+//! public port needs switched on by default.
+//!
+//! # A first multiplexer
+//!
+//! ```
+//! use connmux::{matchers, Mux};
+//! use std::io::{Read, Write};
+//! use std::net::{TcpListener, TcpStream};
+//! use std::thread;
+//!
+//! // 1. Build the mux over an ordinary listener.
+//! let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+//!
+//! // 2. Register routes, most specific first. Each returns a Listener.
+//! let http = mux.route(matchers::http1_fast());
+//! let tls = mux.route(matchers::tls());
+//! let other = mux.route(matchers::any());
+//!
+//! // 3. Serve on a thread of its own; keep a handle to stop it.
+//! let addr = mux.local_addr()?;
+//! let handle = mux.handle();
+//! let server = thread::spawn(move || mux.serve());
+//!
+//! // 4. Run any blocking server on each Listener.
+//! let http_server = thread::spawn(move || {
+//!     for stream in http.incoming() {
+//!         let mut stream = stream?;
+//!         let mut head = [0u8; 3];
+//!         stream.read_exact(&mut head)?; // the sniffed bytes come first
+//!         assert_eq!(&head, b"GET");
+//!         stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")?;
+//!     }
+//!     Ok::<(), std::io::Error>(())
+//! });
+//!
+//! let mut client = TcpStream::connect(addr)?;
+//! client.write_all(b"GET / HTTP/1.1\r\nHost: example\r\n\r\n")?;
+//! let mut response = String::new();
+//! client.read_to_string(&mut response)?;
+//! assert!(response.ends_with("hi"));
+//!
+//! // 5. Shut down: serve returns, every accept fails with ShutDown.
+//! handle.shutdown();
+//! server.join().unwrap()?;
+//! http_server.join().unwrap()?;
+//! # drop((tls, other));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # How a connection is routed
+//!
+//! A [`Matcher`] is a pure function of the bytes received so far that
+//! answers [`Verdict::Match`], [`Verdict::NoMatch`] or
+//! [`Verdict::NeedMore`]. Routes are tried in registration order: a route
+//! wins when it says `Match` and every earlier route has said `NoMatch`. A
+//! later route's match waits while an earlier route still needs bytes; when
+//! the input ends (the client stops sending, the sniff deadline passes, or
+//! the byte limit is reached), undecided routes count as no match. So a
+//! three-byte SOCKS5 greeting routed after [`http1_fast`] and [`tls`] is
+//! decided from its first byte, while a silent client reaches a catch-all
+//! [`any`] route only when the deadline passes.
+//!
+//! Closures are matchers, and [`any_of`], [`all_of`] and [`not`] combine
+//! them:
+//!
+//! ```
+//! use connmux::{any_of, matchers, Matcher, Verdict};
+//!
+//! let starts_with_hash = |seen: &[u8]| match seen.first() {
+//!     None => Verdict::NeedMore,
+//!     Some(b'#') => Verdict::Match,
+//!     Some(_) => Verdict::NoMatch,
+//! };
+//! let http_or_hash = any_of((matchers::http1_fast(), starts_with_hash));
+//! assert_eq!(http_or_hash.verdict(b"#!"), Verdict::Match);
+//! ```
+//!
+//! # What the handler gets
+//!
+//! A [`PeekableStream`]: reading it returns the sniffed bytes first,
+//! exactly once and in order, then whatever end of stream or error the
+//! sniff saw, then reads the socket directly. Writes, addresses, timeouts
+//! and shutdown go straight to the socket.
+//!
+//! # Limits and failures
+//!
+//! Every limit has a default fit for a public port (see [`MuxBuilder`]):
+//! a 5-second sniff deadline, 16 KiB of sniffed bytes, 128 queued
+//! connections per route, 1024 concurrent sniffs. A connection that never
+//! reaches a handler is closed and reported to the [`Mux::on_event`]
+//! callback as an [`Event`] naming the peer and the [`DropReason`]; counts
+//! are in [`MuxHandle::stats`]. Closing one route's [`Listener`] affects
+//! only that route.
+//!
+//! # Other connection sources
+//!
+//! `Mux` works over any [`Accept`] source: `TcpListener`, `UnixListener`,
+//! or the in-memory listener in [`memory`], which tests and benches use.
+//!
+//! [`http1_fast`]: matchers::http1_fast
+//! [`tls`]: matchers::tls
+//! [`any`]: matchers::any
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
+
+mod accept;
+mod accept_retry;
+mod combinators;
+mod config;
+mod connection;
+mod cursor;
+mod decide;
+mod error;
+mod event;
+#[doc(hidden)]
+pub mod fuzzing;
+mod handle;
+mod listener;
+mod matcher;
+pub mod matchers;
+pub mod memory;
+mod mux;
+mod pool;
+mod queue;
+mod replay;
+mod route;
+mod sniff;
+mod stats;
+mod stream;
+
+pub use accept::{Accept, WakeAccept};
+pub use combinators::{all_of, any_of, not, AllOf, AnyOf, MatcherList, Not};
+pub use config::MuxBuilder;
+pub use connection::Connection;
+pub use error::{AcceptError, ServeError};
+pub use event::{DropReason, Event};
+pub use handle::MuxHandle;
+pub use listener::{Incoming, Listener};
+pub use matcher::{Matcher, Verdict};
+pub use mux::Mux;
+pub use route::RouteId;
+pub use stats::Stats;
+pub use stream::{PeekableStream, StreamParts};

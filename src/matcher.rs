@@ -1,0 +1,143 @@
+//! The `Matcher` trait: a pure verdict on the bytes a client has sent so far.
+//!
+//! Matchers sit between the sniffer (which does all the I/O) and the route
+//! table (which applies priority). A matcher sees the whole prefix received
+//! so far, every time, and answers `Match`, `NoMatch` or `NeedMore`. It never
+//! reads, never sleeps and keeps no per-connection state, so the same bytes
+//! always give the same answer, whatever chunks they arrived in.
+
+/// What a [`Matcher`] says about the bytes a client has sent so far.
+///
+/// A verdict of `Match` or `NoMatch` is final: a correct matcher gives the
+/// same verdict for every longer input that starts with the same bytes.
+/// `NeedMore` means more bytes could still change the answer.
+///
+/// ```
+/// use connmux::{Matcher, Verdict};
+/// use connmux::matchers::http2_preface;
+///
+/// let h2 = http2_preface();
+/// assert_eq!(h2.verdict(b"PRI * HT"), Verdict::NeedMore);
+/// assert_eq!(h2.verdict(b"GET / HTTP/1.1\r\n"), Verdict::NoMatch);
+/// assert_eq!(h2.verdict(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), Verdict::Match);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// The bytes belong to this matcher's protocol, whatever follows.
+    Match,
+    /// The bytes cannot belong to this matcher's protocol, whatever follows.
+    NoMatch,
+    /// More bytes are needed to decide.
+    NeedMore,
+}
+
+impl Verdict {
+    /// Turns a yes/no answer on complete input into a verdict.
+    pub fn from_bool(matched: bool) -> Verdict {
+        if matched {
+            Verdict::Match
+        } else {
+            Verdict::NoMatch
+        }
+    }
+}
+
+/// A protocol detector: a pure function of the bytes received so far.
+///
+/// Implement [`verdict`](Matcher::verdict); closures of type
+/// `Fn(&[u8]) -> Verdict` are matchers too. Two rules make a matcher
+/// correct, and the crate's property tests check them for every built-in
+/// matcher:
+///
+/// - **Prefix monotonicity**: once `verdict(p)` is `Match` or `NoMatch`,
+///   `verdict(p + q)` is the same for every `q`.
+/// - **No I/O, no state**: the answer depends on the bytes alone.
+///
+/// ```
+/// use connmux::{Matcher, Verdict};
+///
+/// // A matcher for a made-up protocol whose clients start with "HELO".
+/// let helo = |seen: &[u8]| {
+///     let want = b"HELO";
+///     let n = seen.len().min(want.len());
+///     if seen[..n] != want[..n] {
+///         Verdict::NoMatch
+///     } else if n == want.len() {
+///         Verdict::Match
+///     } else {
+///         Verdict::NeedMore
+///     }
+/// };
+/// assert_eq!(helo.verdict(b"HE"), Verdict::NeedMore);
+/// assert_eq!(helo.verdict(b"HELO there"), Verdict::Match);
+/// assert!(!helo.matches_at_end(b"HE"));
+/// ```
+pub trait Matcher: Send + Sync {
+    /// Judges the bytes received so far (`seen` always starts at byte 0 of
+    /// the connection).
+    fn verdict(&self, seen: &[u8]) -> Verdict;
+
+    /// Judges input that is complete: the client closed, the sniff deadline
+    /// passed or the byte limit was reached, so no more bytes will be
+    /// looked at.
+    ///
+    /// The default treats `NeedMore` as no match, which is right for every
+    /// matcher except those whose answer flips at the end, such as
+    /// [`not`](crate::not): "not HTTP/2" is true of an input that stopped
+    /// half-way through the HTTP/2 preface.
+    fn matches_at_end(&self, seen: &[u8]) -> bool {
+        self.verdict(seen) == Verdict::Match
+    }
+}
+
+impl<F> Matcher for F
+where
+    F: Fn(&[u8]) -> Verdict + Send + Sync,
+{
+    fn verdict(&self, seen: &[u8]) -> Verdict {
+        self(seen)
+    }
+}
+
+impl Matcher for Box<dyn Matcher> {
+    fn verdict(&self, seen: &[u8]) -> Verdict {
+        (**self).verdict(seen)
+    }
+
+    fn matches_at_end(&self, seen: &[u8]) -> bool {
+        (**self).matches_at_end(seen)
+    }
+}
+
+impl<M: Matcher + ?Sized> Matcher for std::sync::Arc<M> {
+    fn verdict(&self, seen: &[u8]) -> Verdict {
+        (**self).verdict(seen)
+    }
+
+    fn matches_at_end(&self, seen: &[u8]) -> bool {
+        (**self).matches_at_end(seen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closures_are_matchers_and_default_end_is_match_only() {
+        let need_more = |_: &[u8]| Verdict::NeedMore;
+        let yes = |_: &[u8]| Verdict::Match;
+        assert!(!need_more.matches_at_end(b"x"));
+        assert!(yes.matches_at_end(b""));
+        let boxed: Box<dyn Matcher> = Box::new(yes);
+        assert_eq!(boxed.verdict(b"abc"), Verdict::Match);
+        let shared = std::sync::Arc::new(need_more);
+        assert_eq!(shared.verdict(b"abc"), Verdict::NeedMore);
+    }
+
+    #[test]
+    fn from_bool() {
+        assert_eq!(Verdict::from_bool(true), Verdict::Match);
+        assert_eq!(Verdict::from_bool(false), Verdict::NoMatch);
+    }
+}

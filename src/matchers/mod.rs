@@ -1,0 +1,17 @@
+//! The built-in matchers, one protocol per file.
+//!
+//! Each is a pure function of the bytes seen so far that decides as early
+//! as its bytes allow: a protocol routed after them is decided from the
+//! first byte that rules them out, without waiting for a deadline.
+
+mod any;
+mod http1;
+mod http2;
+pub(crate) mod prefix;
+mod tls;
+
+pub use any::{any, Any};
+pub use http1::{http1_fast, http1_methods, Http1Fast, HTTP_METHODS};
+pub use http2::{http2_preface, Http2Preface, HTTP2_PREFACE};
+pub use prefix::{prefixes, PrefixSet};
+pub use tls::{client_hello_version, tls, tls_versions, Tls, TlsVersion};

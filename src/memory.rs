@@ -1,0 +1,495 @@
+//! In-memory connections: a listener, a connector and duplex streams that
+//! behave like loopback TCP (blocking reads with timeouts, half-close,
+//! EOF, shutdown from another thread) without touching the network.
+//!
+//! Tests use them to drive the multiplexer deterministically and benches use
+//! them to measure dispatch without socket costs.
+//!
+//! ```
+//! use connmux::memory;
+//! use std::io::{Read, Write};
+//!
+//! let (listener, connector) = memory::listener();
+//! let mut client = connector.connect().unwrap();
+//! client.write_all(b"ping").unwrap();
+//! let (mut server, peer) = connmux::Accept::accept(&listener).unwrap();
+//! let mut got = [0; 4];
+//! server.read_exact(&mut got).unwrap();
+//! assert_eq!(&got, b"ping");
+//! assert_eq!(peer.to_string(), "memory:1");
+//! ```
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::accept::{Accept, WakeAccept};
+use crate::connection::Connection;
+use crate::queue::{Queue, RecvError, TrySendError};
+
+/// How many bytes one direction buffers before a writer blocks.
+const PIPE_CAPACITY: usize = 64 * 1024;
+
+/// The address of one end of an in-memory connection: the listener is
+/// `memory:0`, connections are numbered from `memory:1` in connect order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MemoryAddr(pub u64);
+
+impl fmt::Display for MemoryAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "memory:{}", self.0)
+    }
+}
+
+struct PipeState {
+    bytes: VecDeque<u8>,
+    /// The writing end shut down or dropped: readers see EOF once empty.
+    writer_closed: bool,
+    /// The reading end shut down or dropped: reads return EOF at once and
+    /// writes fail.
+    reader_closed: bool,
+}
+
+/// One direction of a connection.
+struct Pipe {
+    state: Mutex<PipeState>,
+    changed: Condvar,
+}
+
+impl Pipe {
+    fn new() -> Arc<Pipe> {
+        Arc::new(Pipe {
+            state: Mutex::new(PipeState {
+                bytes: VecDeque::new(),
+                writer_closed: false,
+                reader_closed: false,
+            }),
+            changed: Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PipeState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits while `blocked` holds, at most until `deadline`; returns the
+    /// guard and whether it gave up because the deadline passed.
+    fn wait<'a>(
+        &self,
+        mut state: MutexGuard<'a, PipeState>,
+        deadline: Option<Instant>,
+        blocked: impl Fn(&PipeState) -> bool,
+    ) -> (MutexGuard<'a, PipeState>, bool) {
+        while blocked(&state) {
+            match deadline {
+                None => {
+                    state = self
+                        .changed
+                        .wait(state)
+                        .unwrap_or_else(PoisonError::into_inner)
+                }
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return (state, true);
+                    }
+                    state = self
+                        .changed
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+            }
+        }
+        (state, false)
+    }
+
+    fn read(&self, buf: &mut [u8], timeout: Option<Duration>) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let (mut state, timed_out) = self.wait(self.lock(), deadline, |s| {
+            s.bytes.is_empty() && !s.writer_closed && !s.reader_closed
+        });
+        if state.reader_closed {
+            return Ok(0);
+        }
+        if timed_out {
+            return Err(io::Error::new(io::ErrorKind::WouldBlock, "read timed out"));
+        }
+        let count = buf.len().min(state.bytes.len());
+        for (slot, byte) in buf.iter_mut().zip(state.bytes.drain(..count)) {
+            *slot = byte;
+        }
+        drop(state);
+        self.changed.notify_all();
+        Ok(count)
+    }
+
+    fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let (mut state, _) = self.wait(self.lock(), None, |s| {
+            s.bytes.len() >= PIPE_CAPACITY && !s.reader_closed && !s.writer_closed
+        });
+        if state.reader_closed || state.writer_closed {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the in-memory connection is closed",
+            ));
+        }
+        let count = buf.len().min(PIPE_CAPACITY - state.bytes.len());
+        state.bytes.extend(&buf[..count]);
+        drop(state);
+        self.changed.notify_all();
+        Ok(count)
+    }
+
+    fn close_reader(&self) {
+        self.lock().reader_closed = true;
+        self.changed.notify_all();
+    }
+
+    fn close_writer(&self) {
+        self.lock().writer_closed = true;
+        self.changed.notify_all();
+    }
+}
+
+/// One end of an in-memory duplex connection; see [`pair`].
+///
+/// Reads block until bytes arrive, the peer shuts down its write half
+/// (EOF), this end shuts down its read half (EOF), or the read timeout
+/// passes (`WouldBlock`). Dropping an end shuts down both halves.
+pub struct MemoryStream {
+    inbound: Arc<Pipe>,
+    outbound: Arc<Pipe>,
+    read_timeout: Mutex<Option<Duration>>,
+}
+
+impl fmt::Debug for MemoryStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStream").finish_non_exhaustive()
+    }
+}
+
+/// Two connected in-memory streams: what one writes, the other reads.
+///
+/// ```
+/// use connmux::memory;
+/// use std::io::{Read, Write};
+///
+/// let (mut a, mut b) = memory::pair();
+/// a.write_all(b"hello").unwrap();
+/// drop(a);
+/// let mut got = String::new();
+/// b.read_to_string(&mut got).unwrap();
+/// assert_eq!(got, "hello");
+/// ```
+pub fn pair() -> (MemoryStream, MemoryStream) {
+    let (a_to_b, b_to_a) = (Pipe::new(), Pipe::new());
+    let a = MemoryStream {
+        inbound: Arc::clone(&b_to_a),
+        outbound: Arc::clone(&a_to_b),
+        read_timeout: Mutex::new(None),
+    };
+    let b = MemoryStream {
+        inbound: a_to_b,
+        outbound: b_to_a,
+        read_timeout: Mutex::new(None),
+    };
+    (a, b)
+}
+
+impl MemoryStream {
+    /// The current read timeout; `None` blocks forever.
+    pub fn read_timeout(&self) -> Option<Duration> {
+        *self
+            .read_timeout
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Connection for MemoryStream {
+    fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inbound.read(buf, self.read_timeout())
+    }
+
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        if timeout == Some(Duration::ZERO) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a zero read timeout is not allowed",
+            ));
+        }
+        *self
+            .read_timeout
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = timeout;
+        Ok(())
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        if matches!(how, Shutdown::Read | Shutdown::Both) {
+            self.inbound.close_reader();
+        }
+        if matches!(how, Shutdown::Write | Shutdown::Both) {
+            self.outbound.close_writer();
+        }
+        Ok(())
+    }
+}
+
+impl Read for MemoryStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_shared(buf)
+    }
+}
+
+impl Read for &MemoryStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_shared(buf)
+    }
+}
+
+impl Write for MemoryStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.outbound.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Write for &MemoryStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.outbound.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for MemoryStream {
+    fn drop(&mut self) {
+        self.inbound.close_reader();
+        self.outbound.close_writer();
+    }
+}
+
+/// A pending connection, or `None` to wake the accepting thread.
+type Backlog = Queue<Option<(MemoryStream, MemoryAddr)>>;
+
+/// The accepting side of in-memory connections; see [`listener`].
+///
+/// `accept` fails with `NotConnected` once every [`MemoryConnector`] is
+/// dropped and the backlog is empty, which ends a multiplexer serving it.
+pub struct MemoryListener {
+    backlog: Arc<Backlog>,
+}
+
+/// The connecting side of a [`MemoryListener`]; clone it freely.
+#[derive(Clone)]
+pub struct MemoryConnector {
+    shared: Arc<ConnectorShared>,
+}
+
+struct ConnectorShared {
+    backlog: Arc<Backlog>,
+    next_peer: AtomicU64,
+}
+
+impl fmt::Debug for MemoryListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryListener").finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for MemoryConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryConnector").finish_non_exhaustive()
+    }
+}
+
+/// A new in-memory listener and the connector that reaches it.
+pub fn listener() -> (MemoryListener, MemoryConnector) {
+    let backlog = Arc::new(Queue::new(usize::MAX));
+    let connector = MemoryConnector {
+        shared: Arc::new(ConnectorShared {
+            backlog: Arc::clone(&backlog),
+            next_peer: AtomicU64::new(1),
+        }),
+    };
+    (MemoryListener { backlog }, connector)
+}
+
+impl MemoryConnector {
+    /// Opens a connection to the listener and returns the client end; the
+    /// server end waits in the listener's backlog (which is unbounded).
+    ///
+    /// Fails with `ConnectionRefused` once the listener is dropped.
+    pub fn connect(&self) -> io::Result<MemoryStream> {
+        let (client, server) = pair();
+        let peer = MemoryAddr(self.shared.next_peer.fetch_add(1, Ordering::Relaxed));
+        match self.shared.backlog.try_send(Some((server, peer))) {
+            Ok(()) => Ok(client),
+            Err(TrySendError::Full(_) | TrySendError::Closed(_)) => Err(io::Error::new(
+                io::ErrorKind::ConnectionRefused,
+                "the in-memory listener is closed",
+            )),
+        }
+    }
+}
+
+impl Drop for ConnectorShared {
+    fn drop(&mut self) {
+        self.backlog.close();
+    }
+}
+
+impl Drop for MemoryListener {
+    fn drop(&mut self) {
+        drop(self.backlog.close_and_drain());
+    }
+}
+
+impl Accept for MemoryListener {
+    type Conn = MemoryStream;
+    type Addr = MemoryAddr;
+
+    fn accept(&self) -> io::Result<(MemoryStream, MemoryAddr)> {
+        match self.backlog.recv() {
+            Ok(Some(connection)) => Ok(connection),
+            Ok(None) => Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "woken for shutdown",
+            )),
+            Err(RecvError::Closed | RecvError::Empty) => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "every connector of this in-memory listener was dropped",
+            )),
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<MemoryAddr> {
+        Ok(MemoryAddr(0))
+    }
+
+    fn wake_handle(&self) -> io::Result<WakeAccept> {
+        let backlog = Arc::clone(&self.backlog);
+        Ok(Box::new(move || {
+            // A closed backlog already makes accept return.
+            let _ = backlog.try_send(None);
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+
+    #[test]
+    fn bytes_flow_both_ways_and_eof_follows_drop() {
+        let (mut a, mut b) = pair();
+        a.write_all(b"ping").unwrap();
+        let mut got = [0u8; 4];
+        b.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"ping");
+        b.write_all(b"pong").unwrap();
+        a.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"pong");
+        drop(a);
+        assert_eq!(b.read(&mut got).unwrap(), 0);
+        assert_eq!(b.write(b"x").unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+    }
+
+    #[test]
+    fn half_close_keeps_the_other_direction() {
+        let (mut a, mut b) = pair();
+        a.write_all(b"req").unwrap();
+        a.shutdown(Shutdown::Write).unwrap();
+        let mut got = Vec::new();
+        b.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"req");
+        b.write_all(b"resp").unwrap();
+        let mut back = [0u8; 4];
+        a.read_exact(&mut back).unwrap();
+        assert_eq!(&back, b"resp");
+    }
+
+    #[test]
+    fn read_timeout_and_shutdown_from_another_thread() {
+        let (_a, b) = pair();
+        b.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
+        let mut buf = [0u8; 1];
+        assert_eq!(
+            b.read_shared(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        assert!(b.set_read_timeout(Some(Duration::ZERO)).is_err());
+        b.set_read_timeout(None).unwrap();
+        let b = Arc::new(b);
+        let reader = {
+            let b = Arc::clone(&b);
+            thread::spawn(move || b.read_shared(&mut [0u8; 1]))
+        };
+        thread::sleep(Duration::from_millis(20));
+        b.shutdown(Shutdown::Both).unwrap();
+        assert_eq!(reader.join().unwrap().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_full_pipe_blocks_the_writer_until_read() {
+        let (mut a, mut b) = pair();
+        let payload: Vec<u8> = (0..3 * PIPE_CAPACITY).map(|i| i as u8).collect();
+        let expected = payload.clone();
+        let writer = thread::spawn(move || {
+            a.write_all(&payload).unwrap();
+        });
+        let mut got = Vec::new();
+        while got.len() < expected.len() {
+            let mut chunk = [0u8; 4096];
+            let n = b.read(&mut chunk).unwrap();
+            got.extend_from_slice(&chunk[..n]);
+        }
+        writer.join().unwrap();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn listener_wakes_refuses_and_ends() {
+        let (listener, connector) = listener();
+        (listener.wake_handle().unwrap())();
+        assert_eq!(
+            listener.accept().unwrap_err().kind(),
+            io::ErrorKind::Interrupted
+        );
+        let _client = connector.connect().unwrap();
+        assert_eq!(listener.accept().unwrap().1, MemoryAddr(1));
+        drop(connector);
+        assert_eq!(
+            listener.accept().unwrap_err().kind(),
+            io::ErrorKind::NotConnected
+        );
+        let (listener, connector) = super::listener();
+        drop(listener);
+        assert_eq!(
+            connector.connect().unwrap_err().kind(),
+            io::ErrorKind::ConnectionRefused
+        );
+        assert_eq!(
+            Accept::local_addr(&super::listener().0).unwrap(),
+            MemoryAddr(0)
+        );
+    }
+}

@@ -1,0 +1,431 @@
+//! `Mux`: route registration, the accept loop, the sniffer threads' work,
+//! and shutdown.
+//!
+//! `serve` runs the accept loop on the calling thread. Each accepted
+//! connection becomes a job for the sniffer pool; a sniffer thread reads
+//! it until the routes decide, then queues it for the winning route's
+//! `Listener` or closes it and reports an event.
+
+use std::io;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread;
+
+use crate::accept::{Accept, WakeAccept};
+use crate::accept_retry::{classify, AcceptFailure, Backoff};
+use crate::config::{MuxBuilder, Settings};
+use crate::error::ServeError;
+use crate::event::{DropReason, Event};
+use crate::handle::{Control, MuxHandle};
+use crate::listener::Listener;
+use crate::matcher::Matcher;
+use crate::pool::{Job, SniffSlot, SnifferPool, Submitted};
+use crate::replay::Replay;
+use crate::route::{HandOffError, RouteId, RouteShared};
+use crate::sniff::{sniff, SniffLimits, SniffOutcome, Sniffed};
+use crate::stats::{Counters, Stats};
+use crate::stream::PeekableStream;
+
+type EventCallback<A> = Box<dyn Fn(&Event<A>) + Send + Sync>;
+
+/// What the sniffers consult for every connection; fixed once `serve`
+/// starts.
+struct RouteTable<C, A> {
+    matchers: Vec<Box<dyn Matcher>>,
+    routes: Vec<Arc<RouteShared<C, A>>>,
+    on_event: Option<EventCallback<A>>,
+}
+
+/// State shared by `serve`, the sniffer threads and every `MuxHandle`.
+pub(crate) struct Core<C, A> {
+    settings: Settings,
+    stopping: AtomicBool,
+    wake_accept: WakeAccept,
+    pool: SnifferPool<C, A>,
+    counters: Counters,
+    table: OnceLock<RouteTable<C, A>>,
+}
+
+/// A protocol multiplexer over one listener.
+///
+/// Register routes in priority order with [`route`](Mux::route); each
+/// returns the [`Listener`] on which that route's connections arrive. Then
+/// call [`serve`](Mux::serve), which blocks until the multiplexer is shut
+/// down through a [`MuxHandle`] or accepting fails for good.
+///
+/// ```
+/// use connmux::{matchers, Mux};
+/// use std::io::{Read, Write};
+/// use std::net::{TcpListener, TcpStream};
+///
+/// let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+/// let http = mux.route(matchers::http1_fast());
+/// let tls = mux.route(matchers::tls());
+/// let other = mux.route(matchers::any());
+/// let addr = mux.local_addr()?;
+/// let handle = mux.handle();
+/// let server = std::thread::spawn(move || mux.serve());
+///
+/// // An SSH client is neither HTTP nor TLS: the catch-all route gets it.
+/// let mut client = TcpStream::connect(addr)?;
+/// client.write_all(b"SSH-2.0-OpenSSH_9.2\r\n")?;
+/// let (mut conn, _peer) = other.accept()?;
+/// let mut banner = [0u8; 8];
+/// conn.read_exact(&mut banner)?;
+/// assert_eq!(&banner, b"SSH-2.0-");
+///
+/// handle.shutdown();
+/// server.join().unwrap()?;
+/// assert!(http.accept().is_err() && tls.accept().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Mux<S: Accept = TcpListener> {
+    source: S,
+    local_addr: S::Addr,
+    core: Arc<Core<S::Conn, S::Addr>>,
+    matchers: Vec<Box<dyn Matcher>>,
+    routes: Vec<Arc<RouteShared<S::Conn, S::Addr>>>,
+    on_event: Option<EventCallback<S::Addr>>,
+}
+
+impl Mux<TcpListener> {
+    /// A builder for a multiplexer with non-default settings.
+    pub fn builder() -> MuxBuilder {
+        MuxBuilder::new()
+    }
+}
+
+impl<S: Accept> Mux<S> {
+    /// A multiplexer over `source` with the default settings (see
+    /// [`MuxBuilder`] for what they are).
+    ///
+    /// Fails if the listener's local address cannot be read, or if it
+    /// cannot be woken for shutdown (an unnamed UNIX socket).
+    pub fn new(source: S) -> io::Result<Self> {
+        Mux::with_settings(source, Settings::default())
+    }
+
+    pub(crate) fn with_settings(source: S, settings: Settings) -> io::Result<Self> {
+        let local_addr = source.local_addr()?;
+        let wake_accept = source.wake_handle()?;
+        let pool = SnifferPool::new(
+            settings.max_concurrent_sniffs,
+            settings.idle_sniffer_timeout,
+        );
+        Ok(Mux {
+            source,
+            local_addr,
+            core: Arc::new(Core {
+                settings,
+                stopping: AtomicBool::new(false),
+                wake_accept,
+                pool,
+                counters: Counters::default(),
+                table: OnceLock::new(),
+            }),
+            matchers: Vec::new(),
+            routes: Vec::new(),
+            on_event: None,
+        })
+    }
+
+    /// Adds a route after those already registered and returns the
+    /// listener its connections arrive on.
+    ///
+    /// A connection goes to the first route whose matcher says `Match`
+    /// while every earlier route has said `NoMatch`. Routes registered
+    /// after a catch-all such as [`any`](crate::matchers::any) never match.
+    pub fn route<M: Matcher + 'static>(&mut self, matcher: M) -> Listener<S::Conn, S::Addr> {
+        let id = RouteId(self.routes.len());
+        let shared = Arc::new(RouteShared::new(
+            id,
+            self.local_addr.clone(),
+            self.core.settings.route_queue_capacity,
+        ));
+        self.matchers.push(Box::new(matcher));
+        self.routes.push(Arc::clone(&shared));
+        Listener::new(shared)
+    }
+
+    /// Sets the function that receives an [`Event`] for every connection
+    /// closed before reaching a handler and every transient accept error.
+    ///
+    /// It runs on sniffer threads and on the accept loop's thread: keep it
+    /// short, and do not block in it.
+    pub fn on_event<F>(&mut self, callback: F)
+    where
+        F: Fn(&Event<S::Addr>) + Send + Sync + 'static,
+    {
+        self.on_event = Some(Box::new(callback));
+    }
+
+    /// A handle that shuts this multiplexer down and reads its counters,
+    /// from any thread.
+    pub fn handle(&self) -> MuxHandle {
+        let control: Arc<dyn Control> = self.core.clone();
+        MuxHandle::new(control)
+    }
+
+    /// The address the underlying listener is bound to.
+    pub fn local_addr(&self) -> io::Result<S::Addr> {
+        Ok(self.local_addr.clone())
+    }
+
+    /// Accepts and routes connections until the multiplexer is shut down
+    /// or accepting fails for good.
+    ///
+    /// On return, every sniffer thread has exited, connections still being
+    /// sniffed have been closed (each with a [`DropReason::ShutDown`]
+    /// event), and every route's `accept` hands out the connections
+    /// already queued and then fails with
+    /// [`AcceptError::ShutDown`](crate::AcceptError::ShutDown). The
+    /// listener is closed when `serve` returns.
+    ///
+    /// Transient accept errors (EMFILE, ENFILE, ECONNABORTED, ENOMEM, ...)
+    /// are reported as [`Event::AcceptFailed`] and retried after a back-off;
+    /// any other accept error ends `serve` with [`ServeError::Accept`].
+    pub fn serve(mut self) -> Result<(), ServeError> {
+        let table = RouteTable {
+            matchers: std::mem::take(&mut self.matchers),
+            routes: std::mem::take(&mut self.routes),
+            on_event: self.on_event.take(),
+        };
+        // `serve` consumes the Mux, so this is the only `set`.
+        let _ = self.core.table.set(table);
+        let result = if self.core.is_stopping() {
+            Ok(())
+        } else {
+            self.accept_loop()
+        };
+        self.core.stop(false);
+        self.core.pool.join_threads();
+        result
+    }
+
+    fn accept_loop(&self) -> Result<(), ServeError> {
+        let core = &self.core;
+        let mut backoff = Backoff::default();
+        while core.pool.wait_for_capacity() {
+            match self.source.accept() {
+                Ok((conn, peer)) => {
+                    if core.is_stopping() {
+                        // The shutdown wake-up connection, or a client that
+                        // raced it: either way, nothing will sniff it.
+                        break;
+                    }
+                    backoff.reset();
+                    core.counters.count_accepted();
+                    self.submit(Job { conn, peer });
+                }
+                Err(_) if core.is_stopping() => break,
+                Err(error) => match classify(&error) {
+                    AcceptFailure::Transient => {
+                        let retry_in = backoff.next_delay();
+                        core.counters.count_accept_error();
+                        core.emit(&Event::AcceptFailed { error, retry_in });
+                        if !core.pool.pause(retry_in) {
+                            break;
+                        }
+                    }
+                    AcceptFailure::Fatal => return Err(ServeError::Accept(error)),
+                },
+            }
+        }
+        Ok(())
+    }
+
+    fn submit(&self, job: Job<S::Conn, S::Addr>) {
+        let core = &self.core;
+        match core.pool.submit(job) {
+            Ok(Submitted::ToIdleThread) => {}
+            Ok(Submitted::NeedsThread) => {
+                if let Err(error) = self.start_sniffer_thread() {
+                    if let Some(Job { conn, peer }) = core.pool.thread_failed_to_start() {
+                        drop(conn);
+                        core.report_drop(peer, DropReason::NoSnifferThread(error), 0);
+                    }
+                }
+            }
+            Err(Job { conn, peer }) => {
+                drop(conn);
+                core.report_drop(peer, DropReason::ShutDown, 0);
+            }
+        }
+    }
+
+    fn start_sniffer_thread(&self) -> io::Result<()> {
+        let slot = Arc::new(SniffSlot::new());
+        let thread_slot = Arc::clone(&slot);
+        let core = Arc::clone(&self.core);
+        let thread = thread::Builder::new()
+            .name("connmux-sniffer".into())
+            .stack_size(self.core.settings.sniffer_stack_size)
+            .spawn(move || core.run_sniffer(&thread_slot))?;
+        self.core.pool.thread_started(slot, thread);
+        Ok(())
+    }
+}
+
+impl<S: Accept> Drop for Mux<S> {
+    fn drop(&mut self) {
+        // A Mux dropped without serving still owes its handles an answer.
+        for route in &self.routes {
+            route.close_for_shutdown();
+        }
+        self.core.stop(false);
+    }
+}
+
+/// Marks the current job done when the sniffer thread leaves it, even by
+/// unwinding from a panic in a matcher or the event callback.
+struct JobDone<'a, C: crate::Connection, A> {
+    pool: &'a SnifferPool<C, A>,
+}
+
+impl<C: crate::Connection, A> Drop for JobDone<'_, C, A> {
+    fn drop(&mut self) {
+        self.pool.job_done();
+        if thread::panicking() {
+            self.pool.thread_died();
+        }
+    }
+}
+
+impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Stops everything; `wake` also wakes the accept loop, which is only
+    /// needed when another thread asks.
+    ///
+    /// Order matters: the flag first (sniffs that end from now on report
+    /// `Interrupted`), then the route queues (nothing new gets queued),
+    /// then the sniffs in progress are interrupted.
+    ///
+    /// The route queues are closed on every call, because a shutdown that
+    /// came before `serve` found no routes to close yet.
+    fn stop(&self, wake: bool) {
+        let first_call = !self.stopping.swap(true, Ordering::SeqCst);
+        if let Some(table) = self.table.get() {
+            for route in &table.routes {
+                route.close_for_shutdown();
+            }
+        }
+        if !first_call {
+            return;
+        }
+        for Job { conn, peer } in self.pool.stop() {
+            drop(conn);
+            self.report_drop(peer, DropReason::ShutDown, 0);
+        }
+        self.pool.interrupt_sniffs();
+        if wake {
+            (self.wake_accept)();
+        }
+    }
+
+    fn emit(&self, event: &Event<A>) {
+        if let Some(callback) = self.table.get().and_then(|t| t.on_event.as_ref()) {
+            callback(event);
+        }
+    }
+
+    /// Counts and reports a connection closed before reaching a handler;
+    /// the caller has already dropped it.
+    fn report_drop(&self, peer: A, reason: DropReason, sniffed_bytes: usize) {
+        self.counters.count_drop(&reason);
+        self.emit(&Event::Dropped {
+            peer,
+            reason,
+            sniffed_bytes,
+        });
+    }
+
+    /// A sniffer thread's life: take jobs until the pool says stop.
+    fn run_sniffer(&self, slot: &SniffSlot<C>) {
+        while let Some(job) = self.pool.next_job() {
+            let _done = JobDone { pool: &self.pool };
+            self.sniff_and_dispatch(slot, job);
+        }
+    }
+
+    fn sniff_and_dispatch(&self, slot: &SniffSlot<C>, Job { conn, peer }: Job<C, A>) {
+        let Some(table) = self.table.get() else {
+            drop(conn);
+            return self.report_drop(peer, DropReason::ShutDown, 0);
+        };
+        let limits = SniffLimits {
+            deadline: self.settings.sniff_deadline,
+            max_bytes: self.settings.max_sniff_bytes,
+        };
+        slot.hold(conn);
+        if self.is_stopping() {
+            // Shutdown may have looked at the slots before this one was
+            // filled; interrupting here closes that window.
+            slot.interrupt();
+        }
+        let sniffed = slot.with(|conn| sniff(conn, &table.matchers, limits, &self.stopping));
+        if let (Some(conn), Some(sniffed)) = (slot.release(), sniffed) {
+            self.dispatch(table, conn, peer, sniffed);
+        }
+    }
+
+    fn dispatch(&self, table: &RouteTable<C, A>, conn: C, peer: A, sniffed: Sniffed) {
+        let Sniffed {
+            bytes,
+            end,
+            outcome,
+        } = sniffed;
+        let sniffed_bytes = bytes.len();
+        let reason = match outcome {
+            SniffOutcome::Route(index) => {
+                let route = &table.routes[index];
+                let stream = PeekableStream::new(conn, Replay::new(bytes, end), route.id);
+                let (rejected, reason) = match route.hand_off(stream, peer) {
+                    Ok(()) => return,
+                    Err(HandOffError::Full(rejected)) => {
+                        (rejected, DropReason::QueueFull(route.id))
+                    }
+                    Err(HandOffError::RouteClosed(rejected)) => {
+                        (rejected, DropReason::RouteClosed(route.id))
+                    }
+                    Err(HandOffError::ShutDown(rejected)) => (rejected, DropReason::ShutDown),
+                };
+                let (stream, peer) = rejected;
+                drop(stream);
+                return self.report_drop(peer, reason, sniffed_bytes);
+            }
+            SniffOutcome::NotMatched => DropReason::NotMatched,
+            SniffOutcome::TimedOut => DropReason::TimedOut,
+            SniffOutcome::Failed(error) => DropReason::Io(error),
+            SniffOutcome::Interrupted => DropReason::ShutDown,
+        };
+        drop(conn);
+        self.report_drop(peer, reason, sniffed_bytes);
+    }
+}
+
+impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Control for Core<C, A> {
+    fn shutdown(&self) {
+        self.stop(true);
+    }
+
+    fn is_shut_down(&self) -> bool {
+        self.is_stopping()
+    }
+
+    fn stats(&self) -> Stats {
+        let routed = self
+            .table
+            .get()
+            .map(|t| t.routes.iter().map(|r| r.routed()).collect())
+            .unwrap_or_default();
+        self.counters.snapshot(routed)
+    }
+
+    fn sniffing(&self) -> usize {
+        self.pool.in_flight()
+    }
+}

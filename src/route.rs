@@ -1,0 +1,116 @@
+//! One route's shared state: its id, its queue of matched connections,
+//! and whether its handle closed it.
+//!
+//! The multiplexer's sniffers push into the queue; the route's `Listener`
+//! handles pop from it. Closing the handle closes only this route.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::queue::{Queue, TrySendError};
+use crate::stream::PeekableStream;
+
+/// Identifies a route: its position in registration order, from 0.
+///
+/// ```
+/// use connmux::{matchers, Mux};
+/// use std::net::TcpListener;
+///
+/// let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0").unwrap()).unwrap();
+/// let http = mux.route(matchers::http1_fast());
+/// let rest = mux.route(matchers::any());
+/// assert_eq!(http.route().index(), 0);
+/// assert_eq!(rest.route().to_string(), "route 1");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RouteId(pub(crate) usize);
+
+impl RouteId {
+    /// The route's position in registration order, from 0.
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+impl fmt::Display for RouteId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "route {}", self.0)
+    }
+}
+
+/// Why a matched connection could not be queued for its route.
+pub(crate) enum HandOffError<T> {
+    /// The route's queue is full.
+    Full(T),
+    /// The route's handle was closed.
+    RouteClosed(T),
+    /// The multiplexer is shutting down.
+    ShutDown(T),
+}
+
+/// State shared by the multiplexer and a route's `Listener` handles.
+pub(crate) struct RouteShared<C, A> {
+    pub(crate) id: RouteId,
+    /// The multiplexer's local address, for `Listener::local_addr`.
+    pub(crate) local_addr: A,
+    queue: Queue<(PeekableStream<C>, A)>,
+    closed_by_handle: AtomicBool,
+    routed: AtomicU64,
+}
+
+impl<C, A> RouteShared<C, A> {
+    pub(crate) fn new(id: RouteId, local_addr: A, queue_capacity: usize) -> Self {
+        RouteShared {
+            id,
+            local_addr,
+            queue: Queue::new(queue_capacity),
+            closed_by_handle: AtomicBool::new(false),
+            routed: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn queue(&self) -> &Queue<(PeekableStream<C>, A)> {
+        &self.queue
+    }
+
+    /// Queues a matched connection for the route's handles.
+    pub(crate) fn hand_off(
+        &self,
+        stream: PeekableStream<C>,
+        peer: A,
+    ) -> Result<(), HandOffError<(PeekableStream<C>, A)>> {
+        match self.queue.try_send((stream, peer)) {
+            Ok(()) => {
+                self.routed.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(TrySendError::Full(item)) => Err(HandOffError::Full(item)),
+            Err(TrySendError::Closed(item)) if self.is_closed_by_handle() => {
+                Err(HandOffError::RouteClosed(item))
+            }
+            Err(TrySendError::Closed(item)) => Err(HandOffError::ShutDown(item)),
+        }
+    }
+
+    /// How many connections this route has been handed.
+    pub(crate) fn routed(&self) -> u64 {
+        self.routed.load(Ordering::Relaxed)
+    }
+
+    /// Closes the route from its handle: queued connections are closed now
+    /// and future ones are refused.
+    pub(crate) fn close_by_handle(&self) {
+        self.closed_by_handle.store(true, Ordering::SeqCst);
+        drop(self.queue.close_and_drain());
+    }
+
+    /// Closes the route because the multiplexer stops: handles still
+    /// receive what is queued.
+    pub(crate) fn close_for_shutdown(&self) {
+        self.queue.close();
+    }
+
+    pub(crate) fn is_closed_by_handle(&self) -> bool {
+        self.closed_by_handle.load(Ordering::SeqCst)
+    }
+}

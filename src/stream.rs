@@ -1,0 +1,460 @@
+//! `PeekableStream`: the connection a route's handler receives.
+//!
+//! It owns the socket and the bytes the sniff read. `Read` hands out those
+//! bytes first, exactly once and in order, then whatever end the sniff saw
+//! (EOF or an error), and from then on reads the socket directly with no
+//! copy and no lock. Everything else (`Write`, addresses, timeouts,
+//! shutdown, the raw descriptor) goes straight to the socket.
+
+use std::fmt;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use crate::connection::Connection;
+use crate::replay::Replay;
+use crate::route::RouteId;
+
+/// Where the not-yet-read sniffed bytes live.
+enum ReplaySlot {
+    /// Everything sniffed has been read: reads go to the socket.
+    Done,
+    /// This stream alone owns the rest of the replay.
+    Owned(Replay),
+    /// Shared with clones made by `try_clone`, so that each sniffed byte is
+    /// still read exactly once across all of them.
+    Shared(Arc<Mutex<Replay>>),
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl ReplaySlot {
+    fn read(&mut self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+        let served = match self {
+            ReplaySlot::Done => return None,
+            ReplaySlot::Owned(replay) => replay.read(buf),
+            ReplaySlot::Shared(replay) => lock(replay).read(buf),
+        };
+        if served.is_none() {
+            *self = ReplaySlot::Done;
+        }
+        served
+    }
+
+    /// Makes the replay shareable and returns a slot for a clone.
+    fn share(&mut self) -> ReplaySlot {
+        if let ReplaySlot::Owned(_) = self {
+            if let ReplaySlot::Owned(replay) = std::mem::replace(self, ReplaySlot::Done) {
+                *self = ReplaySlot::Shared(Arc::new(Mutex::new(replay)));
+            }
+        }
+        match self {
+            ReplaySlot::Shared(replay) => ReplaySlot::Shared(Arc::clone(replay)),
+            ReplaySlot::Done | ReplaySlot::Owned(_) => ReplaySlot::Done,
+        }
+    }
+
+    fn unread_len(&self) -> usize {
+        match self {
+            ReplaySlot::Done => 0,
+            ReplaySlot::Owned(replay) => replay.unread().len(),
+            ReplaySlot::Shared(replay) => lock(replay).unread().len(),
+        }
+    }
+
+    fn into_parts(self) -> (Vec<u8>, Option<io::Error>) {
+        match self {
+            ReplaySlot::Done => (Vec::new(), None),
+            ReplaySlot::Owned(replay) => replay.into_parts(),
+            ReplaySlot::Shared(shared) => {
+                std::mem::replace(&mut *lock(&shared), Replay::new(Vec::new(), None)).into_parts()
+            }
+        }
+    }
+}
+
+/// A connection handed to a route, with the sniffed bytes still in front
+/// of it.
+///
+/// It reads like the `TcpStream` (or `UnixStream`, or
+/// [`MemoryStream`](crate::memory::MemoryStream)) it wraps: the first reads
+/// return the bytes the multiplexer sniffed, exactly once and in order; if
+/// the client had already closed or failed during the sniff, the next read
+/// reports that (`Ok(0)` or the error); after that, reads go to the socket.
+///
+/// ```
+/// use connmux::{matchers, Mux};
+/// use std::io::{Read, Write};
+/// use std::net::{TcpListener, TcpStream};
+///
+/// let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+/// let http = mux.route(matchers::http1_fast());
+/// let addr = mux.local_addr()?;
+/// let handle = mux.handle();
+/// let server = std::thread::spawn(move || mux.serve());
+///
+/// let mut client = TcpStream::connect(addr)?;
+/// client.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+/// client.shutdown(std::net::Shutdown::Write)?;
+///
+/// let (mut stream, peer) = http.accept()?;
+/// assert_eq!(peer, client.local_addr()?);
+/// let mut request = String::new();
+/// stream.read_to_string(&mut request)?;
+/// assert_eq!(request, "GET / HTTP/1.0\r\n\r\n");
+/// stream.write_all(b"HTTP/1.0 204 No Content\r\n\r\n")?;
+///
+/// handle.shutdown();
+/// server.join().unwrap()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct PeekableStream<C = TcpStream> {
+    conn: C,
+    replay: Mutex<ReplaySlot>,
+    route: RouteId,
+}
+
+/// The parts of a [`PeekableStream`]: see
+/// [`PeekableStream::into_parts`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct StreamParts<C> {
+    /// The connection itself.
+    pub conn: C,
+    /// Sniffed bytes the handler had not read yet.
+    pub unread: Vec<u8>,
+    /// A read error the sniff hit after those bytes, not yet reported.
+    /// (An end of stream needs no such field: the connection reports it
+    /// again on its next read.)
+    pub pending_error: Option<io::Error>,
+}
+
+impl<C> PeekableStream<C> {
+    pub(crate) fn new(conn: C, replay: Replay, route: RouteId) -> Self {
+        PeekableStream {
+            conn,
+            replay: Mutex::new(ReplaySlot::Owned(replay)),
+            route,
+        }
+    }
+
+    /// The route that matched this connection.
+    pub fn route(&self) -> RouteId {
+        self.route
+    }
+
+    /// How many sniffed bytes have not been read yet.
+    pub fn unread_len(&self) -> usize {
+        lock(&self.replay).unread_len()
+    }
+
+    /// The underlying connection. Reading from it directly skips the
+    /// sniffed bytes not read yet (see [`unread_len`](Self::unread_len)).
+    pub fn get_ref(&self) -> &C {
+        &self.conn
+    }
+
+    /// The underlying connection, mutably; the same caution as
+    /// [`get_ref`](Self::get_ref) applies.
+    pub fn get_mut(&mut self) -> &mut C {
+        &mut self.conn
+    }
+
+    /// Takes the connection and the unread sniffed bytes back out, for a
+    /// handler that wants to manage them itself (to hand the socket to
+    /// another library, say).
+    ///
+    /// ```
+    /// use connmux::memory;
+    /// # use connmux::{matchers, Mux};
+    /// # use std::io::{Read, Write};
+    /// # let (source, connector) = memory::listener();
+    /// # let mut mux = Mux::new(source).unwrap();
+    /// # let any = mux.route(matchers::any());
+    /// # let handle = mux.handle();
+    /// # let server = std::thread::spawn(move || mux.serve());
+    /// # let mut client = connector.connect().unwrap();
+    /// # client.write_all(b"hello").unwrap();
+    /// let (mut stream, _peer) = any.accept().unwrap();
+    /// let mut first = [0u8; 2];
+    /// stream.read_exact(&mut first).unwrap();
+    /// let parts = stream.into_parts();
+    /// // Exactly the sniffed bytes not read yet; the rest is in parts.conn.
+    /// assert!(b"llo".starts_with(&parts.unread));
+    /// # handle.shutdown();
+    /// # server.join().unwrap().unwrap();
+    /// ```
+    pub fn into_parts(self) -> StreamParts<C> {
+        let replay = self
+            .replay
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (unread, pending_error) = replay.into_parts();
+        StreamParts {
+            conn: self.conn,
+            unread,
+            pending_error,
+        }
+    }
+
+    /// A stream over `conn`, a clone of this one's connection, sharing the
+    /// unread sniffed bytes so that each is read once across the clones.
+    fn clone_with(&self, conn: C) -> PeekableStream<C> {
+        PeekableStream {
+            conn,
+            replay: Mutex::new(lock(&self.replay).share()),
+            route: self.route,
+        }
+    }
+}
+
+impl<C: Connection> PeekableStream<C> {
+    /// Shuts down the read half, the write half, or both, as
+    /// `TcpStream::shutdown` does.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.conn.shutdown(how)
+    }
+
+    /// Sets how long a read from the connection may block (replayed bytes
+    /// never block); `None` blocks forever.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.conn.set_read_timeout(timeout)
+    }
+}
+
+impl PeekableStream<TcpStream> {
+    /// The remote peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.conn.peer_addr()
+    }
+
+    /// The local address of this connection.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.conn.local_addr()
+    }
+
+    /// The read timeout; `None` blocks forever.
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        self.conn.read_timeout()
+    }
+
+    /// Sets how long a write may block; `None` blocks forever.
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.conn.set_write_timeout(timeout)
+    }
+
+    /// The write timeout; `None` blocks forever.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        self.conn.write_timeout()
+    }
+
+    /// Sets `TCP_NODELAY` (disables Nagle's algorithm when `true`).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.conn.set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.conn.nodelay()
+    }
+
+    /// Sets the IP time-to-live of outgoing packets.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.conn.set_ttl(ttl)
+    }
+
+    /// The IP time-to-live of outgoing packets.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.conn.ttl()
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.conn.take_error()
+    }
+
+    /// A second handle to the same connection, as `TcpStream::try_clone`.
+    /// The clones share the unread sniffed bytes: each is read once, by
+    /// whichever clone reads first.
+    pub fn try_clone(&self) -> io::Result<PeekableStream<TcpStream>> {
+        Ok(self.clone_with(self.conn.try_clone()?))
+    }
+}
+
+#[cfg(unix)]
+impl PeekableStream<std::os::unix::net::UnixStream> {
+    /// The remote peer's address.
+    pub fn peer_addr(&self) -> io::Result<std::os::unix::net::SocketAddr> {
+        self.conn.peer_addr()
+    }
+
+    /// The local address of this connection.
+    pub fn local_addr(&self) -> io::Result<std::os::unix::net::SocketAddr> {
+        self.conn.local_addr()
+    }
+
+    /// The read timeout; `None` blocks forever.
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        self.conn.read_timeout()
+    }
+
+    /// Sets how long a write may block; `None` blocks forever.
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.conn.set_write_timeout(timeout)
+    }
+
+    /// The write timeout; `None` blocks forever.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        self.conn.write_timeout()
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.conn.take_error()
+    }
+
+    /// A second handle to the same connection, sharing the unread sniffed
+    /// bytes as [`PeekableStream::<TcpStream>::try_clone`] does.
+    pub fn try_clone(&self) -> io::Result<PeekableStream<std::os::unix::net::UnixStream>> {
+        Ok(self.clone_with(self.conn.try_clone()?))
+    }
+}
+
+impl<C: Read> Read for PeekableStream<C> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let slot = self
+            .replay
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        match slot.read(buf) {
+            Some(served) => served,
+            None => self.conn.read(buf),
+        }
+    }
+}
+
+impl<C: Write> Write for PeekableStream<C> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.conn.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.conn.write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.conn.flush()
+    }
+}
+
+impl<C: fmt::Debug> fmt::Debug for PeekableStream<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PeekableStream")
+            .field("conn", &self.conn)
+            .field("route", &self.route)
+            .field("unread_len", &self.unread_len())
+            .finish()
+    }
+}
+
+#[cfg(unix)]
+impl<C: std::os::fd::AsRawFd> std::os::fd::AsRawFd for PeekableStream<C> {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.conn.as_raw_fd()
+    }
+}
+
+#[cfg(unix)]
+impl<C: std::os::fd::AsFd> std::os::fd::AsFd for PeekableStream<C> {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.conn.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory;
+    use crate::replay::StreamEnd;
+
+    fn stream_with(
+        sniffed: &[u8],
+        end: Option<StreamEnd>,
+    ) -> (PeekableStream<memory::MemoryStream>, memory::MemoryStream) {
+        let (client, server) = memory::pair();
+        let replay = Replay::new(sniffed.to_vec(), end);
+        (PeekableStream::new(server, replay, RouteId(3)), client)
+    }
+
+    #[test]
+    fn replay_then_socket_in_order() {
+        let (mut stream, mut client) = stream_with(b"sniffed-", None);
+        client.write_all(b"live").unwrap();
+        drop(client);
+        let mut got = Vec::new();
+        stream.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"sniffed-live");
+        assert_eq!(stream.route(), RouteId(3));
+    }
+
+    #[test]
+    fn eof_seen_during_sniff_comes_after_the_bytes() {
+        let (mut stream, _client) = stream_with(b"abc", Some(StreamEnd::Eof));
+        let mut got = Vec::new();
+        stream.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"abc");
+    }
+
+    #[test]
+    fn clones_share_the_replay() {
+        let (client, server) = memory::pair();
+        drop(client);
+        let mut original = PeekableStream::new(
+            &server,
+            Replay::new(b"0123456789".to_vec(), None),
+            RouteId(0),
+        );
+        let mut first = [0u8; 4];
+        original.read_exact(&mut first).unwrap();
+        let mut clone = original.clone_with(&server);
+        let mut middle = [0u8; 3];
+        clone.read_exact(&mut middle).unwrap();
+        let mut rest = Vec::new();
+        original.read_to_end(&mut rest).unwrap();
+        assert_eq!((&first, &middle, &rest[..]), (b"0123", b"456", &b"789"[..]));
+        assert_eq!(clone.read(&mut middle).unwrap(), 0);
+        assert_eq!(clone.unread_len(), 0);
+    }
+
+    #[test]
+    fn into_parts_after_partial_read() {
+        let (mut stream, _client) = stream_with(b"hello", None);
+        let mut two = [0u8; 2];
+        stream.read_exact(&mut two).unwrap();
+        assert_eq!(stream.unread_len(), 3);
+        let parts = stream.into_parts();
+        assert_eq!(parts.unread, b"llo");
+        assert!(parts.pending_error.is_none());
+    }
+
+    #[test]
+    fn writes_and_shutdown_reach_the_connection() {
+        let (mut stream, mut client) = stream_with(b"", None);
+        stream.write_all(b"out").unwrap();
+        stream.flush().unwrap();
+        stream.shutdown(Shutdown::Write).unwrap();
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"out");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(5)))
+            .unwrap();
+        assert_eq!(
+            stream.read(&mut [0u8; 1]).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+    }
+}
