@@ -215,14 +215,10 @@ impl MemoryStream {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
-}
 
-impl Connection for MemoryStream {
-    fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inbound.read(buf, self.read_timeout())
-    }
-
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+    /// Sets how long a read may block before failing with `WouldBlock`;
+    /// `None` blocks forever. A zero duration is refused, as for sockets.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         if timeout == Some(Duration::ZERO) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -236,7 +232,10 @@ impl Connection for MemoryStream {
         Ok(())
     }
 
-    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+    /// Shuts down the read half (reads return EOF, the peer's writes
+    /// fail), the write half (the peer reads EOF), or both; blocked reads
+    /// and writes return at once.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         if matches!(how, Shutdown::Read | Shutdown::Both) {
             self.inbound.close_reader();
         }
@@ -244,6 +243,20 @@ impl Connection for MemoryStream {
             self.outbound.close_writer();
         }
         Ok(())
+    }
+}
+
+impl Connection for MemoryStream {
+    fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inbound.read(buf, self.read_timeout())
+    }
+
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        MemoryStream::set_read_timeout(self, timeout)
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        MemoryStream::shutdown(self, how)
     }
 }
 

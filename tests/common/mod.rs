@@ -190,3 +190,123 @@ pub fn within<T: Send + 'static>(bound: Duration, f: impl FnOnce() -> T + Send +
     });
     rx.recv_timeout(bound).expect("finished within the bound")
 }
+
+/// What a [`ScriptedSource`] returns from its next `accept`.
+pub enum Scripted<C> {
+    /// A connection, with a peer number.
+    Conn(C, u64),
+    /// An accept error.
+    Error(io::Error),
+}
+
+enum ScriptItem<C> {
+    Next(Scripted<C>),
+    Wake,
+}
+
+/// An `Accept` source that returns exactly what the test scripts, in
+/// order: connections of any type, and accept errors.
+pub struct ScriptedSource<C> {
+    items: Receiver<ScriptItem<C>>,
+    waker: mpsc::Sender<ScriptItem<C>>,
+}
+
+/// Feeds a [`ScriptedSource`].
+pub struct Script<C> {
+    items: mpsc::Sender<ScriptItem<C>>,
+}
+
+impl<C> Script<C> {
+    pub fn push(&self, next: Scripted<C>) {
+        self.items
+            .send(ScriptItem::Next(next))
+            .expect("source alive");
+    }
+}
+
+pub fn scripted_source<C>() -> (ScriptedSource<C>, Script<C>) {
+    let (tx, rx) = mpsc::channel();
+    (
+        ScriptedSource {
+            items: rx,
+            waker: tx.clone(),
+        },
+        Script { items: tx },
+    )
+}
+
+impl<C: connmux::Connection> Accept for ScriptedSource<C> {
+    type Conn = C;
+    type Addr = u64;
+
+    fn accept(&self) -> io::Result<(C, u64)> {
+        match self.items.recv() {
+            Ok(ScriptItem::Next(Scripted::Conn(conn, peer))) => Ok((conn, peer)),
+            Ok(ScriptItem::Next(Scripted::Error(error))) => Err(error),
+            Ok(ScriptItem::Wake) => Err(io::Error::from(io::ErrorKind::Interrupted)),
+            Err(_) => Err(io::Error::from(io::ErrorKind::NotConnected)),
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<u64> {
+        Ok(0)
+    }
+
+    fn wake_handle(&self) -> io::Result<connmux::WakeAccept> {
+        let waker = std::sync::Mutex::new(self.waker.clone());
+        Ok(Box::new(move || {
+            let _ = waker.lock().unwrap().send(ScriptItem::Wake);
+        }))
+    }
+}
+
+/// A connection that yields `bytes` and then fails every read with
+/// `error`, as a client whose connection is reset mid-sniff.
+pub struct FailingConn {
+    state: std::sync::Mutex<(Vec<u8>, io::ErrorKind)>,
+}
+
+impl FailingConn {
+    pub fn new(bytes: &[u8], error: io::ErrorKind) -> Self {
+        FailingConn {
+            state: std::sync::Mutex::new((bytes.to_vec(), error)),
+        }
+    }
+}
+
+impl connmux::Connection for FailingConn {
+    fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut state = self.state.lock().unwrap();
+        if state.0.is_empty() {
+            return Err(io::Error::new(state.1, "scripted failure"));
+        }
+        let count = buf.len().min(state.0.len());
+        buf[..count].copy_from_slice(&state.0[..count]);
+        state.0.drain(..count);
+        Ok(count)
+    }
+
+    fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn shutdown(&self, _: std::net::Shutdown) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for FailingConn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        connmux::Connection::read_shared(self, buf)
+    }
+}
+
+impl Write for FailingConn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,7 @@
+//! The full route decision (every built-in matcher and combinator) over
+//! arbitrary bytes: no panic, prefix monotonicity, chunk invariance.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| connmux::fuzzing::route_decision(data));

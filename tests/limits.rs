@@ -1,0 +1,150 @@
+//! Limits: the sniff deadline (on by default), the sniff byte limit, the
+//! number of concurrent sniffs, and the counters that account for every
+//! connection.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::Shutdown;
+use std::time::{Duration, Instant};
+
+use common::{
+    connect, connect_and_send, eventually, is_closed_by_peer, read_to_end, serve, tcp_mux, WAIT,
+};
+use connmux::matchers::{any, http1_fast, prefixes};
+use connmux::{Mux, MuxBuilder, Verdict};
+
+fn never_decides(_: &[u8]) -> Verdict {
+    Verdict::NeedMore
+}
+
+#[test]
+fn a_silent_client_is_closed_by_the_default_deadline() {
+    let mut mux = tcp_mux(Mux::builder());
+    let _http = mux.route(http1_fast());
+    let running = serve(mux);
+    let started = Instant::now();
+    let mut silent = connect(running.addr);
+    assert!(
+        is_closed_by_peer(&mut silent),
+        "the default deadline did not close it"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= MuxBuilder::DEFAULT_SNIFF_DEADLINE,
+        "closed after {waited:?}"
+    );
+    let event = running.next_event();
+    assert_eq!((event.kind, event.sniffed_bytes), ("timed_out", 0));
+    assert_eq!(event.peer, Some(silent.local_addr().unwrap()));
+    running.stop().unwrap();
+}
+
+#[test]
+fn a_slow_client_is_cut_off_by_the_deadline_with_what_it_sent() {
+    let deadline = Duration::from_millis(200);
+    let mut mux = tcp_mux(Mux::builder().sniff_deadline(Some(deadline)));
+    let _never = mux.route(never_decides);
+    let running = serve(mux);
+    let mut slow = connect_and_send(running.addr, b"a");
+    std::thread::sleep(deadline / 4);
+    slow.write_all(b"b").unwrap();
+    assert!(is_closed_by_peer(&mut slow));
+    let event = running.next_event();
+    assert_eq!((event.kind, event.sniffed_bytes), ("timed_out", 2));
+    running.stop().unwrap();
+}
+
+#[test]
+fn the_byte_limit_ends_the_sniff_and_every_byte_still_reaches_the_handler() {
+    let mut mux = tcp_mux(Mux::builder().max_sniff_bytes(16));
+    let _never = mux.route(never_decides);
+    let catch_all = mux.route(any());
+    let running = serve(mux);
+    let payload: Vec<u8> = (0..100u8).collect();
+    let client = connect_and_send(running.addr, &payload);
+    client.shutdown(Shutdown::Write).unwrap();
+    let (mut conn, _) = catch_all.accept_timeout(WAIT).unwrap();
+    assert!(
+        conn.unread_len() <= 16,
+        "sniffed {} bytes",
+        conn.unread_len()
+    );
+    assert_eq!(read_to_end(&mut conn), payload);
+    running.stop().unwrap();
+}
+
+#[test]
+fn reaching_the_byte_limit_with_no_match_is_reported() {
+    let mut mux = tcp_mux(Mux::builder().max_sniff_bytes(16));
+    let _never = mux.route(never_decides);
+    let running = serve(mux);
+    let mut client = connect_and_send(running.addr, &[b'x'; 64]);
+    assert!(is_closed_by_peer(&mut client));
+    let event = running.next_event();
+    assert_eq!((event.kind, event.sniffed_bytes), ("not_matched", 16));
+    running.stop().unwrap();
+}
+
+#[test]
+fn at_the_concurrency_limit_new_connections_wait_in_the_backlog() {
+    let mut mux = tcp_mux(Mux::builder().max_concurrent_sniffs(2).sniff_deadline(None));
+    let http = mux.route(http1_fast());
+    let running = serve(mux);
+    let silent_one = connect(running.addr);
+    let _silent_two = connect(running.addr);
+    eventually("two sniffs in progress", || running.handle.sniffing() == 2);
+
+    let _waiting = connect_and_send(running.addr, b"GET / HTTP/1.1\r\n\r\n");
+    assert!(
+        http.accept_timeout(Duration::from_millis(200)).is_err(),
+        "a third sniff started beyond the limit"
+    );
+    assert_eq!(
+        running.handle.stats().accepted,
+        2,
+        "the third is still in the backlog"
+    );
+
+    drop(silent_one);
+    let (mut conn, _) = http
+        .accept_timeout(WAIT)
+        .expect("accepted once a sniff ended");
+    let mut get = [0u8; 3];
+    conn.read_exact(&mut get).unwrap();
+    assert_eq!(&get, b"GET");
+    assert_eq!(running.next_event().kind, "not_matched");
+    running.stop().unwrap();
+}
+
+#[test]
+fn every_accepted_connection_is_counted_once() {
+    let mut mux = tcp_mux(
+        Mux::builder()
+            .sniff_deadline(Some(Duration::from_millis(100)))
+            .route_queue_capacity(1),
+    );
+    let ssh = mux.route(prefixes(["SSH-"]));
+    let http = mux.route(http1_fast());
+    let running = serve(mux);
+
+    let _ssh_clients: Vec<_> = (0..3)
+        .map(|_| connect_and_send(running.addr, b"SSH-2.0-x\r\n"))
+        .collect();
+    let _http_client = connect_and_send(running.addr, b"GET / HTTP/1.1\r\n");
+    let _garbage = connect_and_send(running.addr, b"\x00\x01\x02");
+    let _silent = connect(running.addr);
+    http.accept_timeout(WAIT).unwrap();
+    eventually("every connection accounted for", || {
+        let stats = running.handle.stats();
+        stats.accepted == 6 && stats.routed_total() + stats.dropped() == 6
+    });
+    let stats = running.handle.stats();
+    assert_eq!(stats.routed, vec![1, 1]);
+    assert_eq!(
+        (stats.queue_full, stats.not_matched, stats.timed_out),
+        (2, 1, 1)
+    );
+    drop(ssh);
+    running.stop().unwrap();
+}

@@ -1,0 +1,188 @@
+//! Shutdown and handle lifetimes: what `serve`, `accept` and the
+//! connections in every state do when the multiplexer stops or a route's
+//! handles go away.
+
+mod common;
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use common::{connect_and_send, eventually, is_closed_by_peer, serve, tcp_mux, WAIT};
+use connmux::matchers::{any, http1_fast, prefixes};
+use connmux::{AcceptError, Matcher, Mux};
+
+#[test]
+fn queued_connections_are_handed_out_after_shutdown_then_accept_fails() {
+    let mut mux = tcp_mux(Mux::builder());
+    let catch_all = mux.route(any());
+    let running = serve(mux);
+    let _clients: Vec<_> = (0..3u8)
+        .map(|i| connect_and_send(running.addr, &[b'0' + i]))
+        .collect();
+    eventually("three queued connections", || catch_all.queued() == 3);
+
+    running.stop().unwrap();
+    let mut firsts = Vec::new();
+    for _ in 0..3 {
+        let (mut conn, _) = catch_all
+            .accept()
+            .expect("queued connections survive shutdown");
+        let mut byte = [0u8; 1];
+        conn.read_exact(&mut byte).unwrap();
+        firsts.push(byte[0]);
+    }
+    firsts.sort_unstable();
+    assert_eq!(firsts, b"012");
+    assert_eq!(catch_all.accept().unwrap_err(), AcceptError::ShutDown);
+    assert_eq!(
+        catch_all.accept_timeout(WAIT).unwrap_err(),
+        AcceptError::ShutDown
+    );
+    assert_eq!(catch_all.try_accept().unwrap_err(), AcceptError::ShutDown);
+    assert!(catch_all.is_closed());
+}
+
+#[test]
+fn serve_closes_the_listener_when_it_returns() {
+    let mut mux = tcp_mux(Mux::builder());
+    let _catch_all = mux.route(any());
+    let running = serve(mux);
+    running.stop().unwrap();
+    assert!(
+        TcpStream::connect(running.addr).is_err(),
+        "the listening socket is still open after serve returned"
+    );
+}
+
+#[test]
+fn shutdown_before_serve_makes_serve_return_at_once() {
+    let mut mux = tcp_mux(Mux::builder());
+    let catch_all = mux.route(any());
+    let handle = mux.handle();
+    handle.shutdown();
+    assert!(handle.is_shut_down());
+    let served = common::within(WAIT, move || mux.serve().is_ok());
+    assert!(served);
+    assert_eq!(catch_all.accept().unwrap_err(), AcceptError::ShutDown);
+}
+
+#[test]
+fn a_mux_dropped_without_serving_releases_its_handles() {
+    let mut mux = tcp_mux(Mux::builder());
+    let catch_all = mux.route(any());
+    let handle = mux.handle();
+    drop(mux);
+    assert_eq!(catch_all.accept().unwrap_err(), AcceptError::ShutDown);
+    assert!(handle.is_shut_down());
+}
+
+#[test]
+fn shutdown_twice_and_from_several_handles_is_harmless() {
+    let mut mux = tcp_mux(Mux::builder());
+    let _catch_all = mux.route(any());
+    let running = serve(mux);
+    let other = running.handle.clone();
+    other.shutdown();
+    running.handle.shutdown();
+    running.wait_served().unwrap();
+    other.shutdown();
+    assert!(other.is_shut_down());
+}
+
+#[test]
+fn dropping_the_last_handle_closes_only_its_route() {
+    let mut mux = tcp_mux(Mux::builder());
+    let alpha = mux.route(prefixes(["A"]));
+    let beta = mux.route(prefixes(["B"]));
+    let running = serve(mux);
+
+    let alpha_clone = alpha.clone();
+    drop(alpha);
+    let _client = connect_and_send(running.addr, b"A");
+    alpha_clone
+        .accept_timeout(WAIT)
+        .expect("a clone keeps the route open");
+
+    drop(alpha_clone);
+    let mut refused = connect_and_send(running.addr, b"A");
+    assert!(is_closed_by_peer(&mut refused));
+    assert_eq!(running.next_event().kind, "route_closed");
+
+    let _client = connect_and_send(running.addr, b"B");
+    beta.accept_timeout(WAIT)
+        .expect("the other route still serves");
+    running.stop().unwrap();
+}
+
+#[test]
+fn several_threads_accept_on_one_listener_and_each_connection_goes_to_one() {
+    let mut mux = tcp_mux(Mux::builder().route_queue_capacity(64));
+    let http = mux.route(http1_fast());
+    let running = serve(mux);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let acceptors: Vec<_> = (0..6)
+        .map(|_| {
+            let (http, seen) = (http.clone(), Arc::clone(&seen));
+            thread::spawn(move || {
+                let mut count = 0;
+                while let Ok((mut conn, _)) = http.accept() {
+                    let mut line = [0u8; 10];
+                    conn.read_exact(&mut line).unwrap();
+                    seen.lock().unwrap().push(line);
+                    count += 1;
+                }
+                count
+            })
+        })
+        .collect();
+    let _clients: Vec<_> = (0..40u8)
+        .map(|i| connect_and_send(running.addr, format!("GET /{i:05}").as_bytes()))
+        .collect();
+    eventually("40 connections accepted", || {
+        seen.lock().unwrap().len() == 40
+    });
+    running.stop().unwrap();
+    let per_thread: Vec<usize> = acceptors.into_iter().map(|a| a.join().unwrap()).collect();
+    assert_eq!(per_thread.iter().sum::<usize>(), 40);
+    let mut lines = seen.lock().unwrap().clone();
+    lines.sort_unstable();
+    lines.dedup();
+    assert_eq!(lines.len(), 40, "a connection was handed out twice");
+}
+
+#[test]
+fn shutdown_closes_connections_stuck_mid_sniff_with_a_deadline_too() {
+    let mut mux = tcp_mux(Mux::builder().sniff_deadline(Some(Duration::from_secs(3600))));
+    let longest_seen = Arc::new(AtomicUsize::new(0));
+    let recorder = Arc::clone(&longest_seen);
+    let _http = mux.route(move |seen: &[u8]| {
+        recorder.fetch_max(seen.len(), Ordering::SeqCst);
+        http1_fast().verdict(seen)
+    });
+    let running = serve(mux);
+    let mut stuck = connect_and_send(running.addr, b"PO");
+    eventually("the sniff to read both bytes", || {
+        longest_seen.load(Ordering::SeqCst) == 2
+    });
+    running.stop().unwrap();
+    assert!(is_closed_by_peer(&mut stuck));
+    let event = running.next_event();
+    assert_eq!((event.kind, event.sniffed_bytes), ("shut_down", 2));
+    assert_eq!(event.peer, Some(stuck.local_addr().unwrap()));
+}
+
+#[test]
+fn ipv6_loopback_serves_and_shuts_down() {
+    let listener = TcpListener::bind("[::1]:0").expect("IPv6 loopback");
+    let mut mux = Mux::new(listener).unwrap();
+    let catch_all = mux.route(any());
+    let running = serve(mux);
+    let _client = connect_and_send(running.addr, b"v6");
+    let (_, peer) = catch_all.accept_timeout(WAIT).unwrap();
+    assert!(peer.is_ipv6());
+    running.stop().unwrap();
+}
