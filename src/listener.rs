@@ -24,7 +24,7 @@ use crate::stream::PeekableStream;
 ///
 /// ```
 /// use connmux::{matchers, Mux};
-/// use std::io::Write;
+/// use std::io::{Read, Write};
 /// use std::net::{TcpListener, TcpStream};
 ///
 /// let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
@@ -48,7 +48,10 @@ use crate::stream::PeekableStream;
 ///
 /// let mut client = TcpStream::connect(addr)?;
 /// client.write_all(b"hi")?;
-/// # drop(client);
+/// let mut echoed = [0u8; 2];
+/// client.read_exact(&mut echoed)?;
+/// assert_eq!(&echoed, b"hi");
+/// drop(client);
 /// handle.shutdown();
 /// server.join().unwrap()?;
 /// for worker in workers {

@@ -46,15 +46,13 @@ impl ReplaySlot {
 
     /// Makes the replay shareable and returns a slot for a clone.
     fn share(&mut self) -> ReplaySlot {
-        if let ReplaySlot::Owned(_) = self {
-            if let ReplaySlot::Owned(replay) = std::mem::replace(self, ReplaySlot::Done) {
-                *self = ReplaySlot::Shared(Arc::new(Mutex::new(replay)));
-            }
-        }
-        match self {
-            ReplaySlot::Shared(replay) => ReplaySlot::Shared(Arc::clone(replay)),
-            ReplaySlot::Done | ReplaySlot::Owned(_) => ReplaySlot::Done,
-        }
+        let shared = match std::mem::replace(self, ReplaySlot::Done) {
+            ReplaySlot::Done => return ReplaySlot::Done,
+            ReplaySlot::Owned(replay) => Arc::new(Mutex::new(replay)),
+            ReplaySlot::Shared(shared) => shared,
+        };
+        *self = ReplaySlot::Shared(Arc::clone(&shared));
+        ReplaySlot::Shared(shared)
     }
 
     fn unread_len(&self) -> usize {
