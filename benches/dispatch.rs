@@ -90,14 +90,26 @@ fn run_mux(
             }
         })
     };
+    let per_connection = measure(&connector, payload, count, consumer);
+    handle.shutdown();
+    server.join().expect("serve thread").expect("serve");
+    per_connection
+}
+
+/// Produces `count` connections, waits for `consumer` to take them all, and
+/// returns the time and allocations per connection.
+fn measure(
+    connector: &MemoryConnector,
+    payload: &[u8],
+    count: usize,
+    consumer: thread::JoinHandle<()>,
+) -> (Duration, f64) {
     let allocations = ALLOCATIONS.load(Ordering::Relaxed);
     let started = Instant::now();
-    produce(&connector, payload, count);
+    produce(connector, payload, count);
     consumer.join().expect("consumer");
     let elapsed = started.elapsed();
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocations;
-    handle.shutdown();
-    server.join().expect("serve thread").expect("serve");
     (elapsed / count as u32, allocations as f64 / count as f64)
 }
 
@@ -111,13 +123,7 @@ fn run_baseline(payload: &[u8], count: usize) -> (Duration, f64) {
             let _ = stream.read(&mut first).expect("read");
         }
     });
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed);
-    let started = Instant::now();
-    produce(&connector, payload, count);
-    consumer.join().expect("consumer");
-    let elapsed = started.elapsed();
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocations;
-    (elapsed / count as u32, allocations as f64 / count as f64)
+    measure(&connector, payload, count, consumer)
 }
 
 fn main() {

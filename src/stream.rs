@@ -223,32 +223,59 @@ impl<C: Connection> PeekableStream<C> {
     }
 }
 
+/// The methods `TcpStream` and `UnixStream` share, forwarded to the
+/// socket, for `PeekableStream<$stream>`.
+macro_rules! socket_methods {
+    ($stream:ty, $addr:ty) => {
+        impl PeekableStream<$stream> {
+            /// The remote peer's address.
+            pub fn peer_addr(&self) -> io::Result<$addr> {
+                self.conn.peer_addr()
+            }
+
+            /// The local address of this connection.
+            pub fn local_addr(&self) -> io::Result<$addr> {
+                self.conn.local_addr()
+            }
+
+            /// The read timeout; `None` blocks forever.
+            pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+                self.conn.read_timeout()
+            }
+
+            /// Sets how long a write may block; `None` blocks forever.
+            pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+                self.conn.set_write_timeout(timeout)
+            }
+
+            /// The write timeout; `None` blocks forever.
+            pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+                self.conn.write_timeout()
+            }
+
+            /// Takes the socket's pending error (`SO_ERROR`), if any.
+            pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+                self.conn.take_error()
+            }
+
+            /// A second handle to the same connection, as the socket's own
+            /// `try_clone`. The clones share the unread sniffed bytes: each
+            /// is read once, by whichever clone reads first.
+            pub fn try_clone(&self) -> io::Result<PeekableStream<$stream>> {
+                Ok(self.clone_with(self.conn.try_clone()?))
+            }
+        }
+    };
+}
+
+socket_methods!(TcpStream, SocketAddr);
+#[cfg(unix)]
+socket_methods!(
+    std::os::unix::net::UnixStream,
+    std::os::unix::net::SocketAddr
+);
+
 impl PeekableStream<TcpStream> {
-    /// The remote peer's address.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.conn.peer_addr()
-    }
-
-    /// The local address of this connection.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.conn.local_addr()
-    }
-
-    /// The read timeout; `None` blocks forever.
-    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        self.conn.read_timeout()
-    }
-
-    /// Sets how long a write may block; `None` blocks forever.
-    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.conn.set_write_timeout(timeout)
-    }
-
-    /// The write timeout; `None` blocks forever.
-    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        self.conn.write_timeout()
-    }
-
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm when `true`).
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.conn.set_nodelay(nodelay)
@@ -267,57 +294,6 @@ impl PeekableStream<TcpStream> {
     /// The IP time-to-live of outgoing packets.
     pub fn ttl(&self) -> io::Result<u32> {
         self.conn.ttl()
-    }
-
-    /// Takes the socket's pending error (`SO_ERROR`), if any.
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.conn.take_error()
-    }
-
-    /// A second handle to the same connection, as `TcpStream::try_clone`.
-    /// The clones share the unread sniffed bytes: each is read once, by
-    /// whichever clone reads first.
-    pub fn try_clone(&self) -> io::Result<PeekableStream<TcpStream>> {
-        Ok(self.clone_with(self.conn.try_clone()?))
-    }
-}
-
-#[cfg(unix)]
-impl PeekableStream<std::os::unix::net::UnixStream> {
-    /// The remote peer's address.
-    pub fn peer_addr(&self) -> io::Result<std::os::unix::net::SocketAddr> {
-        self.conn.peer_addr()
-    }
-
-    /// The local address of this connection.
-    pub fn local_addr(&self) -> io::Result<std::os::unix::net::SocketAddr> {
-        self.conn.local_addr()
-    }
-
-    /// The read timeout; `None` blocks forever.
-    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        self.conn.read_timeout()
-    }
-
-    /// Sets how long a write may block; `None` blocks forever.
-    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.conn.set_write_timeout(timeout)
-    }
-
-    /// The write timeout; `None` blocks forever.
-    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        self.conn.write_timeout()
-    }
-
-    /// Takes the socket's pending error (`SO_ERROR`), if any.
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.conn.take_error()
-    }
-
-    /// A second handle to the same connection, sharing the unread sniffed
-    /// bytes as [`PeekableStream::<TcpStream>::try_clone`] does.
-    pub fn try_clone(&self) -> io::Result<PeekableStream<std::os::unix::net::UnixStream>> {
-        Ok(self.clone_with(self.conn.try_clone()?))
     }
 }
 
