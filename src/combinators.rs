@@ -5,7 +5,7 @@
 //! and each answers `matches_at_end` from its parts' own end answers, so
 //! `not` of an unfinished HTTP/2 preface is a match once the input ends.
 
-use crate::matcher::{Matcher, Verdict};
+use crate::matcher::{Matcher, ReplyAck, Verdict};
 
 /// A fixed list of matchers, walked in order by [`AnyOf`] and [`AllOf`].
 ///
@@ -137,6 +137,34 @@ impl<L: MatcherList> Matcher for AnyOf<L> {
     fn matches_at_end(&self, seen: &[u8]) -> bool {
         self.0.any(&mut |m| m.matches_at_end(seen))
     }
+
+    fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
+        first_reply(&self.0, seen)
+    }
+
+    fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
+        first_reply_ack(&self.0, seen)
+    }
+}
+
+/// The first reply any part of `list` asks for.
+fn first_reply<L: MatcherList + ?Sized>(list: &L, seen: &[u8]) -> Option<&'static [u8]> {
+    let mut reply = None;
+    list.any(&mut |m| {
+        reply = m.reply(seen);
+        reply.is_some()
+    });
+    reply
+}
+
+/// The acknowledgement the first part with one reports.
+fn first_reply_ack<L: MatcherList + ?Sized>(list: &L, seen: &[u8]) -> ReplyAck {
+    let mut ack = ReplyAck::None;
+    list.any(&mut |m| {
+        ack = m.reply_ack(seen);
+        ack != ReplyAck::None
+    });
+    ack
 }
 
 impl<L: MatcherList> Matcher for AllOf<L> {
@@ -162,6 +190,14 @@ impl<L: MatcherList> Matcher for AllOf<L> {
     fn matches_at_end(&self, seen: &[u8]) -> bool {
         !self.0.any(&mut |m| !m.matches_at_end(seen))
     }
+
+    fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
+        first_reply(&self.0, seen)
+    }
+
+    fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
+        first_reply_ack(&self.0, seen)
+    }
 }
 
 impl<M: Matcher> Matcher for Not<M> {
@@ -175,6 +211,14 @@ impl<M: Matcher> Matcher for Not<M> {
 
     fn matches_at_end(&self, seen: &[u8]) -> bool {
         !self.0.matches_at_end(seen)
+    }
+
+    fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
+        self.0.reply(seen)
+    }
+
+    fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
+        self.0.reply_ack(seen)
     }
 }
 
@@ -236,6 +280,42 @@ mod tests {
         assert!(!not(not(undecided())).matches_at_end(b""));
         assert_eq!(not(fixed(Match)).verdict(b""), NoMatch);
         assert_eq!(not(fixed(NoMatch)).verdict(b""), Match);
+    }
+
+    /// Replies when nothing has been seen; its acknowledgement is byte 0.
+    struct Greeter;
+    impl Matcher for Greeter {
+        fn verdict(&self, _: &[u8]) -> Verdict {
+            NeedMore
+        }
+        fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
+            seen.is_empty().then_some(b"hello")
+        }
+        fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
+            if seen.is_empty() {
+                ReplyAck::Pending
+            } else {
+                ReplyAck::At(0..1)
+            }
+        }
+    }
+
+    #[test]
+    fn replies_and_acknowledgements_pass_through() {
+        assert_eq!(
+            any_of((fixed(NoMatch), Greeter)).reply(b""),
+            Some(&b"hello"[..])
+        );
+        assert_eq!(
+            all_of((Greeter, fixed(Match))).reply_ack(b"x"),
+            ReplyAck::At(0..1)
+        );
+        assert_eq!(not(Greeter).reply_ack(b""), ReplyAck::Pending);
+        assert_eq!(any_of((fixed(NoMatch), fixed(Match))).reply(b""), None);
+        assert_eq!(
+            any_of((fixed(NoMatch), fixed(Match))).reply_ack(b""),
+            ReplyAck::None
+        );
     }
 
     #[test]

@@ -25,6 +25,11 @@ pub trait Connection: Read + Write + Send + Sync + Sized + 'static {
     /// [`Read::read`].
     fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize>;
 
+    /// Writes from `buf` through a shared reference, with the semantics of
+    /// [`Write::write`]; the sniffer uses it for a matcher's
+    /// [`reply`](crate::Matcher::reply).
+    fn write_shared(&self, buf: &[u8]) -> io::Result<usize>;
+
     /// Sets how long a read may block; `None` blocks forever. A read that
     /// times out fails with `WouldBlock` or `TimedOut`.
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
@@ -37,6 +42,10 @@ pub trait Connection: Read + Write + Send + Sync + Sized + 'static {
 impl Connection for TcpStream {
     fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
         (&*self).read(buf)
+    }
+
+    fn write_shared(&self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
     }
 
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
@@ -52,6 +61,10 @@ impl Connection for TcpStream {
 impl Connection for std::os::unix::net::UnixStream {
     fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
         (&*self).read(buf)
+    }
+
+    fn write_shared(&self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
     }
 
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {

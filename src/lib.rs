@@ -146,7 +146,7 @@ pub use error::{AcceptError, ServeError};
 pub use event::{DropReason, Event};
 pub use handle::MuxHandle;
 pub use listener::{Incoming, Listener};
-pub use matcher::{Matcher, Verdict};
+pub use matcher::{Matcher, ReplyAck, Verdict};
 pub use mux::Mux;
 pub use route::RouteId;
 pub use stats::Stats;

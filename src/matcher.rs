@@ -88,6 +88,41 @@ pub trait Matcher: Send + Sync {
     fn matches_at_end(&self, seen: &[u8]) -> bool {
         self.verdict(seen) == Verdict::Match
     }
+
+    /// Bytes the sniffer should send the client, once per connection, while
+    /// this matcher's route is the one holding up the decision (it says
+    /// `NeedMore` and every earlier route has said `NoMatch`).
+    ///
+    /// For protocols whose clients wait for the server before they say
+    /// enough to be recognised: gRPC clients that send HEADERS only after
+    /// the server's HTTP/2 SETTINGS. The default sends nothing.
+    fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
+        let _ = seen;
+        None
+    }
+
+    /// Where, in `seen`, the client acknowledged the [`reply`](Matcher::reply)
+    /// this matcher had the sniffer send, so that the acknowledgement is
+    /// removed from the bytes the handler reads: the real server never
+    /// sent that reply and must not see its acknowledgement. Asked once a
+    /// route has matched, only of the matcher whose reply was sent.
+    fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
+        let _ = seen;
+        ReplyAck::None
+    }
+}
+
+/// Where a client's acknowledgement of a matcher's
+/// [`reply`](Matcher::reply) sits in the sniffed bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ReplyAck {
+    /// These bytes are the acknowledgement: the handler never reads them.
+    At(std::ops::Range<usize>),
+    /// The acknowledgement has not arrived yet: the sniffer keeps reading
+    /// (within its deadline and byte limit) until it does.
+    Pending,
+    /// There is nothing to remove.
+    None,
 }
 
 impl<F> Matcher for F
@@ -107,6 +142,14 @@ impl Matcher for Box<dyn Matcher> {
     fn matches_at_end(&self, seen: &[u8]) -> bool {
         (**self).matches_at_end(seen)
     }
+
+    fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
+        (**self).reply(seen)
+    }
+
+    fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
+        (**self).reply_ack(seen)
+    }
 }
 
 impl<M: Matcher + ?Sized> Matcher for std::sync::Arc<M> {
@@ -116,6 +159,14 @@ impl<M: Matcher + ?Sized> Matcher for std::sync::Arc<M> {
 
     fn matches_at_end(&self, seen: &[u8]) -> bool {
         (**self).matches_at_end(seen)
+    }
+
+    fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
+        (**self).reply(seen)
+    }
+
+    fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
+        (**self).reply_ack(seen)
     }
 }
 
@@ -133,6 +184,8 @@ mod tests {
         assert_eq!(boxed.verdict(b"abc"), Verdict::Match);
         let shared = std::sync::Arc::new(need_more);
         assert_eq!(shared.verdict(b"abc"), Verdict::NeedMore);
+        assert_eq!(shared.reply(b""), None);
+        assert_eq!(shared.reply_ack(b""), ReplyAck::None);
     }
 
     #[test]

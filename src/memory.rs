@@ -251,6 +251,10 @@ impl Connection for MemoryStream {
         self.inbound.read(buf, self.read_timeout())
     }
 
+    fn write_shared(&self, buf: &[u8]) -> io::Result<usize> {
+        self.outbound.write(buf)
+    }
+
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         MemoryStream::set_read_timeout(self, timeout)
     }
@@ -274,7 +278,7 @@ impl Read for &MemoryStream {
 
 impl Write for MemoryStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.outbound.write(buf)
+        self.write_shared(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -284,7 +288,7 @@ impl Write for MemoryStream {
 
 impl Write for &MemoryStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.outbound.write(buf)
+        self.write_shared(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -275,6 +275,10 @@ impl FailingConn {
 }
 
 impl connmux::Connection for FailingConn {
+    fn write_shared(&self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len())
+    }
+
     fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
         let mut state = self.state.lock().unwrap();
         if state.0.is_empty() {
@@ -303,7 +307,7 @@ impl Read for FailingConn {
 
 impl Write for FailingConn {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        Ok(buf.len())
+        connmux::Connection::write_shared(self, buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
