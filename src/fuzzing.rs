@@ -34,7 +34,7 @@ pub fn decide_whole(routes: &[Box<dyn Matcher>], data: &[u8]) -> Option<usize> {
     match decider.decide(data) {
         Decision::Route(index) => Some(index),
         Decision::NoRoute => None,
-        Decision::Undecided => match decider.decide_at_end(data) {
+        Decision::Undecided => match decider.decide_at_end(data, std::time::Duration::ZERO) {
             Decision::Route(index) => Some(index),
             Decision::NoRoute | Decision::Undecided => None,
         },
@@ -59,7 +59,7 @@ pub fn decide_chunked(
             Decision::Undecided => seen = (seen + sizes.next().unwrap_or(1)).min(data.len()),
         }
     }
-    match decider.decide_at_end(data) {
+    match decider.decide_at_end(data, std::time::Duration::ZERO) {
         Decision::Route(index) => Some(index),
         Decision::NoRoute | Decision::Undecided => None,
     }

@@ -6,6 +6,8 @@
 //! reads, never sleeps and keeps no per-connection state, so the same bytes
 //! always give the same answer, whatever chunks they arrived in.
 
+use std::time::Duration;
+
 /// What a [`Matcher`] says about the bytes a client has sent so far.
 ///
 /// A verdict of `Match` or `NoMatch` is final: a correct matcher gives the
@@ -110,6 +112,16 @@ pub trait Matcher: Send + Sync {
         let _ = seen;
         ReplyAck::None
     }
+
+    /// For a matcher of silence ([`silence`](crate::matchers::silence)):
+    /// how long a client may stay silent before this route takes it. Once
+    /// that long has passed since accept with no byte received, the
+    /// sniffer treats the input as ended at silence: the first route that
+    /// matches empty input at its end, or whose silence timeout has
+    /// passed, wins. The default is `None`: not a silence matcher.
+    fn silence_timeout(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// Where a client's acknowledgement of a matcher's
@@ -150,6 +162,10 @@ impl Matcher for Box<dyn Matcher> {
     fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
         (**self).reply_ack(seen)
     }
+
+    fn silence_timeout(&self) -> Option<Duration> {
+        (**self).silence_timeout()
+    }
 }
 
 impl<M: Matcher + ?Sized> Matcher for std::sync::Arc<M> {
@@ -167,6 +183,10 @@ impl<M: Matcher + ?Sized> Matcher for std::sync::Arc<M> {
 
     fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
         (**self).reply_ack(seen)
+    }
+
+    fn silence_timeout(&self) -> Option<Duration> {
+        (**self).silence_timeout()
     }
 }
 

@@ -4,15 +4,20 @@
 //! The sniffer does all the I/O; matchers only judge bytes. After every
 //! read, the route decider looks at the whole prefix received so far. When
 //! the input ends without a decision, undecided routes get one last look
-//! with the input marked complete.
+//! with the input marked complete. Two matcher requests need more than
+//! reading: a silence route's timeout wakes the sniff while no byte has
+//! arrived, and a matcher's reply is written to the client once, after
+//! which the client's acknowledgement of it is cut out of the bytes the
+//! handler will read.
 
 use std::io;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::connection::Connection;
 use crate::decide::{Decision, RouteDecider};
-use crate::matcher::Matcher;
+use crate::matcher::{Matcher, ReplyAck};
 use crate::replay::StreamEnd;
 
 /// The most a sniff reads before its first decision: enough for typical
@@ -38,7 +43,7 @@ pub(crate) enum SniffOutcome {
     NotMatched,
     /// The deadline passed and no route took the connection.
     TimedOut,
-    /// Reading failed and no route took the connection.
+    /// Reading (or writing a reply) failed and no route took the connection.
     Failed(io::Error),
     /// The multiplexer is shutting down.
     Interrupted,
@@ -53,11 +58,32 @@ pub(crate) struct Sniffed {
 }
 
 /// Why the input ended before the routes decided.
+#[derive(Debug)]
 enum InputEnd {
     Eof,
     ByteLimit,
     Deadline,
     Error(io::Error),
+}
+
+impl InputEnd {
+    /// What the handler should see after the sniffed bytes.
+    fn into_stream_end(self) -> Option<StreamEnd> {
+        match self {
+            InputEnd::Eof => Some(StreamEnd::Eof),
+            InputEnd::Error(error) => Some(StreamEnd::Error(error)),
+            InputEnd::ByteLimit | InputEnd::Deadline => None,
+        }
+    }
+
+    /// The outcome when no route takes the connection.
+    fn unmatched(self) -> SniffOutcome {
+        match self {
+            InputEnd::Eof | InputEnd::ByteLimit => SniffOutcome::NotMatched,
+            InputEnd::Deadline => SniffOutcome::TimedOut,
+            InputEnd::Error(error) => SniffOutcome::Failed(error),
+        }
+    }
 }
 
 /// Sniffs `conn` against `matchers` (in priority order). `stopping` is the
@@ -69,90 +95,207 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
     limits: SniffLimits,
     stopping: &AtomicBool,
 ) -> Sniffed {
-    let deadline = limits.deadline.and_then(|d| Instant::now().checked_add(d));
+    let mut reader = Reader::new(conn, limits);
     let mut decider = RouteDecider::new(matchers);
-    let mut buffer = Vec::new();
-    let mut filled = 0;
-    let mut timeout_set = false;
-    let input_end = loop {
-        match decider.decide(&buffer[..filled]) {
-            Decision::Route(index) => {
-                buffer.truncate(filled);
-                return finish(conn, timeout_set, buffer, None, SniffOutcome::Route(index));
-            }
-            Decision::NoRoute => {
-                buffer.truncate(filled);
-                return finish(conn, timeout_set, buffer, None, SniffOutcome::NotMatched);
-            }
+    let mut replied_by = None;
+    let decided = loop {
+        match decider.decide(reader.seen()) {
+            Decision::Route(index) => break Ok(index),
+            Decision::NoRoute => return reader.finish(None, SniffOutcome::NotMatched),
             Decision::Undecided => {}
         }
-        if filled >= limits.max_bytes {
-            break InputEnd::ByteLimit;
-        }
-        if let Some(deadline) = deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break InputEnd::Deadline;
+        let mut wake = None;
+        if reader.seen().is_empty() {
+            let elapsed = reader.elapsed();
+            if let Decision::Route(index) = decider.decide_silent(elapsed) {
+                break Ok(index);
             }
-            if let Err(error) = conn.set_read_timeout(Some(left)) {
-                break InputEnd::Error(error);
+            wake = decider
+                .next_silence_timeout(elapsed)
+                .and_then(|timeout| reader.started.checked_add(timeout));
+        }
+        if replied_by.is_none() {
+            let blocking = decider.blocking().and_then(|index| matchers.get(index));
+            if let Some(reply) = blocking.and_then(|matcher| matcher.reply(reader.seen())) {
+                replied_by = decider.blocking();
+                if let Err(end) = reader.write_all(reply) {
+                    break Err(end);
+                }
             }
-            timeout_set = true;
         }
-        if filled == buffer.len() {
-            let grown = (buffer.len() * 2).max(FIRST_READ_CAPACITY);
-            buffer.resize(grown.min(limits.max_bytes), 0);
-        }
-        match conn.read_shared(&mut buffer[filled..]) {
-            Ok(0) => break InputEnd::Eof,
-            Ok(count) => filled += count,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) && deadline.is_some() => {}
-            Err(error) => break InputEnd::Error(error),
+        if let Err(end) = reader.read_more(wake) {
+            break Err(end);
         }
     };
-    buffer.truncate(filled);
     if stopping.load(Ordering::SeqCst) {
-        return finish(conn, timeout_set, buffer, None, SniffOutcome::Interrupted);
+        return reader.finish(None, SniffOutcome::Interrupted);
     }
-    let outcome = match (decider.decide_at_end(&buffer), input_end) {
-        (Decision::Route(index), input_end) => {
-            let end = match input_end {
-                InputEnd::Eof => Some(StreamEnd::Eof),
-                InputEnd::Error(error) => Some(StreamEnd::Error(error)),
-                InputEnd::ByteLimit | InputEnd::Deadline => None,
-            };
-            return finish(conn, timeout_set, buffer, end, SniffOutcome::Route(index));
+    let replier = replied_by.and_then(|index| matchers.get(index));
+    match decided {
+        Ok(index) => {
+            let end = replier.and_then(|matcher| reader.cut_reply_ack(matcher, true));
+            reader.finish(
+                end.and_then(InputEnd::into_stream_end),
+                SniffOutcome::Route(index),
+            )
         }
-        (_, InputEnd::Eof | InputEnd::ByteLimit) => SniffOutcome::NotMatched,
-        (_, InputEnd::Deadline) => SniffOutcome::TimedOut,
-        (_, InputEnd::Error(error)) => SniffOutcome::Failed(error),
-    };
-    finish(conn, timeout_set, buffer, None, outcome)
+        Err(input_end) => match decider.decide_at_end(reader.seen(), reader.elapsed()) {
+            Decision::Route(index) => {
+                if let Some(matcher) = replier {
+                    reader.cut_reply_ack(matcher, false);
+                }
+                reader.finish(input_end.into_stream_end(), SniffOutcome::Route(index))
+            }
+            Decision::NoRoute | Decision::Undecided => reader.finish(None, input_end.unmatched()),
+        },
+    }
 }
 
-/// Clears the read timeout the sniff set, so the handler starts with the
-/// socket as accept returned it, and packs the result.
-fn finish<C: Connection>(
-    conn: &C,
+/// The I/O side of a sniff: the buffer, the clock and the socket timeout.
+struct Reader<'a, C> {
+    conn: &'a C,
+    started: Instant,
+    deadline: Option<Instant>,
+    max_bytes: usize,
+    buffer: Vec<u8>,
+    filled: usize,
+    /// Whether the sniff has set a read timeout on the socket.
     timeout_set: bool,
-    bytes: Vec<u8>,
-    end: Option<StreamEnd>,
-    outcome: SniffOutcome,
-) -> Sniffed {
-    if timeout_set {
-        // A socket that refuses this is failing anyway; its handler will
-        // see the error on its own first read.
-        let _ = conn.set_read_timeout(None);
+}
+
+impl<'a, C: Connection> Reader<'a, C> {
+    fn new(conn: &'a C, limits: SniffLimits) -> Self {
+        let started = Instant::now();
+        Reader {
+            conn,
+            started,
+            deadline: limits.deadline.and_then(|d| started.checked_add(d)),
+            max_bytes: limits.max_bytes,
+            buffer: Vec::new(),
+            filled: 0,
+            timeout_set: false,
+        }
     }
-    Sniffed {
-        bytes,
-        end,
-        outcome,
+
+    fn seen(&self) -> &[u8] {
+        &self.buffer[..self.filled]
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Waits for more bytes, at most until the deadline or `wake`,
+    /// whichever comes first. `Ok(true)` when bytes arrived, `Ok(false)`
+    /// when `wake` passed first, `Err` when the input ended.
+    fn read_more(&mut self, wake: Option<Instant>) -> Result<bool, InputEnd> {
+        if self.filled >= self.max_bytes {
+            return Err(InputEnd::ByteLimit);
+        }
+        if self.filled == self.buffer.len() {
+            let grown = (self.buffer.len() * 2).max(FIRST_READ_CAPACITY);
+            self.buffer.resize(grown.min(self.max_bytes), 0);
+        }
+        loop {
+            let now = Instant::now();
+            if self.deadline.is_some_and(|deadline| now >= deadline) {
+                return Err(InputEnd::Deadline);
+            }
+            let until = match (self.deadline, wake) {
+                (Some(deadline), Some(wake)) => Some(deadline.min(wake)),
+                (deadline, wake) => deadline.or(wake),
+            };
+            match until {
+                Some(until) => {
+                    let left = until.saturating_duration_since(now);
+                    if left.is_zero() {
+                        return Ok(false);
+                    }
+                    self.conn
+                        .set_read_timeout(Some(left))
+                        .map_err(InputEnd::Error)?;
+                    self.timeout_set = true;
+                }
+                None if self.timeout_set => {
+                    self.conn.set_read_timeout(None).map_err(InputEnd::Error)?;
+                    self.timeout_set = false;
+                }
+                None => {}
+            }
+            match self.conn.read_shared(&mut self.buffer[self.filled..]) {
+                Ok(0) => return Err(InputEnd::Eof),
+                Ok(count) => {
+                    self.filled += count;
+                    return Ok(true);
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error)
+                    if until.is_some()
+                        && matches!(
+                            error.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) => {}
+                Err(error) => return Err(InputEnd::Error(error)),
+            }
+        }
+    }
+
+    /// Sends a matcher's reply to the client.
+    fn write_all(&self, mut bytes: &[u8]) -> Result<(), InputEnd> {
+        while !bytes.is_empty() {
+            match self.conn.write_shared(bytes) {
+                Ok(0) => return Err(InputEnd::Error(io::ErrorKind::WriteZero.into())),
+                Ok(written) => bytes = &bytes[written..],
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(InputEnd::Error(error)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the client's acknowledgement of `replier`'s reply from the
+    /// sniffed bytes, reading on until it arrives if `may_read`. Returns
+    /// how the input ended if it did while waiting; the connection is
+    /// handed over either way.
+    fn cut_reply_ack<M: Matcher>(&mut self, replier: &M, may_read: bool) -> Option<InputEnd> {
+        loop {
+            match replier.reply_ack(self.seen()) {
+                ReplyAck::At(range) => {
+                    self.cut(range);
+                    return None;
+                }
+                ReplyAck::Pending if may_read => {
+                    if let Err(end) = self.read_more(None) {
+                        return Some(end);
+                    }
+                }
+                ReplyAck::Pending | ReplyAck::None => return None,
+            }
+        }
+    }
+
+    /// Removes `range` of the sniffed bytes, if it lies within them.
+    fn cut(&mut self, range: Range<usize>) {
+        if range.start <= range.end && range.end <= self.filled {
+            self.buffer.copy_within(range.end..self.filled, range.start);
+            self.filled -= range.len();
+        }
+    }
+
+    /// Clears the read timeout the sniff set, so the handler starts with
+    /// the socket as accept returned it, and packs the result.
+    fn finish(mut self, end: Option<StreamEnd>, outcome: SniffOutcome) -> Sniffed {
+        if self.timeout_set {
+            // A socket that refuses this is failing anyway; its handler
+            // will see the error on its own first read.
+            let _ = self.conn.set_read_timeout(None);
+        }
+        self.buffer.truncate(self.filled);
+        Sniffed {
+            bytes: self.buffer,
+            end,
+            outcome,
+        }
     }
 }
 
@@ -160,9 +303,9 @@ fn finish<C: Connection>(
 mod tests {
     use super::*;
     use crate::matcher::Verdict;
-    use crate::matchers::{any, http1_fast, prefixes};
+    use crate::matchers::{any, http1_fast, prefixes, silence};
     use crate::memory::{pair, MemoryStream};
-    use std::io::Write;
+    use std::io::{Read, Write};
     use std::net::Shutdown;
     use std::sync::Arc;
     use std::thread;
@@ -270,6 +413,81 @@ mod tests {
         assert!(matches!(sniffed.outcome, SniffOutcome::Route(1)));
         assert!(sniffed.bytes.starts_with(b"SSH-2.0-"));
         drop(writer.join().unwrap());
+    }
+
+    #[test]
+    fn a_silent_client_reaches_the_silence_route_after_its_timeout() {
+        let (_client, server) = pair();
+        let routes = [
+            boxed(http1_fast()),
+            boxed(silence(Duration::from_millis(40))),
+        ];
+        let started = Instant::now();
+        let sniffed = run(&server, &routes, limits(None, 1024));
+        assert!(matches!(sniffed.outcome, SniffOutcome::Route(1)));
+        assert!(started.elapsed() >= Duration::from_millis(40));
+        assert_eq!(server.read_timeout(), None);
+    }
+
+    #[test]
+    fn a_byte_before_the_silence_timeout_routes_as_usual() {
+        let (mut client, server) = pair();
+        client.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+        let routes = [boxed(silence(Duration::from_secs(60))), boxed(http1_fast())];
+        let sniffed = run(&server, &routes, limits(None, 1024));
+        assert!(matches!(sniffed.outcome, SniffOutcome::Route(1)));
+    }
+
+    /// Replies "ready?" once it has seen "HELLO", matches "HELLO GO", and
+    /// reports the client's "ACK;" (anywhere after HELLO) as the reply's
+    /// acknowledgement.
+    struct Handshake;
+
+    impl Matcher for Handshake {
+        fn verdict(&self, seen: &[u8]) -> Verdict {
+            let want = b"HELLO";
+            if !want.starts_with(&seen[..seen.len().min(5)]) {
+                Verdict::NoMatch
+            } else if seen.windows(2).any(|w| w == b"GO") {
+                Verdict::Match
+            } else {
+                Verdict::NeedMore
+            }
+        }
+
+        fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
+            (seen == b"HELLO").then_some(b"ready?")
+        }
+
+        fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
+            match seen.windows(4).position(|w| w == b"ACK;") {
+                Some(at) => ReplyAck::At(at..at + 4),
+                None => ReplyAck::Pending,
+            }
+        }
+    }
+
+    #[test]
+    fn a_reply_is_written_once_and_its_acknowledgement_cut_out() {
+        let (client, server) = pair();
+        let talker = thread::spawn(move || {
+            let mut client = client;
+            client.write_all(b"HELLO").unwrap();
+            let mut reply = [0u8; 6];
+            client.read_exact(&mut reply).unwrap();
+            assert_eq!(&reply, b"ready?");
+            client.write_all(b" GO").unwrap();
+            thread::sleep(Duration::from_millis(20));
+            client.write_all(b" ACK; more").unwrap();
+            client
+        });
+        let sniffed = run(&server, &[boxed(Handshake)], limits(Some(10_000), 1024));
+        assert!(matches!(sniffed.outcome, SniffOutcome::Route(0)));
+        let client = talker.join().unwrap();
+        let mut rest = sniffed.bytes;
+        client.shutdown(Shutdown::Write).unwrap();
+        (&server).read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"HELLO GO  more");
     }
 
     #[test]

@@ -199,3 +199,27 @@ fn the_in_memory_source_routes_like_tcp() {
         other => panic!("serve ended with {other:?}"),
     }
 }
+
+#[test]
+fn a_silent_client_reaches_the_server_first_route_and_talkers_do_not() {
+    let mut mux = tcp_mux(Mux::builder().sniff_deadline(Some(WAIT)));
+    let http = mux.route(http1_fast());
+    let smtp_like = mux.route(connmux::matchers::silence(Duration::from_millis(100)));
+    let running = serve(mux);
+    std::thread::spawn(move || {
+        while let Ok((mut conn, _)) = smtp_like.accept() {
+            let _ = conn.write_all(b"220 ready\r\n");
+        }
+    });
+
+    let started = std::time::Instant::now();
+    let mut silent = common::connect(running.addr);
+    let mut banner = [0u8; 11];
+    silent.read_exact(&mut banner).unwrap();
+    assert_eq!(&banner, b"220 ready\r\n");
+    assert!(started.elapsed() >= Duration::from_millis(100), "served before the silence timeout");
+
+    let _talker = connect_and_send(running.addr, b"GET / HTTP/1.1\r\n\r\n");
+    http.accept_timeout(WAIT).expect("a client that talks is routed by its bytes");
+    running.stop().unwrap();
+}

@@ -8,10 +8,12 @@ mod any;
 mod http1;
 mod http2;
 pub(crate) mod prefix;
+mod silence;
 mod tls;
 
 pub use any::{any, Any};
 pub use http1::{http1_fast, http1_methods, Http1Fast, HTTP_METHODS};
 pub use http2::{http2_preface, Http2Preface, HTTP2_PREFACE};
 pub use prefix::{prefixes, PrefixSet};
+pub use silence::{silence, Silence};
 pub use tls::{client_hello_version, tls, tls_versions, Tls, TlsVersion};
