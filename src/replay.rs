@@ -61,6 +61,11 @@ impl Replay {
         &self.bytes[self.position..]
     }
 
+    /// Every sniffed byte, read or not: what the routes judged.
+    pub(crate) fn sniffed(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// Takes the unread bytes and the pending error out; an end of stream
     /// is left to the connection, which reports it again on its next read.
     pub(crate) fn into_parts(mut self) -> (Vec<u8>, Option<io::Error>) {
@@ -94,6 +99,7 @@ mod tests {
         let (got, after) = read_all(&mut replay, 2);
         assert_eq!(got, b"hello");
         assert!(after.is_none());
+        assert_eq!(replay.sniffed(), b"hello", "kept for inspection");
     }
 
     #[test]

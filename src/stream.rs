@@ -16,11 +16,9 @@ use crate::connection::Connection;
 use crate::replay::Replay;
 use crate::route::RouteId;
 
-/// Where the not-yet-read sniffed bytes live.
+/// Where the sniffed bytes live.
 enum ReplaySlot {
-    /// Everything sniffed has been read: reads go to the socket.
-    Done,
-    /// This stream alone owns the rest of the replay.
+    /// This stream alone owns them.
     Owned(Replay),
     /// Shared with clones made by `try_clone`, so that each sniffed byte is
     /// still read exactly once across all of them.
@@ -33,21 +31,16 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl ReplaySlot {
     fn read(&mut self, buf: &mut [u8]) -> Option<io::Result<usize>> {
-        let served = match self {
-            ReplaySlot::Done => return None,
+        match self {
             ReplaySlot::Owned(replay) => replay.read(buf),
             ReplaySlot::Shared(replay) => lock(replay).read(buf),
-        };
-        if served.is_none() {
-            *self = ReplaySlot::Done;
         }
-        served
     }
 
     /// Makes the replay shareable and returns a slot for a clone.
     fn share(&mut self) -> ReplaySlot {
-        let shared = match std::mem::replace(self, ReplaySlot::Done) {
-            ReplaySlot::Done => return ReplaySlot::Done,
+        let placeholder = ReplaySlot::Owned(Replay::new(Vec::new(), None));
+        let shared = match std::mem::replace(self, placeholder) {
             ReplaySlot::Owned(replay) => Arc::new(Mutex::new(replay)),
             ReplaySlot::Shared(shared) => shared,
         };
@@ -55,17 +48,15 @@ impl ReplaySlot {
         ReplaySlot::Shared(shared)
     }
 
-    fn unread_len(&self) -> usize {
+    fn with_replay<R>(&self, inspect: impl FnOnce(&Replay) -> R) -> R {
         match self {
-            ReplaySlot::Done => 0,
-            ReplaySlot::Owned(replay) => replay.unread().len(),
-            ReplaySlot::Shared(replay) => lock(replay).unread().len(),
+            ReplaySlot::Owned(replay) => inspect(replay),
+            ReplaySlot::Shared(replay) => inspect(&lock(replay)),
         }
     }
 
     fn into_parts(self) -> (Vec<u8>, Option<io::Error>) {
         match self {
-            ReplaySlot::Done => (Vec::new(), None),
             ReplaySlot::Owned(replay) => replay.into_parts(),
             ReplaySlot::Shared(shared) => {
                 std::mem::replace(&mut *lock(&shared), Replay::new(Vec::new(), None)).into_parts()
@@ -112,6 +103,9 @@ impl ReplaySlot {
 pub struct PeekableStream<C = TcpStream> {
     conn: C,
     replay: Mutex<ReplaySlot>,
+    /// Set once this handle has read all of the replay: reads then go
+    /// straight to the connection, with no lock.
+    replay_drained: bool,
     route: RouteId,
 }
 
@@ -135,6 +129,7 @@ impl<C> PeekableStream<C> {
         PeekableStream {
             conn,
             replay: Mutex::new(ReplaySlot::Owned(replay)),
+            replay_drained: false,
             route,
         }
     }
@@ -146,7 +141,32 @@ impl<C> PeekableStream<C> {
 
     /// How many sniffed bytes have not been read yet.
     pub fn unread_len(&self) -> usize {
-        lock(&self.replay).unread_len()
+        lock(&self.replay).with_replay(|replay| replay.unread().len())
+    }
+
+    /// Runs `inspect` on every byte the sniff read (whether or not the
+    /// handler has read them since): the bytes the routes judged, which
+    /// any matcher's parsing functions can look at again.
+    ///
+    /// ```
+    /// # use connmux::{matchers, memory, Mux};
+    /// # use std::io::{Read, Write};
+    /// # let (source, connector) = memory::listener();
+    /// # let mut mux = Mux::new(source).unwrap();
+    /// # let http = mux.route(matchers::http1_fast());
+    /// # let handle = mux.handle();
+    /// # let server = std::thread::spawn(move || mux.serve());
+    /// # connector.connect().unwrap().write_all(b"GET /status HTTP/1.1\r\n\r\n").unwrap();
+    /// let (mut stream, _) = http.accept().unwrap();
+    /// let mut all = Vec::new();
+    /// stream.read_to_end(&mut all).unwrap();
+    /// // Still there after the handler read them:
+    /// assert!(stream.with_sniffed(|bytes| bytes.starts_with(b"GET /status")));
+    /// # handle.shutdown();
+    /// # server.join().unwrap().unwrap();
+    /// ```
+    pub fn with_sniffed<R>(&self, inspect: impl FnOnce(&[u8]) -> R) -> R {
+        lock(&self.replay).with_replay(|replay| inspect(replay.sniffed()))
     }
 
     /// The underlying connection. Reading from it directly skips the
@@ -204,6 +224,7 @@ impl<C> PeekableStream<C> {
         PeekableStream {
             conn,
             replay: Mutex::new(lock(&self.replay).share()),
+            replay_drained: self.replay_drained,
             route: self.route,
         }
     }

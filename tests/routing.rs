@@ -217,9 +217,13 @@ fn a_silent_client_reaches_the_server_first_route_and_talkers_do_not() {
     let mut banner = [0u8; 11];
     silent.read_exact(&mut banner).unwrap();
     assert_eq!(&banner, b"220 ready\r\n");
-    assert!(started.elapsed() >= Duration::from_millis(100), "served before the silence timeout");
+    assert!(
+        started.elapsed() >= Duration::from_millis(100),
+        "served before the silence timeout"
+    );
 
     let _talker = connect_and_send(running.addr, b"GET / HTTP/1.1\r\n\r\n");
-    http.accept_timeout(WAIT).expect("a client that talks is routed by its bytes");
+    http.accept_timeout(WAIT)
+        .expect("a client that talks is routed by its bytes");
     running.stop().unwrap();
 }
