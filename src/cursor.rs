@@ -78,6 +78,23 @@ impl<'a> Cursor<'a> {
         let b = self.take(2)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
+
+    /// Looks at the next byte without reading it.
+    pub(crate) fn peek(&self) -> Result<u8, Stop> {
+        self.bytes.get(self.position).copied().ok_or(Stop::Short)
+    }
+
+    /// Takes the longest run of next bytes that `accept` allows, which may
+    /// be empty or reach the end of the input.
+    pub(crate) fn take_while(&mut self, accept: impl Fn(u8) -> bool) -> &'a [u8] {
+        let start = self.position;
+        let run = self.bytes[start..]
+            .iter()
+            .take_while(|&&byte| accept(byte))
+            .count();
+        self.position += run;
+        &self.bytes[start..self.position]
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +118,18 @@ mod tests {
         assert_eq!(c.u16(), Err(Stop::Short));
         assert_eq!(c.skip(2), Err(Stop::Short));
         assert_eq!(c.u8(), Ok(0xAA));
+    }
+
+    #[test]
+    fn peeks_and_takes_runs() {
+        let mut c = Cursor::new(b"abc1");
+        assert_eq!(c.peek(), Ok(b'a'));
+        assert_eq!(c.take_while(|b| b.is_ascii_alphabetic()), b"abc");
+        assert_eq!(c.take_while(|b| b.is_ascii_alphabetic()), b"");
+        assert_eq!(c.peek(), Ok(b'1'));
+        assert_eq!(c.take_while(|b| b.is_ascii_digit()), b"1");
+        assert_eq!(c.take_while(|_| true), b"");
+        assert_eq!(c.peek(), Err(Stop::Short));
     }
 
     #[test]

@@ -12,7 +12,11 @@ mod silence;
 mod tls;
 
 pub use any::{any, Any};
-pub use http1::{http1_fast, http1_methods, Http1Fast, HTTP_METHODS};
+pub use http1::{
+    http1, http1_fast, http1_header, http1_header_prefix, http1_methods, http1_request, websocket,
+    Http1, Http1Fast, Http1Header, Http1Request, WebSocket, DEFAULT_MAX_HEAD_BYTES, HTTP_METHODS,
+    MAX_REQUEST_LINE_BYTES,
+};
 pub use http2::{http2_preface, Http2Preface, HTTP2_PREFACE};
 pub use prefix::{prefixes, PrefixSet};
 pub use silence::{silence, Silence};
