@@ -14,4 +14,7 @@ pub use any::{any, Any};
 pub use http1::{http1_fast, http1_methods, Http1Fast, HTTP_METHODS};
 pub use http2::{http2_preface, Http2Preface, HTTP2_PREFACE};
 pub use prefix::{prefixes, PrefixSet};
-pub use tls::{client_hello_version, tls, tls_versions, Tls, TlsVersion};
+pub use tls::{
+    client_hello_info, client_hello_version, tls, tls_alpn, tls_alpn_any, tls_sni, tls_sni_any,
+    tls_versions, ClientHelloInfo, Tls, TlsVersion, TLS_MAX_CLIENT_HELLO_BYTES,
+};
