@@ -20,4 +20,7 @@ pub use http1::{
 pub use http2::{http2_preface, Http2Preface, HTTP2_PREFACE};
 pub use prefix::{prefixes, PrefixSet};
 pub use silence::{silence, Silence};
-pub use tls::{client_hello_version, tls, tls_versions, Tls, TlsVersion};
+pub use tls::{
+    client_hello_info, client_hello_version, tls, tls_alpn, tls_alpn_any, tls_sni, tls_sni_any,
+    tls_versions, ClientHelloInfo, Tls, TlsVersion, TLS_MAX_CLIENT_HELLO_BYTES,
+};

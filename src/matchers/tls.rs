@@ -1,33 +1,83 @@
-//! TLS ClientHello detection with a version filter (RFC 8446 sections 4.1.2
-//! and 5.1; RFC 5246 for TLS 1.2 and earlier).
+//! TLS ClientHello detection, with filters on the offered versions, the
+//! server name (SNI) and the application protocols (ALPN), and the
+//! extraction of those three for logging ([`client_hello_info`]).
 //!
-//! Wire format read here:
+//! Wire format read here (RFC 8446 sections 4.1.2, 4.2 and 5.1; RFC 5246
+//! for TLS 1.2 and earlier; RFC 6066 section 3; RFC 7301 section 3.1), where
+//! `<a..b>` is a vector whose length prefix is just wide enough for `b`:
 //!
 //! ```text
 //! record:       type=22 (handshake) | version 3.x | length u16 (1..=2^14) | fragment
 //! handshake:    type=1 (client_hello) | length u24 | body
 //! client_hello: legacy_version u16 | random [32] | session_id <0..32>
 //!               | cipher_suites <2..2^16-2> | compression_methods <1..2^8-1>
-//!               | extensions <0..2^16-1>   (supported_versions is type 43)
+//!               | extensions <0..2^16-1>   (may be absent before TLS 1.3)
+//! extension:    type u16 | extension_data <0..2^16-1>
+//!
+//! server_name (type 0):       server_name_list <1..2^16-1> of
+//!                               name_type u8 | name <1..2^16-1>   (host_name is name_type 0)
+//! application_layer_protocol_negotiation (type 16):
+//!                             protocol_name_list <2..2^16-1> of protocol_name <1..2^8-1>
+//! supported_versions (type 43): versions <2..254> of u16
 //! ```
 //!
-//! The handshake message may be split across several records; the reader
-//! below walks the fragments as one byte stream without copying them.
+//! The handshake message may be split across several records: one reader
+//! walks the fragments as one byte stream without copying them, and one
+//! walk over the ClientHello reports the legacy version and the three
+//! extensions, in wire order, to whoever asks (the [`Tls`] matcher,
+//! [`client_hello_version`], [`client_hello_info`]), so they share one
+//! parser and agree on what is valid.
+//!
+//! Routes use [`Tls`] to send TLS connections, by version, server name or
+//! application protocol, to the handler that terminates or forwards them;
+//! a handler reads the same facts with [`client_hello_info`] from the bytes
+//! the sniffer replays to it.
 
 use std::fmt;
-use std::ops::RangeInclusive;
+use std::ops::{ControlFlow, RangeInclusive};
 
 use crate::cursor::{require, Cursor, Stop};
 use crate::matcher::{Matcher, Verdict};
 
 const CONTENT_TYPE_HANDSHAKE: u8 = 22;
 const HANDSHAKE_CLIENT_HELLO: u8 = 1;
+const EXTENSION_SERVER_NAME: u16 = 0;
+const EXTENSION_ALPN: u16 = 16;
 const EXTENSION_SUPPORTED_VERSIONS: u16 = 43;
+/// RFC 6066 section 3: the only name type defined.
+const NAME_TYPE_HOST_NAME: u8 = 0;
 /// RFC 8446 section 5.1: a plaintext fragment is at most 2^14 bytes.
 const MAX_FRAGMENT_LENGTH: u16 = 1 << 14;
+const RECORD_HEADER_LENGTH: usize = 5;
+const HANDSHAKE_HEADER_LENGTH: usize = 4;
+const RANDOM_LENGTH: usize = 32;
+const MAX_SESSION_ID_LENGTH: u8 = 32;
 /// The smallest ClientHello body: version, random, empty session id, one
 /// cipher suite, one compression method, no extensions.
-const MIN_CLIENT_HELLO_LENGTH: usize = 2 + 32 + 1 + 2 + 2 + 1 + 1;
+const MIN_CLIENT_HELLO_LENGTH: usize = 2 + RANDOM_LENGTH + 1 + 2 + 2 + 1 + 1;
+/// The largest ClientHello body that fits, in one record, within
+/// [`TLS_MAX_CLIENT_HELLO_BYTES`].
+const MAX_CLIENT_HELLO_LENGTH: usize =
+    TLS_MAX_CLIENT_HELLO_BYTES - RECORD_HEADER_LENGTH - HANDSHAKE_HEADER_LENGTH;
+/// A DNS name is at most 255 octets (RFC 1035 section 2.3.4); a longer
+/// host_name, which the wire allows, is held nowhere and matches nothing.
+const MAX_HOST_NAME_LENGTH: usize = 255;
+/// RFC 7301 section 3.1: `opaque ProtocolName<1..2^8-1>`.
+const MAX_PROTOCOL_NAME_LENGTH: usize = 255;
+
+/// The most bytes of a connection the TLS matchers and
+/// [`client_hello_info`] read: a ClientHello whose records do not end
+/// within them is `NoMatch` (and has no info), so every input of at least
+/// this length gets `Match` or `NoMatch`.
+///
+/// The wire allows a ClientHello of 2^24-1 bytes, but real ones are 200 to
+/// 600 bytes (OpenSSL, curl; the captures in this module's tests), about
+/// 1.8 KB with a post-quantum X25519MLKEM768 key share (current browsers),
+/// and a few KB with a large session ticket. 64 KiB leaves room for thirty
+/// times that, and is also about the largest extensions block a ClientHello
+/// can carry (2^16-1 bytes). In practice the sniffer's own byte limit is
+/// reached first.
+pub const TLS_MAX_CLIENT_HELLO_BYTES: usize = 64 * 1024;
 
 /// A TLS (or SSL 3.0) protocol version as it appears on the wire.
 ///
@@ -74,17 +124,60 @@ impl fmt::Display for TlsVersion {
     }
 }
 
-/// Matches a TLS ClientHello, optionally only one offering certain
-/// versions; see [`tls`] and [`tls_versions`].
+/// Matches a TLS ClientHello, optionally only one that passes filters on
+/// its versions, server name and application protocols.
+///
+/// Start from [`tls`] (or [`tls_versions`], [`tls_sni`], [`tls_sni_any`],
+/// [`tls_alpn`], [`tls_alpn_any`], which are shorthands for it) and narrow
+/// it with [`versions`](Tls::versions), [`sni`](Tls::sni) /
+/// [`sni_any`](Tls::sni_any) and [`alpn`](Tls::alpn) /
+/// [`alpn_any`](Tls::alpn_any). A ClientHello matches when it passes every
+/// kind of filter that is set; within one kind, any listed value will do.
+///
+/// The verdict comes as early as the bytes allow: `NoMatch` at the first
+/// invalid byte or as soon as one filter's extension has been read with a
+/// value that fails it; `Match` as soon as every filter has passed, which
+/// may be before the rest of the ClientHello has arrived (extensions come
+/// in any order); otherwise at the end of the ClientHello, where a missing
+/// server_name or ALPN extension fails its filter. Nothing past
+/// [`TLS_MAX_CLIENT_HELLO_BYTES`] is read.
+///
+/// ```
+/// use connmux::{Matcher, Verdict};
+/// use connmux::matchers::{tls, TlsVersion};
+///
+/// // A TLS 1.2 ClientHello with server_name "a.example.com" and ALPN "h2", "http/1.1".
+/// let mut hello = vec![0x16, 0x03, 0x01, 0x00, 87, 0x01, 0x00, 0x00, 83, 0x03, 0x03];
+/// hello.extend([0u8; 32]); // random
+/// hello.extend([0x00, 0x00, 0x02, 0xc0, 0x2f, 0x01, 0x00]); // no session id, one suite, null compression
+/// hello.extend([0x00, 40]); // extensions
+/// hello.extend([0x00, 0x00, 0x00, 18, 0x00, 16, 0x00, 0x00, 13]);
+/// hello.extend(b"a.example.com");
+/// hello.extend([0x00, 16, 0x00, 14, 0x00, 12, 2]);
+/// hello.extend(b"h2");
+/// hello.extend([8]);
+/// hello.extend(b"http/1.1");
+///
+/// let h2_site = tls().sni("*.example.com").alpn("h2");
+/// assert_eq!(h2_site.verdict(&hello), Verdict::Match);
+/// let modern_h2_site = h2_site.clone().versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3);
+/// assert_eq!(modern_h2_site.verdict(&hello), Verdict::NoMatch);
+/// // Decided once the server_name extension has been read, at byte 74.
+/// assert_eq!(tls().sni("other.example").verdict(&hello[..73]), Verdict::NeedMore);
+/// assert_eq!(tls().sni("other.example").verdict(&hello[..74]), Verdict::NoMatch);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Tls {
     versions: Option<RangeInclusive<TlsVersion>>,
+    server_names: Option<Vec<ServerNamePattern>>,
+    alpn_protocols: Option<Vec<Box<[u8]>>>,
 }
 
 /// A matcher for any TLS or SSL 3.0 ClientHello.
 ///
 /// It checks the record header, the handshake type and the ClientHello's
-/// legacy version, so it decides after 11 bytes (cmux's `TLS()`).
+/// legacy version, so it decides after 11 bytes (cmux's `TLS()`). Add
+/// filters with the [`Tls`] builder methods.
 ///
 /// ```
 /// use connmux::{Matcher, Verdict};
@@ -96,11 +189,15 @@ pub struct Tls {
 /// assert_eq!(tls().verdict(b"GET / HTTP/1.1"), Verdict::NoMatch);
 /// ```
 pub fn tls() -> Tls {
-    Tls { versions: None }
+    Tls {
+        versions: None,
+        server_names: None,
+        alpn_protocols: None,
+    }
 }
 
 /// A matcher for a TLS ClientHello that offers at least one version in
-/// `versions`.
+/// `versions`: `tls().versions(versions)`.
 ///
 /// The versions a client offers are those of its `supported_versions`
 /// extension (RFC 8446 section 4.2.1) when present, so a TLS 1.3 client is
@@ -120,13 +217,306 @@ pub fn tls() -> Tls {
 /// assert_eq!(tls_versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3).verdict(&hello), Verdict::NoMatch);
 /// ```
 pub fn tls_versions(versions: RangeInclusive<TlsVersion>) -> Tls {
-    Tls {
-        versions: Some(versions),
+    tls().versions(versions)
+}
+
+/// A matcher for a TLS ClientHello whose server name (SNI) matches
+/// `pattern`: `tls().sni(pattern)`.
+///
+/// The name is the host_name of the server_name extension (RFC 6066
+/// section 3), compared ignoring ASCII case and one trailing dot (on the
+/// name and on the pattern). Three kinds of pattern:
+///
+/// - `www.example.com`: exactly that name;
+/// - `*.example.com`: one more label, as a certificate wildcard (RFC 6125
+///   section 6.4.3): `a.example.com`, not `example.com` nor
+///   `a.b.example.com`;
+/// - `.example.com` (leading dot): any subdomain at any depth,
+///   `a.example.com` and `a.b.example.com`, not `example.com`.
+///
+/// A `*` anywhere else is an ordinary character. A ClientHello without a
+/// host_name, or with one longer than 255 bytes, does not match.
+///
+/// ```
+/// use connmux::{Matcher, Verdict};
+/// use connmux::matchers::tls_sni;
+///
+/// // A ClientHello whose only extension is server_name "a.example.com".
+/// let mut hello = vec![0x16, 0x03, 0x01, 0x00, 69, 0x01, 0x00, 0x00, 65, 0x03, 0x03];
+/// hello.extend([0u8; 32]); // random
+/// hello.extend([0x00, 0x00, 0x02, 0x13, 0x01, 0x01, 0x00]); // no session id, one suite, null compression
+/// hello.extend([0x00, 22]); // extensions
+/// hello.extend([0x00, 0x00, 0x00, 18, 0x00, 16, 0x00, 0x00, 13]); // server_name, list, host_name
+/// hello.extend(b"a.example.com");
+///
+/// assert_eq!(tls_sni("A.Example.COM").verdict(&hello), Verdict::Match);
+/// assert_eq!(tls_sni("*.example.com").verdict(&hello), Verdict::Match);
+/// assert_eq!(tls_sni(".example.com").verdict(&hello), Verdict::Match);
+/// assert_eq!(tls_sni("*.a.example.com").verdict(&hello), Verdict::NoMatch);
+/// assert_eq!(tls_sni("example.com").verdict(&hello), Verdict::NoMatch);
+/// ```
+pub fn tls_sni(pattern: impl AsRef<str>) -> Tls {
+    tls().sni(pattern)
+}
+
+/// A matcher for a TLS ClientHello whose server name matches any of
+/// `patterns` (see [`tls_sni`] for the patterns): `tls().sni_any(patterns)`.
+///
+/// ```
+/// use connmux::{Matcher, Verdict};
+/// use connmux::matchers::tls_sni_any;
+///
+/// let mut hello = vec![0x16, 0x03, 0x01, 0x00, 69, 0x01, 0x00, 0x00, 65, 0x03, 0x03];
+/// hello.extend([0u8; 32]);
+/// hello.extend([0x00, 0x00, 0x02, 0x13, 0x01, 0x01, 0x00]);
+/// hello.extend([0x00, 22, 0x00, 0x00, 0x00, 18, 0x00, 16, 0x00, 0x00, 13]);
+/// hello.extend(b"a.example.com");
+///
+/// assert_eq!(tls_sni_any(["example.org", ".example.com"]).verdict(&hello), Verdict::Match);
+/// assert_eq!(tls_sni_any(["example.org", "example.com"]).verdict(&hello), Verdict::NoMatch);
+/// ```
+pub fn tls_sni_any<I, S>(patterns: I) -> Tls
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    tls().sni_any(patterns)
+}
+
+/// A matcher for a TLS ClientHello whose ALPN extension (RFC 7301) lists
+/// `protocol`, compared byte for byte (`"h2"`, `"http/1.1"`,
+/// `"acme-tls/1"`): `tls().alpn(protocol)`.
+///
+/// A ClientHello without an ALPN extension does not match.
+///
+/// ```
+/// use connmux::{Matcher, Verdict};
+/// use connmux::matchers::tls_alpn;
+///
+/// // A ClientHello whose only extension is ALPN "h2", "http/1.1".
+/// let mut hello = vec![0x16, 0x03, 0x01, 0x00, 65, 0x01, 0x00, 0x00, 61, 0x03, 0x03];
+/// hello.extend([0u8; 32]); // random
+/// hello.extend([0x00, 0x00, 0x02, 0x13, 0x01, 0x01, 0x00]); // no session id, one suite, null compression
+/// hello.extend([0x00, 18]); // extensions
+/// hello.extend([0x00, 16, 0x00, 14, 0x00, 12, 2]); // ALPN, list, first name
+/// hello.extend(b"h2");
+/// hello.extend([8]);
+/// hello.extend(b"http/1.1");
+///
+/// assert_eq!(tls_alpn("http/1.1").verdict(&hello), Verdict::Match);
+/// assert_eq!(tls_alpn("acme-tls/1").verdict(&hello), Verdict::NoMatch);
+/// ```
+pub fn tls_alpn(protocol: impl AsRef<[u8]>) -> Tls {
+    tls().alpn(protocol)
+}
+
+/// A matcher for a TLS ClientHello whose ALPN extension lists any of
+/// `protocols`: `tls().alpn_any(protocols)`.
+///
+/// ```
+/// use connmux::{Matcher, Verdict};
+/// use connmux::matchers::tls_alpn_any;
+///
+/// let mut hello = vec![0x16, 0x03, 0x01, 0x00, 65, 0x01, 0x00, 0x00, 61, 0x03, 0x03];
+/// hello.extend([0u8; 32]);
+/// hello.extend([0x00, 0x00, 0x02, 0x13, 0x01, 0x01, 0x00]);
+/// hello.extend([0x00, 18, 0x00, 16, 0x00, 14, 0x00, 12, 2]);
+/// hello.extend(b"h2");
+/// hello.extend([8]);
+/// hello.extend(b"http/1.1");
+///
+/// assert_eq!(tls_alpn_any(["h3", "h2"]).verdict(&hello), Verdict::Match);
+/// assert_eq!(tls_alpn_any(["h3", "spdy/3"]).verdict(&hello), Verdict::NoMatch);
+/// ```
+pub fn tls_alpn_any<I, P>(protocols: I) -> Tls
+where
+    I: IntoIterator<Item = P>,
+    P: AsRef<[u8]>,
+{
+    tls().alpn_any(protocols)
+}
+
+impl Tls {
+    /// This matcher, but only for ClientHellos offering at least one
+    /// version in `versions` (see [`tls_versions`]); replaces an earlier
+    /// version filter.
+    pub fn versions(mut self, versions: RangeInclusive<TlsVersion>) -> Tls {
+        self.versions = Some(versions);
+        self
+    }
+
+    /// This matcher, but only for ClientHellos whose server name matches
+    /// `pattern` or a pattern given before (see [`tls_sni`] for patterns).
+    pub fn sni(self, pattern: impl AsRef<str>) -> Tls {
+        self.sni_any([pattern])
+    }
+
+    /// This matcher, but only for ClientHellos whose server name matches
+    /// one of `patterns` or a pattern given before; an empty list with none
+    /// given before matches nothing.
+    pub fn sni_any<I, S>(mut self, patterns: I) -> Tls
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let parsed = patterns
+            .into_iter()
+            .map(|pattern| ServerNamePattern::parse(pattern.as_ref()));
+        self.server_names
+            .get_or_insert_with(Vec::new)
+            .extend(parsed);
+        self
+    }
+
+    /// This matcher, but only for ClientHellos whose ALPN extension lists
+    /// `protocol` or a protocol given before (see [`tls_alpn`]).
+    pub fn alpn(self, protocol: impl AsRef<[u8]>) -> Tls {
+        self.alpn_any([protocol])
+    }
+
+    /// This matcher, but only for ClientHellos whose ALPN extension lists
+    /// one of `protocols` or a protocol given before; an empty list with
+    /// none given before matches nothing.
+    pub fn alpn_any<I, P>(mut self, protocols: I) -> Tls
+    where
+        I: IntoIterator<Item = P>,
+        P: AsRef<[u8]>,
+    {
+        let owned = protocols
+            .into_iter()
+            .map(|protocol| Box::from(protocol.as_ref()));
+        self.alpn_protocols
+            .get_or_insert_with(Vec::new)
+            .extend(owned);
+        self
+    }
+
+    /// Whether the ClientHello at the start of `seen` passes every filter.
+    fn passes(&self, seen: &[u8]) -> Result<bool, Stop> {
+        // A filter that is not set has passed from the start.
+        let mut results = FilterResults {
+            versions: self.versions.is_none().then_some(true),
+            server_name: self.server_names.is_none().then_some(true),
+            alpn: self.alpn_protocols.is_none().then_some(true),
+        };
+        let mut offer = VersionOffer::default();
+        let mut alpn_listed = false;
+        let flow = walk_client_hello(seen, |part| {
+            offer.record(&part);
+            match part {
+                HelloPart::LegacyVersion(_) => {}
+                HelloPart::SupportedVersions(offered) => {
+                    if let Some(range) = &self.versions {
+                        results.versions = Some(offered.intersects(range));
+                    }
+                }
+                HelloPart::ServerName(host_name) => {
+                    if let Some(patterns) = &self.server_names {
+                        results.server_name = Some(server_name_matches(patterns, host_name));
+                    }
+                }
+                HelloPart::AlpnProtocol(name) => {
+                    if let Some(protocols) = &self.alpn_protocols {
+                        alpn_listed |= protocols.iter().any(|protocol| **protocol == *name);
+                    }
+                }
+                HelloPart::AlpnEnd => {
+                    if self.alpn_protocols.is_some() {
+                        results.alpn = Some(alpn_listed);
+                    }
+                }
+            }
+            results.outcome()
+        })?;
+        Ok(match flow {
+            ControlFlow::Break(passed) => passed,
+            // The ClientHello ended: a filter still undecided never saw its
+            // extension; versions then fall back to the legacy version.
+            ControlFlow::Continue(()) => {
+                let versions = results.versions.unwrap_or_else(|| {
+                    self.versions
+                        .as_ref()
+                        .is_some_and(|range| offer.offered().intersects(range))
+                });
+                versions && results.server_name == Some(true) && results.alpn == Some(true)
+            }
+        })
     }
 }
 
+impl Matcher for Tls {
+    fn verdict(&self, seen: &[u8]) -> Verdict {
+        match self.passes(seen) {
+            Ok(passed) => Verdict::from_bool(passed),
+            Err(stop) => stop.into(),
+        }
+    }
+}
+
+/// What a ClientHello says about the connection it opens, for logs and
+/// routing metadata; see [`client_hello_info`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientHelloInfo {
+    /// The highest version offered, as [`client_hello_version`] gives it.
+    pub version: TlsVersion,
+    /// The server name (SNI host_name) as sent, invalid UTF-8 replaced;
+    /// `None` without one or when it is longer than 255 bytes.
+    pub sni: Option<String>,
+    /// The ALPN protocols in the client's order of preference, invalid
+    /// UTF-8 replaced (GREASE values included); empty without ALPN.
+    pub alpn: Vec<String>,
+}
+
+/// The version, server name and ALPN protocols of a complete ClientHello,
+/// or `None` when `seen` does not start with a whole, well-formed one
+/// (within [`TLS_MAX_CLIENT_HELLO_BYTES`]) offering an SSL 3.0 or TLS
+/// version.
+///
+/// ```
+/// use connmux::matchers::{client_hello_info, TlsVersion};
+///
+/// let mut hello = vec![0x16, 0x03, 0x01, 0x00, 87, 0x01, 0x00, 0x00, 83, 0x03, 0x03];
+/// hello.extend([0u8; 32]); // random
+/// hello.extend([0x00, 0x00, 0x02, 0xc0, 0x2f, 0x01, 0x00]); // no session id, one suite, null compression
+/// hello.extend([0x00, 40]); // extensions
+/// hello.extend([0x00, 0x00, 0x00, 18, 0x00, 16, 0x00, 0x00, 13]);
+/// hello.extend(b"a.example.com");
+/// hello.extend([0x00, 16, 0x00, 14, 0x00, 12, 2]);
+/// hello.extend(b"h2");
+/// hello.extend([8]);
+/// hello.extend(b"http/1.1");
+///
+/// let info = client_hello_info(&hello).unwrap();
+/// assert_eq!(info.version, TlsVersion::TLS1_2);
+/// assert_eq!(info.sni.as_deref(), Some("a.example.com"));
+/// assert_eq!(info.alpn, ["h2", "http/1.1"]);
+/// assert_eq!(client_hello_info(&hello[..hello.len() - 1]), None);
+/// ```
+pub fn client_hello_info(seen: &[u8]) -> Option<ClientHelloInfo> {
+    let mut offer = VersionOffer::default();
+    let mut sni = None;
+    let mut alpn = Vec::new();
+    let complete = walk_complete_client_hello(seen, |part| {
+        offer.record(&part);
+        match part {
+            HelloPart::ServerName(host_name) => {
+                sni = host_name.map(|name| String::from_utf8_lossy(name).into_owned());
+            }
+            HelloPart::AlpnProtocol(name) => alpn.push(String::from_utf8_lossy(name).into_owned()),
+            HelloPart::LegacyVersion(_) | HelloPart::SupportedVersions(_) | HelloPart::AlpnEnd => {}
+        }
+    });
+    Some(ClientHelloInfo {
+        version: complete.then(|| offer.offered().highest())??,
+        sni,
+        alpn,
+    })
+}
+
 /// The highest version a complete ClientHello offers, or `None` when
-/// `seen` does not start with a whole, well-formed ClientHello.
+/// `seen` does not start with a whole, well-formed ClientHello (within
+/// [`TLS_MAX_CLIENT_HELLO_BYTES`]) offering an SSL 3.0 or TLS version.
 ///
 /// ```
 /// use connmux::matchers::{client_hello_version, TlsVersion};
@@ -138,20 +528,83 @@ pub fn tls_versions(versions: RangeInclusive<TlsVersion>) -> Tls {
 /// assert_eq!(client_hello_version(&hello[..20]), None);
 /// ```
 pub fn client_hello_version(seen: &[u8]) -> Option<TlsVersion> {
-    offered_versions(seen, false).ok()?.highest()
+    let mut offer = VersionOffer::default();
+    let complete = walk_complete_client_hello(seen, |part| offer.record(&part));
+    complete.then(|| offer.offered().highest())?
 }
 
-impl Matcher for Tls {
-    fn verdict(&self, seen: &[u8]) -> Verdict {
-        match &self.versions {
-            None => match offered_versions(seen, true) {
-                Ok(_) => Verdict::Match,
-                Err(stop) => stop.into(),
-            },
-            Some(range) => match offered_versions(seen, false) {
-                Ok(offer) => Verdict::from_bool(offer.intersects(range)),
-                Err(stop) => stop.into(),
-            },
+/// A server name pattern of [`tls_sni`], without its trailing dot.
+#[derive(Debug, Clone)]
+enum ServerNamePattern {
+    /// `www.example.com`: that name.
+    Exact(String),
+    /// `*.example.com`, kept as `.example.com`: one label before it.
+    OneLabelUnder(String),
+    /// `.example.com`: one or more labels before it.
+    AnyDepthUnder(String),
+}
+
+impl ServerNamePattern {
+    fn parse(pattern: &str) -> ServerNamePattern {
+        let pattern = pattern.strip_suffix('.').unwrap_or(pattern);
+        match pattern.strip_prefix('*') {
+            Some(suffix) if suffix.starts_with('.') => {
+                ServerNamePattern::OneLabelUnder(suffix.to_owned())
+            }
+            _ if pattern.starts_with('.') => ServerNamePattern::AnyDepthUnder(pattern.to_owned()),
+            _ => ServerNamePattern::Exact(pattern.to_owned()),
+        }
+    }
+
+    /// Whether `host_name` (non-empty, trailing dot removed) matches.
+    fn matches(&self, host_name: &[u8]) -> bool {
+        match self {
+            ServerNamePattern::Exact(name) => host_name.eq_ignore_ascii_case(name.as_bytes()),
+            ServerNamePattern::OneLabelUnder(suffix) => {
+                strip_suffix_ignore_case(host_name, suffix.as_bytes())
+                    .is_some_and(|label| !label.is_empty() && !label.contains(&b'.'))
+            }
+            ServerNamePattern::AnyDepthUnder(suffix) => {
+                strip_suffix_ignore_case(host_name, suffix.as_bytes())
+                    .is_some_and(|labels| !labels.is_empty())
+            }
+        }
+    }
+}
+
+/// Whether a ClientHello's host_name (if any) matches one of `patterns`.
+fn server_name_matches(patterns: &[ServerNamePattern], host_name: Option<&[u8]>) -> bool {
+    let Some(host_name) = host_name else {
+        return false;
+    };
+    let host_name = host_name.strip_suffix(b".").unwrap_or(host_name);
+    !host_name.is_empty() && patterns.iter().any(|pattern| pattern.matches(host_name))
+}
+
+/// `name` without `suffix` at its end (ASCII case ignored), if it ends so.
+fn strip_suffix_ignore_case<'n>(name: &'n [u8], suffix: &[u8]) -> Option<&'n [u8]> {
+    let (head, tail) = name.split_at_checked(name.len().checked_sub(suffix.len())?)?;
+    tail.eq_ignore_ascii_case(suffix).then_some(head)
+}
+
+/// What each filter of a [`Tls`] matcher has concluded so far: `None`
+/// while undecided, `Some(true)` from the start for a filter not set.
+struct FilterResults {
+    versions: Option<bool>,
+    server_name: Option<bool>,
+    alpn: Option<bool>,
+}
+
+impl FilterResults {
+    /// `Break` with the answer once one filter failed or all passed.
+    fn outcome(&self) -> ControlFlow<bool> {
+        let results = [self.versions, self.server_name, self.alpn];
+        if results.contains(&Some(false)) {
+            ControlFlow::Break(false)
+        } else if results.iter().all(|result| *result == Some(true)) {
+            ControlFlow::Break(true)
+        } else {
+            ControlFlow::Continue(())
         }
     }
 }
@@ -187,7 +640,9 @@ impl OfferedVersions {
     }
 
     fn intersects(&self, range: &RangeInclusive<TlsVersion>) -> bool {
-        (range.start().0..=range.end().0).any(|code| self.contains(code))
+        (0..=u8::MAX)
+            .map(|minor| u16::from_be_bytes([3, minor]))
+            .any(|code| range.contains(&TlsVersion(code)) && self.contains(code))
     }
 
     fn highest(&self) -> Option<TlsVersion> {
@@ -198,22 +653,117 @@ impl OfferedVersions {
     }
 }
 
-/// Parses the ClientHello at the start of `seen` far enough to know which
-/// versions it offers; with `legacy_only`, stops after the legacy version.
-fn offered_versions(seen: &[u8], legacy_only: bool) -> Result<OfferedVersions, Stop> {
-    let mut hello = HandshakeReader::new(seen);
+/// The version-related parts of a ClientHello, gathered during a walk.
+#[derive(Default)]
+struct VersionOffer {
+    legacy_version: u16,
+    supported_versions: Option<OfferedVersions>,
+}
+
+impl VersionOffer {
+    fn record(&mut self, part: &HelloPart<'_>) {
+        match part {
+            HelloPart::LegacyVersion(code) => self.legacy_version = *code,
+            HelloPart::SupportedVersions(offered) => self.supported_versions = Some(*offered),
+            HelloPart::ServerName(_) | HelloPart::AlpnProtocol(_) | HelloPart::AlpnEnd => {}
+        }
+    }
+
+    /// The versions offered: supported_versions overrides the legacy
+    /// version (RFC 8446 section 4.2.1).
+    fn offered(&self) -> OfferedVersions {
+        self.supported_versions
+            .unwrap_or_else(|| OfferedVersions::up_to(self.legacy_version))
+    }
+}
+
+/// One part of a ClientHello, reported by [`walk_client_hello`] in wire
+/// order once it has been read and checked.
+enum HelloPart<'a> {
+    /// The legacy_version field; the record and handshake headers before
+    /// it are valid.
+    LegacyVersion(u16),
+    /// A complete, valid supported_versions extension.
+    SupportedVersions(OfferedVersions),
+    /// A complete, valid server_name extension, with its host_name unless
+    /// it has none or one longer than [`MAX_HOST_NAME_LENGTH`].
+    ServerName(Option<&'a [u8]>),
+    /// One protocol name of the ALPN extension; the rest of the list is
+    /// still unread.
+    AlpnProtocol(&'a [u8]),
+    /// The end of a complete, valid ALPN extension.
+    AlpnEnd,
+}
+
+/// Why a walk ended before the end of the ClientHello.
+enum WalkEnd<B> {
+    /// The bytes ended or broke the format.
+    Stopped(Stop),
+    /// The visitor had its answer.
+    Answered(B),
+}
+
+impl<B> From<Stop> for WalkEnd<B> {
+    fn from(stop: Stop) -> Self {
+        WalkEnd::Stopped(stop)
+    }
+}
+
+/// Ends the walk when the visitor breaks.
+fn report<B>(flow: ControlFlow<B>) -> Result<(), WalkEnd<B>> {
+    match flow {
+        ControlFlow::Continue(()) => Ok(()),
+        ControlFlow::Break(answer) => Err(WalkEnd::Answered(answer)),
+    }
+}
+
+/// Walks the ClientHello at the start of `seen`, showing each part to
+/// `visit` in wire order, and stops with `Break` as soon as `visit` does;
+/// `Continue` means the whole ClientHello has been read and is valid.
+///
+/// Reads at most [`TLS_MAX_CLIENT_HELLO_BYTES`]: a ClientHello that needs
+/// more is invalid.
+fn walk_client_hello<B>(
+    seen: &[u8],
+    mut visit: impl FnMut(HelloPart<'_>) -> ControlFlow<B>,
+) -> Result<ControlFlow<B>, Stop> {
+    let window = seen.get(..TLS_MAX_CLIENT_HELLO_BYTES).unwrap_or(seen);
+    match walk_fields(window, &mut visit) {
+        Ok(()) => Ok(ControlFlow::Continue(())),
+        Err(WalkEnd::Answered(answer)) => Ok(ControlFlow::Break(answer)),
+        // Bytes past the window are never read, so no more can help.
+        Err(WalkEnd::Stopped(Stop::Short)) if seen.len() >= TLS_MAX_CLIENT_HELLO_BYTES => {
+            Err(Stop::Invalid)
+        }
+        Err(WalkEnd::Stopped(stop)) => Err(stop),
+    }
+}
+
+/// Walks the whole ClientHello at the start of `seen`, showing every part
+/// to `visit`; whether it was all there and valid.
+fn walk_complete_client_hello(seen: &[u8], mut visit: impl FnMut(HelloPart<'_>)) -> bool {
+    let flow = walk_client_hello(seen, |part| {
+        visit(part);
+        ControlFlow::<()>::Continue(())
+    });
+    flow == Ok(ControlFlow::Continue(()))
+}
+
+fn walk_fields<B>(
+    window: &[u8],
+    visit: &mut impl FnMut(HelloPart<'_>) -> ControlFlow<B>,
+) -> Result<(), WalkEnd<B>> {
+    let mut hello = HandshakeReader::new(window);
     require(hello.u8()? == HANDSHAKE_CLIENT_HELLO)?;
     let body_length = hello.u24()?;
-    require(body_length >= MIN_CLIENT_HELLO_LENGTH)?;
-    hello.limit_message(body_length);
+    require((MIN_CLIENT_HELLO_LENGTH..=MAX_CLIENT_HELLO_LENGTH).contains(&body_length))?;
+    hello.enter(body_length)?;
     require(hello.u8()? == 3)?;
     let legacy_version = u16::from_be_bytes([3, hello.u8()?]);
-    if legacy_only {
-        return Ok(OfferedVersions::up_to(legacy_version));
-    }
-    hello.skip(32)?;
+    report(visit(HelloPart::LegacyVersion(legacy_version)))?;
+    hello.skip(RANDOM_LENGTH)?;
     let session_id_length = hello.u8()?;
-    require(session_id_length <= 32)?;
+    require(session_id_length <= MAX_SESSION_ID_LENGTH)?;
     hello.skip(usize::from(session_id_length))?;
     let cipher_suites_length = hello.u16()?;
     require(cipher_suites_length >= 2 && cipher_suites_length % 2 == 0)?;
@@ -221,39 +771,118 @@ fn offered_versions(seen: &[u8], legacy_only: bool) -> Result<OfferedVersions, S
     let compression_methods_length = hello.u8()?;
     require(compression_methods_length >= 1)?;
     hello.skip(usize::from(compression_methods_length))?;
-    if hello.message_left() == 0 {
-        return Ok(OfferedVersions::up_to(legacy_version));
+    if hello.left() == 0 {
+        return Ok(());
     }
-    let mut extensions_left = usize::from(hello.u16()?);
-    require(extensions_left <= hello.message_left())?;
-    while extensions_left > 0 {
-        require(extensions_left >= 4)?;
+    // The extensions are the last field: they fill the rest of the body.
+    require(usize::from(hello.u16()?) == hello.left())?;
+    // RFC 8446 section 4.2: no extension type appears twice. Only the
+    // types read here are tracked.
+    let mut server_name_read = false;
+    let mut alpn_read = false;
+    let mut supported_versions_read = false;
+    while hello.left() > 0 {
         let extension_type = hello.u16()?;
         let extension_length = usize::from(hello.u16()?);
-        require(extension_length <= extensions_left - 4)?;
-        extensions_left -= 4 + extension_length;
-        if extension_type != EXTENSION_SUPPORTED_VERSIONS {
-            hello.skip(extension_length)?;
+        let after_extension = hello.enter(extension_length)?;
+        match extension_type {
+            EXTENSION_SERVER_NAME => {
+                read_first_time(&mut server_name_read)?;
+                let mut host_name = [0; MAX_HOST_NAME_LENGTH];
+                let host_name = read_server_name(&mut hello, &mut host_name)?;
+                report(visit(HelloPart::ServerName(host_name)))?;
+            }
+            EXTENSION_ALPN => {
+                read_first_time(&mut alpn_read)?;
+                read_alpn(&mut hello, visit)?;
+            }
+            EXTENSION_SUPPORTED_VERSIONS => {
+                read_first_time(&mut supported_versions_read)?;
+                let offered = read_supported_versions(&mut hello)?;
+                report(visit(HelloPart::SupportedVersions(offered)))?;
+            }
+            _ => hello.skip(extension_length)?,
+        }
+        hello.leave(after_extension)?;
+    }
+    Ok(())
+}
+
+/// Fails the second time an extension type is read.
+fn read_first_time(already_read: &mut bool) -> Result<(), Stop> {
+    require(!std::mem::replace(already_read, true))
+}
+
+/// Reads the body of a server_name extension (RFC 6066 section 3) and
+/// returns its host_name, copied into `buffer`, unless it has none or one
+/// too long for the buffer.
+fn read_server_name<'b>(
+    hello: &mut HandshakeReader<'_>,
+    buffer: &'b mut [u8; MAX_HOST_NAME_LENGTH],
+) -> Result<Option<&'b [u8]>, Stop> {
+    let list_length = usize::from(hello.u16()?);
+    require(list_length >= 1 && list_length == hello.left())?;
+    let mut host_name_seen = false;
+    let mut host_name_length = None;
+    while hello.left() > 0 {
+        let name_type = hello.u8()?;
+        // Every name type starts with a 16-bit length (RFC 6066 section 3).
+        let name_length = usize::from(hello.u16()?);
+        if name_type != NAME_TYPE_HOST_NAME {
+            hello.skip(name_length)?;
             continue;
         }
-        let list_length = usize::from(hello.u8()?);
-        require(list_length >= 2 && list_length % 2 == 0 && list_length + 1 == extension_length)?;
-        let mut offer = OfferedVersions::default();
-        for _ in 0..list_length / 2 {
-            offer.offer(hello.u16()?);
+        require(!host_name_seen && name_length >= 1)?;
+        host_name_seen = true;
+        match buffer.get_mut(..name_length) {
+            Some(host_name) => {
+                hello.read_into(host_name)?;
+                host_name_length = Some(name_length);
+            }
+            None => hello.skip(name_length)?,
         }
-        return Ok(offer);
     }
-    Ok(OfferedVersions::up_to(legacy_version))
+    Ok(host_name_length.and_then(|length| buffer.get(..length)))
+}
+
+/// Reads the body of an ALPN extension (RFC 7301 section 3.1), showing
+/// each protocol name to `visit` as it is read, then its end.
+fn read_alpn<B>(
+    hello: &mut HandshakeReader<'_>,
+    visit: &mut impl FnMut(HelloPart<'_>) -> ControlFlow<B>,
+) -> Result<(), WalkEnd<B>> {
+    let list_length = usize::from(hello.u16()?);
+    require(list_length >= 2 && list_length == hello.left())?;
+    let mut buffer = [0; MAX_PROTOCOL_NAME_LENGTH];
+    while hello.left() > 0 {
+        let name_length = usize::from(hello.u8()?);
+        require(name_length >= 1)?;
+        let name = buffer.get_mut(..name_length).ok_or(Stop::Invalid)?;
+        hello.read_into(name)?;
+        report(visit(HelloPart::AlpnProtocol(&*name)))?;
+    }
+    report(visit(HelloPart::AlpnEnd))
+}
+
+/// Reads the body of a ClientHello's supported_versions extension (RFC 8446
+/// section 4.2.1).
+fn read_supported_versions(hello: &mut HandshakeReader<'_>) -> Result<OfferedVersions, Stop> {
+    let list_length = usize::from(hello.u8()?);
+    require(list_length >= 2 && list_length % 2 == 0 && list_length == hello.left())?;
+    let mut offered = OfferedVersions::default();
+    while hello.left() > 0 {
+        offered.offer(hello.u16()?);
+    }
+    Ok(offered)
 }
 
 /// Reads handshake bytes out of consecutive TLS handshake records, checking
-/// each record header as it is reached and never reading past the current
-/// handshake message.
+/// each record header as it is reached and never reading past the end of
+/// the current length-prefixed field (its scope).
 struct HandshakeReader<'a> {
     records: Cursor<'a>,
     left_in_record: usize,
-    left_in_message: usize,
+    left_in_scope: usize,
 }
 
 impl<'a> HandshakeReader<'a> {
@@ -261,17 +890,31 @@ impl<'a> HandshakeReader<'a> {
         HandshakeReader {
             records: Cursor::new(seen),
             left_in_record: 0,
-            left_in_message: usize::MAX,
+            left_in_scope: usize::MAX,
         }
     }
 
-    /// Bounds further reads to the `length` bytes of the message body.
-    fn limit_message(&mut self, length: usize) {
-        self.left_in_message = length;
+    /// Narrows the scope to the next `length` bytes, which must fit in the
+    /// current one; returns what will be left of the current scope after
+    /// them, for [`leave`](Self::leave).
+    fn enter(&mut self, length: usize) -> Result<usize, Stop> {
+        require(length <= self.left_in_scope)?;
+        let after = self.left_in_scope - length;
+        self.left_in_scope = length;
+        Ok(after)
     }
 
-    fn message_left(&self) -> usize {
-        self.left_in_message
+    /// Returns to the enclosing scope once the current one is used up
+    /// exactly.
+    fn leave(&mut self, after: usize) -> Result<(), Stop> {
+        require(self.left_in_scope == 0)?;
+        self.left_in_scope = after;
+        Ok(())
+    }
+
+    /// Bytes left in the current scope.
+    fn left(&self) -> usize {
+        self.left_in_scope
     }
 
     fn next_record(&mut self) -> Result<(), Stop> {
@@ -285,13 +928,13 @@ impl<'a> HandshakeReader<'a> {
     }
 
     fn u8(&mut self) -> Result<u8, Stop> {
-        require(self.left_in_message >= 1)?;
+        require(self.left_in_scope >= 1)?;
         while self.left_in_record == 0 {
             self.next_record()?;
         }
         let byte = self.records.u8()?;
         self.left_in_record -= 1;
-        self.left_in_message -= 1;
+        self.left_in_scope -= 1;
         Ok(byte)
     }
 
@@ -304,8 +947,17 @@ impl<'a> HandshakeReader<'a> {
         Ok(usize::from(high) << 16 | usize::from(middle) << 8 | usize::from(low))
     }
 
+    /// Fills `buffer` with the next bytes, which may span records.
+    fn read_into(&mut self, buffer: &mut [u8]) -> Result<(), Stop> {
+        require(buffer.len() <= self.left_in_scope)?;
+        for byte in buffer {
+            *byte = self.u8()?;
+        }
+        Ok(())
+    }
+
     fn skip(&mut self, mut count: usize) -> Result<(), Stop> {
-        require(count <= self.left_in_message)?;
+        require(count <= self.left_in_scope)?;
         while count > 0 {
             while self.left_in_record == 0 {
                 self.next_record()?;
@@ -313,7 +965,7 @@ impl<'a> HandshakeReader<'a> {
             let step = count.min(self.left_in_record);
             self.records.skip(step)?;
             self.left_in_record -= step;
-            self.left_in_message -= step;
+            self.left_in_scope -= step;
             count -= step;
         }
         Ok(())
@@ -323,7 +975,80 @@ impl<'a> HandshakeReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuzzing::check_monotone;
+    use proptest::prelude::*;
+    use proptest::sample::{select, Index};
     use Verdict::{Match, NeedMore, NoMatch};
+
+    /// `openssl s_client -servername www.example.com -alpn h2,http/1.1`
+    /// (OpenSSL 3.0), TLS 1.3.
+    const OPENSSL_TLS13: &[u8] = include_bytes!("testdata/openssl-tls13-sni-alpn.bin");
+    /// The same with `-tls1_2`: no supported_versions extension.
+    const OPENSSL_TLS12: &[u8] = include_bytes!("testdata/openssl-tls12-sni-alpn.bin");
+    /// `curl -k https://api.example.org:PORT/` (curl 7.88, OpenSSL 3.0):
+    /// ALPN h2, http/1.1, and a padding extension last.
+    const CURL_TLS13: &[u8] = include_bytes!("testdata/curl-tls13-sni-alpn.bin");
+    /// `openssl s_client -noservername`: neither server_name nor ALPN.
+    const OPENSSL_NO_SNI: &[u8] = include_bytes!("testdata/openssl-tls13-no-sni-no-alpn.bin");
+    const CAPTURES: [&[u8]; 4] = [OPENSSL_TLS13, OPENSSL_TLS12, CURL_TLS13, OPENSSL_NO_SNI];
+
+    /// Matchers with every kind of filter, used on every input below.
+    fn sample_matchers() -> Vec<Tls> {
+        vec![
+            tls(),
+            tls_versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3),
+            tls_versions(TlsVersion::TLS1_0..=TlsVersion::TLS1_2),
+            tls_sni("www.example.com"),
+            tls_sni("*.EXAMPLE.org"),
+            tls_sni_any(["nowhere.test", ".example.com"]),
+            tls_sni("other.test"),
+            tls_alpn("h2"),
+            tls_alpn("h3"),
+            tls_alpn_any(["acme-tls/1", "http/1.1"]),
+            tls()
+                .sni("www.example.com")
+                .alpn("h2")
+                .versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3),
+        ]
+    }
+
+    fn extension(extension_type: u16, data: &[u8]) -> Vec<u8> {
+        let mut bytes = extension_type.to_be_bytes().to_vec();
+        bytes.extend((data.len() as u16).to_be_bytes());
+        bytes.extend(data);
+        bytes
+    }
+
+    /// A server_name extension with one host_name.
+    fn server_name(host_name: &[u8]) -> Vec<u8> {
+        let mut list = ((host_name.len() + 3) as u16).to_be_bytes().to_vec();
+        list.push(NAME_TYPE_HOST_NAME);
+        list.extend((host_name.len() as u16).to_be_bytes());
+        list.extend(host_name);
+        extension(EXTENSION_SERVER_NAME, &list)
+    }
+
+    fn alpn(protocols: &[&[u8]]) -> Vec<u8> {
+        let names: Vec<u8> = protocols
+            .iter()
+            .flat_map(|name| [&[name.len() as u8][..], name].concat())
+            .collect();
+        extension(
+            EXTENSION_ALPN,
+            &[&(names.len() as u16).to_be_bytes()[..], &names].concat(),
+        )
+    }
+
+    fn supported_versions(codes: &[u16]) -> Vec<u8> {
+        let mut list = vec![(codes.len() * 2) as u8];
+        list.extend(codes.iter().flat_map(|code| code.to_be_bytes()));
+        extension(EXTENSION_SUPPORTED_VERSIONS, &list)
+    }
+
+    /// A padding extension (RFC 7685, type 21) of `length` zero bytes.
+    fn padding(length: usize) -> Vec<u8> {
+        extension(21, &vec![0; length])
+    }
 
     /// A ClientHello body with the given legacy version and extensions.
     fn client_hello_body(legacy: u16, extensions: Option<&[u8]>) -> Vec<u8> {
@@ -340,35 +1065,115 @@ mod tests {
         body
     }
 
-    /// Wraps a handshake body into a ClientHello split into records of at
-    /// most `fragment` bytes.
-    fn records(body: &[u8], fragment: usize) -> Vec<u8> {
+    /// The ClientHello handshake message with this body.
+    fn handshake(body: &[u8]) -> Vec<u8> {
         let mut message = vec![HANDSHAKE_CLIENT_HELLO];
         message.extend(&(body.len() as u32).to_be_bytes()[1..]);
         message.extend(body);
+        message
+    }
+
+    /// Splits a handshake message into records whose fragment sizes are
+    /// taken from `sizes`, cycled.
+    fn into_records(message: &[u8], sizes: &[usize]) -> Vec<u8> {
         let mut wire = Vec::new();
-        for chunk in message.chunks(fragment) {
+        let mut rest = message;
+        for &size in sizes.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (fragment, after) = rest.split_at(size.min(rest.len()));
             wire.extend([CONTENT_TYPE_HANDSHAKE, 0x03, 0x01]);
-            wire.extend((chunk.len() as u16).to_be_bytes());
-            wire.extend(chunk);
+            wire.extend((fragment.len() as u16).to_be_bytes());
+            wire.extend(fragment);
+            rest = after;
         }
         wire
     }
 
-    /// Extensions: a server_name, then supported_versions with GREASE,
-    /// TLS 1.3 and TLS 1.2.
-    const TLS13_EXTENSIONS: &[u8] = &[
-        0x00, 0x00, 0x00, 0x0e, 0x00, 0x0c, 0x00, 0x00, 0x09, b'l', b'o', b'c', b'a', b'l', b'h',
-        b'o', b's', b't', // server_name "localhost"
-        0x00, 0x2b, 0x00, 0x07, 0x06, 0x7a, 0x7a, 0x03, 0x04, 0x03,
-        0x03, // supported_versions
-    ];
+    /// Wraps a ClientHello body into records of at most `fragment` bytes.
+    fn records(body: &[u8], fragment: usize) -> Vec<u8> {
+        into_records(&handshake(body), &[fragment])
+    }
+
+    /// A TLS 1.2-legacy ClientHello in one record with these extensions.
+    fn hello(extensions: &[Vec<u8>]) -> Vec<u8> {
+        records(
+            &client_hello_body(0x0303, Some(&extensions.concat())),
+            usize::from(MAX_FRAGMENT_LENGTH),
+        )
+    }
+
+    /// The handshake bytes carried by the records of `wire`.
+    fn handshake_message(wire: &[u8]) -> Vec<u8> {
+        let mut records = Cursor::new(wire);
+        let mut message = Vec::new();
+        while records.remaining() > 0 {
+            records.skip(3).unwrap();
+            let length = records.u16().unwrap();
+            message.extend(records.take(usize::from(length)).unwrap());
+        }
+        message
+    }
+
+    /// The shortest prefix of `wire` `matcher` decides on, and its verdict,
+    /// checking that every prefix before says `NeedMore` and every prefix
+    /// after says the same.
+    fn decided_at(matcher: &Tls, wire: &[u8]) -> (usize, Verdict) {
+        let mut decided = None;
+        for length in 0..=wire.len() {
+            let verdict = matcher.verdict(&wire[..length]);
+            match decided {
+                None if verdict != NeedMore => decided = Some((length, verdict)),
+                None => {}
+                Some((at, first)) => {
+                    assert_eq!(verdict, first, "{matcher:?} from {at} to {length}")
+                }
+            }
+        }
+        decided.unwrap_or((wire.len() + 1, NeedMore))
+    }
+
+    /// Where in `haystack` the first `needle` ends.
+    fn end_of(haystack: &[u8], needle: &[u8]) -> usize {
+        haystack
+            .windows(needle.len())
+            .position(|window| window == needle)
+            .unwrap()
+            + needle.len()
+    }
+
+    /// The obvious definition of the server name patterns, on strings.
+    fn naive_sni_matches(pattern: &str, host_name: &str) -> bool {
+        let pattern = pattern.to_ascii_lowercase();
+        let host_name = host_name.to_ascii_lowercase();
+        let pattern = pattern.strip_suffix('.').unwrap_or(&pattern);
+        let host_name = host_name.strip_suffix('.').unwrap_or(&host_name);
+        if host_name.is_empty() {
+            false
+        } else if let Some(parent) = pattern.strip_prefix("*.") {
+            host_name
+                .split_once('.')
+                .is_some_and(|(label, rest)| !label.is_empty() && rest == parent)
+        } else if pattern.starts_with('.') {
+            host_name.len() > pattern.len() && host_name.ends_with(pattern)
+        } else {
+            host_name == pattern
+        }
+    }
+
+    fn info(version: TlsVersion, sni: Option<&str>, alpn: &[&str]) -> ClientHelloInfo {
+        ClientHelloInfo {
+            version,
+            sni: sni.map(str::to_owned),
+            alpn: alpn.iter().map(|name| name.to_string()).collect(),
+        }
+    }
 
     #[test]
     fn any_version_decides_at_legacy_version() {
         let wire = records(&client_hello_body(0x0303, None), 1000);
-        assert_eq!(tls().verdict(&wire[..10]), NeedMore);
-        assert_eq!(tls().verdict(&wire[..11]), Match);
+        assert_eq!(decided_at(&tls(), &wire), (11, Match));
         let cases: &[(&[u8], Verdict)] = &[
             (b"", NeedMore),
             (&[0x16], NeedMore),
@@ -395,13 +1200,16 @@ mod tests {
 
     #[test]
     fn tls13_is_recognised_by_supported_versions() {
-        let wire = records(&client_hello_body(0x0303, Some(TLS13_EXTENSIONS)), 1000);
+        let wire = hello(&[
+            server_name(b"localhost"),
+            supported_versions(&[0x7a7a, 0x0304, 0x0303]),
+        ]);
         let only_13 = tls_versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3);
         let only_10 = tls_versions(TlsVersion::TLS1_0..=TlsVersion::TLS1_0);
-        assert_eq!(only_13.verdict(&wire), Match);
-        assert_eq!(only_10.verdict(&wire), NoMatch);
-        assert_eq!(only_13.verdict(&wire[..wire.len() - 1]), NeedMore);
+        assert_eq!(decided_at(&only_13, &wire), (wire.len(), Match));
+        assert_eq!(decided_at(&only_10, &wire), (wire.len(), NoMatch));
         assert_eq!(client_hello_version(&wire), Some(TlsVersion::TLS1_3));
+        assert_eq!(client_hello_version(&wire[..wire.len() - 1]), None);
     }
 
     #[test]
@@ -409,31 +1217,387 @@ mod tests {
         let wire = records(&client_hello_body(0x0302, None), 1000);
         let from_12 = tls_versions(TlsVersion::TLS1_2..=TlsVersion::TLS1_3);
         let only_10 = tls_versions(TlsVersion::TLS1_0..=TlsVersion::TLS1_0);
-        assert_eq!(from_12.verdict(&wire), NoMatch);
-        assert_eq!(only_10.verdict(&wire), Match);
+        assert_eq!(decided_at(&from_12, &wire), (wire.len(), NoMatch));
+        assert_eq!(decided_at(&only_10, &wire), (wire.len(), Match));
         assert_eq!(client_hello_version(&wire), Some(TlsVersion::TLS1_1));
+        assert_eq!(
+            client_hello_info(&wire),
+            Some(info(TlsVersion::TLS1_1, None, &[]))
+        );
     }
 
     #[test]
-    fn split_records_read_as_one_message() {
-        let body = client_hello_body(0x0303, Some(TLS13_EXTENSIONS));
-        let whole = records(&body, 1000);
-        let only_13 = tls_versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3);
-        for fragment in [1, 2, 3, 7, 50] {
-            let split = records(&body, fragment);
-            assert_eq!(only_13.verdict(&split), Match, "fragment {fragment}");
-            assert_eq!(client_hello_version(&split), client_hello_version(&whole));
+    fn real_client_hellos() {
+        let www = Some("www.example.com");
+        let api = Some("api.example.org");
+        let infos = [
+            info(TlsVersion::TLS1_3, www, &["h2", "http/1.1"]),
+            info(TlsVersion::TLS1_2, www, &["h2", "http/1.1"]),
+            info(TlsVersion::TLS1_3, api, &["h2", "http/1.1"]),
+            info(TlsVersion::TLS1_3, None, &[]),
+        ];
+        for (wire, want) in CAPTURES.iter().zip(&infos) {
+            assert_eq!(client_hello_info(wire).as_ref(), Some(want));
+            assert_eq!(client_hello_version(wire), Some(want.version));
+            assert_eq!(client_hello_info(&wire[..wire.len() - 1]), None);
+        }
+        // Verdicts on OPENSSL_TLS13, OPENSSL_TLS12, CURL_TLS13, OPENSSL_NO_SNI.
+        let tls13 = TlsVersion::TLS1_3..=TlsVersion::TLS1_3;
+        let cases = [
+            (tls(), [Match, Match, Match, Match]),
+            (tls_versions(tls13.clone()), [Match, NoMatch, Match, Match]),
+            (
+                tls_versions(TlsVersion::TLS1_0..=TlsVersion::TLS1_2),
+                [Match, Match, Match, Match],
+            ),
+            (tls_sni("www.example.com"), [Match, Match, NoMatch, NoMatch]),
+            (tls_sni("*.EXAMPLE.org"), [NoMatch, NoMatch, Match, NoMatch]),
+            (
+                tls_sni_any(["x.test", ".example.com"]),
+                [Match, Match, NoMatch, NoMatch],
+            ),
+            (tls_alpn("h2"), [Match, Match, Match, NoMatch]),
+            (tls_alpn("h3"), [NoMatch, NoMatch, NoMatch, NoMatch]),
+            (
+                tls_alpn_any(["acme-tls/1", "http/1.1"]),
+                [Match, Match, Match, NoMatch],
+            ),
+            (
+                tls().sni("www.example.com").alpn("h2").versions(tls13),
+                [Match, NoMatch, NoMatch, NoMatch],
+            ),
+        ];
+        for (matcher, verdicts) in cases {
+            for (wire, want) in CAPTURES.iter().zip(verdicts) {
+                let (at, verdict) = decided_at(&matcher, wire);
+                assert_eq!(
+                    verdict,
+                    want,
+                    "{matcher:?} on {:?}",
+                    client_hello_info(wire)
+                );
+                assert!(at <= wire.len());
+            }
         }
     }
 
     #[test]
+    fn real_client_hellos_are_decided_when_the_extension_is_read() {
+        let wire = OPENSSL_TLS13;
+        let server_name_end = end_of(wire, b"www.example.com");
+        let alpn_end = end_of(wire, b"\x08http/1.1");
+        let versions_end = end_of(wire, &[0x00, 0x2b, 0x00, 0x09]) + 9;
+        assert!(server_name_end < alpn_end && alpn_end < versions_end);
+        let cases = [
+            (tls_sni("www.example.com"), (server_name_end, Match)),
+            (tls_sni("other.test"), (server_name_end, NoMatch)),
+            (tls_alpn("h2"), (alpn_end, Match)),
+            (tls_alpn("h3"), (alpn_end, NoMatch)),
+            (
+                tls_versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3),
+                (versions_end, Match),
+            ),
+            (tls().alpn("h2").sni("www.example.com"), (alpn_end, Match)),
+            (
+                tls()
+                    .versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3)
+                    .alpn("h2")
+                    .sni("www.example.com"),
+                (versions_end, Match),
+            ),
+            (tls().alpn("h2").sni("a.test"), (server_name_end, NoMatch)),
+        ];
+        for (matcher, want) in cases {
+            assert_eq!(decided_at(&matcher, wire), want, "{matcher:?}");
+        }
+        // Without the extensions, only the end of the ClientHello decides.
+        let wire = OPENSSL_NO_SNI;
+        assert_eq!(decided_at(&tls_sni("x.test"), wire), (wire.len(), NoMatch));
+        assert_eq!(decided_at(&tls_alpn("h2"), wire), (wire.len(), NoMatch));
+    }
+
+    #[test]
+    fn real_client_hellos_in_tiny_records() {
+        for wire in CAPTURES {
+            let message = handshake_message(wire);
+            for sizes in [&[1][..], &[7], &[1, 7, 300], &[2, 1]] {
+                let split = into_records(&message, sizes);
+                assert_eq!(client_hello_info(&split), client_hello_info(wire));
+                for matcher in sample_matchers() {
+                    assert_eq!(
+                        decided_at(&matcher, &split).1,
+                        matcher.verdict(wire),
+                        "{matcher:?} in records of {sizes:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn server_name_patterns() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("www.example.com", "www.example.com", true),
+            ("www.example.com", "WWW.Example.Com", true),
+            ("WWW.EXAMPLE.COM", "www.example.com", true),
+            ("www.example.com", "www.example.com.", true),
+            ("www.example.com.", "www.example.com", true),
+            ("www.example.com", "www.example.com..", false),
+            ("www.example.com", "example.com", false),
+            ("www.example.com", "www.example.co", false),
+            ("www.example.com", "xwww.example.com", false),
+            ("*.example.com", "a.example.com", true),
+            ("*.example.com", "A.EXAMPLE.COM.", true),
+            ("*.example.com", "example.com", false),
+            ("*.example.com", "example.com.", false),
+            ("*.example.com", ".example.com", false),
+            ("*.example.com", "a.b.example.com", false),
+            ("*.example.com", "aexample.com", false),
+            ("*.example.com", "a.example.com.evil", false),
+            (".example.com", "a.example.com", true),
+            (".example.com", "a.b.example.com", true),
+            (".EXAMPLE.com.", "A.B.example.COM.", true),
+            (".example.com", "example.com", false),
+            (".example.com", "badexample.com", false),
+            ("a*.example.com", "ab.example.com", false),
+            ("a*.example.com", "a*.example.com", true),
+            ("", ".", false),
+            (".", "a.", false),
+        ];
+        for &(pattern, host_name, want) in cases {
+            let wire = hello(&[server_name(host_name.as_bytes())]);
+            assert_eq!(
+                tls_sni(pattern).verdict(&wire),
+                Verdict::from_bool(want),
+                "{pattern:?} on {host_name:?}"
+            );
+            assert_eq!(
+                naive_sni_matches(pattern, host_name),
+                want,
+                "naive {pattern:?} on {host_name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn filters_combine_in_any_extension_order() {
+        let sni_first = hello(&[server_name(b"a.example.com"), alpn(&[b"h2"])]);
+        let alpn_first = hello(&[alpn(&[b"h2"]), server_name(b"a.example.com")]);
+        for wire in [&sni_first, &alpn_first] {
+            let both = tls().sni(".example.com").alpn("h2");
+            assert_eq!(decided_at(&both, wire), (wire.len(), Match));
+            let wrong_name = tls().sni("b.example.com").alpn("h2");
+            assert_eq!(decided_at(&wrong_name, wire).1, NoMatch);
+        }
+        // The first filter to fail decides, whatever comes after.
+        let wrong_protocol = tls().alpn("h3").sni(".example.com");
+        assert_eq!(
+            decided_at(&wrong_protocol, &alpn_first),
+            (end_of(&alpn_first, b"h2"), NoMatch)
+        );
+        let wrong_name = tls().sni("b.example.com").alpn("h2");
+        assert_eq!(
+            decided_at(&wrong_name, &sni_first),
+            (end_of(&sni_first, b"a.example.com"), NoMatch)
+        );
+        // Patterns and protocols add up; versions replace.
+        let wire = &sni_first;
+        assert_eq!(
+            tls().sni("x.test").sni("*.example.com").verdict(wire),
+            Match
+        );
+        assert_eq!(tls().alpn("h3").alpn_any(["h2"]).verdict(wire), Match);
+        let latest = tls_versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3)
+            .versions(TlsVersion::TLS1_2..=TlsVersion::TLS1_2);
+        assert_eq!(latest.verdict(wire), Match);
+        assert_eq!(tls_sni_any(Vec::<&str>::new()).verdict(wire), NoMatch);
+        assert_eq!(tls_alpn_any(Vec::<&[u8]>::new()).verdict(wire), NoMatch);
+    }
+
+    #[test]
+    fn missing_extensions_fail_at_the_end() {
+        let only_alpn = hello(&[alpn(&[b"h2"]), padding(10)]);
+        assert_eq!(
+            decided_at(&tls_sni("a.test"), &only_alpn),
+            (only_alpn.len(), NoMatch)
+        );
+        let only_sni = hello(&[server_name(b"a.test"), padding(10)]);
+        assert_eq!(
+            decided_at(&tls_alpn("h2"), &only_sni),
+            (only_sni.len(), NoMatch)
+        );
+        assert_eq!(
+            client_hello_info(&only_sni),
+            Some(info(TlsVersion::TLS1_2, Some("a.test"), &[]))
+        );
+        let no_extensions = records(&client_hello_body(0x0303, None), 1000);
+        let empty_extensions = hello(&[]);
+        for wire in [&no_extensions, &empty_extensions] {
+            assert_eq!(decided_at(&tls_sni("a.test"), wire), (wire.len(), NoMatch));
+            assert_eq!(decided_at(&tls_alpn("h2"), wire), (wire.len(), NoMatch));
+            assert_eq!(
+                client_hello_info(wire),
+                Some(info(TlsVersion::TLS1_2, None, &[]))
+            );
+        }
+        // A server_name list with only an unknown name type (name_type 1).
+        let other_name_type = hello(&[extension(
+            EXTENSION_SERVER_NAME,
+            &[0x00, 0x05, 0x01, 0x00, 0x02, b'a', b'b'],
+        )]);
+        assert_eq!(
+            decided_at(&tls_sni("ab").sni(".test"), &other_name_type).1,
+            NoMatch
+        );
+        assert_eq!(
+            client_hello_info(&other_name_type),
+            Some(info(TlsVersion::TLS1_2, None, &[]))
+        );
+    }
+
+    #[test]
+    fn host_names_longer_than_a_dns_name_match_nothing() {
+        let longest = [&[b'a'; 251][..], b".com"].concat();
+        let too_long = [&[b'a'; 252][..], b".com"].concat();
+        assert_eq!(
+            tls_sni(".com").verdict(&hello(&[server_name(&longest)])),
+            Match
+        );
+        assert_eq!(
+            tls_sni(".com").verdict(&hello(&[server_name(&too_long)])),
+            NoMatch
+        );
+        let info_of_long = client_hello_info(&hello(&[server_name(&too_long), alpn(&[b"h2"])]));
+        assert_eq!(info_of_long, Some(info(TlsVersion::TLS1_2, None, &["h2"])));
+    }
+
+    #[test]
+    fn grease_values_are_listed_but_never_offered_versions() {
+        // RFC 8701 GREASE: ALPN 0x0a0a, extension type 0x1a1a, version 0x2a2a.
+        let wire = hello(&[
+            extension(0x1a1a, &[]),
+            alpn(&[b"\x0a\x0a", b"h2"]),
+            supported_versions(&[0x2a2a, 0x0304]),
+        ]);
+        assert_eq!(tls_alpn("h2").verdict(&wire), Match);
+        assert_eq!(
+            client_hello_info(&wire),
+            Some(info(TlsVersion::TLS1_3, None, &["\n\n", "h2"]))
+        );
+        let only_grease = hello(&[supported_versions(&[0x2a2a])]);
+        assert_eq!(client_hello_info(&only_grease), None);
+        assert_eq!(client_hello_version(&only_grease), None);
+        assert_eq!(tls().verdict(&only_grease), Match);
+        let any_version = tls_versions(TlsVersion::SSL3_0..=TlsVersion::from_wire(0xffff));
+        assert_eq!(any_version.verdict(&only_grease), NoMatch);
+    }
+
+    #[test]
+    fn invalid_extensions_are_no_match_at_the_first_bad_byte() {
+        // Each case: the first extension (written out), and the index in it
+        // of the first byte that makes it invalid.
+        let cases: &[(&str, &[u8], usize)] = &[
+            (
+                "server_name list shorter than the extension",
+                &[
+                    0x00, 0x00, 0x00, 0x07, 0x00, 0x03, 0x00, 0x00, 0x01, b'a', 0x00,
+                ],
+                5,
+            ),
+            (
+                "host_name past the list",
+                &[0x00, 0x00, 0x00, 0x06, 0x00, 0x04, 0x00, 0x00, 0x02, b'a'],
+                8,
+            ),
+            (
+                "empty host_name",
+                &[0x00, 0x00, 0x00, 0x05, 0x00, 0x03, 0x00, 0x00, 0x00],
+                8,
+            ),
+            (
+                "two host_names",
+                &[
+                    0x00, 0x00, 0x00, 0x0a, 0x00, 0x08, 0x00, 0x00, 0x01, b'a', 0x00, 0x00, 0x01,
+                    b'b',
+                ],
+                12,
+            ),
+            ("empty server_name extension", &[0x00, 0x00, 0x00, 0x00], 3),
+            (
+                "empty protocol name",
+                &[0x00, 0x10, 0x00, 0x04, 0x00, 0x02, 0x00, b'x'],
+                6,
+            ),
+            (
+                "protocol list of one byte",
+                &[0x00, 0x10, 0x00, 0x03, 0x00, 0x01, 0x01],
+                5,
+            ),
+            (
+                "protocol name past the list",
+                &[0x00, 0x10, 0x00, 0x05, 0x00, 0x03, 0x03, b'h', b'2'],
+                6,
+            ),
+            (
+                "protocol list shorter than the extension",
+                &[0x00, 0x10, 0x00, 0x06, 0x00, 0x03, 0x02, b'h', b'2', 0x00],
+                5,
+            ),
+            (
+                "odd supported_versions list",
+                &[0x00, 0x2b, 0x00, 0x04, 0x03, 0x03, 0x04, 0x03],
+                4,
+            ),
+            (
+                "supported_versions list past the extension",
+                &[0x00, 0x2b, 0x00, 0x03, 0x04, 0x03, 0x04],
+                4,
+            ),
+            (
+                "extension past the extensions",
+                &[0x00, 0x15, 0x00, 0x02, 0x00],
+                3,
+            ),
+        ];
+        let strict = tls()
+            .versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3)
+            .sni("a.example.com")
+            .alpn("h2");
+        for &(name, first_extension, bad_at) in cases {
+            let wire = hello(&[first_extension.to_vec()]);
+            let start = wire.len() - first_extension.len();
+            assert_eq!(
+                decided_at(&strict, &wire),
+                (start + bad_at + 1, NoMatch),
+                "{name}"
+            );
+            assert_eq!(client_hello_info(&wire), None, "{name}");
+        }
+        // A repeated extension is invalid at the end of its header.
+        let first = server_name(b"a.example.com");
+        let wire = hello(&[first.clone(), first.clone(), alpn(&[b"h2"])]);
+        let second_header_end = end_of(&wire, &first) + 4;
+        assert_eq!(decided_at(&strict, &wire), (second_header_end, NoMatch));
+        assert_eq!(client_hello_info(&wire), None);
+    }
+
+    #[test]
     fn inconsistent_lengths_are_no_match() {
-        let mut body = client_hello_body(0x0303, Some(TLS13_EXTENSIONS));
         let only_13 = tls_versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3);
-        // Extension block longer than the message.
-        let ext_len_at = body.len() - TLS13_EXTENSIONS.len() - 2;
-        body[ext_len_at + 1] = 0xff;
-        assert_eq!(only_13.verdict(&records(&body, 1000)), NoMatch);
+        let extensions = supported_versions(&[0x0304]);
+        let body = client_hello_body(0x0303, Some(&extensions));
+        let extensions_length_at = body.len() - extensions.len() - 2;
+        for length in [
+            0x00ff,
+            0x0000,
+            extensions.len() as u16 - 1,
+            extensions.len() as u16 + 1,
+        ] {
+            let mut body = body.clone();
+            body[extensions_length_at..extensions_length_at + 2]
+                .copy_from_slice(&length.to_be_bytes());
+            assert_eq!(only_13.verdict(&records(&body, 1000)), NoMatch, "{length}");
+        }
         // Session id longer than 32.
         let mut body = client_hello_body(0x0303, None);
         body[34] = 33;
@@ -442,6 +1606,157 @@ mod tests {
         let mut wire = records(&client_hello_body(0x0303, None), 20);
         wire[25] = 0x17;
         assert_eq!(only_13.verdict(&wire), NoMatch);
+        assert_eq!(client_hello_info(&wire), None);
+    }
+
+    #[test]
+    fn the_bound_holds_for_large_and_fragmented_client_hellos() {
+        // A declared length that cannot fit is rejected at once.
+        let too_long = [0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0x00, 0xff, 0xf8];
+        assert_eq!(decided_at(&tls_alpn("h2"), &too_long), (9, NoMatch));
+        // 60 KB of padding, then ALPN, in full records: within the bound.
+        let large = client_hello_body(0x0303, Some(&[padding(60_000), alpn(&[b"h2"])].concat()));
+        let wire = records(&large, usize::from(MAX_FRAGMENT_LENGTH));
+        assert!(wire.len() < TLS_MAX_CLIENT_HELLO_BYTES);
+        assert_eq!(tls_alpn("h2").verdict(&wire), Match);
+        assert_eq!(
+            client_hello_info(&wire),
+            Some(info(TlsVersion::TLS1_2, None, &["h2"]))
+        );
+        // The same in 1-byte records ends far past the bound.
+        let wire = records(&large, 1);
+        let alpn_h2 = tls_alpn("h2");
+        assert_eq!(
+            alpn_h2.verdict(&wire[..TLS_MAX_CLIENT_HELLO_BYTES - 1]),
+            NeedMore
+        );
+        assert_eq!(
+            alpn_h2.verdict(&wire[..TLS_MAX_CLIENT_HELLO_BYTES]),
+            NoMatch
+        );
+        assert_eq!(alpn_h2.verdict(&wire), NoMatch);
+        assert_eq!(client_hello_info(&wire), None);
+    }
+
+    fn arbitrary_client_hello_start() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(Vec::new()),
+            Just(vec![
+                0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03
+            ]),
+            select(CAPTURES.to_vec()).prop_map(|wire| wire[..wire.len() / 2].to_vec()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_and_stay_decided(
+            start in arbitrary_client_hello_start(),
+            tail in proptest::collection::vec(any::<u8>(), 0..600),
+        ) {
+            let data = [start, tail].concat();
+            for (index, matcher) in sample_matchers().iter().enumerate() {
+                check_monotone(index, matcher, &data);
+            }
+            let _ = client_hello_info(&data);
+        }
+
+        #[test]
+        fn mutated_real_client_hellos_never_panic_and_stay_decided(
+            wire in select(CAPTURES.to_vec()),
+            sizes in proptest::collection::vec(1usize..40, 1..4),
+            mutations in proptest::collection::vec((any::<Index>(), any::<u8>()), 1..4),
+        ) {
+            let mut data = into_records(&handshake_message(wire), &sizes);
+            for (position, byte) in mutations {
+                let at = position.index(data.len());
+                data[at] = byte;
+            }
+            for (index, matcher) in sample_matchers().iter().enumerate() {
+                check_monotone(index, matcher, &data);
+            }
+            let _ = client_hello_info(&data);
+        }
+
+        #[test]
+        fn record_splitting_changes_nothing(
+            wire in select(CAPTURES.to_vec()),
+            sizes in proptest::collection::vec(1usize..=400, 1..8),
+        ) {
+            let split = into_records(&handshake_message(wire), &sizes);
+            prop_assert_eq!(client_hello_info(&split), client_hello_info(wire));
+            for (index, matcher) in sample_matchers().iter().enumerate() {
+                prop_assert_eq!(matcher.verdict(&split), matcher.verdict(wire));
+                check_monotone(index, matcher, &split);
+            }
+        }
+
+        #[test]
+        fn generated_client_hellos_agree_with_the_naive_reading(
+            labels in proptest::collection::vec(select(vec!["a", "B", "example", "com", "org", ""]), 1..5),
+            trailing_dot in any::<bool>(),
+            protocols in proptest::collection::vec(
+                select(vec![&b"h2"[..], b"http/1.1", b"h3", b"\x0a\x0a", b"acme-tls/1"]), 1..4),
+            versions in proptest::collection::vec(select(vec![0x0301u16, 0x0303, 0x0304, 0x7a7a]), 1..4),
+            present in any::<[bool; 3]>(),
+            order in select(vec![[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]),
+            sizes in proptest::collection::vec(1usize..=200, 1..4),
+        ) {
+            let host_name = labels.join(".") + if trailing_dot { "." } else { "" };
+            prop_assume!(!host_name.is_empty());
+            let [with_sni, with_alpn, with_versions] = present;
+            let parts = [
+                if with_sni { server_name(host_name.as_bytes()) } else { Vec::new() },
+                if with_alpn { alpn(&protocols) } else { Vec::new() },
+                if with_versions { supported_versions(&versions) } else { padding(3) },
+            ];
+            let extensions: Vec<u8> = order.iter().flat_map(|&part| parts[part].clone()).collect();
+            let wire = into_records(&handshake(&client_hello_body(0x0303, Some(&extensions))), &sizes);
+
+            let offers_13 = if with_versions { versions.contains(&0x0304) } else { false };
+            let highest = if with_versions {
+                versions.iter().filter(|&&code| code >> 8 == 3).max().map(|&code| TlsVersion(code))
+            } else {
+                Some(TlsVersion::TLS1_2)
+            };
+            let sent_alpn = if with_alpn { protocols.clone() } else { Vec::new() };
+            let want_info = highest.map(|version| ClientHelloInfo {
+                version,
+                sni: with_sni.then(|| host_name.clone()),
+                alpn: sent_alpn.iter().map(|name| String::from_utf8_lossy(name).into_owned()).collect(),
+            });
+            prop_assert_eq!(client_hello_info(&wire), want_info);
+            for pattern in ["a.example.com", "*.example.com", ".example.com", "example.com", "*.com", ".COM", "b.example.org."] {
+                let want = with_sni && naive_sni_matches(pattern, &host_name);
+                prop_assert_eq!(tls_sni(pattern).verdict(&wire), Verdict::from_bool(want), "{}", pattern);
+            }
+            for protocol in [&b"h2"[..], b"http/1.1", b"h3", b"spdy/3"] {
+                let want = sent_alpn.contains(&protocol);
+                prop_assert_eq!(tls_alpn(protocol).verdict(&wire), Verdict::from_bool(want));
+            }
+            let only_13 = tls_versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3);
+            prop_assert_eq!(only_13.verdict(&wire), Verdict::from_bool(offers_13));
+            for (index, matcher) in sample_matchers().iter().enumerate() {
+                check_monotone(index, matcher, &wire);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn every_input_as_long_as_the_bound_is_decided(
+            padding_length in 0usize..64_000,
+            fragment in 1usize..=usize::from(MAX_FRAGMENT_LENGTH),
+        ) {
+            let extensions = [padding(padding_length), alpn(&[b"h2"])].concat();
+            let mut data = records(&client_hello_body(0x0303, Some(&extensions)), fragment);
+            data.resize(data.len().max(TLS_MAX_CLIENT_HELLO_BYTES), 0);
+            for matcher in sample_matchers() {
+                prop_assert_ne!(matcher.verdict(&data[..TLS_MAX_CLIENT_HELLO_BYTES]), NeedMore);
+            }
+        }
     }
 
     #[test]
