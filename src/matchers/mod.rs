@@ -7,11 +7,26 @@
 mod any;
 mod http1;
 mod http2;
+mod mqtt;
+mod postgres;
 pub(crate) mod prefix;
+mod redis;
+mod socks;
+mod ssh;
+#[cfg(test)]
+mod testing;
 mod tls;
 
 pub use any::{any, Any};
 pub use http1::{http1_fast, http1_methods, Http1Fast, HTTP_METHODS};
 pub use http2::{http2_preface, Http2Preface, HTTP2_PREFACE};
+pub use mqtt::{mqtt, mqtt_client_id, mqtt_version, Mqtt};
+pub use postgres::{postgres, postgres_request, Postgres, PostgresRequest};
 pub use prefix::{prefixes, PrefixSet};
+pub use redis::{redis, redis_command, Redis, REDIS_COMMANDS};
+pub use socks::{
+    socks4, socks4_request, socks5, socks5_methods, Socks4, Socks4Command, Socks4Request, Socks5,
+    SOCKS4_MAX_DOMAIN, SOCKS4_MAX_USER_ID,
+};
+pub use ssh::{ssh, ssh_identification, Ssh, SshIdentification};
 pub use tls::{client_hello_version, tls, tls_versions, Tls, TlsVersion};
