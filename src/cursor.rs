@@ -95,6 +95,32 @@ impl<'a> Cursor<'a> {
         self.position += run;
         &self.bytes[start..self.position]
     }
+
+    /// Reads a big-endian 32-bit integer.
+    pub(crate) fn u32(&mut self) -> Result<u32, Stop> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// Takes the bytes before the next `delimiter` and consumes the
+    /// delimiter too: a NUL-terminated string, a line. More than
+    /// `max_length` bytes without the delimiter is `Stop::Invalid`.
+    pub(crate) fn terminated(
+        &mut self,
+        delimiter: u8,
+        max_length: usize,
+    ) -> Result<&'a [u8], Stop> {
+        let rest = &self.bytes[self.position..];
+        let window = &rest[..rest.len().min(max_length.saturating_add(1))];
+        match window.iter().position(|&byte| byte == delimiter) {
+            Some(length) => {
+                self.position += length + 1;
+                Ok(&rest[..length])
+            }
+            None if rest.len() > max_length => Err(Stop::Invalid),
+            None => Err(Stop::Short),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -130,6 +156,31 @@ mod tests {
         assert_eq!(c.take_while(|b| b.is_ascii_digit()), b"1");
         assert_eq!(c.take_while(|_| true), b"");
         assert_eq!(c.peek(), Err(Stop::Short));
+    }
+
+    #[test]
+    fn u32_is_big_endian() {
+        let mut c = Cursor::new(&[0x00, 0x03, 0x00, 0x00, 0x04, 0xd2]);
+        assert_eq!(c.u32(), Ok(196_608));
+        assert_eq!(c.u32(), Err(Stop::Short));
+        assert_eq!(c.u16(), Ok(0x04d2));
+    }
+
+    #[test]
+    fn terminated_takes_up_to_the_delimiter() {
+        let mut c = Cursor::new(b"bob\0example\0x");
+        assert_eq!(c.terminated(0, 3), Ok(&b"bob"[..]));
+        assert_eq!(c.terminated(0, 255), Ok(&b"example"[..]));
+        assert_eq!(c.terminated(0, 1), Err(Stop::Short));
+        assert_eq!(c.u8(), Ok(b'x'));
+        assert_eq!(Cursor::new(b"\0").terminated(0, 0), Ok(&b""[..]));
+        assert_eq!(Cursor::new(b"abc").terminated(0, 3), Err(Stop::Short));
+        assert_eq!(Cursor::new(b"abcd").terminated(0, 3), Err(Stop::Invalid));
+        assert_eq!(Cursor::new(b"abcd\0").terminated(0, 3), Err(Stop::Invalid));
+        assert_eq!(
+            Cursor::new(b"a").terminated(0, usize::MAX),
+            Err(Stop::Short)
+        );
     }
 
     #[test]

@@ -82,7 +82,9 @@ pub fn route_decision(data: &[u8]) {
 
 /// Asserts that once `matcher` decides on a prefix of `data` it keeps that
 /// verdict on every longer prefix, and that its end answer agrees with a
-/// final verdict.
+/// final verdict; `index` names the matcher in the panic message.
+///
+/// The matchers' own property tests call it on generated input.
 pub fn check_monotone(index: usize, matcher: &dyn Matcher, data: &[u8]) {
     // Prefix lengths to check: all of the first 64, then a spread.
     let step = (data.len() / 64).max(1);

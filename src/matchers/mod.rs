@@ -7,8 +7,15 @@
 mod any;
 mod http1;
 mod http2;
+mod mqtt;
+mod postgres;
 pub(crate) mod prefix;
+mod redis;
 mod silence;
+mod socks;
+mod ssh;
+#[cfg(test)]
+mod testing;
 mod tls;
 
 pub use any::{any, Any};
@@ -18,8 +25,16 @@ pub use http1::{
     MAX_REQUEST_LINE_BYTES,
 };
 pub use http2::{http2_preface, Http2Preface, HTTP2_PREFACE};
+pub use mqtt::{mqtt, mqtt_client_id, mqtt_version, Mqtt};
+pub use postgres::{postgres, postgres_request, Postgres, PostgresRequest};
 pub use prefix::{prefixes, PrefixSet};
+pub use redis::{redis, redis_command, Redis, REDIS_COMMANDS};
 pub use silence::{silence, Silence};
+pub use socks::{
+    socks4, socks4_request, socks5, socks5_methods, Socks4, Socks4Command, Socks4Request, Socks5,
+    SOCKS4_MAX_DOMAIN, SOCKS4_MAX_USER_ID,
+};
+pub use ssh::{ssh, ssh_identification, Ssh, SshIdentification};
 pub use tls::{
     client_hello_info, client_hello_version, tls, tls_alpn, tls_alpn_any, tls_sni, tls_sni_any,
     tls_versions, ClientHelloInfo, Tls, TlsVersion, TLS_MAX_CLIENT_HELLO_BYTES,
