@@ -78,6 +78,26 @@ impl<'a> Cursor<'a> {
         let b = self.take(2)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
+
+    /// Takes the longest run of bytes that `allowed` accepts, possibly
+    /// empty: it ends before the first byte `allowed` rejects, or at the
+    /// end of the input.
+    pub(crate) fn take_while(&mut self, allowed: impl Fn(u8) -> bool) -> &'a [u8] {
+        let rest = &self.bytes[self.position..];
+        let length = rest
+            .iter()
+            .position(|&byte| !allowed(byte))
+            .unwrap_or(rest.len());
+        self.position += length;
+        &rest[..length]
+    }
+
+    /// Reads the next `N` bytes as an array.
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], Stop> {
+        let mut array = [0; N];
+        array.copy_from_slice(self.take(N)?);
+        Ok(array)
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +121,19 @@ mod tests {
         assert_eq!(c.u16(), Err(Stop::Short));
         assert_eq!(c.skip(2), Err(Stop::Short));
         assert_eq!(c.u8(), Ok(0xAA));
+    }
+
+    #[test]
+    fn runs_and_arrays() {
+        let mut c = Cursor::new(b"123.4 rest");
+        assert_eq!(c.take_while(|b| b.is_ascii_digit() || b == b'.'), b"123.4");
+        assert_eq!(c.take_while(|b| b.is_ascii_digit()), b"");
+        assert_eq!(c.u8(), Ok(b' '));
+        assert_eq!(c.array::<3>(), Ok(*b"res"));
+        assert_eq!(c.array::<2>(), Err(Stop::Short));
+        assert_eq!(c.take_while(|_| true), b"t");
+        assert_eq!(c.remaining(), 0);
+        assert_eq!(c.take_while(|_| true), b"");
     }
 
     #[test]
