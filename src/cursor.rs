@@ -121,6 +121,13 @@ impl<'a> Cursor<'a> {
             None => Err(Stop::Short),
         }
     }
+
+    /// Reads the next `N` bytes as an array.
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], Stop> {
+        let mut array = [0; N];
+        array.copy_from_slice(self.take(N)?);
+        Ok(array)
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +188,19 @@ mod tests {
             Cursor::new(b"a").terminated(0, usize::MAX),
             Err(Stop::Short)
         );
+    }
+
+    #[test]
+    fn runs_and_arrays() {
+        let mut c = Cursor::new(b"123.4 rest");
+        assert_eq!(c.take_while(|b| b.is_ascii_digit() || b == b'.'), b"123.4");
+        assert_eq!(c.take_while(|b| b.is_ascii_digit()), b"");
+        assert_eq!(c.u8(), Ok(b' '));
+        assert_eq!(c.array::<3>(), Ok(*b"res"));
+        assert_eq!(c.array::<2>(), Err(Stop::Short));
+        assert_eq!(c.take_while(|_| true), b"t");
+        assert_eq!(c.remaining(), 0);
+        assert_eq!(c.take_while(|_| true), b"");
     }
 
     #[test]

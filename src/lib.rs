@@ -131,6 +131,7 @@ pub mod matchers;
 pub mod memory;
 mod mux;
 mod pool;
+mod proxy_protocol;
 mod queue;
 mod replay;
 mod route;
@@ -148,6 +149,10 @@ pub use handle::MuxHandle;
 pub use listener::{Incoming, Listener};
 pub use matcher::{Matcher, ReplyAck, Verdict};
 pub use mux::Mux;
+pub use proxy_protocol::{
+    parse_proxy_header, ProxyAddr, ProxyCommand, ProxyError, ProxyHeader, ProxyParse,
+    ProxyTransport, ProxyVersion, UnixPath, PROXY_V1_MAX_HEADER_BYTES, PROXY_V2_MAX_HEADER_BYTES,
+};
 pub use route::RouteId;
 pub use stats::Stats;
 pub use stream::{PeekableStream, StreamParts};
