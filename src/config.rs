@@ -12,6 +12,28 @@ use std::time::Duration;
 use crate::accept::Accept;
 use crate::mux::Mux;
 
+/// Whether connections start with a PROXY protocol header (v1 or v2), as
+/// they do behind HAProxy, a cloud load balancer or stunnel configured to
+/// send one; see [`MuxBuilder::proxy_protocol`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ProxyMode {
+    /// No PROXY header is expected: the first byte belongs to the client's
+    /// protocol. The default.
+    #[default]
+    Off,
+    /// A PROXY header is parsed and removed if the connection starts with
+    /// one; connections without one are routed as they are. A header that
+    /// starts well but breaks the protocol is still rejected.
+    Optional,
+    /// Every connection must start with a valid PROXY header; one that does
+    /// not is closed with a [`DropReason::ProxyHeader`] event. Use this
+    /// when only the load balancer can reach the port: otherwise any client
+    /// could claim any source address.
+    ///
+    /// [`DropReason::ProxyHeader`]: crate::DropReason::ProxyHeader
+    Required,
+}
+
 /// The settings a [`Mux`] runs with; see [`MuxBuilder`] for each one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Settings {
@@ -21,6 +43,7 @@ pub(crate) struct Settings {
     pub(crate) max_concurrent_sniffs: usize,
     pub(crate) sniffer_stack_size: usize,
     pub(crate) idle_sniffer_timeout: Duration,
+    pub(crate) proxy_mode: ProxyMode,
 }
 
 impl Default for Settings {
@@ -32,6 +55,7 @@ impl Default for Settings {
             max_concurrent_sniffs: MuxBuilder::DEFAULT_MAX_CONCURRENT_SNIFFS,
             sniffer_stack_size: MuxBuilder::DEFAULT_SNIFFER_STACK_SIZE,
             idle_sniffer_timeout: MuxBuilder::DEFAULT_IDLE_SNIFFER_TIMEOUT,
+            proxy_mode: ProxyMode::Off,
         }
     }
 }
@@ -121,6 +145,29 @@ impl MuxBuilder {
     /// bounds how long a burst's threads outlive it.
     pub fn idle_sniffer_timeout(mut self, timeout: Duration) -> Self {
         self.settings.idle_sniffer_timeout = timeout;
+        self
+    }
+
+    /// Whether connections start with a PROXY protocol header: off (the
+    /// default), optional or required. The header is parsed and removed
+    /// before the routes see the bytes; its addresses are on the stream
+    /// ([`PeekableStream::proxy_header`]). The deadline and byte limit
+    /// cover the header too.
+    ///
+    /// ```
+    /// use connmux::{Mux, ProxyMode};
+    /// use std::net::TcpListener;
+    ///
+    /// let behind_haproxy = Mux::builder()
+    ///     .proxy_protocol(ProxyMode::Required)
+    ///     .build(TcpListener::bind("127.0.0.1:0")?)?;
+    /// # drop(behind_haproxy);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// [`PeekableStream::proxy_header`]: crate::PeekableStream::proxy_header
+    pub fn proxy_protocol(mut self, mode: ProxyMode) -> Self {
+        self.settings.proxy_mode = mode;
         self
     }
 

@@ -74,6 +74,9 @@ pub enum DropReason {
     Io(io::Error),
     /// The multiplexer was shutting down.
     ShutDown,
+    /// The connection did not start with the PROXY protocol header the
+    /// settings require, or started with a malformed one.
+    ProxyHeader(crate::ProxyError),
     /// No sniffer thread was free and none could be started (the process
     /// is out of threads or memory).
     NoSnifferThread(io::Error),
@@ -108,6 +111,7 @@ impl fmt::Display for DropReason {
             }
             DropReason::Io(error) => write!(f, "reading from the client failed: {error}"),
             DropReason::ShutDown => f.write_str("the multiplexer is shutting down"),
+            DropReason::ProxyHeader(error) => write!(f, "bad PROXY protocol header: {error}"),
             DropReason::NoSnifferThread(error) => {
                 write!(f, "no sniffer thread could be started: {error}")
             }

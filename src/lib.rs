@@ -141,7 +141,7 @@ mod stream;
 
 pub use accept::{Accept, WakeAccept};
 pub use combinators::{all_of, any_of, not, AllOf, AnyOf, MatcherList, Not};
-pub use config::MuxBuilder;
+pub use config::{MuxBuilder, ProxyMode};
 pub use connection::Connection;
 pub use error::{AcceptError, ServeError};
 pub use event::{DropReason, Event};

@@ -199,6 +199,10 @@ impl<S: Accept> Mux<S> {
             self.accept_loop()
         };
         self.core.stop(false);
+        // A sniffer thread started just before shutdown may have taken its
+        // connection after `stop` looked at the slots; no thread starts
+        // from here on, so this last look reaches every one of them.
+        self.core.pool.interrupt_sniffs();
         self.core.pool.join_threads();
         result
     }
@@ -359,6 +363,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         let limits = SniffLimits {
             deadline: self.settings.sniff_deadline,
             max_bytes: self.settings.max_sniff_bytes,
+            proxy_mode: self.settings.proxy_mode,
         };
         slot.hold(conn);
         if self.is_stopping() {
@@ -375,6 +380,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     fn dispatch(&self, table: &RouteTable<C, A>, conn: C, peer: A, sniffed: Sniffed) {
         let Sniffed {
             bytes,
+            proxy_header,
             end,
             outcome,
         } = sniffed;
@@ -382,7 +388,8 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         let reason = match outcome {
             SniffOutcome::Route(index) => {
                 let route = &table.routes[index];
-                let stream = PeekableStream::new(conn, Replay::new(bytes, end), route.id);
+                let stream =
+                    PeekableStream::new(conn, Replay::new(bytes, end), route.id, proxy_header);
                 let (rejected, reason) = match route.hand_off(stream, peer) {
                     Ok(()) => return,
                     Err(HandOffError::Full(rejected)) => {
@@ -400,6 +407,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             SniffOutcome::NotMatched => DropReason::NotMatched,
             SniffOutcome::TimedOut => DropReason::TimedOut,
             SniffOutcome::Failed(error) => DropReason::Io(error),
+            SniffOutcome::BadProxyHeader(error) => DropReason::ProxyHeader(error),
             SniffOutcome::Interrupted => DropReason::ShutDown,
         };
         drop(conn);

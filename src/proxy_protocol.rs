@@ -524,6 +524,8 @@ enum ErrorKind {
     V2TooLong(usize),
     V2AddressesTooShort(AddressFamily, u16),
     V2TlvOverrun,
+    Missing,
+    Truncated,
 }
 
 impl fmt::Display for ProxyError {
@@ -577,11 +579,27 @@ impl fmt::Display for ProxyError {
                 family.address_bytes()
             ),
             ErrorKind::V2TlvOverrun => f.write_str("v2 TLV runs past the end of the header"),
+            ErrorKind::Missing => f.write_str("no PROXY header where one is required"),
+            ErrorKind::Truncated => {
+                f.write_str("the connection stopped before its PROXY header was complete")
+            }
         }
     }
 }
 
 impl Error for ProxyError {}
+
+impl ProxyError {
+    /// A connection that must start with a PROXY header does not.
+    pub(crate) fn missing() -> ProxyError {
+        ProxyError(ErrorKind::Missing)
+    }
+
+    /// A connection ended (or hit the sniff limits) inside its PROXY header.
+    pub(crate) fn truncated() -> ProxyError {
+        ProxyError(ErrorKind::Truncated)
+    }
+}
 
 /// One end of the relayed connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,9 +15,11 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::config::ProxyMode;
 use crate::connection::Connection;
 use crate::decide::{Decision, RouteDecider};
 use crate::matcher::{Matcher, ReplyAck};
+use crate::proxy_protocol::{parse_proxy_header, ProxyError, ProxyHeader, ProxyParse};
 use crate::replay::StreamEnd;
 
 /// The most a sniff reads before its first decision: enough for typical
@@ -30,8 +32,11 @@ const FIRST_READ_CAPACITY: usize = 4096;
 pub(crate) struct SniffLimits {
     /// Time allowed from the start of the sniff; `None` for no limit.
     pub(crate) deadline: Option<Duration>,
-    /// Bytes allowed before the routes must decide.
+    /// Bytes allowed before the routes must decide (the PROXY header
+    /// included).
     pub(crate) max_bytes: usize,
+    /// Whether a PROXY protocol header comes first.
+    pub(crate) proxy_mode: ProxyMode,
 }
 
 /// Where the sniff ended up.
@@ -45,14 +50,18 @@ pub(crate) enum SniffOutcome {
     TimedOut,
     /// Reading (or writing a reply) failed and no route took the connection.
     Failed(io::Error),
+    /// The PROXY header the settings require is missing or malformed.
+    BadProxyHeader(ProxyError),
     /// The multiplexer is shutting down.
     Interrupted,
 }
 
-/// The bytes a sniff read, how the stream ended if it did, and the outcome.
+/// The bytes a sniff read (after the PROXY header, if any), how the stream
+/// ended if it did, the PROXY header, and the outcome.
 #[derive(Debug)]
 pub(crate) struct Sniffed {
     pub(crate) bytes: Vec<u8>,
+    pub(crate) proxy_header: Option<ProxyHeader>,
     pub(crate) end: Option<StreamEnd>,
     pub(crate) outcome: SniffOutcome,
 }
@@ -96,6 +105,14 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
     stopping: &AtomicBool,
 ) -> Sniffed {
     let mut reader = Reader::new(conn, limits);
+    if let Err(outcome) = reader.read_proxy_header(limits.proxy_mode) {
+        let outcome = if stopping.load(Ordering::SeqCst) {
+            SniffOutcome::Interrupted
+        } else {
+            outcome
+        };
+        return reader.finish(None, outcome);
+    }
     let mut decider = RouteDecider::new(matchers);
     let mut replied_by = None;
     let decided = loop {
@@ -159,6 +176,13 @@ struct Reader<'a, C> {
     max_bytes: usize,
     buffer: Vec<u8>,
     filled: usize,
+    /// The PROXY header at the start of the buffer and its length: the
+    /// routes see the bytes after it.
+    proxy_header: Option<ProxyHeader>,
+    header_length: usize,
+    /// How the input ended, once it has, so that later reads report it
+    /// again instead of reading.
+    ended: Option<InputEnd>,
     /// Whether the sniff has set a read timeout on the socket.
     timeout_set: bool,
 }
@@ -173,12 +197,51 @@ impl<'a, C: Connection> Reader<'a, C> {
             max_bytes: limits.max_bytes,
             buffer: Vec::new(),
             filled: 0,
+            proxy_header: None,
+            header_length: 0,
+            ended: None,
             timeout_set: false,
         }
     }
 
+    /// The bytes the routes judge: everything read after the PROXY header.
     fn seen(&self) -> &[u8] {
-        &self.buffer[..self.filled]
+        &self.buffer[self.header_length..self.filled]
+    }
+
+    /// Reads and removes the PROXY header `mode` asks for. `Err` is the
+    /// outcome for a connection that must be refused.
+    fn read_proxy_header(&mut self, mode: ProxyMode) -> Result<(), SniffOutcome> {
+        if mode == ProxyMode::Off {
+            return Ok(());
+        }
+        loop {
+            match parse_proxy_header(&self.buffer[..self.filled]) {
+                ProxyParse::Complete { header, length } => {
+                    self.proxy_header = Some(header);
+                    self.header_length = length;
+                    return Ok(());
+                }
+                ProxyParse::Absent if mode == ProxyMode::Optional => return Ok(()),
+                ProxyParse::Absent => {
+                    return Err(SniffOutcome::BadProxyHeader(ProxyError::missing()))
+                }
+                ProxyParse::Malformed(error) => return Err(SniffOutcome::BadProxyHeader(error)),
+                ProxyParse::Incomplete => match self.read_more(None) {
+                    Ok(_) => {}
+                    // What came may be the client's own bytes; the routes
+                    // judge them as a complete input.
+                    Err(end) if mode == ProxyMode::Optional => {
+                        self.ended = Some(end);
+                        return Ok(());
+                    }
+                    Err(InputEnd::Eof | InputEnd::ByteLimit) => {
+                        return Err(SniffOutcome::BadProxyHeader(ProxyError::truncated()))
+                    }
+                    Err(end) => return Err(end.unmatched()),
+                },
+            }
+        }
     }
 
     fn elapsed(&self) -> Duration {
@@ -189,6 +252,9 @@ impl<'a, C: Connection> Reader<'a, C> {
     /// whichever comes first. `Ok(true)` when bytes arrived, `Ok(false)`
     /// when `wake` passed first, `Err` when the input ended.
     fn read_more(&mut self, wake: Option<Instant>) -> Result<bool, InputEnd> {
+        if let Some(end) = self.ended.take() {
+            return Err(end);
+        }
         if self.filled >= self.max_bytes {
             return Err(InputEnd::ByteLimit);
         }
@@ -274,11 +340,15 @@ impl<'a, C: Connection> Reader<'a, C> {
         }
     }
 
-    /// Removes `range` of the sniffed bytes, if it lies within them.
+    /// Removes `range` of the bytes the routes see, if it lies within them.
     fn cut(&mut self, range: Range<usize>) {
-        if range.start <= range.end && range.end <= self.filled {
-            self.buffer.copy_within(range.end..self.filled, range.start);
-            self.filled -= range.len();
+        let (start, end) = (
+            range.start + self.header_length,
+            range.end + self.header_length,
+        );
+        if start <= end && end <= self.filled {
+            self.buffer.copy_within(end..self.filled, start);
+            self.filled -= end - start;
         }
     }
 
@@ -291,8 +361,10 @@ impl<'a, C: Connection> Reader<'a, C> {
             let _ = self.conn.set_read_timeout(None);
         }
         self.buffer.truncate(self.filled);
+        self.buffer.drain(..self.header_length);
         Sniffed {
             bytes: self.buffer,
+            proxy_header: self.proxy_header,
             end,
             outcome,
         }
@@ -314,6 +386,7 @@ mod tests {
         SniffLimits {
             deadline: deadline_ms.map(Duration::from_millis),
             max_bytes,
+            proxy_mode: ProxyMode::Off,
         }
     }
 

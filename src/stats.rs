@@ -31,6 +31,8 @@ pub struct Stats {
     pub io_errors: u64,
     /// Connections dropped because the multiplexer was shutting down.
     pub shut_down: u64,
+    /// Connections dropped for a missing or malformed PROXY header.
+    pub bad_proxy_header: u64,
     /// Connections dropped because no sniffer thread could be started.
     pub no_sniffer_thread: u64,
     /// Transient `accept` failures (each followed by a back-off).
@@ -46,6 +48,7 @@ impl Stats {
             + self.route_closed
             + self.io_errors
             + self.shut_down
+            + self.bad_proxy_header
             + self.no_sniffer_thread
     }
 
@@ -66,6 +69,7 @@ pub(crate) struct Counters {
     route_closed: AtomicU64,
     io_errors: AtomicU64,
     shut_down: AtomicU64,
+    bad_proxy_header: AtomicU64,
     no_sniffer_thread: AtomicU64,
     accept_errors: AtomicU64,
 }
@@ -87,6 +91,7 @@ impl Counters {
             DropReason::RouteClosed(_) => &self.route_closed,
             DropReason::Io(_) => &self.io_errors,
             DropReason::ShutDown => &self.shut_down,
+            DropReason::ProxyHeader(_) => &self.bad_proxy_header,
             DropReason::NoSnifferThread(_) => &self.no_sniffer_thread,
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -103,6 +108,7 @@ impl Counters {
             route_closed: read(&self.route_closed),
             io_errors: read(&self.io_errors),
             shut_down: read(&self.shut_down),
+            bad_proxy_header: read(&self.bad_proxy_header),
             no_sniffer_thread: read(&self.no_sniffer_thread),
             accept_errors: read(&self.accept_errors),
         }
@@ -129,6 +135,7 @@ mod tests {
             DropReason::ShutDown,
             DropReason::ShutDown,
             DropReason::NoSnifferThread(std::io::Error::other("EAGAIN")),
+            DropReason::ProxyHeader(crate::ProxyError::missing()),
         ] {
             counters.count_drop(&reason);
         }
@@ -136,7 +143,8 @@ mod tests {
         assert_eq!(stats.accepted, 2);
         assert_eq!(stats.accept_errors, 1);
         assert_eq!(stats.shut_down, 2);
-        assert_eq!(stats.dropped(), 8);
+        assert_eq!(stats.dropped(), 9);
+        assert_eq!(stats.bad_proxy_header, 1);
         assert_eq!(stats.no_sniffer_thread, 1);
         assert_eq!(stats.routed_total(), 5);
     }

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::connection::Connection;
+use crate::proxy_protocol::ProxyHeader;
 use crate::replay::Replay;
 use crate::route::RouteId;
 
@@ -107,6 +108,7 @@ pub struct PeekableStream<C = TcpStream> {
     /// straight to the connection, with no lock.
     replay_drained: bool,
     route: RouteId,
+    proxy_header: Option<ProxyHeader>,
 }
 
 /// The parts of a [`PeekableStream`]: see
@@ -125,18 +127,33 @@ pub struct StreamParts<C> {
 }
 
 impl<C> PeekableStream<C> {
-    pub(crate) fn new(conn: C, replay: Replay, route: RouteId) -> Self {
+    pub(crate) fn new(
+        conn: C,
+        replay: Replay,
+        route: RouteId,
+        proxy_header: Option<ProxyHeader>,
+    ) -> Self {
         PeekableStream {
             conn,
             replay: Mutex::new(ReplaySlot::Owned(replay)),
             replay_drained: false,
             route,
+            proxy_header,
         }
     }
 
     /// The route that matched this connection.
     pub fn route(&self) -> RouteId {
         self.route
+    }
+
+    /// The PROXY protocol header the connection started with, when the
+    /// multiplexer is set to expect one
+    /// ([`MuxBuilder::proxy_protocol`](crate::MuxBuilder::proxy_protocol)):
+    /// the real client's address as the load balancer saw it. The header's
+    /// bytes are not part of what the handler reads.
+    pub fn proxy_header(&self) -> Option<&ProxyHeader> {
+        self.proxy_header.as_ref()
     }
 
     /// How many sniffed bytes have not been read yet.
@@ -226,6 +243,7 @@ impl<C> PeekableStream<C> {
             replay: Mutex::new(lock(&self.replay).share()),
             replay_drained: self.replay_drained,
             route: self.route,
+            proxy_header: self.proxy_header.clone(),
         }
     }
 }
@@ -381,7 +399,10 @@ mod tests {
     ) -> (PeekableStream<memory::MemoryStream>, memory::MemoryStream) {
         let (client, server) = memory::pair();
         let replay = Replay::new(sniffed.to_vec(), end);
-        (PeekableStream::new(server, replay, RouteId(3)), client)
+        (
+            PeekableStream::new(server, replay, RouteId(3), None),
+            client,
+        )
     }
 
     #[test]
@@ -411,6 +432,7 @@ mod tests {
             &server,
             Replay::new(b"0123456789".to_vec(), None),
             RouteId(0),
+            None,
         );
         let mut first = [0u8; 4];
         original.read_exact(&mut first).unwrap();

@@ -46,6 +46,7 @@ fn summarize<A: Clone + std::fmt::Debug>(event: &Event<A>) -> Seen<A> {
                 DropReason::Io(_) => "io",
                 DropReason::ShutDown => "shut_down",
                 DropReason::NoSnifferThread(_) => "no_sniffer_thread",
+                DropReason::ProxyHeader(_) => "proxy_header",
                 _ => "other",
             },
             sniffed_bytes: *sniffed_bytes,
