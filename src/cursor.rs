@@ -78,6 +78,17 @@ impl<'a> Cursor<'a> {
         let b = self.take(2)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
+
+    /// Reads a big-endian 32-bit integer.
+    pub(crate) fn u32(&mut self) -> Result<u32, Stop> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// The bytes not read yet, without consuming them.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        &self.bytes[self.position..]
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +112,17 @@ mod tests {
         assert_eq!(c.u16(), Err(Stop::Short));
         assert_eq!(c.skip(2), Err(Stop::Short));
         assert_eq!(c.u8(), Ok(0xAA));
+    }
+
+    #[test]
+    fn reads_u32_and_peeks_the_rest() {
+        let mut c = Cursor::new(&[0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08]);
+        assert_eq!(c.u16(), Ok(0x0102));
+        assert_eq!(c.u8(), Ok(0x03));
+        assert_eq!(c.rest(), &[0x04, 0x05, 0x06, 0x07, 0x08]);
+        assert_eq!(c.u32(), Ok(0x04050607));
+        assert_eq!(c.u32(), Err(Stop::Short));
+        assert_eq!(c.rest(), &[0x08]);
     }
 
     #[test]

@@ -83,7 +83,7 @@ pub fn route_decision(data: &[u8]) {
 /// Asserts that once `matcher` decides on a prefix of `data` it keeps that
 /// verdict on every longer prefix, and that its end answer agrees with a
 /// final verdict.
-fn check_monotone(index: usize, matcher: &dyn Matcher, data: &[u8]) {
+pub fn check_monotone(index: usize, matcher: &dyn Matcher, data: &[u8]) {
     // Prefix lengths to check: all of the first 64, then a spread.
     let step = (data.len() / 64).max(1);
     let lengths = (0..=data.len().min(64))
