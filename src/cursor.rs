@@ -122,6 +122,11 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// The bytes not read yet, without consuming them.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        &self.bytes[self.position..]
+    }
+
     /// Reads the next `N` bytes as an array.
     pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], Stop> {
         let mut array = [0; N];
@@ -163,6 +168,17 @@ mod tests {
         assert_eq!(c.take_while(|b| b.is_ascii_digit()), b"1");
         assert_eq!(c.take_while(|_| true), b"");
         assert_eq!(c.peek(), Err(Stop::Short));
+    }
+
+    #[test]
+    fn reads_u32_and_peeks_the_rest() {
+        let mut c = Cursor::new(&[0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08]);
+        assert_eq!(c.u16(), Ok(0x0102));
+        assert_eq!(c.u8(), Ok(0x03));
+        assert_eq!(c.rest(), &[0x04, 0x05, 0x06, 0x07, 0x08]);
+        assert_eq!(c.u32(), Ok(0x04050607));
+        assert_eq!(c.u32(), Err(Stop::Short));
+        assert_eq!(c.rest(), &[0x08]);
     }
 
     #[test]

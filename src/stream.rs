@@ -108,7 +108,8 @@ pub struct PeekableStream<C = TcpStream> {
     /// straight to the connection, with no lock.
     replay_drained: bool,
     route: RouteId,
-    proxy_header: Option<ProxyHeader>,
+    /// Boxed: rare, and the stream stays small to move.
+    proxy_header: Option<Box<ProxyHeader>>,
 }
 
 /// The parts of a [`PeekableStream`]: see
@@ -138,7 +139,7 @@ impl<C> PeekableStream<C> {
             replay: Mutex::new(ReplaySlot::Owned(replay)),
             replay_drained: false,
             route,
-            proxy_header,
+            proxy_header: proxy_header.map(Box::new),
         }
     }
 
@@ -153,7 +154,7 @@ impl<C> PeekableStream<C> {
     /// the real client's address as the load balancer saw it. The header's
     /// bytes are not part of what the handler reads.
     pub fn proxy_header(&self) -> Option<&ProxyHeader> {
-        self.proxy_header.as_ref()
+        self.proxy_header.as_deref()
     }
 
     /// How many sniffed bytes have not been read yet.

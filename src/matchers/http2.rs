@@ -1,12 +1,79 @@
-//! HTTP/2 client connection preface (RFC 9113 section 3.4): the 24 octets
-//! `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n` that every prior-knowledge HTTP/2
-//! client (and every gRPC client) sends first.
+//! HTTP/2 requests (RFC 9113): the client connection preface, the frames
+//! after it, and the header fields of the first request, decoded with
+//! HPACK (`hpack.rs`). This is cmux's `HTTP2`, `HTTP2HeaderField`,
+//! `HTTP2HeaderFieldPrefix` and `HTTP2MatchHeaderFieldSendSettings`, plus
+//! gRPC and request extraction.
+//!
+//! Wire format read here:
+//!
+//! ```text
+//! preface (3.4):       "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", then a SETTINGS frame
+//! frame header (4.1):  length u24 (at most 16384, the default
+//!                      SETTINGS_MAX_FRAME_SIZE) | type u8 | flags u8
+//!                      | R (1 bit, ignored) + stream id (31 bits) | payload
+//! HEADERS (6.2):       [pad length u8 if PADDED 0x8]
+//!                      [E + stream dependency u32, weight u8 if PRIORITY 0x20]
+//!                      | field block fragment | padding
+//! CONTINUATION (6.10): field block fragment; the block goes on, frame after
+//!                      frame on the same stream, until END_HEADERS 0x4
+//! ```
+//!
+//! Before the first HEADERS frame a client may send SETTINGS (6.5), PING
+//! (6.7), WINDOW_UPDATE (6.9), PRIORITY (6.3), GOAWAY (6.8) and extension
+//! frames (5.5); DATA, RST_STREAM, PUSH_PROMISE or CONTINUATION there break
+//! the protocol. The fragments of a header block are separated by frame
+//! headers in the input; a reader walks them without copying.
 
-use crate::matcher::{Matcher, Verdict};
+use std::error::Error;
+use std::fmt;
+use std::ops::{ControlFlow, Range};
+
+use crate::cursor::{require, Cursor, Stop};
+use crate::matcher::{Matcher, ReplyAck, Verdict};
+use crate::matchers::hpack::{BlockDecoder, BlockSource, HeaderField, Text, FIELD_CAPACITY};
 use crate::matchers::prefix::prefix_verdict;
 
 /// The HTTP/2 client connection preface (RFC 9113 section 3.4).
 pub const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// How many bytes the HTTP/2 header matchers look at: if the first request
+/// header block has not shown the field within the first 64 KiB of the
+/// connection, they say `NoMatch`.
+///
+/// Four maximum-size frames: a request's header block is usually under
+/// 1 KiB and rarely over 16 KiB (large cookies or tokens), and the frames
+/// a client sends before it (SETTINGS, WINDOW_UPDATE, PRIORITY) take a few
+/// dozen bytes. The sniffer's own byte limit is usually lower.
+pub const HTTP2_HEADERS_LIMIT: usize = 64 * 1024;
+
+/// The server's empty SETTINGS frame: length 0, type SETTINGS, no flags,
+/// stream 0.
+const SERVER_SETTINGS: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
+
+const FRAME_HEADER_LENGTH: usize = 9;
+/// The initial SETTINGS_MAX_FRAME_SIZE (RFC 9113 section 6.5.2), which
+/// binds the client until the server announces more; connmux never does.
+const MAX_FRAME_SIZE: u16 = 16_384;
+const STREAM_ID_MASK: u32 = 0x7fff_ffff;
+
+// The public docs promise that names and values up to 4096 bytes are read.
+const _: () = assert!(FIELD_CAPACITY == 4096);
+
+const FRAME_DATA: u8 = 0x0;
+const FRAME_HEADERS: u8 = 0x1;
+const FRAME_PRIORITY: u8 = 0x2;
+const FRAME_RST_STREAM: u8 = 0x3;
+const FRAME_SETTINGS: u8 = 0x4;
+const FRAME_PUSH_PROMISE: u8 = 0x5;
+const FRAME_PING: u8 = 0x6;
+const FRAME_GOAWAY: u8 = 0x7;
+const FRAME_WINDOW_UPDATE: u8 = 0x8;
+const FRAME_CONTINUATION: u8 = 0x9;
+
+const FLAG_ACK: u8 = 0x1;
+const FLAG_END_HEADERS: u8 = 0x4;
+const FLAG_PADDED: u8 = 0x8;
+const FLAG_PRIORITY: u8 = 0x20;
 
 /// Matches the HTTP/2 client preface; see [`http2_preface`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,26 +101,1363 @@ impl Matcher for Http2Preface {
     }
 }
 
+/// Matches an HTTP/2 request by one header field of its first header
+/// block; see [`http2_header`], [`http2_header_prefix`] and [`grpc`].
+#[derive(Debug, Clone)]
+pub struct Http2Header {
+    name: Box<[u8]>,
+    test: ValueTest,
+    send_settings: bool,
+}
+
+/// What the value of the field must be.
+#[derive(Debug, Clone)]
+enum ValueTest {
+    Exact(Box<[u8]>),
+    Prefix(Box<[u8]>),
+    GrpcContentType,
+}
+
+impl ValueTest {
+    fn accepts(&self, value: Text<'_>) -> bool {
+        match self {
+            ValueTest::Exact(want) => value.complete() == Some(&want[..]),
+            ValueTest::Prefix(prefix) => value.head().starts_with(prefix),
+            ValueTest::GrpcContentType => match value.head().strip_prefix(b"application/grpc") {
+                Some([]) => value.complete().is_some(),
+                Some([b'+' | b';', ..]) => true,
+                _ => false,
+            },
+        }
+    }
+}
+
+/// A matcher for HTTP/2 requests whose first header field named `name` has
+/// exactly the value `value` (cmux's `HTTP2HeaderField`).
+///
+/// Only the first header block of the connection is read: the client
+/// preface, then the frames up to the first HEADERS frame and its
+/// CONTINUATION frames, decoded with HPACK (Huffman coding and the dynamic
+/// table included). `name` is lowercased, as HTTP/2 sends names;
+/// pseudo-header fields such as `:path` and `:authority` match too.
+///
+/// It decides as early as the bytes allow: `Match` once the field is
+/// decoded with that value; `NoMatch` once it is decoded with another, when
+/// the block ends without it, at the first byte that breaks the protocol
+/// (including a first frame other than SETTINGS, which RFC 9113 section
+/// 3.4 requires), or when [`HTTP2_HEADERS_LIMIT`] bytes have not decided
+/// it. A value longer than 4096 bytes never matches. Each call decodes
+/// from byte 0 in fixed buffers on the stack (about 13 KiB), without heap
+/// allocation.
+///
+/// ```
+/// use connmux::{Matcher, Verdict};
+/// use connmux::matchers::{http2_header, HTTP2_PREFACE};
+///
+/// let mut request = HTTP2_PREFACE.to_vec();
+/// request.extend([0, 0, 0, 4, 0, 0, 0, 0, 0]); // empty SETTINGS
+/// request.extend([0, 0, 14, 1, 5, 0, 0, 0, 1]); // HEADERS, END_STREAM | END_HEADERS, stream 1
+/// request.extend([0x82, 0x86, 0x84]); // :method GET, :scheme http, :path / (static table)
+/// request.extend(b"\x41\x09localhost"); // :authority localhost, added to the dynamic table
+///
+/// assert_eq!(http2_header(":authority", "localhost").verdict(&request), Verdict::Match);
+/// assert_eq!(http2_header(":path", "/admin").verdict(&request), Verdict::NoMatch);
+/// assert_eq!(http2_header("User-Agent", "curl").verdict(&request), Verdict::NoMatch);
+/// assert_eq!(http2_header(":authority", "localhost").verdict(&request[..40]), Verdict::NeedMore);
+/// ```
+pub fn http2_header(name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Http2Header {
+    Http2Header::new(name, ValueTest::Exact(value.as_ref().into()))
+}
+
+/// A matcher for HTTP/2 requests whose first header field named `name`
+/// starts with `prefix` (cmux's `HTTP2HeaderFieldPrefix`); otherwise as
+/// [`http2_header`]. A prefix longer than 4096 bytes never matches.
+///
+/// ```
+/// use connmux::{Matcher, Verdict};
+/// use connmux::matchers::{http2_header_prefix, HTTP2_PREFACE};
+///
+/// let mut request = HTTP2_PREFACE.to_vec();
+/// request.extend([0, 0, 0, 4, 0, 0, 0, 0, 0]); // empty SETTINGS
+/// request.extend([0, 0, 12, 1, 5, 0, 0, 0, 1]); // HEADERS, END_STREAM | END_HEADERS, stream 1
+/// request.extend([0x82, 0x86]); // :method GET, :scheme http
+/// request.extend(b"\x04\x08/api/v2/"); // :path /api/v2/, not indexed
+///
+/// assert_eq!(http2_header_prefix(":path", "/api/").verdict(&request), Verdict::Match);
+/// assert_eq!(http2_header_prefix(":path", "/static/").verdict(&request), Verdict::NoMatch);
+/// ```
+pub fn http2_header_prefix(name: impl AsRef<[u8]>, prefix: impl AsRef<[u8]>) -> Http2Header {
+    Http2Header::new(name, ValueTest::Prefix(prefix.as_ref().into()))
+}
+
+/// A matcher for gRPC requests: HTTP/2 whose first `content-type` field is
+/// `application/grpc`, or starts with `application/grpc+` (such as
+/// `application/grpc+proto`) or `application/grpc;`; otherwise as
+/// [`http2_header`].
+///
+/// Many gRPC clients (grpc-java, grpc-go since 1.18) send their request
+/// only after the server's SETTINGS frame: route them with
+/// `grpc().send_settings()` (see [`Http2Header::send_settings`]).
+///
+/// ```
+/// use connmux::{Matcher, Verdict};
+/// use connmux::matchers::{grpc, HTTP2_PREFACE};
+///
+/// let mut request = HTTP2_PREFACE.to_vec();
+/// request.extend([0, 0, 0, 4, 0, 0, 0, 0, 0]); // empty SETTINGS
+/// request.extend([0, 0, 27, 1, 4, 0, 0, 0, 1]); // HEADERS, END_HEADERS, stream 1
+/// request.extend([0x83, 0x86]); // :method POST, :scheme http
+/// request.extend(b"\x0f\x10\x16application/grpc+proto"); // content-type (index 31)
+///
+/// assert_eq!(grpc().verdict(&request), Verdict::Match);
+/// ```
+pub fn grpc() -> Http2Header {
+    Http2Header::new("content-type", ValueTest::GrpcContentType)
+}
+
+impl Http2Header {
+    fn new(name: impl AsRef<[u8]>, test: ValueTest) -> Http2Header {
+        Http2Header {
+            name: name.as_ref().to_ascii_lowercase().into(),
+            test,
+            send_settings: false,
+        }
+    }
+
+    /// The same matcher, for clients that wait for the server's SETTINGS
+    /// before they send their request (cmux's
+    /// `HTTP2MatchHeaderFieldSendSettings`, without its bug #96).
+    ///
+    /// While this route holds up the decision, [`Matcher::reply`] has the
+    /// sniffer send an empty SETTINGS frame, once the preface has arrived
+    /// and no HEADERS frame has started. The client acknowledges it with a
+    /// SETTINGS frame with the ACK flag; [`Matcher::reply_ack`] locates
+    /// that frame (the first SETTINGS ACK after the preface: the client has
+    /// nothing else to acknowledge yet) so the sniffer removes it from the
+    /// bytes the handler reads, and the real server, which never sent those
+    /// SETTINGS, never sees an ACK for them.
+    ///
+    /// ```
+    /// use connmux::{Matcher, ReplyAck};
+    /// use connmux::matchers::{grpc, HTTP2_PREFACE};
+    ///
+    /// let grpc = grpc().send_settings();
+    /// let mut seen = HTTP2_PREFACE.to_vec();
+    /// seen.extend([0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0x10, 0, 0]); // client SETTINGS
+    /// assert_eq!(grpc.reply(&seen), Some(&[0, 0, 0, 4, 0, 0, 0, 0, 0][..]));
+    /// assert_eq!(grpc.reply_ack(&seen), ReplyAck::Pending);
+    /// seen.extend([0, 0, 0, 4, 1, 0, 0, 0, 0]); // SETTINGS with ACK
+    /// assert_eq!(grpc.reply_ack(&seen), ReplyAck::At(39..48));
+    /// ```
+    pub fn send_settings(mut self) -> Http2Header {
+        self.send_settings = true;
+        self
+    }
+
+    /// Whether the first field named `self.name` in the first header block
+    /// passes the value test.
+    fn first_field_passes(&self, window: &[u8]) -> Result<bool, Stop> {
+        let flow = decode_first_block(window, |field| {
+            if field.name.complete() == Some(&self.name) {
+                ControlFlow::Break(self.test.accepts(field.value))
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
+        Ok(flow == ControlFlow::Break(true))
+    }
+}
+
+impl Matcher for Http2Header {
+    fn verdict(&self, seen: &[u8]) -> Verdict {
+        let window = seen.get(..HTTP2_HEADERS_LIMIT).unwrap_or(seen);
+        match self.first_field_passes(window) {
+            Ok(passes) => Verdict::from_bool(passes),
+            Err(Stop::Short) if seen.len() >= HTTP2_HEADERS_LIMIT => Verdict::NoMatch,
+            Err(stop) => stop.into(),
+        }
+    }
+
+    fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
+        (self.send_settings && awaits_server_settings(seen)).then_some(SERVER_SETTINGS)
+    }
+
+    fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
+        if !self.send_settings {
+            return ReplyAck::None;
+        }
+        match first_settings_ack(seen) {
+            Ok(range) => ReplyAck::At(range),
+            Err(Stop::Short) => ReplyAck::Pending,
+            Err(Stop::Invalid) => ReplyAck::None,
+        }
+    }
+}
+
+/// Why [`http2_request_headers`] could not list the fields of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Http2HeadersError {
+    /// The bytes are a valid start of HTTP/2, but the first header block
+    /// has not arrived whole.
+    Incomplete,
+    /// The bytes are not HTTP/2 from a client: a wrong preface, a frame
+    /// or a header block that breaks RFC 9113 or RFC 7541.
+    Invalid,
+    /// A field name or value is longer than 4096 bytes.
+    FieldTooLong,
+}
+
+impl fmt::Display for Http2HeadersError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Http2HeadersError::Incomplete => "the first HTTP/2 header block is incomplete",
+            Http2HeadersError::Invalid => "not a valid HTTP/2 request",
+            Http2HeadersError::FieldTooLong => "an HTTP/2 header field is longer than 4096 bytes",
+        })
+    }
+}
+
+impl Error for Http2HeadersError {}
+
+impl From<Stop> for Http2HeadersError {
+    fn from(stop: Stop) -> Http2HeadersError {
+        match stop {
+            Stop::Short => Http2HeadersError::Incomplete,
+            Stop::Invalid => Http2HeadersError::Invalid,
+        }
+    }
+}
+
+/// Calls `visit` with the name and value of each field of the first
+/// request header block in `seen`, in order, without allocating.
+///
+/// `visit` is called only if the block is complete and valid, and every
+/// name and value fits in 4096 bytes; otherwise the error says why.
+///
+/// ```
+/// use connmux::matchers::{http2_request_headers, HTTP2_PREFACE};
+///
+/// let mut request = HTTP2_PREFACE.to_vec();
+/// request.extend([0, 0, 0, 4, 0, 0, 0, 0, 0]); // empty SETTINGS
+/// request.extend([0, 0, 14, 1, 5, 0, 0, 0, 1]); // HEADERS, END_STREAM | END_HEADERS, stream 1
+/// request.extend([0x82, 0x86, 0x84]); // :method GET, :scheme http, :path /
+/// request.extend(b"\x41\x09localhost"); // :authority localhost
+///
+/// let mut fields = Vec::new();
+/// http2_request_headers(&request, |name, value| fields.push(format!(
+///     "{}: {}",
+///     String::from_utf8_lossy(name),
+///     String::from_utf8_lossy(value),
+/// )))?;
+/// assert_eq!(fields, [":method: GET", ":scheme: http", ":path: /", ":authority: localhost"]);
+/// # Ok::<(), connmux::matchers::Http2HeadersError>(())
+/// ```
+pub fn http2_request_headers(
+    seen: &[u8],
+    mut visit: impl FnMut(&[u8], &[u8]),
+) -> Result<(), Http2HeadersError> {
+    let checked = decode_first_block(seen, |field| {
+        match (field.name.complete(), field.value.complete()) {
+            (Some(_), Some(_)) => ControlFlow::Continue(()),
+            _ => ControlFlow::Break(()),
+        }
+    })?;
+    if checked.is_break() {
+        return Err(Http2HeadersError::FieldTooLong);
+    }
+    // Every field fits: this pass runs to the end of the block.
+    let _ = decode_first_block(seen, |field| {
+        visit(field.name.head(), field.value.head());
+        ControlFlow::<()>::Continue(())
+    })?;
+    Ok(())
+}
+
+/// The request-line fields of an HTTP/2 request and its content type, as
+/// [`http2_request`] extracts them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Http2Request {
+    /// The `:method` pseudo-header, such as `GET`.
+    pub method: Option<String>,
+    /// The `:scheme` pseudo-header, such as `https`.
+    pub scheme: Option<String>,
+    /// The `:authority` pseudo-header: the host and port the client asks
+    /// for.
+    pub authority: Option<String>,
+    /// The `:path` pseudo-header, with the query string.
+    pub path: Option<String>,
+    /// The `content-type` header field.
+    pub content_type: Option<String>,
+}
+
+/// The method, scheme, authority, path and content type of the first
+/// request in `seen`, or `None` unless its header block is complete and
+/// valid.
+///
+/// Each is the first field of that name; bytes that are not UTF-8 become
+/// U+FFFD. A wanted field longer than 4096 bytes gives `None`.
+///
+/// ```
+/// use connmux::matchers::{http2_request, HTTP2_PREFACE};
+///
+/// let mut request = HTTP2_PREFACE.to_vec();
+/// request.extend([0, 0, 0, 4, 0, 0, 0, 0, 0]); // empty SETTINGS
+/// request.extend([0, 0, 14, 1, 5, 0, 0, 0, 1]); // HEADERS, END_STREAM | END_HEADERS, stream 1
+/// request.extend([0x82, 0x86, 0x84]); // :method GET, :scheme http, :path /
+/// request.extend(b"\x41\x09localhost"); // :authority localhost
+///
+/// let parsed = http2_request(&request).unwrap();
+/// assert_eq!(parsed.method.as_deref(), Some("GET"));
+/// assert_eq!(parsed.authority.as_deref(), Some("localhost"));
+/// assert_eq!(parsed.content_type, None);
+/// assert_eq!(http2_request(&request[..50]), None);
+/// ```
+pub fn http2_request(seen: &[u8]) -> Option<Http2Request> {
+    let mut request = Http2Request::default();
+    let flow = decode_first_block(seen, |field| {
+        let slot = match field.name.head() {
+            b":method" => &mut request.method,
+            b":scheme" => &mut request.scheme,
+            b":authority" => &mut request.authority,
+            b":path" => &mut request.path,
+            b"content-type" => &mut request.content_type,
+            _ => return ControlFlow::Continue(()),
+        };
+        if slot.is_none() {
+            let Some(value) = field.value.complete() else {
+                return ControlFlow::Break(());
+            };
+            *slot = Some(String::from_utf8_lossy(value).into_owned());
+        }
+        ControlFlow::Continue(())
+    })
+    .ok()?;
+    flow.is_continue().then_some(request)
+}
+
+/// Decodes the first header block of `seen`, handing each field to
+/// `on_field` until it breaks.
+fn decode_first_block<B>(
+    seen: &[u8],
+    on_field: impl FnMut(HeaderField<'_>) -> ControlFlow<B>,
+) -> Result<ControlFlow<B>, Stop> {
+    let mut block = first_header_block(seen)?;
+    BlockDecoder::new().decode(&mut block, on_field)
+}
+
+/// One frame header (RFC 9113 section 4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FrameHeader {
+    length: usize,
+    kind: u8,
+    flags: u8,
+    stream: u32,
+}
+
+fn read_preface(input: &mut Cursor<'_>) -> Result<(), Stop> {
+    match prefix_verdict(input.rest(), HTTP2_PREFACE) {
+        Verdict::Match => input.skip(HTTP2_PREFACE.len()),
+        Verdict::NoMatch => Err(Stop::Invalid),
+        Verdict::NeedMore => Err(Stop::Short),
+    }
+}
+
+fn read_frame_header(input: &mut Cursor<'_>) -> Result<FrameHeader, Stop> {
+    // A length of at most 16384 has a zero high octet.
+    require(input.u8()? == 0)?;
+    let length = input.u16()?;
+    require(length <= MAX_FRAME_SIZE)?;
+    Ok(FrameHeader {
+        length: usize::from(length),
+        kind: input.u8()?,
+        flags: input.u8()?,
+        stream: input.u32()? & STREAM_ID_MASK,
+    })
+}
+
+/// Walks from the preface to the first HEADERS frame, checking the frames
+/// before it, and returns a reader over its header block.
+fn first_header_block(seen: &[u8]) -> Result<HeaderBlockReader<'_>, Stop> {
+    let mut input = Cursor::new(seen);
+    read_preface(&mut input)?;
+    let mut first_frame = true;
+    loop {
+        let frame = read_frame_header(&mut input)?;
+        let ack = frame.flags & FLAG_ACK != 0;
+        // RFC 9113 section 3.4: the preface goes on with a SETTINGS frame.
+        require(!first_frame || (frame.kind == FRAME_SETTINGS && !ack))?;
+        first_frame = false;
+        match frame.kind {
+            FRAME_HEADERS => return HeaderBlockReader::start(input, frame),
+            FRAME_SETTINGS => require(
+                frame.stream == 0
+                    && if ack {
+                        frame.length == 0
+                    } else {
+                        frame.length % 6 == 0
+                    },
+            )?,
+            FRAME_PING => require(frame.stream == 0 && frame.length == 8)?,
+            FRAME_WINDOW_UPDATE => require(frame.length == 4)?,
+            FRAME_PRIORITY => require(frame.stream != 0 && frame.length == 5)?,
+            FRAME_GOAWAY => require(frame.stream == 0 && frame.length >= 8)?,
+            FRAME_DATA | FRAME_RST_STREAM | FRAME_PUSH_PROMISE | FRAME_CONTINUATION => {
+                return Err(Stop::Invalid)
+            }
+            _ => {}
+        }
+        input.skip(frame.length)?;
+    }
+}
+
+/// Whether the client sent the whole preface and only valid frames since,
+/// none of them (even in part) HEADERS: it may be waiting for the server.
+fn awaits_server_settings(seen: &[u8]) -> bool {
+    let mut input = Cursor::new(seen);
+    if read_preface(&mut input).is_err() {
+        return false;
+    }
+    loop {
+        if input.rest().get(3) == Some(&FRAME_HEADERS) {
+            return false;
+        }
+        let step = read_frame_header(&mut input).and_then(|frame| input.skip(frame.length));
+        match step {
+            Ok(()) => {}
+            Err(Stop::Short) => return true,
+            Err(Stop::Invalid) => return false,
+        }
+    }
+}
+
+/// Where the client's first SETTINGS frame with the ACK flag is.
+fn first_settings_ack(seen: &[u8]) -> Result<Range<usize>, Stop> {
+    let mut input = Cursor::new(seen);
+    read_preface(&mut input)?;
+    loop {
+        let start = seen.len() - input.remaining();
+        let frame = read_frame_header(&mut input)?;
+        if frame.kind == FRAME_SETTINGS && frame.flags & FLAG_ACK != 0 {
+            require(frame.stream == 0 && frame.length == 0)?;
+            return Ok(start..start + FRAME_HEADER_LENGTH);
+        }
+        input.skip(frame.length)?;
+    }
+}
+
+/// Reads a header block out of a HEADERS frame and the CONTINUATION frames
+/// after it, checking each frame header as it is reached.
+struct HeaderBlockReader<'a> {
+    input: Cursor<'a>,
+    stream: u32,
+    left_in_fragment: usize,
+    padding_after_fragment: usize,
+    last_fragment: bool,
+}
+
+impl<'a> HeaderBlockReader<'a> {
+    /// Starts after the header of the HEADERS frame `frame`.
+    fn start(mut input: Cursor<'a>, frame: FrameHeader) -> Result<HeaderBlockReader<'a>, Stop> {
+        // Client streams have odd numbers (RFC 9113 section 5.1.1).
+        require(frame.stream % 2 == 1)?;
+        let padded = frame.flags & FLAG_PADDED != 0;
+        let padding = if padded {
+            require(frame.length >= 1)?;
+            usize::from(input.u8()?)
+        } else {
+            0
+        };
+        let priority_length = if frame.flags & FLAG_PRIORITY != 0 {
+            5
+        } else {
+            0
+        };
+        let overhead = usize::from(padded) + priority_length + padding;
+        require(overhead <= frame.length)?;
+        input.skip(priority_length)?;
+        Ok(HeaderBlockReader {
+            input,
+            stream: frame.stream,
+            left_in_fragment: frame.length - overhead,
+            padding_after_fragment: padding,
+            last_fragment: frame.flags & FLAG_END_HEADERS != 0,
+        })
+    }
+
+    /// Moves to a fragment with bytes left, through CONTINUATION frames;
+    /// `false` when the block has ended.
+    fn has_more(&mut self) -> Result<bool, Stop> {
+        while self.left_in_fragment == 0 {
+            if self.last_fragment {
+                return Ok(false);
+            }
+            self.input.skip(self.padding_after_fragment)?;
+            self.padding_after_fragment = 0;
+            let frame = read_frame_header(&mut self.input)?;
+            require(frame.kind == FRAME_CONTINUATION && frame.stream == self.stream)?;
+            self.left_in_fragment = frame.length;
+            self.last_fragment = frame.flags & FLAG_END_HEADERS != 0;
+        }
+        Ok(true)
+    }
+}
+
+impl BlockSource for HeaderBlockReader<'_> {
+    fn take_up_to(&mut self, max: usize) -> Result<&[u8], Stop> {
+        require(self.has_more()?)?;
+        let count = max.min(self.left_in_fragment).min(self.input.remaining());
+        if count == 0 {
+            return Err(Stop::Short);
+        }
+        self.left_in_fragment -= count;
+        self.input.take(count)
+    }
+
+    fn is_done(&mut self) -> Result<bool, Stop> {
+        Ok(!self.has_more()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuzzing::check_monotone;
+    use crate::matchers::hpack::tests::{encode_integer, encode_literal, encode_string, Literal};
+    use proptest::prelude::*;
+    use Verdict::{Match, NeedMore, NoMatch};
+
+    /// An empty SETTINGS frame, as a client may open with.
+    const EMPTY_SETTINGS: [u8; 9] = [0, 0, 0, 4, 0, 0, 0, 0, 0];
+
+    fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let mut out = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+        out.extend([kind, flags]);
+        out.extend(stream.to_be_bytes());
+        out.extend(payload);
+        out
+    }
+
+    /// The preface, an empty SETTINGS frame, then `frames`.
+    fn connection(frames: &[&[u8]]) -> Vec<u8> {
+        let mut out = HTTP2_PREFACE.to_vec();
+        out.extend(EMPTY_SETTINGS);
+        for f in frames {
+            out.extend(*f);
+        }
+        out
+    }
+
+    /// A request whose header block is `block`, in one HEADERS frame.
+    fn request(block: &[u8]) -> Vec<u8> {
+        connection(&[&frame(FRAME_HEADERS, FLAG_END_HEADERS, 1, block)])
+    }
+
+    /// `:method GET`, `:scheme http`, `:path /`, then `:authority
+    /// www.example.com` Huffman-coded and added to the dynamic table (RFC
+    /// 7541 C.4.1).
+    const C41_BLOCK: &[u8] = &[
+        0x82, 0x86, 0x84, 0x41, 0x8c, 0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab, 0x90,
+        0xf4, 0xff,
+    ];
 
     #[test]
-    fn decides_at_first_mismatch() {
+    fn preface_decides_at_first_mismatch() {
         let cases: &[(&[u8], Verdict)] = &[
-            (b"", Verdict::NeedMore),
-            (b"P", Verdict::NeedMore),
-            (b"G", Verdict::NoMatch),
-            (b"PRI * HTTP/1.1", Verdict::NoMatch),
-            (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r", Verdict::NeedMore),
-            (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", Verdict::Match),
-            (
-                b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04",
-                Verdict::Match,
-            ),
+            (b"", NeedMore),
+            (b"P", NeedMore),
+            (b"G", NoMatch),
+            (b"PRI * HTTP/1.1", NoMatch),
+            (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r", NeedMore),
+            (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", Match),
+            (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04", Match),
         ];
         for (input, want) in cases {
             assert_eq!(http2_preface().verdict(input), *want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn header_fields_of_a_simple_request() {
+        let wire = request(C41_BLOCK);
+        let cases: &[(Http2Header, Verdict)] = &[
+            (http2_header(":method", "GET"), Match),
+            (http2_header(":method", "POST"), NoMatch),
+            (http2_header(":path", "/"), Match),
+            (http2_header(":authority", "www.example.com"), Match),
+            (http2_header(":Authority", "www.example.com"), Match),
+            (http2_header(":authority", "www.example.co"), NoMatch),
+            (http2_header_prefix(":authority", "www."), Match),
+            (http2_header_prefix(":authority", ""), Match),
+            (http2_header_prefix(":authority", "example"), NoMatch),
+            (http2_header("user-agent", ""), NoMatch),
+            (grpc(), NoMatch),
+        ];
+        for (matcher, want) in cases {
+            assert_eq!(matcher.verdict(&wire), *want, "{matcher:?}");
+            assert_eq!(matcher.clone().send_settings().verdict(&wire), *want);
+        }
+    }
+
+    #[test]
+    fn needs_more_until_the_deciding_byte() {
+        let wire = request(C41_BLOCK);
+        let authority = http2_header(":authority", "www.example.com");
+        let path = http2_header(":path", "/");
+        let absent = http2_header("accept", "*/*");
+        let path_decided_at = wire.len() - C41_BLOCK.len() + 3;
+        for cut in 0..wire.len() {
+            assert_eq!(authority.verdict(&wire[..cut]), NeedMore, "cut {cut}");
+            assert_eq!(absent.verdict(&wire[..cut]), NeedMore, "cut {cut}");
+            let want_path = if cut < path_decided_at {
+                NeedMore
+            } else {
+                Match
+            };
+            assert_eq!(path.verdict(&wire[..cut]), want_path, "cut {cut}");
+        }
+        assert_eq!(authority.verdict(&wire), Match);
+        assert_eq!(absent.verdict(&wire), NoMatch);
+    }
+
+    #[test]
+    fn decides_before_the_rest_of_the_block_arrives() {
+        // A HEADERS frame that announces 100 bytes and no END_HEADERS: the
+        // fields that have arrived decide.
+        let mut wire = connection(&[&[0, 0, 100, FRAME_HEADERS, 0, 0, 0, 0, 1]]);
+        wire.extend([0x82, 0x86]);
+        assert_eq!(http2_header(":method", "GET").verdict(&wire), Match);
+        assert_eq!(http2_header(":scheme", "https").verdict(&wire), NoMatch);
+        assert_eq!(http2_header(":path", "/").verdict(&wire), NeedMore);
+    }
+
+    #[test]
+    fn huffman_names_values_and_dynamic_references() {
+        // custom-key: custom-value, literal Huffman name and value, indexed
+        // (RFC 7541 C.4.3); then a reference to it (62); then a field named
+        // by that entry with a new value; then :path /x, not indexed.
+        let block: &[u8] = &[
+            0x40, 0x88, 0x25, 0xa8, 0x49, 0xe9, 0x5b, 0xa9, 0x7d, 0x7f, 0x89, 0x25, 0xa8, 0x49,
+            0xe9, 0x5b, 0xb8, 0xe8, 0xb4, 0xbf, // custom-key: custom-value
+            0xbe, // index 62
+            0x7e, 0x01, b'2', // literal with indexing, name index 62, value "2"
+            0x82, 0x04, 0x02, b'/', b'x', // :method GET, :path /x
+        ];
+        let wire = request(block);
+        assert_eq!(
+            http2_header("custom-key", "custom-value").verdict(&wire),
+            Match
+        );
+        assert_eq!(http2_header(":path", "/x").verdict(&wire), Match);
+        let mut fields = Vec::new();
+        http2_request_headers(&wire, |n, v| fields.push((n.to_vec(), v.to_vec()))).unwrap();
+        let want: Vec<(Vec<u8>, Vec<u8>)> = [
+            ("custom-key", "custom-value"),
+            ("custom-key", "custom-value"),
+            ("custom-key", "2"),
+            (":method", "GET"),
+            (":path", "/x"),
+        ]
+        .iter()
+        .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect();
+        assert_eq!(fields, want);
+    }
+
+    #[test]
+    fn table_size_updates() {
+        let cases: &[(&[u8], Verdict)] = &[
+            // Size 0 at the start, then fields: fine.
+            (&[0x20, 0x82, 0x04, 0x01, b'/'], Match),
+            // Size 4096 (3f e1 1f), then fields.
+            (&[0x3f, 0xe1, 0x1f, 0x84], Match),
+            // Size 4097: more than the client may use.
+            (&[0x3f, 0xe2, 0x1f, 0x84], NoMatch),
+            // An update after a field.
+            (&[0x82, 0x20, 0x84], NoMatch),
+        ];
+        for (block, want) in cases {
+            assert_eq!(
+                http2_header(":path", "/").verdict(&request(block)),
+                *want,
+                "{block:02x?}"
+            );
+        }
+    }
+
+    #[test]
+    fn continuation_frames_carry_the_rest_of_the_block() {
+        // C41_BLOCK split inside the Huffman-coded authority.
+        let (head, tail) = C41_BLOCK.split_at(8);
+        let wire = connection(&[
+            &frame(FRAME_HEADERS, 0, 3, head),
+            &frame(FRAME_CONTINUATION, 0, 3, &[]),
+            &frame(FRAME_CONTINUATION, FLAG_END_HEADERS, 3, tail),
+        ]);
+        let authority = http2_header(":authority", "www.example.com");
+        assert_eq!(authority.verdict(&wire), Match);
+        for cut in 0..wire.len() {
+            assert_eq!(authority.verdict(&wire[..cut]), NeedMore, "cut {cut}");
+        }
+        assert_eq!(
+            http2_request(&wire).and_then(|r| r.authority).as_deref(),
+            Some("www.example.com")
+        );
+        let broken: &[(&str, Vec<u8>)] = &[
+            (
+                "CONTINUATION on another stream",
+                connection(&[
+                    &frame(FRAME_HEADERS, 0, 3, head),
+                    &frame(FRAME_CONTINUATION, FLAG_END_HEADERS, 5, tail),
+                ]),
+            ),
+            (
+                "PING inside the block",
+                connection(&[
+                    &frame(FRAME_HEADERS, 0, 3, head),
+                    &frame(FRAME_PING, 0, 0, &[0; 8]),
+                    &frame(FRAME_CONTINUATION, FLAG_END_HEADERS, 3, tail),
+                ]),
+            ),
+            (
+                "block ends inside a string",
+                connection(&[&frame(FRAME_HEADERS, FLAG_END_HEADERS, 3, head)]),
+            ),
+        ];
+        for (what, wire) in broken {
+            assert_eq!(authority.verdict(wire), NoMatch, "{what}");
+            assert_eq!(http2_request(wire), None, "{what}");
+        }
+    }
+
+    #[test]
+    fn padded_and_priority_headers() {
+        let mut payload = vec![3]; // pad length
+        payload.extend([0x80, 0, 0, 0, 16]); // exclusive dependency on 0, weight 16
+        payload.extend(C41_BLOCK);
+        payload.extend([0, 0, 0]);
+        let flags = FLAG_END_HEADERS | FLAG_PADDED | FLAG_PRIORITY;
+        let wire = connection(&[&frame(FRAME_HEADERS, flags, 1, &payload)]);
+        let authority = http2_header(":authority", "www.example.com");
+        assert_eq!(authority.verdict(&wire), Match);
+        // Padding after a fragment that ends without END_HEADERS is skipped
+        // before the CONTINUATION.
+        let mut padded = vec![2];
+        padded.extend(&C41_BLOCK[..5]);
+        padded.extend([0, 0]);
+        let wire = connection(&[
+            &frame(FRAME_HEADERS, FLAG_PADDED, 1, &padded),
+            &frame(FRAME_CONTINUATION, FLAG_END_HEADERS, 1, &C41_BLOCK[5..]),
+        ]);
+        assert_eq!(authority.verdict(&wire), Match);
+        // Padding as long as the payload.
+        let wire = connection(&[&frame(
+            FRAME_HEADERS,
+            FLAG_END_HEADERS | FLAG_PADDED,
+            1,
+            &[4, 0x82, 0, 0],
+        )]);
+        assert_eq!(http2_header(":method", "GET").verdict(&wire), NoMatch);
+        // PRIORITY flag with fewer than 5 bytes.
+        let wire = connection(&[&frame(
+            FRAME_HEADERS,
+            FLAG_END_HEADERS | FLAG_PRIORITY,
+            1,
+            &[0, 0, 0, 0],
+        )]);
+        assert_eq!(http2_header(":method", "GET").verdict(&wire), NoMatch);
+        // PADDED with an empty payload.
+        let wire = connection(&[&frame(
+            FRAME_HEADERS,
+            FLAG_END_HEADERS | FLAG_PADDED,
+            1,
+            &[],
+        )]);
+        assert_eq!(http2_header(":method", "GET").verdict(&wire), NoMatch);
+    }
+
+    #[test]
+    fn frames_before_headers() {
+        let headers = frame(FRAME_HEADERS, FLAG_END_HEADERS, 1, C41_BLOCK);
+        let method = http2_header(":method", "GET");
+        let accepted: &[(&str, Vec<u8>)] = &[
+            (
+                "SETTINGS with two values",
+                frame(
+                    FRAME_SETTINGS,
+                    0,
+                    0,
+                    &[0, 3, 0, 0, 0, 100, 0, 4, 0, 1, 0, 0],
+                ),
+            ),
+            ("SETTINGS ACK", frame(FRAME_SETTINGS, FLAG_ACK, 0, &[])),
+            (
+                "WINDOW_UPDATE",
+                frame(FRAME_WINDOW_UPDATE, 0, 0, &[0, 0xff, 0, 1]),
+            ),
+            ("PRIORITY", frame(FRAME_PRIORITY, 0, 3, &[0, 0, 0, 0, 200])),
+            ("PING", frame(FRAME_PING, 0, 0, &[1, 2, 3, 4, 5, 6, 7, 8])),
+            (
+                "GOAWAY",
+                frame(FRAME_GOAWAY, 0, 0, &[0, 0, 0, 0, 0, 0, 0, 0]),
+            ),
+            ("unknown type 0xfa", frame(0xfa, 0xff, 7, b"anything")),
+            (
+                "reserved bit set",
+                frame(FRAME_PING, 0, 0x8000_0000, &[0; 8]),
+            ),
+        ];
+        for (what, before) in accepted {
+            assert_eq!(
+                method.verdict(&connection(&[before, &headers])),
+                Match,
+                "{what}"
+            );
+        }
+        let rejected: &[(&str, Vec<u8>)] = &[
+            ("DATA", frame(FRAME_DATA, 0, 1, b"x")),
+            ("RST_STREAM", frame(FRAME_RST_STREAM, 0, 1, &[0, 0, 0, 8])),
+            (
+                "PUSH_PROMISE",
+                frame(FRAME_PUSH_PROMISE, 4, 1, &[0, 0, 0, 2]),
+            ),
+            ("CONTINUATION", frame(FRAME_CONTINUATION, 4, 1, &[0x82])),
+            (
+                "SETTINGS of 5 bytes",
+                frame(FRAME_SETTINGS, 0, 0, &[0, 3, 0, 0, 0]),
+            ),
+            ("SETTINGS on a stream", frame(FRAME_SETTINGS, 0, 1, &[])),
+            (
+                "SETTINGS ACK with a payload",
+                frame(FRAME_SETTINGS, FLAG_ACK, 0, &[0; 6]),
+            ),
+            ("PING of 4 bytes", frame(FRAME_PING, 0, 0, &[0; 4])),
+            ("PING on a stream", frame(FRAME_PING, 0, 1, &[0; 8])),
+            (
+                "WINDOW_UPDATE of 3 bytes",
+                frame(FRAME_WINDOW_UPDATE, 0, 0, &[0; 3]),
+            ),
+            ("PRIORITY on stream 0", frame(FRAME_PRIORITY, 0, 0, &[0; 5])),
+            ("GOAWAY of 4 bytes", frame(FRAME_GOAWAY, 0, 0, &[0; 4])),
+        ];
+        for (what, before) in rejected {
+            assert_eq!(
+                method.verdict(&connection(&[before, &headers])),
+                NoMatch,
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_connections_are_no_match_at_the_first_bad_byte() {
+        // Each input ends with the byte that rules HTTP/2 out.
+        let with_preface = |bytes: &[u8]| [HTTP2_PREFACE, bytes].concat();
+        let cases: &[(&str, Vec<u8>)] = &[
+            ("HTTP/1.1", b"G".to_vec()),
+            ("wrong preface byte", b"PRI * HTTP/2.1".to_vec()),
+            (
+                "HEADERS without SETTINGS first",
+                with_preface(&[0, 0, 17, FRAME_HEADERS, 4, 0, 0, 0, 1]),
+            ),
+            (
+                "SETTINGS ACK first",
+                with_preface(&[0, 0, 0, FRAME_SETTINGS, 1, 0, 0, 0, 0]),
+            ),
+            ("frame length of 65536 or more", with_preface(&[0x01])),
+            ("frame of 16385 bytes", connection(&[&[0x00, 0x40, 0x01]])),
+            (
+                "HEADERS on stream 0",
+                connection(&[&[0, 0, 17, FRAME_HEADERS, 4, 0, 0, 0, 0]]),
+            ),
+            (
+                "HEADERS on an even stream",
+                connection(&[&[0, 0, 17, FRAME_HEADERS, 4, 0, 0, 0, 2]]),
+            ),
+            ("index 0", request(&[0x80])),
+            ("index past the tables", request(&[0xbf])),
+            (
+                "integer overflow",
+                request(&[0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]),
+            ),
+            (
+                "integer of six continuation bytes",
+                request(&[0xff, 0x80, 0x80, 0x80, 0x80, 0x80]),
+            ),
+            (
+                "Huffman EOS",
+                request(&[0x04, 0x84, 0xff, 0xff, 0xff, 0xff]),
+            ),
+            ("Huffman padding of zeros", request(&[0x04, 0x81, 0x18])),
+            (
+                "Huffman padding of 8 bits",
+                request(&[0x04, 0x82, 0x1f, 0xff]),
+            ),
+            ("table size 8192", request(&[0x3f, 0xe1, 0x3f])),
+            ("string cut by END_HEADERS", request(&[0x04, 0x05, b'/'])),
+        ];
+        let method = http2_header(":method", "GET");
+        for (what, wire) in cases {
+            for cut in 0..wire.len() {
+                assert_eq!(method.verdict(&wire[..cut]), NeedMore, "{what}, cut {cut}");
+            }
+            assert_eq!(method.verdict(wire), NoMatch, "{what}");
+            assert_eq!(http2_request(wire), None, "{what}");
+        }
+    }
+
+    #[test]
+    fn grpc_content_types() {
+        let cases: &[(&[u8], Verdict)] = &[
+            (b"application/grpc", Match),
+            (b"application/grpc+proto", Match),
+            (b"application/grpc+json", Match),
+            (b"application/grpc;charset=utf-8", Match),
+            (b"application/grpc-web", NoMatch),
+            (b"application/grpcx", NoMatch),
+            (b"application/json", NoMatch),
+            (b"Application/grpc", NoMatch),
+        ];
+        for (content_type, want) in cases {
+            let mut block = vec![0x83, 0x86];
+            encode_literal(
+                &mut block,
+                Literal::WithoutIndexing,
+                31,
+                b"",
+                content_type,
+                true,
+            );
+            assert_eq!(grpc().verdict(&request(&block)), *want, "{content_type:?}");
+        }
+        // Only the first content-type counts.
+        let mut block = Vec::new();
+        encode_literal(
+            &mut block,
+            Literal::WithIndexing,
+            31,
+            b"",
+            b"text/plain",
+            false,
+        );
+        encode_literal(
+            &mut block,
+            Literal::WithIndexing,
+            31,
+            b"",
+            b"application/grpc",
+            false,
+        );
+        assert_eq!(grpc().verdict(&request(&block)), NoMatch);
+    }
+
+    #[test]
+    fn long_values_keep_their_head() {
+        let long_path = [b"/".as_slice(), &[b'p'; 5000]].concat();
+        let mut block = Vec::new();
+        encode_literal(&mut block, Literal::WithIndexing, 4, b"", &long_path, true);
+        block.push(0x82);
+        let connection_bytes = connection(&[
+            &frame(FRAME_HEADERS, 0, 1, &block[..2000]),
+            &frame(FRAME_CONTINUATION, FLAG_END_HEADERS, 1, &block[2000..]),
+        ]);
+        assert_eq!(
+            http2_header_prefix(":path", "/ppp").verdict(&connection_bytes),
+            Match
+        );
+        assert_eq!(
+            http2_header(":path", &long_path).verdict(&connection_bytes),
+            NoMatch
+        );
+        assert_eq!(
+            http2_header(":method", "GET").verdict(&connection_bytes),
+            Match
+        );
+        assert_eq!(
+            http2_request_headers(&connection_bytes, |_, _| {}),
+            Err(Http2HeadersError::FieldTooLong)
+        );
+        assert_eq!(http2_request(&connection_bytes), None);
+    }
+
+    #[test]
+    fn request_extraction_errors() {
+        let wire = request(C41_BLOCK);
+        assert_eq!(
+            http2_request_headers(&wire[..wire.len() - 1], |_, _| panic!("visited")),
+            Err(Http2HeadersError::Incomplete)
+        );
+        assert_eq!(
+            http2_request_headers(b"GET / HTTP/1.1\r\n", |_, _| panic!("visited")),
+            Err(Http2HeadersError::Invalid)
+        );
+        assert_eq!(
+            Http2HeadersError::FieldTooLong.to_string(),
+            "an HTTP/2 header field is longer than 4096 bytes"
+        );
+        assert_eq!(
+            http2_request(&wire),
+            Some(Http2Request {
+                method: Some("GET".into()),
+                scheme: Some("http".into()),
+                authority: Some("www.example.com".into()),
+                path: Some("/".into()),
+                content_type: None,
+            })
+        );
+    }
+
+    #[test]
+    fn the_bound_decides() {
+        // PING frames until past the limit: no HEADERS, so no match.
+        let ping = frame(FRAME_PING, 0, 0, &[0; 8]);
+        let mut wire = connection(&[]);
+        while wire.len() < HTTP2_HEADERS_LIMIT {
+            wire.extend(&ping);
+        }
+        let method = http2_header(":method", "GET");
+        assert_eq!(method.verdict(&wire[..HTTP2_HEADERS_LIMIT - 1]), NeedMore);
+        assert_eq!(method.verdict(&wire[..HTTP2_HEADERS_LIMIT]), NoMatch);
+        // A HEADERS frame that completes after the limit does not count.
+        wire.truncate(HTTP2_HEADERS_LIMIT - 5);
+        wire.extend(frame(FRAME_HEADERS, FLAG_END_HEADERS, 1, C41_BLOCK));
+        assert_eq!(method.verdict(&wire), NoMatch);
+    }
+
+    // Captures of real clients talking to a socket that only records:
+    // `curl --http2-prior-knowledge http://example.test:18081/search?q=connmux
+    //  -H 'content-type: application/grpc+proto'` (curl 7.88.1),
+    // `nghttp http://127.0.0.1:18082/index.html -H ':authority: grpc.example:443'`
+    // and `h2load -n 1 http://127.0.0.1:18083/load/test` (nghttp2 1.52.0),
+    // and nghttp again against a socket that sent an empty SETTINGS frame
+    // right after the preface.
+    const CURL: &[u8] = include_bytes!("testdata/curl_prior_knowledge.bin");
+    const NGHTTP: &[u8] = include_bytes!("testdata/nghttp.bin");
+    const H2LOAD: &[u8] = include_bytes!("testdata/h2load.bin");
+    const NGHTTP_AFTER_SETTINGS: &[u8] =
+        include_bytes!("testdata/nghttp_after_server_settings.bin");
+
+    #[test]
+    fn real_clients() {
+        let cases: &[(&str, &[u8], Http2Request)] = &[
+            (
+                "curl",
+                CURL,
+                Http2Request {
+                    method: Some("GET".into()),
+                    scheme: Some("http".into()),
+                    authority: Some("example.test:18081".into()),
+                    path: Some("/search?q=connmux".into()),
+                    content_type: Some("application/grpc+proto".into()),
+                },
+            ),
+            (
+                "nghttp",
+                NGHTTP,
+                Http2Request {
+                    method: Some("GET".into()),
+                    scheme: Some("http".into()),
+                    authority: Some("grpc.example:443".into()),
+                    path: Some("/index.html".into()),
+                    content_type: None,
+                },
+            ),
+            (
+                "h2load",
+                H2LOAD,
+                Http2Request {
+                    method: Some("GET".into()),
+                    scheme: Some("http".into()),
+                    authority: Some("127.0.0.1:18083".into()),
+                    path: Some("/load/test".into()),
+                    content_type: None,
+                },
+            ),
+            (
+                "nghttp after server SETTINGS",
+                NGHTTP_AFTER_SETTINGS,
+                Http2Request {
+                    method: Some("GET".into()),
+                    scheme: Some("http".into()),
+                    authority: Some("127.0.0.1:18084".into()),
+                    path: Some("/after/settings".into()),
+                    content_type: None,
+                },
+            ),
+        ];
+        for (what, wire, want) in cases {
+            assert_eq!(http2_request(wire).as_ref(), Some(want), "{what}");
+            let path = want.path.as_deref().unwrap();
+            let authority = want.authority.as_deref().unwrap();
+            assert_eq!(http2_header(":path", path).verdict(wire), Match, "{what}");
+            assert_eq!(
+                http2_header(":path", "/other").verdict(wire),
+                NoMatch,
+                "{what}"
+            );
+            assert_eq!(
+                http2_header(":authority", authority).verdict(wire),
+                Match,
+                "{what}"
+            );
+            assert_eq!(
+                http2_header_prefix(":authority", "nope").verdict(wire),
+                NoMatch,
+                "{what}"
+            );
+            let want_grpc = if *what == "curl" { Match } else { NoMatch };
+            assert_eq!(grpc().verdict(wire), want_grpc, "{what}");
+            check_monotone(0, &http2_header(":path", path), wire);
+        }
+    }
+
+    #[test]
+    fn settings_reply_and_its_ack() {
+        let matcher = http2_header(":path", "/after/settings").send_settings();
+        let wire = NGHTTP_AFTER_SETTINGS;
+        // nghttp's first frames: SETTINGS (21 bytes), then PRIORITY frames
+        // from offset 45, HEADERS at 115 (its type byte at 118), the ACK of
+        // our SETTINGS at 175.
+        assert_eq!(matcher.reply(&wire[..23]), None);
+        assert_eq!(matcher.reply(&wire[..24]), Some(SERVER_SETTINGS));
+        assert_eq!(matcher.reply(&wire[..115]), Some(SERVER_SETTINGS));
+        assert_eq!(matcher.reply(&wire[..118]), Some(SERVER_SETTINGS));
+        assert_eq!(matcher.reply(&wire[..119]), None);
+        assert_eq!(matcher.reply(wire), None);
+        assert_eq!(matcher.reply_ack(&wire[..175]), ReplyAck::Pending);
+        assert_eq!(matcher.reply_ack(&wire[..183]), ReplyAck::Pending);
+        assert_eq!(matcher.reply_ack(wire), ReplyAck::At(175..184));
+        assert_eq!(&wire[175..], &[0, 0, 0, 4, 1, 0, 0, 0, 0]);
+        assert_eq!(matcher.verdict(wire), Match);
+        // Without send_settings, nothing is sent or removed.
+        let plain = http2_header(":path", "/after/settings");
+        assert_eq!(plain.reply(&wire[..24]), None);
+        assert_eq!(plain.reply_ack(wire), ReplyAck::None);
+        // Not HTTP/2, or a broken frame: nothing to send, nothing to remove.
+        assert_eq!(matcher.reply(b"GET / HTTP/1.1\r\n\r\n"), None);
+        assert_eq!(matcher.reply_ack(b"GET / HTTP/1.1\r\n\r\n"), ReplyAck::None);
+        let broken = connection(&[&[0x00, 0x40, 0x01, 4, 0, 0, 0, 0, 0]]);
+        assert_eq!(matcher.reply(&broken), None);
+        assert_eq!(matcher.reply_ack(&broken), ReplyAck::None);
+        let bad_ack = connection(&[&frame(FRAME_SETTINGS, FLAG_ACK, 0, &[0; 6])]);
+        assert_eq!(matcher.reply_ack(&bad_ack), ReplyAck::None);
+        // A client that waits: SETTINGS, WINDOW_UPDATE, then our ACK, then
+        // HEADERS.
+        let waiting = connection(&[
+            &frame(FRAME_WINDOW_UPDATE, 0, 0, &[0, 0, 0xff, 0]),
+            &frame(FRAME_SETTINGS, FLAG_ACK, 0, &[]),
+            &frame(FRAME_HEADERS, FLAG_END_HEADERS, 1, C41_BLOCK),
+        ]);
+        let ack_at = HTTP2_PREFACE.len() + 9 + 13;
+        assert_eq!(matcher.reply(&waiting[..ack_at]), Some(SERVER_SETTINGS));
+        assert_eq!(
+            grpc().send_settings().reply_ack(&waiting),
+            ReplyAck::At(ack_at..ack_at + 9)
+        );
+        assert_eq!(
+            http2_header(":method", "GET")
+                .send_settings()
+                .verdict(&waiting),
+            Match
+        );
+    }
+
+    /// How a generated request is framed.
+    #[derive(Debug, Clone)]
+    struct Framing {
+        stream: u32,
+        /// Where to cut the block into fragments (fractions of its length).
+        cuts: Vec<prop::sample::Index>,
+        padding: Option<u8>,
+        priority: bool,
+        huffman: bool,
+        ping_first: bool,
+    }
+
+    fn framing() -> impl Strategy<Value = Framing> {
+        (
+            (0u32..1000).prop_map(|s| 2 * s + 1),
+            proptest::collection::vec(any::<prop::sample::Index>(), 0..4),
+            proptest::option::of(any::<u8>()),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(stream, cuts, padding, priority, huffman, ping_first)| Framing {
+                    stream,
+                    cuts,
+                    padding,
+                    priority,
+                    huffman,
+                    ping_first,
+                },
+            )
+    }
+
+    type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+
+    fn fields() -> impl Strategy<Value = Fields> {
+        proptest::collection::vec(
+            (
+                proptest::collection::vec(prop_oneof![b'a'..=b'z', Just(b'-')], 1..10),
+                proptest::collection::vec(any::<u8>(), 0..20),
+            ),
+            1..12,
+        )
+    }
+
+    /// A connection carrying `fields` as its first header block, framed as
+    /// `framing` says, every other field added to the dynamic table and
+    /// followed by a reference to it; and the fields the block holds.
+    fn generated_request(fields: &Fields, framing: &Framing) -> (Vec<u8>, Fields) {
+        let mut block = Vec::new();
+        let mut decoded = Vec::new();
+        for (position, (name, value)) in fields.iter().enumerate() {
+            decoded.push((name.clone(), value.clone()));
+            if position % 2 == 0 {
+                encode_literal(
+                    &mut block,
+                    Literal::WithoutIndexing,
+                    0,
+                    name,
+                    value,
+                    framing.huffman,
+                );
+            } else {
+                encode_integer(&mut block, 0x40, 6, 0);
+                encode_string(&mut block, name, framing.huffman);
+                encode_string(&mut block, value, !framing.huffman);
+                block.push(0xbe); // index 62: the entry just added
+                decoded.push((name.clone(), value.clone()));
+            }
+        }
+        let mut cuts: Vec<usize> = framing
+            .cuts
+            .iter()
+            .map(|c| c.index(block.len() + 1))
+            .collect();
+        cuts.sort_unstable();
+        cuts.push(block.len());
+        let mut frames = Vec::new();
+        if framing.ping_first {
+            frames.push(frame(FRAME_PING, 0, 0, &[9; 8]));
+        }
+        let mut start = 0;
+        for (position, &end) in cuts.iter().enumerate() {
+            let last = position + 1 == cuts.len();
+            let flags = if last { FLAG_END_HEADERS } else { 0 };
+            let fragment = &block[start..end];
+            if position == 0 {
+                let mut payload = Vec::new();
+                let mut header_flags = flags;
+                if let Some(padding) = framing.padding {
+                    header_flags |= FLAG_PADDED;
+                    payload.push(padding);
+                }
+                if framing.priority {
+                    header_flags |= FLAG_PRIORITY;
+                    payload.extend([0, 0, 0, 0, 15]);
+                }
+                payload.extend(fragment);
+                payload.extend(vec![0; usize::from(framing.padding.unwrap_or(0))]);
+                frames.push(frame(FRAME_HEADERS, header_flags, framing.stream, &payload));
+            } else {
+                frames.push(frame(FRAME_CONTINUATION, flags, framing.stream, fragment));
+            }
+            start = end;
+        }
+        let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+        (connection(&refs), decoded)
+    }
+
+    proptest! {
+        #[test]
+        fn generated_requests_match_their_first_fields(
+            fields in fields(),
+            framing in framing(),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            let (wire, decoded) = generated_request(&fields, &framing);
+            let mut visited = Vec::new();
+            http2_request_headers(&wire, |n, v| visited.push((n.to_vec(), v.to_vec()))).unwrap();
+            prop_assert_eq!(visited, decoded);
+            let (name, _) = &fields[pick.index(fields.len())];
+            let first_value = &fields.iter().find(|(n, _)| n == name).unwrap().1;
+            let exact = http2_header(name, first_value);
+            prop_assert_eq!(exact.verdict(&wire), Match);
+            let mut other = first_value.clone();
+            other.push(b'!');
+            prop_assert_eq!(http2_header(name, &other).verdict(&wire), NoMatch);
+            prop_assert_eq!(http2_header("absent:", "").verdict(&wire), NoMatch);
+            check_monotone(0, &exact, &wire);
+        }
+
+        #[test]
+        fn mutated_requests_stay_monotone(
+            fields in fields(),
+            framing in framing(),
+            mutations in proptest::collection::vec(
+                (any::<prop::sample::Index>(), any::<u8>()),
+                1..4,
+            ),
+        ) {
+            let (mut wire, _) = generated_request(&fields, &framing);
+            for (at, byte) in mutations {
+                let at = at.index(wire.len());
+                wire[at] = byte;
+            }
+            let (name, value) = &fields[0];
+            check_monotone(0, &http2_header(name, value), &wire);
+            check_monotone(1, &http2_header_prefix(":path", "/"), &wire);
+            check_monotone(2, &grpc().send_settings(), &wire);
+            let _ = http2_request(&wire);
+            let _ = http2_request_headers(&wire, |_, _| {});
+            let _ = grpc().send_settings().reply(&wire);
+            let _ = grpc().send_settings().reply_ack(&wire);
+        }
+
+        #[test]
+        fn arbitrary_bytes_after_the_preface_never_panic(
+            tail in proptest::collection::vec(any::<u8>(), 0..300),
+            with_settings in any::<bool>(),
+        ) {
+            let mut wire = HTTP2_PREFACE.to_vec();
+            if with_settings {
+                wire.extend(EMPTY_SETTINGS);
+            }
+            wire.extend(tail);
+            check_monotone(0, &http2_header(":method", "GET"), &wire);
+            check_monotone(1, &grpc(), &wire);
+            let _ = http2_request(&wire);
+            let _ = grpc().send_settings().reply(&wire);
+            let _ = grpc().send_settings().reply_ack(&wire);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(wire in proptest::collection::vec(any::<u8>(), 0..300)) {
+            check_monotone(0, &http2_header(":method", "GET"), &wire);
+            let _ = http2_request(&wire);
+        }
+
+        #[test]
+        fn inputs_past_the_bound_are_decided(
+            filler in proptest::collection::vec(any::<u8>(), 0..40),
+            frame_kind in prop_oneof![Just(FRAME_PING), Just(0xfau8)],
+        ) {
+            let filler_frame = if frame_kind == FRAME_PING {
+                frame(FRAME_PING, 0, 0, &[0; 8])
+            } else {
+                frame(frame_kind, 0, 0, &filler)
+            };
+            let mut wire = connection(&[]);
+            while wire.len() < HTTP2_HEADERS_LIMIT {
+                wire.extend(&filler_frame);
+            }
+            prop_assert_ne!(http2_header(":method", "GET").verdict(&wire), NeedMore);
+            let mut padded_filler = HTTP2_PREFACE.to_vec();
+            padded_filler.extend(&filler);
+            padded_filler.resize(HTTP2_HEADERS_LIMIT, 0);
+            prop_assert_ne!(grpc().verdict(&padded_filler), NeedMore);
         }
     }
 }

@@ -5,8 +5,10 @@
 //! first byte that rules them out, without waiting for a deadline.
 
 mod any;
+mod hpack;
 mod http1;
 mod http2;
+mod huffman;
 mod mqtt;
 mod postgres;
 pub(crate) mod prefix;
@@ -24,7 +26,10 @@ pub use http1::{
     Http1, Http1Fast, Http1Header, Http1Request, WebSocket, DEFAULT_MAX_HEAD_BYTES, HTTP_METHODS,
     MAX_REQUEST_LINE_BYTES,
 };
-pub use http2::{http2_preface, Http2Preface, HTTP2_PREFACE};
+pub use http2::{
+    grpc, http2_header, http2_header_prefix, http2_preface, http2_request, http2_request_headers,
+    Http2Header, Http2HeadersError, Http2Preface, Http2Request, HTTP2_HEADERS_LIMIT, HTTP2_PREFACE,
+};
 pub use mqtt::{mqtt, mqtt_client_id, mqtt_version, Mqtt};
 pub use postgres::{postgres, postgres_request, Postgres, PostgresRequest};
 pub use prefix::{prefixes, PrefixSet};
