@@ -13,6 +13,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::connection::Connection;
+use crate::matchers::{
+    client_hello_info, http1_request, http2_request, ClientHelloInfo, Http1Request, Http2Request,
+};
 use crate::proxy_protocol::ProxyHeader;
 use crate::replay::Replay;
 use crate::route::RouteId;
@@ -155,6 +158,31 @@ impl<C> PeekableStream<C> {
     /// bytes are not part of what the handler reads.
     pub fn proxy_header(&self) -> Option<&ProxyHeader> {
         self.proxy_header.as_deref()
+    }
+
+    /// The TLS ClientHello the client opened with: the highest version it
+    /// offers, its SNI host name and its ALPN list; `None` if the sniffed
+    /// bytes do not hold a whole, valid ClientHello.
+    ///
+    /// A route that matched on SNI or ALPN has read the whole ClientHello;
+    /// after a plain [`tls`](crate::matchers::tls) match it is there when
+    /// it arrived in the sniff's first reads, as it does from real clients.
+    pub fn tls_client_hello(&self) -> Option<ClientHelloInfo> {
+        self.with_sniffed(client_hello_info)
+    }
+
+    /// The HTTP/1 request line (method, target, version) and, once the
+    /// sniff read it, the Host field; `None` if the sniffed bytes do not
+    /// start with a whole request line.
+    pub fn http1_request(&self) -> Option<Http1Request> {
+        self.with_sniffed(http1_request)
+    }
+
+    /// The HTTP/2 request's `:method`, `:scheme`, `:authority`, `:path` and
+    /// `content-type`; `None` unless the sniff read the whole first header
+    /// block (which an HTTP/2 header or gRPC match guarantees).
+    pub fn http2_request(&self) -> Option<Http2Request> {
+        self.with_sniffed(http2_request)
     }
 
     /// How many sniffed bytes have not been read yet.
