@@ -83,12 +83,21 @@
 //! assert_eq!(http_or_hash.verdict(b"#!"), Verdict::Match);
 //! ```
 //!
+//! The [`matchers`] module has detectors for HTTP/1 (method, request line,
+//! header fields, WebSocket), HTTP/2 and gRPC (with a full HPACK decoder),
+//! TLS (versions, SNI, ALPN), SSH, SOCKS4/5, Redis, PostgreSQL and MQTT,
+//! and a silence route for server-first protocols. Connections from a load
+//! balancer can start with a PROXY protocol header, parsed and removed
+//! before matching ([`MuxBuilder::proxy_protocol`]).
+//!
 //! # What the handler gets
 //!
 //! A [`PeekableStream`]: reading it returns the sniffed bytes first,
 //! exactly once and in order, then whatever end of stream or error the
 //! sniff saw, then reads the socket directly. Writes, addresses, timeouts
-//! and shutdown go straight to the socket.
+//! and shutdown go straight to the socket. It also tells what the sniff
+//! learned: the route, the PROXY header's addresses, the TLS SNI and ALPN
+//! list, the HTTP request line or HTTP/2 pseudo-headers.
 //!
 //! # Limits and failures
 //!

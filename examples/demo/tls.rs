@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use connmux::matchers::client_hello_version;
+use connmux::matchers::{client_hello_info, ClientHelloInfo};
 use connmux::PeekableStream;
 
 use crate::conn::{close_gracefully, is_timeout};
@@ -23,15 +23,25 @@ const HANDSHAKE_FAILURE_ALERT: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x
 pub(crate) fn serve_tls(mut stream: PeekableStream, peer: SocketAddr) -> io::Result<()> {
     stream.set_read_timeout(Some(TLS_READ_TIMEOUT))?;
     let hello = read_client_hello(&mut stream)?;
-    let version = client_hello_version(&hello)
-        .map_or_else(|| "unknown".to_string(), |version| version.to_string());
+    let summary = client_hello_info(&hello).map_or_else(|| "not understood".into(), describe);
     println!(
-        "{peer}  TLS  ClientHello of {} bytes, highest version offered: {version}; refused with a handshake_failure alert",
+        "{peer}  TLS  ClientHello of {} bytes: {summary}; refused with a handshake_failure alert",
         hello.len()
     );
     stream.write_all(&HANDSHAKE_FAILURE_ALERT)?;
     close_gracefully(&mut stream);
     Ok(())
+}
+
+/// The ClientHello in one phrase: version, SNI and ALPN offered.
+fn describe(hello: ClientHelloInfo) -> String {
+    let sni = hello.sni.as_deref().unwrap_or("(none)");
+    let alpn = if hello.alpn.is_empty() {
+        "(none)".to_string()
+    } else {
+        hello.alpn.join(",")
+    };
+    format!("highest version {}, SNI {sni}, ALPN {alpn}", hello.version)
 }
 
 /// Reads until the first record is complete and holds a ClientHello we can
@@ -57,5 +67,5 @@ fn client_hello_complete(hello: &[u8]) -> bool {
         }
         _ => false,
     };
-    first_record_complete && client_hello_version(hello).is_some()
+    first_record_complete && client_hello_info(hello).is_some()
 }

@@ -2,7 +2,23 @@
 //!
 //! Each is a pure function of the bytes seen so far that decides as early
 //! as its bytes allow: a protocol routed after them is decided from the
-//! first byte that rules them out, without waiting for a deadline.
+//! first byte that rules them out, without waiting for a deadline. Each is
+//! bounded: past a documented number of bytes it decides.
+//!
+//! | protocol | matchers | what the stream or a function can tell you |
+//! |---|---|---|
+//! | anything | [`any`], [`prefixes`], [`silence`] | |
+//! | HTTP/1 | [`http1_fast`], [`http1_methods`], [`http1`], [`http1_header`], [`http1_header_prefix`], [`websocket`] | [`http1_request`]: method, target, Host |
+//! | HTTP/2, gRPC | [`http2_preface`], [`http2_header`], [`http2_header_prefix`], [`grpc`], and [`Http2Header::send_settings`] for clients that wait for the server | [`http2_request`]: `:method`, `:authority`, `:path`, content-type |
+//! | TLS | [`tls`], [`tls_versions`], [`tls_sni`], [`tls_sni_any`], [`tls_alpn`], [`tls_alpn_any`], and [`Tls`]'s builder methods to combine them | [`client_hello_info`]: version, SNI, ALPN |
+//! | SSH | [`ssh`] | [`ssh_identification`] |
+//! | SOCKS | [`socks5`], [`socks4`] (and 4a) | [`socks5_methods`], [`socks4_request`] |
+//! | Redis | [`redis`] (RESP and inline) | [`redis_command`] |
+//! | PostgreSQL | [`postgres`] (startup, SSLRequest, GSSENCRequest, CancelRequest) | [`postgres_request`] |
+//! | MQTT | [`mqtt`] (3.1, 3.1.1, 5) | [`mqtt_version`], [`mqtt_client_id`] |
+//!
+//! The PROXY protocol is not a matcher but a layer before them: see
+//! [`MuxBuilder::proxy_protocol`](crate::MuxBuilder::proxy_protocol).
 
 mod any;
 mod hpack;
