@@ -145,11 +145,7 @@ fn describe_tls(seen: &[u8], line: &mut Line) {
 
 /// `TLS1.3`, `SSL3.0`: `TlsVersion`'s `Display` without its space.
 fn tls_version_name(version: TlsVersion) -> String {
-    match version.wire() {
-        0x0300 => "SSL3.0".into(),
-        code @ 0x0301..=0x0309 => format!("TLS1.{}", code - 0x0301),
-        code => format!("0x{code:04x}"),
-    }
+    version.to_string().replace(' ', "")
 }
 
 /// HTTP/2 and gRPC: the first request's `:method`, `:authority` and
