@@ -5,7 +5,7 @@
 //! no DNS lookup; each of the addresses is then tried in turn.
 
 use std::fmt;
-use std::io::{self, PipeReader, PipeWriter};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -114,14 +114,14 @@ impl DuplexSocket for BackendStream {
         }
     }
 
-    fn receive_into(&self, pipe: &mut PipeWriter) -> io::Result<u64> {
+    fn receive_into(&self, pipe: &mut impl Write) -> io::Result<u64> {
         match self {
             BackendStream::Tcp(stream) => stream.receive_into(pipe),
             BackendStream::Unix(stream) => stream.receive_into(pipe),
         }
     }
 
-    fn send_from(&self, pipe: &mut PipeReader, limit: u64) -> io::Result<u64> {
+    fn send_from(&self, pipe: &mut impl Read, limit: u64) -> io::Result<u64> {
         match self {
             BackendStream::Tcp(stream) => stream.send_from(pipe, limit),
             BackendStream::Unix(stream) => stream.send_from(pipe, limit),
