@@ -1,0 +1,104 @@
+//! portshare: an sslh-style port-sharing proxy built on connmux.
+//!
+//! It listens on one TCP port, sniffs each connection's first bytes,
+//! picks the first route whose protocol matches (HTTP/1, HTTP/2, gRPC,
+//! WebSocket, TLS by SNI or ALPN, SSH, SOCKS, Redis, PostgreSQL, MQTT, a
+//! silent client, anything) and forwards the connection, sniffed bytes
+//! first, to that route's backend over TCP or a UNIX socket.
+//!
+//! ```text
+//! cargo run --release --example portshare -- --listen 0.0.0.0:443 \
+//!     --route ssh=127.0.0.1:22 --route tls=127.0.0.1:8443
+//! cargo run --example portshare -- --help
+//! ```
+//!
+//! How it is put together: `connmux::Mux` accepts and sniffs, and hands
+//! each matched connection to its route's `Listener`. One thread per route
+//! accepts from it ([`session`]) and hands the connection to a forwarding
+//! thread ([`pool`]), which connects to the backend ([`backend`]) and
+//! copies client to backend while a second one copies backend to client
+//! ([`forward`]); the last to finish writes one log line ([`log`]).
+//! Connections no route takes are logged from the multiplexer's events.
+//! Ctrl-C ends the process.
+
+mod args;
+mod backend;
+mod forward;
+mod limit;
+mod log;
+mod pool;
+mod proxy;
+mod session;
+mod socket;
+mod spec;
+
+use std::env;
+use std::io;
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::thread;
+
+use connmux::Mux;
+
+use args::{parse_args, Command, Config, USAGE};
+use proxy::Proxy;
+
+/// How many matched connections a route holds before its accept thread
+/// takes them; that thread only starts a thread per connection, so this
+/// absorbs bursts of new connections.
+const ROUTE_QUEUE_CAPACITY: usize = 1024;
+
+fn main() -> ExitCode {
+    let config = match parse_args(env::args_os().skip(1)) {
+        Ok(Command::Run(config)) => config,
+        Ok(Command::Help) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("portshare: {message}");
+            eprintln!("Try 'portshare --help' for usage.");
+            return ExitCode::from(2);
+        }
+    };
+    match run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("portshare: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Listens, routes and forwards until accepting fails for good.
+fn run(config: Config) -> io::Result<()> {
+    let listener = TcpListener::bind(config.listen).map_err(|error| {
+        io::Error::new(
+            error.kind(),
+            format!("cannot listen on {}: {error}", config.listen),
+        )
+    })?;
+    let mut mux = Mux::builder()
+        .sniff_deadline(Some(config.sniff_deadline))
+        .max_sniff_bytes(config.max_sniff_bytes)
+        .proxy_protocol(config.accept_proxy)
+        .route_queue_capacity(ROUTE_QUEUE_CAPACITY)
+        .build(listener)?;
+    let listeners: Vec<_> = config
+        .routes
+        .iter()
+        .map(|route| mux.route(route.spec.matcher(config.silence)))
+        .collect();
+    // Every thread reads this until the process ends: leaking it once
+    // saves a reference count per connection.
+    let proxy: &'static Proxy = Box::leak(Box::new(Proxy::new(config)));
+    mux.on_event(move |event| proxy.log.event(event, &proxy.routes));
+
+    for (route, listener) in proxy.routes.iter().zip(listeners) {
+        thread::Builder::new()
+            .name(format!("accept {}", route.label))
+            .spawn(move || session::accept_loop(proxy, route, listener))?;
+    }
+    proxy.log.startup(mux.local_addr()?, &proxy.routes);
+    Ok(mux.serve()?)
+}

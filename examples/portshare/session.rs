@@ -1,0 +1,273 @@
+//! One route's connections, from the route's `accept` to their log line:
+//! the connection limit, connecting to the backend, the PROXY header for
+//! it, the two forwarding directions on pool threads, and the outcome.
+//!
+//! A matched connection becomes an [`Job::Open`] job: its thread connects
+//! to the backend, hands the backend-to-client direction to another pool
+//! thread ([`Job::Download`]) and forwards client to backend itself.
+//! Whichever direction ends last writes the log line; the sockets close
+//! when both are done.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use connmux::{Listener, PeekableStream, ProxyAddr, ProxyHeader, StreamParts};
+
+use crate::args::SendProxy;
+use crate::backend::BackendStream;
+use crate::forward::{self, Failure, Flow, Opening, Relayed};
+use crate::limit::Permit;
+use crate::log::Record;
+use crate::pool::Work;
+use crate::proxy::{Proxy, Route};
+
+/// How long connecting to a backend may take before the client is closed.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Work for the forwarding threads.
+pub(crate) enum Job {
+    /// A connection a route matched: connect to its backend, start the
+    /// download, then upload.
+    Open(Accepted),
+    /// The backend-to-client direction of a connection being forwarded.
+    Download(Arc<Connection>),
+}
+
+/// A connection as a route handed it over.
+pub(crate) struct Accepted {
+    proxy: &'static Proxy,
+    route: &'static Route,
+    stream: PeekableStream,
+    tcp_peer: SocketAddr,
+    accepted: Instant,
+    permit: Permit<'static>,
+}
+
+/// A connection being forwarded, shared by its two directions.
+pub(crate) struct Connection {
+    proxy: &'static Proxy,
+    route: &'static Route,
+    peer: ProxyAddr,
+    accepted: Instant,
+    client: TcpStream,
+    backend: BackendStream,
+    /// The flow of the direction that ended first, until the other ends.
+    first_ended: Mutex<Option<Flow>>,
+    _permit: Permit<'static>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Up,
+    Down,
+}
+
+impl Work for Job {
+    fn run(self, buffer: &mut [u8]) {
+        match self {
+            Job::Open(accepted) => open(accepted, buffer),
+            Job::Download(connection) => {
+                let flow = forward::download(&connection.client, &connection.backend, buffer);
+                connection.direction_ended(Direction::Down, flow);
+            }
+        }
+    }
+}
+
+/// Accepts `route`'s connections until the multiplexer stops, handing
+/// each to a pool thread at once.
+pub(crate) fn accept_loop(proxy: &'static Proxy, route: &'static Route, listener: Listener) {
+    while let Ok((stream, tcp_peer)) = listener.accept() {
+        let accepted = Instant::now();
+        let Some(permit) = proxy.limit.try_acquire() else {
+            proxy.log.connection(&Record {
+                peer: &client_address(&stream, tcp_peer),
+                route: Some(route),
+                up: 0,
+                down: 0,
+                time: Some(Duration::ZERO),
+                outcome: "refused-max-conns",
+                detail: None,
+            });
+            continue;
+        };
+        let job = Job::Open(Accepted {
+            proxy,
+            route,
+            stream,
+            tcp_peer,
+            accepted,
+            permit,
+        });
+        if let Err(error) = proxy.pool.run(job) {
+            // The job, and with it the connection, was dropped: closed.
+            proxy.log.connection(&Record {
+                peer: &tcp_peer,
+                route: Some(route),
+                up: 0,
+                down: 0,
+                time: Some(accepted.elapsed()),
+                outcome: "no-thread",
+                detail: Some(&error),
+            });
+        }
+    }
+}
+
+/// The client's address as the log shows it: the source of the PROXY
+/// header it came with, else the TCP peer.
+fn client_address(stream: &PeekableStream, tcp_peer: SocketAddr) -> ProxyAddr {
+    stream
+        .proxy_header()
+        .and_then(ProxyHeader::source)
+        .unwrap_or(ProxyAddr::Inet(tcp_peer))
+}
+
+/// Connects to the backend and forwards the connection: the download on
+/// another pool thread, the upload on this one.
+fn open(accepted: Accepted, buffer: &mut [u8]) {
+    let Accepted {
+        proxy,
+        route,
+        stream,
+        tcp_peer,
+        accepted,
+        permit,
+    } = accepted;
+    let peer = client_address(&stream, tcp_peer);
+    let backend = match route.backend.connect(CONNECT_TIMEOUT) {
+        Ok(backend) => backend,
+        Err(error) => {
+            return proxy.log.connection(&Record {
+                peer: &peer,
+                route: Some(route),
+                up: 0,
+                down: 0,
+                time: Some(accepted.elapsed()),
+                outcome: connect_outcome(&error),
+                detail: Some(&error),
+            });
+        }
+    };
+    // Interactive protocols (SSH, redis-cli) send small writes that must
+    // not wait for an ACK; failing to set it changes only latency.
+    let _ = stream.set_nodelay(true);
+    let header = proxy
+        .send_proxy
+        .map(|version| proxy_header(&stream, tcp_peer, version));
+    let StreamParts {
+        conn: client,
+        unread,
+        pending_error,
+        ..
+    } = stream.into_parts();
+    let opening = Opening {
+        client_bytes: unread.len(),
+        bytes: match header {
+            Some(mut header) => {
+                header.extend_from_slice(&unread);
+                header
+            }
+            None => unread,
+        },
+        pending_error,
+    };
+    let connection = Arc::new(Connection {
+        proxy,
+        route,
+        peer,
+        accepted,
+        client,
+        backend,
+        first_ended: Mutex::new(None),
+        _permit: permit,
+    });
+    if let Err(error) = proxy.pool.run(Job::Download(Arc::clone(&connection))) {
+        return connection.log(0, 0, "no-thread", Some(&error));
+    }
+    let flow = forward::upload(&connection.client, &connection.backend, opening, buffer);
+    connection.direction_ended(Direction::Up, flow);
+}
+
+impl Connection {
+    /// Records that one direction ended; the second to end logs the
+    /// connection.
+    fn direction_ended(&self, direction: Direction, flow: Flow) {
+        let mut first_ended = self
+            .first_ended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(other) = first_ended.take() else {
+            *first_ended = Some(flow);
+            return;
+        };
+        drop(first_ended);
+        let (up, down) = match direction {
+            Direction::Up => (flow, other),
+            Direction::Down => (other, flow),
+        };
+        let relayed = Relayed { up, down };
+        let (up, down) = (relayed.up.bytes, relayed.down.bytes);
+        match relayed.failure() {
+            None => self.log(up, down, "ok", None),
+            Some(failure) => self.log(up, down, failure_outcome(failure), Some(failure)),
+        }
+    }
+
+    fn log(&self, up: u64, down: u64, outcome: &'static str, detail: Option<&dyn fmt::Display>) {
+        self.proxy.log.connection(&Record {
+            peer: &self.peer,
+            route: Some(self.route),
+            up,
+            down,
+            time: Some(self.accepted.elapsed()),
+            outcome,
+            detail,
+        });
+    }
+}
+
+/// The PROXY header telling the backend who the client is: the one the
+/// connection came with, if it carried addresses, else one from the TCP
+/// peer to the address it connected to.
+fn proxy_header(stream: &PeekableStream, tcp_peer: SocketAddr, version: SendProxy) -> Vec<u8> {
+    let own;
+    let header = match stream.proxy_header() {
+        // A LOCAL or UNKNOWN header carries none: the receiver is to use
+        // the connection's own endpoints, which are ours to tell.
+        Some(received) if received.source().is_some() => received,
+        _ => {
+            own = match stream.local_addr() {
+                Ok(local) => ProxyHeader::tcp(tcp_peer, local),
+                Err(_) => ProxyHeader::unknown(),
+            };
+            &own
+        }
+    };
+    match version {
+        SendProxy::V1 => header.encode_v1(),
+        SendProxy::V2 => header.encode_v2(),
+    }
+}
+
+/// The outcome word for a failed backend connect.
+fn connect_outcome(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::ConnectionRefused => "backend-refused",
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => "backend-timeout",
+        _ => "backend-error",
+    }
+}
+
+/// The outcome word for a connection that ended on a failure.
+fn failure_outcome(failure: &Failure) -> &'static str {
+    match failure.error.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => "reset",
+        _ => "error",
+    }
+}

@@ -1,0 +1,137 @@
+//! Route specs: the protocol half of `--route SPEC=BACKEND`, and the
+//! connmux matcher each one stands for.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use connmux::{matchers, Matcher};
+
+/// The longest ALPN protocol name (RFC 7301 section 3.1: a length byte).
+const MAX_ALPN_PROTOCOL_BYTES: usize = 255;
+
+/// A protocol a route recognises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RouteSpec {
+    Http1,
+    Http2,
+    Grpc,
+    WebSocket,
+    Tls,
+    /// Server-name patterns, any of which may match.
+    TlsSni(Vec<String>),
+    /// ALPN protocols, any of which may be offered.
+    TlsAlpn(Vec<String>),
+    Ssh,
+    Socks5,
+    Socks4,
+    Redis,
+    Postgres,
+    Mqtt,
+    Silence,
+    Any,
+}
+
+impl RouteSpec {
+    /// The matcher for this spec; `silence` is the silence route's
+    /// first-byte timeout.
+    pub(crate) fn matcher(&self, silence: Duration) -> Box<dyn Matcher> {
+        match self {
+            RouteSpec::Http1 => Box::new(matchers::http1_fast()),
+            RouteSpec::Http2 => Box::new(matchers::http2_preface()),
+            // Clients that wait for the server's SETTINGS (grpc-go,
+            // grpc-java) get an empty one from the sniffer; the mux removes
+            // their ACK so the backend never sees an ACK it did not ask for.
+            RouteSpec::Grpc => Box::new(matchers::grpc().send_settings()),
+            RouteSpec::WebSocket => Box::new(matchers::websocket()),
+            RouteSpec::Tls => Box::new(matchers::tls()),
+            RouteSpec::TlsSni(patterns) => Box::new(matchers::tls_sni_any(patterns)),
+            RouteSpec::TlsAlpn(protocols) => Box::new(matchers::tls_alpn_any(protocols)),
+            RouteSpec::Ssh => Box::new(matchers::ssh()),
+            RouteSpec::Socks5 => Box::new(matchers::socks5()),
+            RouteSpec::Socks4 => Box::new(matchers::socks4()),
+            RouteSpec::Redis => Box::new(matchers::redis()),
+            RouteSpec::Postgres => Box::new(matchers::postgres()),
+            RouteSpec::Mqtt => Box::new(matchers::mqtt()),
+            RouteSpec::Silence => Box::new(matchers::silence(silence)),
+            RouteSpec::Any => Box::new(matchers::any()),
+        }
+    }
+}
+
+impl FromStr for RouteSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<RouteSpec, String> {
+        if let Some(hosts) = text.strip_prefix("tls-sni:") {
+            return parse_list(hosts, "a server name", usize::MAX).map(RouteSpec::TlsSni);
+        }
+        if let Some(protocols) = text.strip_prefix("tls-alpn:") {
+            return parse_list(protocols, "an ALPN protocol", MAX_ALPN_PROTOCOL_BYTES)
+                .map(RouteSpec::TlsAlpn);
+        }
+        Ok(match text {
+            "http1" => RouteSpec::Http1,
+            "http2" => RouteSpec::Http2,
+            "grpc" => RouteSpec::Grpc,
+            "websocket" => RouteSpec::WebSocket,
+            "tls" => RouteSpec::Tls,
+            "ssh" => RouteSpec::Ssh,
+            "socks5" => RouteSpec::Socks5,
+            "socks4" => RouteSpec::Socks4,
+            "redis" => RouteSpec::Redis,
+            "postgres" => RouteSpec::Postgres,
+            "mqtt" => RouteSpec::Mqtt,
+            "silence" => RouteSpec::Silence,
+            "any" => RouteSpec::Any,
+            "tls-sni" | "tls-alpn" => {
+                return Err(format!("{text} needs a value, as in {text}:VALUE"));
+            }
+            _ => return Err(format!("unknown SPEC '{text}' (see --help for the list)")),
+        })
+    }
+}
+
+/// A comma-separated list of non-empty items of at most `max_bytes` each.
+fn parse_list(text: &str, what: &str, max_bytes: usize) -> Result<Vec<String>, String> {
+    text.split(',')
+        .map(|item| {
+            if item.is_empty() || item.contains(char::is_whitespace) {
+                Err(format!("'{item}' is not {what}"))
+            } else if item.len() > max_bytes {
+                Err(format!(
+                    "'{item}' is longer than {what} may be ({max_bytes} bytes)"
+                ))
+            } else {
+                Ok(item.to_owned())
+            }
+        })
+        .collect()
+}
+
+impl fmt::Display for RouteSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, values) = match self {
+            RouteSpec::Http1 => ("http1", None),
+            RouteSpec::Http2 => ("http2", None),
+            RouteSpec::Grpc => ("grpc", None),
+            RouteSpec::WebSocket => ("websocket", None),
+            RouteSpec::Tls => ("tls", None),
+            RouteSpec::TlsSni(hosts) => ("tls-sni", Some(hosts)),
+            RouteSpec::TlsAlpn(protocols) => ("tls-alpn", Some(protocols)),
+            RouteSpec::Ssh => ("ssh", None),
+            RouteSpec::Socks5 => ("socks5", None),
+            RouteSpec::Socks4 => ("socks4", None),
+            RouteSpec::Redis => ("redis", None),
+            RouteSpec::Postgres => ("postgres", None),
+            RouteSpec::Mqtt => ("mqtt", None),
+            RouteSpec::Silence => ("silence", None),
+            RouteSpec::Any => ("any", None),
+        };
+        f.write_str(name)?;
+        if let Some(values) = values {
+            write!(f, ":{}", values.join(","))?;
+        }
+        Ok(())
+    }
+}

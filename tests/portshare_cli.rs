@@ -1,0 +1,764 @@
+//! The portshare example, run as a user runs it: its command line (bad
+//! arguments, `--help`), and real forwarding on loopback to small backends
+//! started here (an HTTP responder, echo servers over TCP and UNIX
+//! sockets, a server-first banner, a PROXY header checker), with the
+//! clients checking exact bytes and the log lines.
+//!
+//! `cargo test` builds the examples before it runs the tests; the binary
+//! is found beside this test's own (`target/<profile>/examples/`).
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use connmux::{parse_proxy_header, ProxyAddr, ProxyParse, ProxyVersion};
+
+/// The longest any single wait in these tests may take.
+const WAIT: Duration = Duration::from_secs(10);
+
+const HTTP_REQUEST: &[u8] = b"GET /hello HTTP/1.1\r\nHost: portshare.test\r\n\r\n";
+const HTTP_RESPONSE: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+const BANNER: &[u8] = b"220 banner.test ESMTP ready\r\n";
+
+fn portshare_binary() -> PathBuf {
+    let test_exe = std::env::current_exe().expect("the test's own path");
+    // target/<profile>/deps/portshare_cli-<hash> -> target/<profile>
+    let profile_dir = test_exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let binary = profile_dir
+        .join("examples")
+        .join(format!("portshare{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{} is missing: `cargo test` builds it, as does `cargo build --example portshare`",
+        binary.display()
+    );
+    binary
+}
+
+fn run_to_end(args: &[&str]) -> Output {
+    let mut child = Command::new(portshare_binary())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("portshare starts");
+    let deadline = Instant::now() + WAIT;
+    while child.try_wait().expect("waitable").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("portshare {args:?} did not exit");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// A running portshare, killed on drop; its stdout lines arrive on a
+/// channel.
+struct Portshare {
+    child: Child,
+    addr: SocketAddr,
+    lines: Receiver<String>,
+}
+
+impl Portshare {
+    /// Starts portshare listening on a free loopback port with `args`, and
+    /// reads the bound address from its start-up line.
+    fn start(args: &[&str]) -> Portshare {
+        let mut child = Command::new(portshare_binary())
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("portshare starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (sender, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if sender.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut running = Portshare {
+            child,
+            addr: "0.0.0.0:0".parse().unwrap(),
+            lines,
+        };
+        let startup = running.line_with(&["listening on"]);
+        let addr = startup
+            .split_whitespace()
+            .skip_while(|word| *word != "on")
+            .nth(1)
+            .expect("an address after 'listening on'");
+        running.addr = addr.parse().expect("a socket address");
+        running
+    }
+
+    /// The next line that contains every one of `parts`, waiting at most
+    /// [`WAIT`]; other lines are skipped.
+    fn line_with(&self, parts: &[&str]) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if parts.iter().all(|part| line.contains(part)) => return line,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => panic!("no line with {parts:?} in {WAIT:?}"),
+                Err(RecvTimeoutError::Disconnected) => panic!("portshare exited"),
+            }
+        }
+    }
+
+    fn connect(&self) -> TcpStream {
+        connect(self.addr)
+    }
+}
+
+impl Drop for Portshare {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.set_write_timeout(Some(WAIT)).unwrap();
+    stream
+}
+
+/// A TCP server on a free loopback port that runs `handle` on a thread per
+/// connection.
+fn backend(handle: fn(TcpStream) -> io::Result<()>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            stream.set_read_timeout(Some(WAIT)).unwrap();
+            thread::spawn(move || handle(stream));
+        }
+    });
+    addr.to_string()
+}
+
+/// An address where nothing listens: bound, then closed.
+fn refusing_backend() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+/// Reads an HTTP request head, answers it and closes.
+fn http_responder(mut stream: TcpStream) -> io::Result<()> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte)?;
+        head.push(byte[0]);
+    }
+    stream.write_all(HTTP_RESPONSE)
+}
+
+/// Echoes until the client's end, then ends too.
+fn echo(mut stream: TcpStream) -> io::Result<()> {
+    io::copy(&mut stream.try_clone()?, &mut stream)?;
+    stream.shutdown(Shutdown::Write)
+}
+
+/// Reads everything until the client's end, then sends it back reversed:
+/// a reply that exists only after a half-close.
+fn reverse_after_end(mut stream: TcpStream) -> io::Result<()> {
+    let mut request = Vec::new();
+    stream.read_to_end(&mut request)?;
+    request.reverse();
+    stream.write_all(&request)
+}
+
+/// Speaks first, then echoes.
+fn banner_first(mut stream: TcpStream) -> io::Result<()> {
+    stream.write_all(BANNER)?;
+    echo(stream)
+}
+
+/// Waits for the client's first bytes, then closes without reading them,
+/// which makes the kernel reset the connection.
+fn reset_after_first_bytes(stream: TcpStream) -> io::Result<()> {
+    stream.peek(&mut [0u8; 1])?;
+    drop(stream);
+    Ok(())
+}
+
+/// Reads a PROXY header, answers with what it says, then echoes the rest.
+fn proxy_header_checker(mut stream: TcpStream) -> io::Result<()> {
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 512];
+    let (header, length) = loop {
+        match parse_proxy_header(&seen) {
+            ProxyParse::Complete { header, length } => break (header, length),
+            ProxyParse::Incomplete => {}
+            other => {
+                return stream.write_all(format!("no header: {other:?}\n").as_bytes());
+            }
+        }
+        let read = stream.read(&mut chunk)?;
+        if read == 0 {
+            return Ok(());
+        }
+        seen.extend_from_slice(&chunk[..read]);
+    };
+    let version = match header.version() {
+        ProxyVersion::V1 => "v1",
+        _ => "v2",
+    };
+    let describe = |addr: Option<ProxyAddr>| addr.map_or("none".to_string(), |a| a.to_string());
+    let summary = format!(
+        "{version} src={} dst={}\n",
+        describe(header.source()),
+        describe(header.destination())
+    );
+    stream.write_all(summary.as_bytes())?;
+    stream.write_all(&seen[length..])?;
+    echo(stream)
+}
+
+fn read_line(stream: &mut TcpStream) -> String {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\n") {
+        stream.read_exact(&mut byte).expect("a whole line");
+        line.push(byte[0]);
+    }
+    String::from_utf8(line).expect("text")
+}
+
+/// Reads until the peer's end or a reset, which must come within [`WAIT`].
+fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return got,
+            Ok(read) => got.extend_from_slice(&chunk[..read]),
+            Err(error) if error.kind() == io::ErrorKind::ConnectionReset => return got,
+            Err(error) => panic!("expected the connection to close, got {error}"),
+        }
+    }
+}
+
+/// Deterministic pseudo-random bytes (xorshift64).
+fn random_bytes(len: usize, mut state: u64) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(len + 8);
+    while bytes.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
+}
+
+/// Sends `payload` from another thread while reading the reply here, so
+/// that neither side's buffers fill up and stall the other for good.
+///
+/// The reading starts late: until then every socket buffer on the way
+/// fills, so portshare's reads come back full, as from a sender faster
+/// than the proxy, and it switches both directions to `splice`.
+fn send_and_receive(mut client: TcpStream, payload: &[u8], reply_len: usize) -> Vec<u8> {
+    let mut writer = client.try_clone().unwrap();
+    let payload = payload.to_vec();
+    let sender = thread::spawn(move || {
+        writer.write_all(&payload).unwrap();
+        writer.shutdown(Shutdown::Write).unwrap();
+    });
+    thread::sleep(Duration::from_millis(200));
+    let mut reply = Vec::with_capacity(reply_len);
+    client.read_to_end(&mut reply).unwrap();
+    sender.join().unwrap();
+    reply
+}
+
+#[test]
+fn bad_arguments_exit_with_2_and_say_why() {
+    let route = "any=127.0.0.1:9";
+    let cases: &[(&[&str], &str)] = &[
+        (&["--route", route], "--listen ADDR is required"),
+        (&["--listen", "127.0.0.1:0"], "at least one --route"),
+        (
+            &["--listen", "127.0.0.1:0", "--route", "any"],
+            "expected SPEC=BACKEND",
+        ),
+        (
+            &["--listen", "127.0.0.1:0", "--route", "gopher=127.0.0.1:70"],
+            "unknown SPEC 'gopher'",
+        ),
+        (
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--route",
+                "tls-sni=127.0.0.1:443",
+            ],
+            "tls-sni needs a value",
+        ),
+        (
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--route",
+                "tls-alpn:=127.0.0.1:443",
+            ],
+            "is not an ALPN protocol",
+        ),
+        (
+            &["--listen", "127.0.0.1:0", "--route", "http1="],
+            "BACKEND after '=' is empty",
+        ),
+        (
+            &["--listen", "127.0.0.1:0", "--route", "http1=nowhere"],
+            "backend 'nowhere'",
+        ),
+        (
+            &["--listen", "localhost", "--route", route],
+            "invalid --listen 'localhost'",
+        ),
+        (
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--route",
+                route,
+                "--timeout",
+                "soon",
+            ],
+            "invalid --timeout 'soon'",
+        ),
+        (
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--route",
+                route,
+                "--max-conns",
+                "0",
+            ],
+            "invalid --max-conns '0'",
+        ),
+        (
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--route",
+                route,
+                "--max-sniff",
+                "-1",
+            ],
+            "invalid --max-sniff '-1'",
+        ),
+        (
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--route",
+                route,
+                "--accept-proxy",
+                "yes",
+            ],
+            "invalid --accept-proxy 'yes'",
+        ),
+        (
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--route",
+                route,
+                "--send-proxy",
+                "v3",
+            ],
+            "invalid --send-proxy 'v3'",
+        ),
+        (
+            &["--listen", "127.0.0.1:0", "--route", route, "--timeout"],
+            "--timeout needs a value",
+        ),
+        (
+            &["--listen", "127.0.0.1:0", "--route", route, "--verbose"],
+            "unknown option '--verbose'",
+        ),
+        (
+            &["--listen", "127.0.0.1:0", "--route", route, "extra"],
+            "unexpected argument 'extra'",
+        ),
+        (
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--route",
+                "silence=127.0.0.1:25",
+                "--silence",
+                "5000",
+            ],
+            "--silence (5000 ms) must be below --timeout (5000 ms)",
+        ),
+        (
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--route",
+                "silence=127.0.0.1:25",
+                "--timeout",
+                "1000",
+            ],
+            "--silence (2000 ms) must be below --timeout (1000 ms)",
+        ),
+    ];
+    for (args, message) in cases {
+        let output = run_to_end(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(message),
+            "{args:?}: {stderr:?} lacks {message:?}"
+        );
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+    // --silence without a silence route is allowed; --help wins over the rest.
+    let output = run_to_end(&["--silence", "9000", "--help"]);
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn help_lists_every_spec_and_option() {
+    for flag in ["--help", "-h"] {
+        let output = run_to_end(&[flag]);
+        assert_eq!(output.status.code(), Some(0));
+        let help = String::from_utf8(output.stdout).unwrap();
+        for word in [
+            "http1",
+            "http2",
+            "grpc",
+            "websocket",
+            "tls",
+            "tls-sni:HOST",
+            "tls-alpn:PROTO",
+            "ssh",
+            "socks5",
+            "socks4",
+            "redis",
+            "postgres",
+            "mqtt",
+            "silence",
+            "any",
+            "--listen",
+            "--route",
+            "--timeout",
+            "--silence",
+            "--max-sniff",
+            "--accept-proxy",
+            "--send-proxy",
+            "--max-conns",
+            "--quiet",
+            "Examples:",
+        ] {
+            assert!(help.contains(word), "--help does not mention {word}");
+        }
+    }
+}
+
+#[test]
+fn routes_by_protocol_and_logs_each_connection() {
+    let http = backend(http_responder);
+    let echo = backend(echo);
+    let portshare = Portshare::start(&[
+        "--route",
+        &format!("http1={http}"),
+        "--route",
+        &format!("ssh={echo}"),
+    ]);
+
+    let mut client = portshare.connect();
+    client.write_all(HTTP_REQUEST).unwrap();
+    assert_eq!(read_until_closed(&mut client), HTTP_RESPONSE);
+    let peer = client.local_addr().unwrap();
+    // The line is written once both directions have ended.
+    drop(client);
+    let line = portshare.line_with(&["route=http1", "outcome=ok"]);
+    let expected = format!(
+        "peer={peer} route=http1 backend={http} up={} down={} time=",
+        HTTP_REQUEST.len(),
+        HTTP_RESPONSE.len()
+    );
+    assert!(line.starts_with(&expected), "{line}");
+
+    let mut client = portshare.connect();
+    client.write_all(b"SSH-2.0-OpenSSH_9.6\r\n").unwrap();
+    let mut banner = [0u8; 21];
+    client.read_exact(&mut banner).unwrap();
+    assert_eq!(&banner, b"SSH-2.0-OpenSSH_9.6\r\n");
+    client.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_until_closed(&mut client), b"");
+    portshare.line_with(&[
+        "route=ssh",
+        &format!("backend={echo}"),
+        "up=21 down=21",
+        "outcome=ok",
+    ]);
+
+    // No route takes it: logged from the multiplexer's event, then closed.
+    let mut client = portshare.connect();
+    client.write_all(b"\x00\x01nonsense").unwrap();
+    assert_eq!(read_until_closed(&mut client), b"");
+    let line = portshare.line_with(&["outcome=no-match"]);
+    assert!(
+        line.contains("route=- backend=- up=10 down=0 time=-"),
+        "{line}"
+    );
+}
+
+#[test]
+fn large_random_payload_is_echoed_byte_exact() {
+    let echo = backend(echo);
+    let socket_dir = std::env::temp_dir().join(format!("portshare-test-{}", std::process::id()));
+    std::fs::create_dir_all(&socket_dir).unwrap();
+    let socket_path = socket_dir.join("echo.sock");
+    let _ = std::fs::remove_file(&socket_path);
+    let unix_echo = UnixListener::bind(&socket_path).unwrap();
+    thread::spawn(move || {
+        for stream in unix_echo.incoming() {
+            let Ok(mut stream) = stream else { return };
+            thread::spawn(move || {
+                io::copy(&mut stream.try_clone()?, &mut stream)?;
+                stream.shutdown(Shutdown::Write)
+            });
+        }
+    });
+    let portshare = Portshare::start(&[
+        "--route",
+        &format!("redis={}", socket_path.display()),
+        "--route",
+        &format!("any={echo}"),
+    ]);
+
+    // Several MB: long enough to switch to splice in both directions.
+    let payload = random_bytes(8 * 1024 * 1024 + 123, 0x5eed_cafe_f00d_d00d);
+    let reply = send_and_receive(portshare.connect(), &payload, payload.len());
+    assert!(
+        reply == payload,
+        "echo differs ({} bytes back)",
+        reply.len()
+    );
+    portshare.line_with(&[&format!("up={0} down={0}", payload.len()), "outcome=ok"]);
+
+    // The same over a UNIX socket backend, starting with a Redis command.
+    let mut payload = b"*1\r\n$4\r\nPING\r\n".to_vec();
+    payload.extend(random_bytes(3 * 1024 * 1024, 42));
+    let reply = send_and_receive(portshare.connect(), &payload, payload.len());
+    assert!(
+        reply == payload,
+        "echo over UNIX differs ({} bytes back)",
+        reply.len()
+    );
+    portshare.line_with(&[
+        "route=redis",
+        &format!("up={0} down={0}", payload.len()),
+        "outcome=ok",
+    ]);
+    let _ = std::fs::remove_dir_all(&socket_dir);
+}
+
+#[test]
+fn half_close_still_gets_the_whole_response() {
+    let reverse = backend(reverse_after_end);
+    let portshare = Portshare::start(&["--route", &format!("any={reverse}")]);
+    let mut client = portshare.connect();
+    let request = random_bytes(300_000, 7);
+    client.write_all(&request).unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    let mut reply = Vec::new();
+    client.read_to_end(&mut reply).unwrap();
+    let mut expected = request.clone();
+    expected.reverse();
+    assert!(reply == expected, "{} bytes back", reply.len());
+    portshare.line_with(&["up=300000 down=300000", "outcome=ok"]);
+}
+
+#[test]
+fn backend_failures_close_the_client_promptly() {
+    let refused = refusing_backend();
+    let resetting = backend(reset_after_first_bytes);
+    let portshare = Portshare::start(&[
+        "--route",
+        &format!("http1={refused}"),
+        "--route",
+        &format!("any={resetting}"),
+    ]);
+
+    let started = Instant::now();
+    let mut client = portshare.connect();
+    client.write_all(HTTP_REQUEST).unwrap();
+    assert_eq!(read_until_closed(&mut client), b"");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let line = portshare.line_with(&["outcome=backend-refused"]);
+    assert!(
+        line.contains(&format!("route=http1 backend={refused} up=0 down=0")),
+        "{line}"
+    );
+
+    let mut client = portshare.connect();
+    client.write_all(b"hello?").unwrap();
+    assert_eq!(read_until_closed(&mut client), b"");
+    portshare.line_with(&["route=any", "outcome=reset"]);
+}
+
+#[test]
+fn silent_clients_meet_server_first_backends() {
+    let http = backend(http_responder);
+    let banner = backend(banner_first);
+    let portshare = Portshare::start(&[
+        "--route",
+        &format!("http1={http}"),
+        "--route",
+        &format!("silence={banner}"),
+        "--silence",
+        "200",
+        "--timeout",
+        "3000",
+    ]);
+    let mut client = portshare.connect();
+    let mut greeting = vec![0u8; BANNER.len()];
+    client.read_exact(&mut greeting).unwrap();
+    assert_eq!(greeting, BANNER);
+    client.write_all(b"QUIT\r\n").unwrap();
+    let mut echoed = [0u8; 6];
+    client.read_exact(&mut echoed).unwrap();
+    assert_eq!(&echoed, b"QUIT\r\n");
+    drop(client);
+    portshare.line_with(&["route=silence", "outcome="]);
+}
+
+#[test]
+fn send_proxy_tells_the_backend_who_the_client_is() {
+    let checker = backend(proxy_header_checker);
+    for version in ["v1", "v2"] {
+        let portshare = Portshare::start(&[
+            "--send-proxy",
+            version,
+            "--route",
+            &format!("any={checker}"),
+        ]);
+        let mut client = portshare.connect();
+        client.write_all(b"ping").unwrap();
+        let summary = read_line(&mut client);
+        let expected = format!(
+            "{version} src={} dst={}\n",
+            client.local_addr().unwrap(),
+            portshare.addr
+        );
+        assert_eq!(summary, expected);
+        let mut echoed = [0u8; 4];
+        client.read_exact(&mut echoed).unwrap();
+        assert_eq!(&echoed, b"ping");
+        client.shutdown(Shutdown::Write).unwrap();
+        assert_eq!(read_until_closed(&mut client), b"");
+        // The header is not counted as client bytes.
+        portshare.line_with(&["route=any", "up=4 down=", "outcome=ok"]);
+    }
+}
+
+#[test]
+fn accepted_proxy_header_is_relayed_to_the_backend() {
+    let checker = backend(proxy_header_checker);
+    let portshare = Portshare::start(&[
+        "--accept-proxy",
+        "required",
+        "--send-proxy",
+        "v2",
+        "--route",
+        &format!("http1={checker}"),
+    ]);
+    let mut client = portshare.connect();
+    client
+        .write_all(b"PROXY TCP4 203.0.113.7 192.0.2.1 41000 443\r\n")
+        .unwrap();
+    client.write_all(HTTP_REQUEST).unwrap();
+    assert_eq!(
+        read_line(&mut client),
+        "v2 src=203.0.113.7:41000 dst=192.0.2.1:443\n"
+    );
+    let mut echoed = vec![0u8; HTTP_REQUEST.len()];
+    client.read_exact(&mut echoed).unwrap();
+    assert_eq!(echoed, HTTP_REQUEST);
+    client.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_until_closed(&mut client), b"");
+    portshare.line_with(&["peer=203.0.113.7:41000 route=http1", "outcome=ok"]);
+
+    // Without the header the connection is refused, and the reason logged.
+    let mut client = portshare.connect();
+    client.write_all(HTTP_REQUEST).unwrap();
+    assert_eq!(read_until_closed(&mut client), b"");
+    portshare.line_with(&["route=- backend=-", "outcome=bad-proxy-header"]);
+}
+
+#[test]
+fn max_conns_refuses_connections_beyond_the_limit() {
+    let echo = backend(echo);
+    let portshare = Portshare::start(&["--max-conns", "1", "--route", &format!("any={echo}")]);
+
+    let mut first = portshare.connect();
+    first.write_all(b"one").unwrap();
+    let mut echoed = [0u8; 3];
+    first.read_exact(&mut echoed).unwrap();
+    assert_eq!(&echoed, b"one");
+
+    let mut second = portshare.connect();
+    second.write_all(b"two").unwrap();
+    assert_eq!(read_until_closed(&mut second), b"");
+    portshare.line_with(&["route=any", "up=0 down=0", "outcome=refused-max-conns"]);
+
+    // Once the first is done, its place is free again.
+    first.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_until_closed(&mut first), b"");
+    portshare.line_with(&["up=3 down=3", "outcome=ok"]);
+    // (Its place is given back just after its line is written.)
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let mut third = portshare.connect();
+        third.write_all(b"three").unwrap();
+        third.shutdown(Shutdown::Write).unwrap();
+        if read_until_closed(&mut third) == b"three" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no connection served after the first ended"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn quiet_keeps_only_the_startup_line() {
+    let echo = backend(echo);
+    let portshare = Portshare::start(&["--quiet", "--route", &format!("any={echo}")]);
+    let mut client = portshare.connect();
+    client.write_all(b"hush").unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_until_closed(&mut client), b"hush");
+    match portshare.lines.recv_timeout(Duration::from_millis(300)) {
+        Err(RecvTimeoutError::Timeout) => {}
+        other => panic!("a line in quiet mode: {other:?}"),
+    }
+}
