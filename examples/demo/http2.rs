@@ -174,7 +174,7 @@ impl Http2Connection {
             }
             // RFC 9113 section 6.5.3: acknowledge the client's settings.
             SETTINGS if flags & ACK == 0 => {
-                if frame.payload.len() % 6 != 0 {
+                if !frame.payload.len().is_multiple_of(6) {
                     return Ok(Flow::GoAway(connection_error(
                         FRAME_SIZE_ERROR,
                         "SETTINGS length not a multiple of 6",
@@ -211,7 +211,7 @@ impl Http2Connection {
     fn handle_headers(&mut self, frame: Frame) -> io::Result<Flow> {
         let stream_id = frame.header.stream_id;
         // RFC 9113 section 5.1.1: clients open odd-numbered streams.
-        if stream_id == 0 || stream_id % 2 == 0 {
+        if stream_id == 0 || stream_id.is_multiple_of(2) {
             return Ok(Flow::GoAway(connection_error(
                 PROTOCOL_ERROR,
                 "HEADERS on a stream a client cannot open",

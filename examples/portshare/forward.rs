@@ -200,9 +200,6 @@ fn copy(
 /// Forwards the rest of a direction through a pipe with `splice`: this
 /// thread fills the pipe from `from` while a second one empties it into
 /// `to`. `None`, with nothing moved, if no pipe or thread could be had.
-// `io::pipe` is from Rust 1.87, later than connmux's MSRV; only this
-// example uses it, the library does not.
-#[allow(clippy::incompatible_msrv)]
 fn splice_rest(
     from: &impl DuplexSocket,
     from_side: Side,
