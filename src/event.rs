@@ -11,6 +11,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::proxy_protocol::ProxyHeader;
 use crate::route::RouteId;
 
 /// Something the application may want to log or count.
@@ -42,8 +43,13 @@ pub enum Event<A = SocketAddr> {
         peer: A,
         /// Why it was closed.
         reason: DropReason,
-        /// How many bytes the sniff had read from it.
+        /// How many bytes the sniff had read from it (after its PROXY
+        /// header, if any).
         sniffed_bytes: usize,
+        /// The PROXY protocol header it started with, if the multiplexer
+        /// expects one and it was valid: the address of the real client
+        /// behind the load balancer that `peer` is.
+        proxy_header: Option<ProxyHeader>,
     },
     /// `accept` failed with a transient error (EMFILE, ECONNABORTED, ...);
     /// the accept loop retries after `retry_in`.
@@ -89,10 +95,14 @@ impl<A: fmt::Debug> fmt::Display for Event<A> {
                 peer,
                 reason,
                 sniffed_bytes,
-            } => write!(
-                f,
-                "connection from {peer:?} closed after {sniffed_bytes} sniffed bytes: {reason}"
-            ),
+                proxy_header,
+            } => {
+                write!(f, "connection from {peer:?}")?;
+                if let Some(source) = proxy_header.as_ref().and_then(ProxyHeader::source) {
+                    write!(f, " (PROXY source {source})")?;
+                }
+                write!(f, " closed after {sniffed_bytes} sniffed bytes: {reason}")
+            }
             Event::AcceptFailed { error, retry_in } => {
                 write!(f, "accept failed ({error}); retrying in {retry_in:?}")
             }
@@ -130,10 +140,24 @@ mod tests {
             peer,
             reason: DropReason::QueueFull(RouteId(2)),
             sniffed_bytes: 18,
+            proxy_header: None,
         };
         assert_eq!(
             event.to_string(),
             "connection from 192.0.2.7:4242 closed after 18 sniffed bytes: route 2 matched but its queue is full"
+        );
+        let behind_balancer = Event::Dropped {
+            peer,
+            reason: DropReason::NotMatched,
+            sniffed_bytes: 3,
+            proxy_header: Some(ProxyHeader::tcp(
+                "203.0.113.5:40000".parse().unwrap(),
+                "192.0.2.1:443".parse().unwrap(),
+            )),
+        };
+        assert_eq!(
+            behind_balancer.to_string(),
+            "connection from 192.0.2.7:4242 (PROXY source 203.0.113.5:40000) closed after 3 sniffed bytes: no route matched"
         );
         let event: Event = Event::AcceptFailed {
             error: io::Error::other("too many open files"),

@@ -11,6 +11,7 @@ use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread;
+use std::time::Instant;
 
 use crate::accept::{Accept, WakeAccept};
 use crate::accept_retry::{classify, AcceptFailure, Backoff};
@@ -21,6 +22,7 @@ use crate::handle::{Control, MuxHandle};
 use crate::listener::Listener;
 use crate::matcher::Matcher;
 use crate::pool::{Job, SniffSlot, SnifferPool, Submitted};
+use crate::proxy_protocol::ProxyHeader;
 use crate::replay::Replay;
 use crate::route::{HandOffError, RouteId, RouteShared};
 use crate::sniff::{sniff, SniffLimits, SniffOutcome, Sniffed};
@@ -220,7 +222,11 @@ impl<S: Accept> Mux<S> {
                     }
                     backoff.reset();
                     core.counters.count_accepted();
-                    self.submit(Job { conn, peer });
+                    self.submit(Job {
+                        conn,
+                        peer,
+                        accepted_at: Instant::now(),
+                    });
                 }
                 Err(_) if core.is_stopping() => break,
                 Err(error) => match classify(&error) {
@@ -245,15 +251,15 @@ impl<S: Accept> Mux<S> {
             Ok(Submitted::ToIdleThread) => {}
             Ok(Submitted::NeedsThread) => {
                 if let Err(error) = self.start_sniffer_thread() {
-                    if let Some(Job { conn, peer }) = core.pool.thread_failed_to_start() {
+                    if let Some(Job { conn, peer, .. }) = core.pool.thread_failed_to_start() {
                         drop(conn);
-                        core.report_drop(peer, DropReason::NoSnifferThread(error), 0);
+                        core.report_drop(peer, DropReason::NoSnifferThread(error), 0, None);
                     }
                 }
             }
-            Err(Job { conn, peer }) => {
+            Err(Job { conn, peer, .. }) => {
                 drop(conn);
-                core.report_drop(peer, DropReason::ShutDown, 0);
+                core.report_drop(peer, DropReason::ShutDown, 0, None);
             }
         }
     }
@@ -320,9 +326,9 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         if !first_call {
             return;
         }
-        for Job { conn, peer } in self.pool.stop() {
+        for Job { conn, peer, .. } in self.pool.stop() {
             drop(conn);
-            self.report_drop(peer, DropReason::ShutDown, 0);
+            self.report_drop(peer, DropReason::ShutDown, 0, None);
         }
         self.pool.interrupt_sniffs();
         if wake {
@@ -338,12 +344,19 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
 
     /// Counts and reports a connection closed before reaching a handler;
     /// the caller has already dropped it.
-    fn report_drop(&self, peer: A, reason: DropReason, sniffed_bytes: usize) {
+    fn report_drop(
+        &self,
+        peer: A,
+        reason: DropReason,
+        sniffed_bytes: usize,
+        proxy_header: Option<ProxyHeader>,
+    ) {
         self.counters.count_drop(&reason);
         self.emit(&Event::Dropped {
             peer,
             reason,
             sniffed_bytes,
+            proxy_header,
         });
     }
 
@@ -355,10 +368,15 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         }
     }
 
-    fn sniff_and_dispatch(&self, slot: &SniffSlot<C>, Job { conn, peer }: Job<C, A>) {
+    fn sniff_and_dispatch(&self, slot: &SniffSlot<C>, job: Job<C, A>) {
+        let Job {
+            conn,
+            peer,
+            accepted_at,
+        } = job;
         let Some(table) = self.table.get() else {
             drop(conn);
-            return self.report_drop(peer, DropReason::ShutDown, 0);
+            return self.report_drop(peer, DropReason::ShutDown, 0, None);
         };
         let limits = SniffLimits {
             deadline: self.settings.sniff_deadline,
@@ -371,13 +389,21 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             // filled; interrupting here closes that window.
             slot.interrupt();
         }
-        let sniffed = slot.with(|conn| sniff(conn, &table.matchers, limits, &self.stopping));
+        let sniffed =
+            slot.with(|conn| sniff(conn, accepted_at, &table.matchers, limits, &self.stopping));
         if let (Some(conn), Some(sniffed)) = (slot.release(), sniffed) {
-            self.dispatch(table, conn, peer, sniffed);
+            self.dispatch(table, conn, peer, accepted_at, sniffed);
         }
     }
 
-    fn dispatch(&self, table: &RouteTable<C, A>, conn: C, peer: A, sniffed: Sniffed) {
+    fn dispatch(
+        &self,
+        table: &RouteTable<C, A>,
+        conn: C,
+        peer: A,
+        accepted_at: Instant,
+        sniffed: Sniffed,
+    ) {
         let Sniffed {
             bytes,
             proxy_header,
@@ -388,8 +414,8 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         let reason = match outcome {
             SniffOutcome::Route(index) => {
                 let route = &table.routes[index];
-                let stream =
-                    PeekableStream::new(conn, Replay::new(bytes, end), route.id, proxy_header);
+                let replay = Replay::new(bytes, end);
+                let stream = PeekableStream::new(conn, replay, route.id, proxy_header, accepted_at);
                 let (rejected, reason) = match route.hand_off(stream, peer) {
                     Ok(()) => return,
                     Err(HandOffError::Full(rejected)) => {
@@ -401,8 +427,9 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                     Err(HandOffError::ShutDown(rejected)) => (rejected, DropReason::ShutDown),
                 };
                 let (stream, peer) = rejected;
+                let proxy_header = stream.proxy_header().cloned();
                 drop(stream);
-                return self.report_drop(peer, reason, sniffed_bytes);
+                return self.report_drop(peer, reason, sniffed_bytes, proxy_header);
             }
             SniffOutcome::NotMatched => DropReason::NotMatched,
             SniffOutcome::TimedOut => DropReason::TimedOut,
@@ -411,7 +438,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             SniffOutcome::Interrupted => DropReason::ShutDown,
         };
         drop(conn);
-        self.report_drop(peer, reason, sniffed_bytes);
+        self.report_drop(peer, reason, sniffed_bytes, proxy_header);
     }
 }
 

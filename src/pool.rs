@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::net::Shutdown;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::connection::Connection;
 
@@ -24,6 +24,8 @@ use crate::connection::Connection;
 pub(crate) struct Job<C, A> {
     pub(crate) conn: C,
     pub(crate) peer: A,
+    /// When the listener accepted it: the sniff deadline counts from here.
+    pub(crate) accepted_at: Instant,
 }
 
 /// The connection a sniffer thread is working on, reachable by shutdown.
@@ -292,6 +294,7 @@ mod tests {
         Job {
             conn: pair().1,
             peer,
+            accepted_at: Instant::now(),
         }
     }
 

@@ -95,16 +95,18 @@ impl InputEnd {
     }
 }
 
-/// Sniffs `conn` against `matchers` (in priority order). `stopping` is the
+/// Sniffs `conn`, accepted at `accepted_at` (the deadline and silence
+/// timeouts count from then), against `matchers` (in priority order). `stopping` is the
 /// multiplexer's shutdown flag: a sniff that ends while it is set reports
 /// `Interrupted`, since shutdown is what closed the connection.
 pub(crate) fn sniff<C: Connection, M: Matcher>(
     conn: &C,
+    accepted_at: Instant,
     matchers: &[M],
     limits: SniffLimits,
     stopping: &AtomicBool,
 ) -> Sniffed {
-    let mut reader = Reader::new(conn, limits);
+    let mut reader = Reader::new(conn, accepted_at, limits);
     if let Err(outcome) = reader.read_proxy_header(limits.proxy_mode) {
         let outcome = if stopping.load(Ordering::SeqCst) {
             SniffOutcome::Interrupted
@@ -188,8 +190,7 @@ struct Reader<'a, C> {
 }
 
 impl<'a, C: Connection> Reader<'a, C> {
-    fn new(conn: &'a C, limits: SniffLimits) -> Self {
-        let started = Instant::now();
+    fn new(conn: &'a C, started: Instant, limits: SniffLimits) -> Self {
         Reader {
             conn,
             started,
@@ -391,7 +392,13 @@ mod tests {
     }
 
     fn run(conn: &MemoryStream, matchers: &[Box<dyn Matcher>], limits: SniffLimits) -> Sniffed {
-        sniff(conn, matchers, limits, &AtomicBool::new(false))
+        sniff(
+            conn,
+            Instant::now(),
+            matchers,
+            limits,
+            &AtomicBool::new(false),
+        )
     }
 
     fn boxed(m: impl Matcher + 'static) -> Box<dyn Matcher> {
@@ -572,7 +579,14 @@ mod tests {
             let (server, stopping) = (Arc::clone(&server), Arc::clone(&stopping));
             thread::spawn(move || {
                 let routes = [boxed(http1_fast())];
-                sniff(&*server, &routes, limits(None, 1024), &stopping).outcome
+                sniff(
+                    &*server,
+                    Instant::now(),
+                    &routes,
+                    limits(None, 1024),
+                    &stopping,
+                )
+                .outcome
             })
         };
         thread::sleep(Duration::from_millis(20));

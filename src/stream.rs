@@ -10,7 +10,7 @@ use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::connection::Connection;
 use crate::matchers::{
@@ -113,6 +113,7 @@ pub struct PeekableStream<C = TcpStream> {
     route: RouteId,
     /// Boxed: rare, and the stream stays small to move.
     proxy_header: Option<Box<ProxyHeader>>,
+    accepted_at: Instant,
 }
 
 /// The parts of a [`PeekableStream`]: see
@@ -136,6 +137,7 @@ impl<C> PeekableStream<C> {
         replay: Replay,
         route: RouteId,
         proxy_header: Option<ProxyHeader>,
+        accepted_at: Instant,
     ) -> Self {
         PeekableStream {
             conn,
@@ -143,7 +145,14 @@ impl<C> PeekableStream<C> {
             replay_drained: false,
             route,
             proxy_header: proxy_header.map(Box::new),
+            accepted_at,
         }
+    }
+
+    /// When the multiplexer accepted the connection, before the sniff:
+    /// for logs that report a connection's whole duration.
+    pub fn accepted_at(&self) -> Instant {
+        self.accepted_at
     }
 
     /// The route that matched this connection.
@@ -273,6 +282,7 @@ impl<C> PeekableStream<C> {
             replay_drained: self.replay_drained,
             route: self.route,
             proxy_header: self.proxy_header.clone(),
+            accepted_at: self.accepted_at,
         }
     }
 }
@@ -429,7 +439,7 @@ mod tests {
         let (client, server) = memory::pair();
         let replay = Replay::new(sniffed.to_vec(), end);
         (
-            PeekableStream::new(server, replay, RouteId(3), None),
+            PeekableStream::new(server, replay, RouteId(3), None, Instant::now()),
             client,
         )
     }
@@ -462,6 +472,7 @@ mod tests {
             Replay::new(b"0123456789".to_vec(), None),
             RouteId(0),
             None,
+            Instant::now(),
         );
         let mut first = [0u8; 4];
         original.read_exact(&mut first).unwrap();

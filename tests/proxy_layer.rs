@@ -192,3 +192,34 @@ fn a_client_silent_after_its_header_reaches_the_silence_route() {
     assert_eq!(conn.unread_len(), 0);
     running.stop().unwrap();
 }
+
+#[test]
+fn an_unmatched_client_behind_a_balancer_is_reported_with_its_real_address() {
+    let (running, _http) = http_mux(ProxyMode::Required);
+    let header = ProxyHeader::tcp(
+        "198.51.100.20:5151".parse().unwrap(),
+        "192.0.2.1:443".parse().unwrap(),
+    );
+    let mut wire = header.encode_v1();
+    wire.extend_from_slice(b"\x00garbage");
+    let mut client = connect_and_send(running.addr, &wire);
+    assert!(is_closed_by_peer(&mut client));
+    let event = running.next_event();
+    assert_eq!((event.kind, event.sniffed_bytes), ("not_matched", 8));
+    assert!(
+        event.text.contains("(PROXY source 198.51.100.20:5151)"),
+        "{}",
+        event.text
+    );
+    running.stop().unwrap();
+}
+
+#[test]
+fn the_stream_knows_when_it_was_accepted() {
+    let (running, http) = http_mux(ProxyMode::Off);
+    let before = std::time::Instant::now();
+    let _client = connect_and_send(running.addr, REQUEST);
+    let (conn, _) = http.accept_timeout(WAIT).unwrap();
+    assert!(conn.accepted_at() >= before && conn.accepted_at() <= std::time::Instant::now());
+    running.stop().unwrap();
+}
