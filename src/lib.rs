@@ -144,6 +144,7 @@ mod proxy_protocol;
 mod queue;
 mod replay;
 mod route;
+mod route_target;
 mod sniff;
 mod stats;
 mod stream;

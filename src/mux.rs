@@ -8,7 +8,8 @@
 
 use std::io;
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::Instant;
@@ -25,6 +26,7 @@ use crate::pool::{Job, SniffSlot, SnifferPool, Submitted};
 use crate::proxy_protocol::ProxyHeader;
 use crate::replay::Replay;
 use crate::route::{HandOffError, RouteId, RouteShared};
+use crate::route_target::RouteTarget;
 use crate::sniff::{sniff, SniffLimits, SniffOutcome, Sniffed};
 use crate::stats::{Counters, Stats};
 use crate::stream::PeekableStream;
@@ -35,8 +37,16 @@ type EventCallback<A> = Box<dyn Fn(&Event<A>) + Send + Sync>;
 /// starts.
 struct RouteTable<C, A> {
     matchers: Vec<Box<dyn Matcher>>,
-    routes: Vec<Arc<RouteShared<C, A>>>,
+    routes: Vec<RouteTarget<C, A>>,
     on_event: Option<EventCallback<A>>,
+}
+
+/// A connection matched by an inline route, to be served once the sniff's
+/// place has been given back.
+struct InlineWork<C, A> {
+    route: usize,
+    stream: PeekableStream<C>,
+    peer: A,
 }
 
 /// State shared by `serve`, the sniffer threads and every `MuxHandle`.
@@ -87,7 +97,7 @@ pub struct Mux<S: Accept = TcpListener> {
     local_addr: S::Addr,
     core: Arc<Core<S::Conn, S::Addr>>,
     matchers: Vec<Box<dyn Matcher>>,
-    routes: Vec<Arc<RouteShared<S::Conn, S::Addr>>>,
+    routes: Vec<RouteTarget<S::Conn, S::Addr>>,
     on_event: Option<EventCallback<S::Addr>>,
 }
 
@@ -146,8 +156,60 @@ impl<S: Accept> Mux<S> {
             self.core.settings.route_queue_capacity,
         ));
         self.matchers.push(Box::new(matcher));
-        self.routes.push(Arc::clone(&shared));
+        self.routes.push(RouteTarget::Queue(Arc::clone(&shared)));
         Listener::new(shared)
+    }
+
+    /// Adds a route whose connections `handler` serves on the sniffer
+    /// thread that matched them: no queue, no hand-off to another thread,
+    /// which makes short connections cheaper than with [`route`](Mux::route)
+    /// and a thread per connection.
+    ///
+    /// Each connection occupies a thread from the multiplexer's pool for as
+    /// long as `handler` runs; the pool starts threads as needed (the
+    /// concurrent-sniff limit counts only sniffing, not handlers). A
+    /// handler that panics affects only its own connection. `serve` does
+    /// not wait for running handlers when it returns: each one's thread
+    /// exits when its handler does.
+    ///
+    /// ```
+    /// use connmux::{matchers, Mux};
+    /// use std::io::{Read, Write};
+    /// use std::net::{TcpListener, TcpStream};
+    ///
+    /// let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// mux.route_inline(matchers::http1_fast(), |mut stream, _peer| {
+    ///     let mut request = [0u8; 16];
+    ///     if stream.read_exact(&mut request).is_ok() {
+    ///         let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\n\r\n");
+    ///     }
+    /// });
+    /// let addr = mux.local_addr()?;
+    /// let handle = mux.handle();
+    /// let server = std::thread::spawn(move || mux.serve());
+    ///
+    /// let mut client = TcpStream::connect(addr)?;
+    /// client.write_all(b"GET / HTTP/1.1\r\n\r\n")?;
+    /// let mut status = [0u8; 12];
+    /// client.read_exact(&mut status)?;
+    /// assert_eq!(&status, b"HTTP/1.1 204");
+    /// handle.shutdown();
+    /// server.join().unwrap()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn route_inline<M, H>(&mut self, matcher: M, handler: H) -> RouteId
+    where
+        M: Matcher + 'static,
+        H: Fn(PeekableStream<S::Conn>, S::Addr) + Send + Sync + 'static,
+    {
+        let id = RouteId(self.routes.len());
+        self.matchers.push(Box::new(matcher));
+        self.routes.push(RouteTarget::Inline {
+            id,
+            handler: Box::new(handler),
+            routed: AtomicU64::new(0),
+        });
+        id
     }
 
     /// Sets the function that receives an [`Event`] for every connection
@@ -363,12 +425,52 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     /// A sniffer thread's life: take jobs until the pool says stop.
     fn run_sniffer(&self, slot: &SniffSlot<C>) {
         while let Some(job) = self.pool.next_job() {
-            let _done = JobDone { pool: &self.pool };
-            self.sniff_and_dispatch(slot, job);
+            let inline = {
+                let _done = JobDone { pool: &self.pool };
+                self.sniff_and_dispatch(slot, job)
+            };
+            if let Some(work) = inline {
+                self.run_inline(slot, work);
+            }
         }
     }
 
-    fn sniff_and_dispatch(&self, slot: &SniffSlot<C>, job: Job<C, A>) {
+    /// Serves a connection of an inline route on this thread, unless the
+    /// multiplexer is stopping (then it is dropped like a queued one would
+    /// be). The slot's flag tells `serve` not to wait for the handler; it
+    /// is set before the stop check so that `serve` either sees it or sees
+    /// the handler not run.
+    fn run_inline(&self, slot: &SniffSlot<C>, work: InlineWork<C, A>) {
+        let InlineWork {
+            route,
+            stream,
+            peer,
+        } = work;
+        slot.set_in_handler(true);
+        let target = self.table.get().and_then(|t| match t.routes.get(route) {
+            Some(RouteTarget::Inline {
+                handler, routed, ..
+            }) => Some((handler, routed)),
+            _ => None,
+        });
+        match target {
+            Some((handler, routed)) if !self.is_stopping() => {
+                routed.fetch_add(1, Ordering::Relaxed);
+                // The panic has been reported by the panic hook; the
+                // connection it was serving is dropped by the unwinding.
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| handler(stream, peer)));
+            }
+            _ => {
+                let sniffed_bytes = stream.with_sniffed(<[u8]>::len);
+                let proxy_header = stream.proxy_header().cloned();
+                drop(stream);
+                self.report_drop(peer, DropReason::ShutDown, sniffed_bytes, proxy_header);
+            }
+        }
+        slot.set_in_handler(false);
+    }
+
+    fn sniff_and_dispatch(&self, slot: &SniffSlot<C>, job: Job<C, A>) -> Option<InlineWork<C, A>> {
         let Job {
             conn,
             peer,
@@ -376,7 +478,8 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         } = job;
         let Some(table) = self.table.get() else {
             drop(conn);
-            return self.report_drop(peer, DropReason::ShutDown, 0, None);
+            self.report_drop(peer, DropReason::ShutDown, 0, None);
+            return None;
         };
         let limits = SniffLimits {
             deadline: self.settings.sniff_deadline,
@@ -391,8 +494,9 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         }
         let sniffed =
             slot.with(|conn| sniff(conn, accepted_at, &table.matchers, limits, &self.stopping));
-        if let (Some(conn), Some(sniffed)) = (slot.release(), sniffed) {
-            self.dispatch(table, conn, peer, accepted_at, sniffed);
+        match (slot.release(), sniffed) {
+            (Some(conn), Some(sniffed)) => self.dispatch(table, conn, peer, accepted_at, sniffed),
+            _ => None,
         }
     }
 
@@ -403,7 +507,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         peer: A,
         accepted_at: Instant,
         sniffed: Sniffed,
-    ) {
+    ) -> Option<InlineWork<C, A>> {
         let Sniffed {
             bytes,
             proxy_header,
@@ -413,11 +517,22 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         let sniffed_bytes = bytes.len();
         let reason = match outcome {
             SniffOutcome::Route(index) => {
-                let route = &table.routes[index];
                 let replay = Replay::new(bytes, end);
+                let route = match &table.routes[index] {
+                    RouteTarget::Queue(route) => route,
+                    RouteTarget::Inline { id, .. } => {
+                        let stream =
+                            PeekableStream::new(conn, replay, *id, proxy_header, accepted_at);
+                        return Some(InlineWork {
+                            route: index,
+                            stream,
+                            peer,
+                        });
+                    }
+                };
                 let stream = PeekableStream::new(conn, replay, route.id, proxy_header, accepted_at);
                 let (rejected, reason) = match route.hand_off(stream, peer) {
-                    Ok(()) => return,
+                    Ok(()) => return None,
                     Err(HandOffError::Full(rejected)) => {
                         (rejected, DropReason::QueueFull(route.id))
                     }
@@ -429,7 +544,8 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 let (stream, peer) = rejected;
                 let proxy_header = stream.proxy_header().cloned();
                 drop(stream);
-                return self.report_drop(peer, reason, sniffed_bytes, proxy_header);
+                self.report_drop(peer, reason, sniffed_bytes, proxy_header);
+                return None;
             }
             SniffOutcome::NotMatched => DropReason::NotMatched,
             SniffOutcome::TimedOut => DropReason::TimedOut,
@@ -439,6 +555,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         };
         drop(conn);
         self.report_drop(peer, reason, sniffed_bytes, proxy_header);
+        None
     }
 }
 

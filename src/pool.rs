@@ -14,6 +14,7 @@
 
 use std::collections::VecDeque;
 use std::net::Shutdown;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -31,13 +32,22 @@ pub(crate) struct Job<C, A> {
 /// The connection a sniffer thread is working on, reachable by shutdown.
 pub(crate) struct SniffSlot<C> {
     conn: RwLock<Option<C>>,
+    /// Set while the thread runs an inline route's handler: `serve` does
+    /// not wait for handlers, so it does not join such a thread.
+    in_handler: AtomicBool,
 }
 
 impl<C: Connection> SniffSlot<C> {
     pub(crate) fn new() -> Self {
         SniffSlot {
             conn: RwLock::new(None),
+            in_handler: AtomicBool::new(false),
         }
+    }
+
+    /// Marks the thread as running (or done running) an inline handler.
+    pub(crate) fn set_in_handler(&self, running: bool) {
+        self.in_handler.store(running, Ordering::SeqCst);
     }
 
     /// Puts `conn` in the slot for the duration of its sniff.
@@ -268,13 +278,17 @@ impl<C: Connection, A> SnifferPool<C, A> {
         }
     }
 
-    /// Waits for every sniffer thread to exit; call after `stop`.
+    /// Waits for every sniffer thread to exit, except those running an
+    /// inline handler, which exit on their own when it returns; call
+    /// after `stop`.
     pub(crate) fn join_threads(&self) {
         let threads =
             std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
-        for SnifferThread { thread, .. } in threads {
-            // A thread that panicked has already been accounted for.
-            let _ = thread.join();
+        for SnifferThread { slot, thread } in threads {
+            if !slot.in_handler.load(Ordering::SeqCst) {
+                // A thread that panicked has already been accounted for.
+                let _ = thread.join();
+            }
         }
     }
 
