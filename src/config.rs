@@ -38,6 +38,8 @@ pub enum ProxyMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Settings {
     pub(crate) sniff_deadline: Option<Duration>,
+    pub(crate) first_byte_timeout: Option<Duration>,
+    pub(crate) max_connections: usize,
     pub(crate) max_sniff_bytes: usize,
     pub(crate) route_queue_capacity: usize,
     pub(crate) max_concurrent_sniffs: usize,
@@ -50,6 +52,8 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             sniff_deadline: Some(MuxBuilder::DEFAULT_SNIFF_DEADLINE),
+            first_byte_timeout: Some(MuxBuilder::DEFAULT_FIRST_BYTE_TIMEOUT),
+            max_connections: MuxBuilder::DEFAULT_MAX_CONNECTIONS,
             max_sniff_bytes: MuxBuilder::DEFAULT_MAX_SNIFF_BYTES,
             route_queue_capacity: MuxBuilder::DEFAULT_ROUTE_QUEUE_CAPACITY,
             max_concurrent_sniffs: MuxBuilder::DEFAULT_MAX_CONCURRENT_SNIFFS,
@@ -83,6 +87,10 @@ pub struct MuxBuilder {
 impl MuxBuilder {
     /// Default [`sniff_deadline`](Self::sniff_deadline): 5 seconds.
     pub const DEFAULT_SNIFF_DEADLINE: Duration = Duration::from_secs(5);
+    /// Default [`first_byte_timeout`](Self::first_byte_timeout): 3 seconds.
+    pub const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(3);
+    /// Default [`max_connections`](Self::max_connections): 10,000.
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
     /// Default [`max_sniff_bytes`](Self::max_sniff_bytes): 16 KiB.
     pub const DEFAULT_MAX_SNIFF_BYTES: usize = 16 * 1024;
     /// Default [`route_queue_capacity`](Self::route_queue_capacity): 128.
@@ -105,6 +113,33 @@ impl MuxBuilder {
     /// still takes a silent client.
     pub fn sniff_deadline(mut self, deadline: Option<Duration>) -> Self {
         self.settings.sniff_deadline = deadline;
+        self
+    }
+
+    /// How long, from accept, a client may take to send its first byte
+    /// (after any PROXY header); `None` leaves only the sniff deadline.
+    /// Silent clients are the cheapest attack on a public port, so this is
+    /// shorter than the deadline by default. A [`silence`] route with a
+    /// shorter timeout takes silent clients first; when this timeout
+    /// passes, the routes decide on empty input at its end (a catch-all
+    /// still takes the client), and otherwise the connection is closed
+    /// with a [`DropReason::NoFirstByte`] event.
+    ///
+    /// [`silence`]: crate::matchers::silence
+    /// [`DropReason::NoFirstByte`]: crate::DropReason::NoFirstByte
+    pub fn first_byte_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.settings.first_byte_timeout = timeout;
+        self
+    }
+
+    /// How many connections may be open at once (at least 1): those being
+    /// sniffed, queued for a route, or held by a handler (a stream counts
+    /// until it is dropped or taken apart with
+    /// [`into_parts`](crate::PeekableStream::into_parts)). When that many
+    /// are open, the accept loop waits and new connections stay in the
+    /// kernel's listen backlog, as with HAProxy's `maxconn`.
+    pub fn max_connections(mut self, count: usize) -> Self {
+        self.settings.max_connections = count.max(1);
         self
     }
 

@@ -71,6 +71,9 @@ pub enum DropReason {
     NotMatched,
     /// The sniff deadline passed before any route took the connection.
     TimedOut,
+    /// The client sent nothing within the first-byte timeout and no route
+    /// took a silent client.
+    NoFirstByte,
     /// The route matched but its queue was full: nobody is accepting on
     /// that route fast enough.
     QueueFull(RouteId),
@@ -83,6 +86,9 @@ pub enum DropReason {
     /// The connection did not start with the PROXY protocol header the
     /// settings require, or started with a malformed one.
     ProxyHeader(crate::ProxyError),
+    /// A matcher panicked while judging this connection (the message is
+    /// the panic's). Only this connection is affected.
+    MatcherPanicked(String),
     /// No sniffer thread was free and none could be started (the process
     /// is out of threads or memory).
     NoSnifferThread(io::Error),
@@ -115,6 +121,9 @@ impl fmt::Display for DropReason {
         match self {
             DropReason::NotMatched => f.write_str("no route matched"),
             DropReason::TimedOut => f.write_str("sniff deadline passed before a route matched"),
+            DropReason::NoFirstByte => {
+                f.write_str("the client sent nothing within the first-byte timeout")
+            }
             DropReason::QueueFull(route) => write!(f, "{route} matched but its queue is full"),
             DropReason::RouteClosed(route) => {
                 write!(f, "{route} matched but its listener is closed")
@@ -122,6 +131,7 @@ impl fmt::Display for DropReason {
             DropReason::Io(error) => write!(f, "reading from the client failed: {error}"),
             DropReason::ShutDown => f.write_str("the multiplexer is shutting down"),
             DropReason::ProxyHeader(error) => write!(f, "bad PROXY protocol header: {error}"),
+            DropReason::MatcherPanicked(message) => write!(f, "a matcher panicked: {message}"),
             DropReason::NoSnifferThread(error) => {
                 write!(f, "no sniffer thread could be started: {error}")
             }

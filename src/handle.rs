@@ -12,6 +12,7 @@ pub(crate) trait Control: Send + Sync {
     fn is_shut_down(&self) -> bool;
     fn stats(&self) -> Stats;
     fn sniffing(&self) -> usize;
+    fn open_connections(&self) -> usize;
 }
 
 /// A cloneable handle to a [`Mux`](crate::Mux), valid before, during and
@@ -70,6 +71,13 @@ impl MuxHandle {
     /// thread) right now.
     pub fn sniffing(&self) -> usize {
         self.control.sniffing()
+    }
+
+    /// How many connections are open right now: being sniffed, queued
+    /// for a route, or held by a handler (see
+    /// [`MuxBuilder::max_connections`](crate::MuxBuilder::max_connections)).
+    pub fn open_connections(&self) -> usize {
+        self.control.open_connections()
     }
 }
 

@@ -134,6 +134,7 @@ mod event;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handle;
+mod limit;
 mod listener;
 mod matcher;
 pub mod matchers;

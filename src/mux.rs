@@ -20,6 +20,7 @@ use crate::config::{MuxBuilder, Settings};
 use crate::error::ServeError;
 use crate::event::{DropReason, Event};
 use crate::handle::{Control, MuxHandle};
+use crate::limit::ConnectionLimit;
 use crate::listener::Listener;
 use crate::matcher::Matcher;
 use crate::pool::{Job, SniffSlot, SnifferPool, Submitted};
@@ -29,7 +30,7 @@ use crate::route::{HandOffError, RouteId, RouteShared};
 use crate::route_target::RouteTarget;
 use crate::sniff::{sniff, SniffLimits, SniffOutcome, Sniffed};
 use crate::stats::{Counters, Stats};
-use crate::stream::PeekableStream;
+use crate::stream::{Arrival, PeekableStream};
 
 type EventCallback<A> = Box<dyn Fn(&Event<A>) + Send + Sync>;
 
@@ -55,6 +56,7 @@ pub(crate) struct Core<C, A> {
     stopping: AtomicBool,
     wake_accept: WakeAccept,
     pool: SnifferPool<C, A>,
+    connections: Arc<ConnectionLimit>,
     counters: Counters,
     table: OnceLock<RouteTable<C, A>>,
 }
@@ -121,6 +123,7 @@ impl<S: Accept> Mux<S> {
     pub(crate) fn with_settings(source: S, settings: Settings) -> io::Result<Self> {
         let local_addr = source.local_addr()?;
         let wake_accept = source.wake_handle()?;
+        let connections = ConnectionLimit::new(settings.max_connections);
         let pool = SnifferPool::new(
             settings.max_concurrent_sniffs,
             settings.idle_sniffer_timeout,
@@ -133,6 +136,7 @@ impl<S: Accept> Mux<S> {
                 stopping: AtomicBool::new(false),
                 wake_accept,
                 pool,
+                connections,
                 counters: Counters::default(),
                 table: OnceLock::new(),
             }),
@@ -274,7 +278,13 @@ impl<S: Accept> Mux<S> {
     fn accept_loop(&self) -> Result<(), ServeError> {
         let core = &self.core;
         let mut backoff = Backoff::default();
-        while core.pool.wait_for_capacity() {
+        loop {
+            let Some(permit) = core.connections.acquire() else {
+                break;
+            };
+            if !core.pool.wait_for_capacity() {
+                break;
+            }
             match self.source.accept() {
                 Ok((conn, peer)) => {
                     if core.is_stopping() {
@@ -288,6 +298,7 @@ impl<S: Accept> Mux<S> {
                         conn,
                         peer,
                         accepted_at: Instant::now(),
+                        permit,
                     });
                 }
                 Err(_) if core.is_stopping() => break,
@@ -349,6 +360,15 @@ impl<S: Accept> Drop for Mux<S> {
     }
 }
 
+/// The message a panic was raised with, when it is a string.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|message| (*message).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
 /// Marks the current job done when the sniffer thread leaves it, even by
 /// unwinding from a panic in a matcher or the event callback.
 struct JobDone<'a, C: crate::Connection, A> {
@@ -388,6 +408,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         if !first_call {
             return;
         }
+        self.connections.stop();
         for Job { conn, peer, .. } in self.pool.stop() {
             drop(conn);
             self.report_drop(peer, DropReason::ShutDown, 0, None);
@@ -400,7 +421,9 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
 
     fn emit(&self, event: &Event<A>) {
         if let Some(callback) = self.table.get().and_then(|t| t.on_event.as_ref()) {
-            callback(event);
+            // A panicking callback must not take a sniffer thread or the
+            // accept loop down with it; the panic hook has reported it.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| callback(event)));
         }
     }
 
@@ -475,6 +498,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             conn,
             peer,
             accepted_at,
+            permit,
         } = job;
         let Some(table) = self.table.get() else {
             drop(conn);
@@ -484,6 +508,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         let limits = SniffLimits {
             deadline: self.settings.sniff_deadline,
             max_bytes: self.settings.max_sniff_bytes,
+            first_byte_timeout: self.settings.first_byte_timeout,
             proxy_mode: self.settings.proxy_mode,
         };
         slot.hold(conn);
@@ -492,10 +517,30 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             // filled; interrupting here closes that window.
             slot.interrupt();
         }
-        let sniffed =
-            slot.with(|conn| sniff(conn, accepted_at, &table.matchers, limits, &self.stopping));
+        let sniffed = slot.with(|conn| {
+            panic::catch_unwind(AssertUnwindSafe(|| {
+                sniff(conn, accepted_at, &table.matchers, limits, &self.stopping)
+            }))
+        });
         match (slot.release(), sniffed) {
-            (Some(conn), Some(sniffed)) => self.dispatch(table, conn, peer, accepted_at, sniffed),
+            (Some(conn), Some(Ok(sniffed))) => {
+                let arrival = Arrival {
+                    proxy_header: None,
+                    accepted_at,
+                    permit: Some(permit),
+                };
+                self.dispatch(table, conn, peer, arrival, sniffed)
+            }
+            (Some(conn), Some(Err(panic))) => {
+                drop(conn);
+                self.report_drop(
+                    peer,
+                    DropReason::MatcherPanicked(panic_message(panic.as_ref())),
+                    0,
+                    None,
+                );
+                None
+            }
             _ => None,
         }
     }
@@ -505,7 +550,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         table: &RouteTable<C, A>,
         conn: C,
         peer: A,
-        accepted_at: Instant,
+        mut arrival: Arrival,
         sniffed: Sniffed,
     ) -> Option<InlineWork<C, A>> {
         let Sniffed {
@@ -514,6 +559,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             end,
             outcome,
         } = sniffed;
+        arrival.proxy_header = proxy_header;
         let sniffed_bytes = bytes.len();
         let reason = match outcome {
             SniffOutcome::Route(index) => {
@@ -521,8 +567,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 let route = match &table.routes[index] {
                     RouteTarget::Queue(route) => route,
                     RouteTarget::Inline { id, .. } => {
-                        let stream =
-                            PeekableStream::new(conn, replay, *id, proxy_header, accepted_at);
+                        let stream = PeekableStream::new(conn, replay, *id, arrival);
                         return Some(InlineWork {
                             route: index,
                             stream,
@@ -530,7 +575,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                         });
                     }
                 };
-                let stream = PeekableStream::new(conn, replay, route.id, proxy_header, accepted_at);
+                let stream = PeekableStream::new(conn, replay, route.id, arrival);
                 let (rejected, reason) = match route.hand_off(stream, peer) {
                     Ok(()) => return None,
                     Err(HandOffError::Full(rejected)) => {
@@ -549,12 +594,13 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             }
             SniffOutcome::NotMatched => DropReason::NotMatched,
             SniffOutcome::TimedOut => DropReason::TimedOut,
+            SniffOutcome::NoFirstByte => DropReason::NoFirstByte,
             SniffOutcome::Failed(error) => DropReason::Io(error),
             SniffOutcome::BadProxyHeader(error) => DropReason::ProxyHeader(error),
             SniffOutcome::Interrupted => DropReason::ShutDown,
         };
         drop(conn);
-        self.report_drop(peer, reason, sniffed_bytes, proxy_header);
+        self.report_drop(peer, reason, sniffed_bytes, arrival.proxy_header);
         None
     }
 }
@@ -579,5 +625,9 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Control for Core<C,
 
     fn sniffing(&self) -> usize {
         self.pool.in_flight()
+    }
+
+    fn open_connections(&self) -> usize {
+        self.connections.open()
     }
 }

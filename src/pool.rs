@@ -20,6 +20,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::connection::Connection;
+use crate::limit::ConnectionPermit;
 
 /// An accepted connection waiting to be sniffed.
 pub(crate) struct Job<C, A> {
@@ -27,6 +28,8 @@ pub(crate) struct Job<C, A> {
     pub(crate) peer: A,
     /// When the listener accepted it: the sniff deadline counts from here.
     pub(crate) accepted_at: Instant,
+    /// Its place under the open-connection limit.
+    pub(crate) permit: ConnectionPermit,
 }
 
 /// The connection a sniffer thread is working on, reachable by shutdown.
@@ -309,6 +312,9 @@ mod tests {
             conn: pair().1,
             peer,
             accepted_at: Instant::now(),
+            permit: crate::limit::ConnectionLimit::new(usize::MAX)
+                .acquire()
+                .unwrap(),
         }
     }
 

@@ -35,6 +35,9 @@ pub(crate) struct SniffLimits {
     /// Bytes allowed before the routes must decide (the PROXY header
     /// included).
     pub(crate) max_bytes: usize,
+    /// Time allowed, from accept, for the first byte after any PROXY
+    /// header; `None` for no limit but the deadline.
+    pub(crate) first_byte_timeout: Option<Duration>,
     /// Whether a PROXY protocol header comes first.
     pub(crate) proxy_mode: ProxyMode,
 }
@@ -48,6 +51,9 @@ pub(crate) enum SniffOutcome {
     NotMatched,
     /// The deadline passed and no route took the connection.
     TimedOut,
+    /// The client sent nothing within the first-byte timeout and no route
+    /// took it.
+    NoFirstByte,
     /// Reading (or writing a reply) failed and no route took the connection.
     Failed(io::Error),
     /// The PROXY header the settings require is missing or malformed.
@@ -72,6 +78,8 @@ enum InputEnd {
     Eof,
     ByteLimit,
     Deadline,
+    /// The client sent nothing within the first-byte timeout.
+    Silent,
     Error(io::Error),
 }
 
@@ -81,7 +89,7 @@ impl InputEnd {
         match self {
             InputEnd::Eof => Some(StreamEnd::Eof),
             InputEnd::Error(error) => Some(StreamEnd::Error(error)),
-            InputEnd::ByteLimit | InputEnd::Deadline => None,
+            InputEnd::ByteLimit | InputEnd::Deadline | InputEnd::Silent => None,
         }
     }
 
@@ -90,6 +98,7 @@ impl InputEnd {
         match self {
             InputEnd::Eof | InputEnd::ByteLimit => SniffOutcome::NotMatched,
             InputEnd::Deadline => SniffOutcome::TimedOut,
+            InputEnd::Silent => SniffOutcome::NoFirstByte,
             InputEnd::Error(error) => SniffOutcome::Failed(error),
         }
     }
@@ -129,8 +138,17 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
             if let Decision::Route(index) = decider.decide_silent(elapsed) {
                 break Ok(index);
             }
-            wake = decider
-                .next_silence_timeout(elapsed)
+            if limits
+                .first_byte_timeout
+                .is_some_and(|limit| elapsed >= limit)
+            {
+                break Err(InputEnd::Silent);
+            }
+            let next_silence = decider.next_silence_timeout(elapsed);
+            wake = [next_silence, limits.first_byte_timeout]
+                .into_iter()
+                .flatten()
+                .min()
                 .and_then(|timeout| reader.started.checked_add(timeout));
         }
         if replied_by.is_none() {
@@ -387,6 +405,7 @@ mod tests {
         SniffLimits {
             deadline: deadline_ms.map(Duration::from_millis),
             max_bytes,
+            first_byte_timeout: None,
             proxy_mode: ProxyMode::Off,
         }
     }

@@ -23,6 +23,8 @@ pub struct Stats {
     pub not_matched: u64,
     /// Connections whose sniff deadline passed.
     pub timed_out: u64,
+    /// Connections that sent nothing within the first-byte timeout.
+    pub no_first_byte: u64,
     /// Connections dropped because their route's queue was full.
     pub queue_full: u64,
     /// Connections dropped because their route's handle was closed.
@@ -33,6 +35,8 @@ pub struct Stats {
     pub shut_down: u64,
     /// Connections dropped for a missing or malformed PROXY header.
     pub bad_proxy_header: u64,
+    /// Connections dropped because a matcher panicked on them.
+    pub matcher_panics: u64,
     /// Connections dropped because no sniffer thread could be started.
     pub no_sniffer_thread: u64,
     /// Transient `accept` failures (each followed by a back-off).
@@ -44,12 +48,14 @@ impl Stats {
     pub fn dropped(&self) -> u64 {
         self.not_matched
             + self.timed_out
+            + self.no_first_byte
             + self.queue_full
             + self.route_closed
             + self.io_errors
             + self.shut_down
             + self.bad_proxy_header
             + self.no_sniffer_thread
+            + self.matcher_panics
     }
 
     /// Connections handed to any route.
@@ -65,12 +71,14 @@ pub(crate) struct Counters {
     accepted: AtomicU64,
     not_matched: AtomicU64,
     timed_out: AtomicU64,
+    no_first_byte: AtomicU64,
     queue_full: AtomicU64,
     route_closed: AtomicU64,
     io_errors: AtomicU64,
     shut_down: AtomicU64,
     bad_proxy_header: AtomicU64,
     no_sniffer_thread: AtomicU64,
+    matcher_panics: AtomicU64,
     accept_errors: AtomicU64,
 }
 
@@ -87,12 +95,14 @@ impl Counters {
         let counter = match reason {
             DropReason::NotMatched => &self.not_matched,
             DropReason::TimedOut => &self.timed_out,
+            DropReason::NoFirstByte => &self.no_first_byte,
             DropReason::QueueFull(_) => &self.queue_full,
             DropReason::RouteClosed(_) => &self.route_closed,
             DropReason::Io(_) => &self.io_errors,
             DropReason::ShutDown => &self.shut_down,
             DropReason::ProxyHeader(_) => &self.bad_proxy_header,
             DropReason::NoSnifferThread(_) => &self.no_sniffer_thread,
+            DropReason::MatcherPanicked(_) => &self.matcher_panics,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -104,12 +114,14 @@ impl Counters {
             routed,
             not_matched: read(&self.not_matched),
             timed_out: read(&self.timed_out),
+            no_first_byte: read(&self.no_first_byte),
             queue_full: read(&self.queue_full),
             route_closed: read(&self.route_closed),
             io_errors: read(&self.io_errors),
             shut_down: read(&self.shut_down),
             bad_proxy_header: read(&self.bad_proxy_header),
             no_sniffer_thread: read(&self.no_sniffer_thread),
+            matcher_panics: read(&self.matcher_panics),
             accept_errors: read(&self.accept_errors),
         }
     }
@@ -136,6 +148,8 @@ mod tests {
             DropReason::ShutDown,
             DropReason::NoSnifferThread(std::io::Error::other("EAGAIN")),
             DropReason::ProxyHeader(crate::ProxyError::missing()),
+            DropReason::MatcherPanicked("bug".into()),
+            DropReason::NoFirstByte,
         ] {
             counters.count_drop(&reason);
         }
@@ -143,7 +157,9 @@ mod tests {
         assert_eq!(stats.accepted, 2);
         assert_eq!(stats.accept_errors, 1);
         assert_eq!(stats.shut_down, 2);
-        assert_eq!(stats.dropped(), 9);
+        assert_eq!(stats.dropped(), 11);
+        assert_eq!(stats.no_first_byte, 1);
+        assert_eq!(stats.matcher_panics, 1);
         assert_eq!(stats.bad_proxy_header, 1);
         assert_eq!(stats.no_sniffer_thread, 1);
         assert_eq!(stats.routed_total(), 5);

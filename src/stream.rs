@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::connection::Connection;
+use crate::limit::ConnectionPermit;
 use crate::matchers::{
     client_hello_info, http1_request, http2_request, ClientHelloInfo, Http1Request, Http2Request,
 };
@@ -114,6 +115,15 @@ pub struct PeekableStream<C = TcpStream> {
     /// Boxed: rare, and the stream stays small to move.
     proxy_header: Option<Box<ProxyHeader>>,
     accepted_at: Instant,
+    /// Its place under the open-connection limit, freed on drop.
+    _permit: Option<ConnectionPermit>,
+}
+
+/// What the multiplexer knows of a connection besides its bytes.
+pub(crate) struct Arrival {
+    pub(crate) proxy_header: Option<ProxyHeader>,
+    pub(crate) accepted_at: Instant,
+    pub(crate) permit: Option<ConnectionPermit>,
 }
 
 /// The parts of a [`PeekableStream`]: see
@@ -132,20 +142,15 @@ pub struct StreamParts<C> {
 }
 
 impl<C> PeekableStream<C> {
-    pub(crate) fn new(
-        conn: C,
-        replay: Replay,
-        route: RouteId,
-        proxy_header: Option<ProxyHeader>,
-        accepted_at: Instant,
-    ) -> Self {
+    pub(crate) fn new(conn: C, replay: Replay, route: RouteId, arrival: Arrival) -> Self {
         PeekableStream {
             conn,
             replay: Mutex::new(ReplaySlot::Owned(replay)),
             replay_drained: false,
             route,
-            proxy_header: proxy_header.map(Box::new),
-            accepted_at,
+            proxy_header: arrival.proxy_header.map(Box::new),
+            accepted_at: arrival.accepted_at,
+            _permit: arrival.permit,
         }
     }
 
@@ -238,7 +243,8 @@ impl<C> PeekableStream<C> {
 
     /// Takes the connection and the unread sniffed bytes back out, for a
     /// handler that wants to manage them itself (to hand the socket to
-    /// another library, say).
+    /// another library, say). The connection then no longer counts
+    /// toward [`MuxBuilder::max_connections`](crate::MuxBuilder::max_connections).
     ///
     /// ```
     /// use connmux::memory;
@@ -283,6 +289,7 @@ impl<C> PeekableStream<C> {
             route: self.route,
             proxy_header: self.proxy_header.clone(),
             accepted_at: self.accepted_at,
+            _permit: None,
         }
     }
 }
@@ -432,6 +439,14 @@ mod tests {
     use crate::memory;
     use crate::replay::StreamEnd;
 
+    fn arrival() -> Arrival {
+        Arrival {
+            proxy_header: None,
+            accepted_at: Instant::now(),
+            permit: None,
+        }
+    }
+
     fn stream_with(
         sniffed: &[u8],
         end: Option<StreamEnd>,
@@ -439,7 +454,7 @@ mod tests {
         let (client, server) = memory::pair();
         let replay = Replay::new(sniffed.to_vec(), end);
         (
-            PeekableStream::new(server, replay, RouteId(3), None, Instant::now()),
+            PeekableStream::new(server, replay, RouteId(3), arrival()),
             client,
         )
     }
@@ -471,8 +486,7 @@ mod tests {
             &server,
             Replay::new(b"0123456789".to_vec(), None),
             RouteId(0),
-            None,
-            Instant::now(),
+            arrival(),
         );
         let mut first = [0u8; 4];
         original.read_exact(&mut first).unwrap();

@@ -19,7 +19,7 @@ fn never_decides(_: &[u8]) -> Verdict {
 }
 
 #[test]
-fn a_silent_client_is_closed_by_the_default_deadline() {
+fn a_silent_client_is_closed_by_the_default_first_byte_timeout() {
     let mut mux = tcp_mux(Mux::builder());
     let _http = mux.route(http1_fast());
     let running = serve(mux);
@@ -27,6 +27,28 @@ fn a_silent_client_is_closed_by_the_default_deadline() {
     let mut silent = connect(running.addr);
     assert!(
         is_closed_by_peer(&mut silent),
+        "the default first-byte timeout did not close it"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= MuxBuilder::DEFAULT_FIRST_BYTE_TIMEOUT,
+        "closed after {waited:?}"
+    );
+    let event = running.next_event();
+    assert_eq!((event.kind, event.sniffed_bytes), ("no_first_byte", 0));
+    assert_eq!(event.peer, Some(silent.local_addr().unwrap()));
+    running.stop().unwrap();
+}
+
+#[test]
+fn a_client_that_stalls_is_closed_by_the_default_deadline() {
+    let mut mux = tcp_mux(Mux::builder());
+    let _http = mux.route(http1_fast());
+    let running = serve(mux);
+    let started = Instant::now();
+    let mut stalled = connect_and_send(running.addr, b"GE");
+    assert!(
+        is_closed_by_peer(&mut stalled),
         "the default deadline did not close it"
     );
     let waited = started.elapsed();
@@ -35,8 +57,51 @@ fn a_silent_client_is_closed_by_the_default_deadline() {
         "closed after {waited:?}"
     );
     let event = running.next_event();
-    assert_eq!((event.kind, event.sniffed_bytes), ("timed_out", 0));
-    assert_eq!(event.peer, Some(silent.local_addr().unwrap()));
+    assert_eq!((event.kind, event.sniffed_bytes), ("timed_out", 2));
+    running.stop().unwrap();
+}
+
+#[test]
+fn a_catch_all_still_takes_a_client_silent_past_the_first_byte_timeout() {
+    let first_byte = Duration::from_millis(100);
+    let mut mux = tcp_mux(Mux::builder().first_byte_timeout(Some(first_byte)));
+    let _http = mux.route(http1_fast());
+    let catch_all = mux.route(any());
+    let running = serve(mux);
+    let started = Instant::now();
+    let _silent = connect(running.addr);
+    catch_all
+        .accept_timeout(WAIT)
+        .expect("taken at the first-byte timeout");
+    assert!(started.elapsed() >= first_byte);
+    running.stop().unwrap();
+}
+
+#[test]
+fn at_the_connection_limit_the_accept_loop_waits_until_one_closes() {
+    let mut mux = tcp_mux(Mux::builder().max_connections(2));
+    let http = mux.route(http1_fast());
+    let running = serve(mux);
+    let _one = connect_and_send(running.addr, b"GET /1 HTTP/1.1\r\n\r\n");
+    let _two = connect_and_send(running.addr, b"GET /2 HTTP/1.1\r\n\r\n");
+    let (first, _) = http.accept_timeout(WAIT).unwrap();
+    let (second, _) = http.accept_timeout(WAIT).unwrap();
+    assert_eq!(running.handle.open_connections(), 2, "held by the handler");
+    let _three = connect_and_send(running.addr, b"GET /3 HTTP/1.1\r\n\r\n");
+    assert!(
+        http.accept_timeout(Duration::from_millis(200)).is_err(),
+        "a third beyond the limit"
+    );
+    assert_eq!(
+        running.handle.stats().accepted,
+        2,
+        "the third waits in the backlog"
+    );
+    drop(first);
+    http.accept_timeout(WAIT)
+        .expect("accepted once a connection closed");
+    drop(second);
+    eventually("places freed", || running.handle.open_connections() == 1);
     running.stop().unwrap();
 }
 
