@@ -3,12 +3,14 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::stats::Stats;
 
 /// What a handle can ask of the multiplexer, whatever its listener type.
 pub(crate) trait Control: Send + Sync {
     fn shutdown(&self);
+    fn shutdown_graceful(&self, grace: Duration);
     fn is_shut_down(&self) -> bool;
     fn stats(&self) -> Stats;
     fn sniffing(&self) -> usize;
@@ -54,6 +56,31 @@ impl MuxHandle {
     /// at once.
     pub fn shutdown(&self) {
         self.control.shutdown();
+    }
+
+    /// Stops accepting at once and lets the connections being sniffed
+    /// finish their sniff for up to `grace` (they are routed as usual),
+    /// then shuts down as [`shutdown`](Self::shutdown) does; returns at
+    /// once. `serve` returns as soon as every sniff has ended, or when
+    /// `grace` has passed. Calling [`shutdown`](Self::shutdown) meanwhile
+    /// cuts the grace short.
+    ///
+    /// ```
+    /// use connmux::{matchers, Mux};
+    /// use std::net::TcpListener;
+    /// use std::time::Duration;
+    ///
+    /// let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// let http = mux.route(matchers::http1_fast());
+    /// let handle = mux.handle();
+    /// let server = std::thread::spawn(move || mux.serve());
+    /// handle.shutdown_graceful(Duration::from_secs(2));
+    /// server.join().unwrap()?;
+    /// assert!(http.accept().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shutdown_graceful(&self, grace: Duration) {
+        self.control.shutdown_graceful(grace);
     }
 
     /// Whether shutdown has begun (by this or another handle, or because

@@ -10,9 +10,9 @@ use std::io;
 use std::net::TcpListener;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::accept::{Accept, WakeAccept};
 use crate::accept_retry::{classify, AcceptFailure, Backoff};
@@ -56,6 +56,8 @@ pub(crate) struct Core<C, A> {
     stopping: AtomicBool,
     wake_accept: WakeAccept,
     pool: SnifferPool<C, A>,
+    /// When a graceful shutdown must give up waiting for sniffs.
+    drain_deadline: Mutex<Option<Instant>>,
     connections: Arc<ConnectionLimit>,
     counters: Counters,
     table: OnceLock<RouteTable<C, A>>,
@@ -136,6 +138,7 @@ impl<S: Accept> Mux<S> {
                 stopping: AtomicBool::new(false),
                 wake_accept,
                 pool,
+                drain_deadline: Mutex::new(None),
                 connections,
                 counters: Counters::default(),
                 table: OnceLock::new(),
@@ -266,6 +269,9 @@ impl<S: Accept> Mux<S> {
         } else {
             self.accept_loop()
         };
+        if let Some(deadline) = self.core.drain_deadline() {
+            self.core.pool.wait_idle(deadline);
+        }
         self.core.stop(false);
         // A sniffer thread started just before shutdown may have taken its
         // connection after `stop` looked at the slots; no thread starts
@@ -287,7 +293,7 @@ impl<S: Accept> Mux<S> {
             }
             match self.source.accept() {
                 Ok((conn, peer)) => {
-                    if core.is_stopping() {
+                    if core.is_stopping() || core.drain_deadline().is_some() {
                         // The shutdown wake-up connection, or a client that
                         // raced it: either way, nothing will sniff it.
                         break;
@@ -301,7 +307,7 @@ impl<S: Accept> Mux<S> {
                         permit,
                     });
                 }
-                Err(_) if core.is_stopping() => break,
+                Err(_) if core.is_stopping() || core.drain_deadline().is_some() => break,
                 Err(error) => match classify(&error) {
                     AcceptFailure::Transient => {
                         let retry_in = backoff.next_delay();
@@ -387,6 +393,14 @@ impl<C: crate::Connection, A> Drop for JobDone<'_, C, A> {
 impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// When a graceful shutdown, if one began, stops waiting for sniffs.
+    fn drain_deadline(&self) -> Option<Instant> {
+        *self
+            .drain_deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Stops everything; `wake` also wakes the accept loop, which is only
@@ -608,6 +622,25 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
 impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Control for Core<C, A> {
     fn shutdown(&self) {
         self.stop(true);
+    }
+
+    fn shutdown_graceful(&self, grace: Duration) {
+        /// Longer graces are as good as forever.
+        const LONGEST_GRACE: Duration = Duration::from_secs(365 * 24 * 3600);
+        let deadline = Instant::now() + grace.min(LONGEST_GRACE);
+        {
+            let mut drain_deadline = self
+                .drain_deadline
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if drain_deadline.is_some() || self.is_stopping() {
+                return;
+            }
+            *drain_deadline = Some(deadline);
+        }
+        self.pool.drain();
+        self.connections.stop();
+        (self.wake_accept)();
     }
 
     fn is_shut_down(&self) -> bool {

@@ -114,6 +114,9 @@ struct PoolState<C, A> {
     /// Jobs queued or being sniffed.
     in_flight: usize,
     stopping: bool,
+    /// No new jobs will come (a graceful shutdown): the accept loop stops
+    /// waiting for capacity, while jobs in progress go on.
+    draining: bool,
 }
 
 /// The pool's bookkeeping; the threads themselves are started by the
@@ -136,6 +139,7 @@ impl<C: Connection, A> SnifferPool<C, A> {
                 idle: 0,
                 in_flight: 0,
                 stopping: false,
+                draining: false,
             }),
             job_queued: Condvar::new(),
             capacity_or_stop: Condvar::new(),
@@ -154,19 +158,36 @@ impl<C: Connection, A> SnifferPool<C, A> {
         let state = self
             .capacity_or_stop
             .wait_while(self.lock(), |s| {
-                s.in_flight >= self.max_in_flight && !s.stopping
+                s.in_flight >= self.max_in_flight && !s.stopping && !s.draining
             })
             .unwrap_or_else(PoisonError::into_inner);
-        !state.stopping
+        !state.stopping && !state.draining
+    }
+
+    /// Tells the accept loop that no more jobs will come; jobs in progress
+    /// go on.
+    pub(crate) fn drain(&self) {
+        self.lock().draining = true;
+        self.capacity_or_stop.notify_all();
+    }
+
+    /// Waits until no job is queued or running, the pool stops, or
+    /// `deadline` passes.
+    pub(crate) fn wait_idle(&self, deadline: Instant) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let _ = self
+            .capacity_or_stop
+            .wait_timeout_while(self.lock(), left, |s| s.in_flight > 0 && !s.stopping)
+            .unwrap_or_else(PoisonError::into_inner);
     }
 
     /// Sleeps for `delay` unless the pool stops first; `false` if it did.
     pub(crate) fn pause(&self, delay: Duration) -> bool {
         let (state, _) = self
             .capacity_or_stop
-            .wait_timeout_while(self.lock(), delay, |s| !s.stopping)
+            .wait_timeout_while(self.lock(), delay, |s| !s.stopping && !s.draining)
             .unwrap_or_else(PoisonError::into_inner);
-        !state.stopping
+        !state.stopping && !state.draining
     }
 
     /// Queues a job; gives it back if the pool has stopped.

@@ -186,3 +186,59 @@ fn ipv6_loopback_serves_and_shuts_down() {
     assert!(peer.is_ipv6());
     running.stop().unwrap();
 }
+
+#[test]
+fn graceful_shutdown_lets_sniffs_in_progress_finish_then_closes_the_listener() {
+    let mut mux = tcp_mux(Mux::builder().sniff_deadline(None).first_byte_timeout(None));
+    let http = mux.route(http1_fast());
+    let running = serve(mux);
+    let mut slow = connect_and_send(running.addr, b"GE");
+    eventually("the sniff to start", || running.handle.sniffing() == 1);
+
+    running.handle.shutdown_graceful(WAIT);
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(!running.handle.is_shut_down(), "still draining");
+    std::io::Write::write_all(&mut slow, b"T / HTTP/1.1\r\n\r\n").unwrap();
+    let (mut conn, _) = http
+        .accept_timeout(WAIT)
+        .expect("the sniff finished and was routed");
+    let mut request = [0u8; 6];
+    conn.read_exact(&mut request).unwrap();
+    assert_eq!(&request, b"GET / ");
+    running.wait_served().unwrap();
+    assert!(
+        TcpStream::connect(running.addr).is_err(),
+        "no longer listening"
+    );
+    assert_eq!(http.accept().unwrap_err(), AcceptError::ShutDown);
+}
+
+#[test]
+fn graceful_shutdown_gives_up_on_sniffs_after_the_grace() {
+    let mut mux = tcp_mux(Mux::builder().sniff_deadline(None).first_byte_timeout(None));
+    let _http = mux.route(http1_fast());
+    let running = serve(mux);
+    let mut stuck = connect_and_send(running.addr, b"GE");
+    eventually("the sniff to start", || running.handle.sniffing() == 1);
+    let started = std::time::Instant::now();
+    running.handle.shutdown_graceful(Duration::from_millis(100));
+    running.wait_served().unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(100),
+        "gave up before the grace"
+    );
+    assert!(is_closed_by_peer(&mut stuck));
+    assert_eq!(running.next_event().kind, "shut_down");
+}
+
+#[test]
+fn an_immediate_shutdown_cuts_a_graceful_one_short() {
+    let mut mux = tcp_mux(Mux::builder().sniff_deadline(None).first_byte_timeout(None));
+    let _http = mux.route(http1_fast());
+    let running = serve(mux);
+    let _stuck = connect_and_send(running.addr, b"GE");
+    eventually("the sniff to start", || running.handle.sniffing() == 1);
+    running.handle.shutdown_graceful(Duration::from_secs(3600));
+    std::thread::sleep(Duration::from_millis(50));
+    running.stop().unwrap();
+}
