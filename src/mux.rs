@@ -461,10 +461,11 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
 
     /// A sniffer thread's life: take jobs until the pool says stop.
     fn run_sniffer(&self, slot: &SniffSlot<C>) {
+        let mut scratch = Vec::new();
         while let Some(job) = self.pool.next_job() {
             let inline = {
                 let _done = JobDone { pool: &self.pool };
-                self.sniff_and_dispatch(slot, job)
+                self.sniff_and_dispatch(slot, job, &mut scratch)
             };
             if let Some(work) = inline {
                 self.run_inline(slot, work);
@@ -507,7 +508,12 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         slot.set_in_handler(false);
     }
 
-    fn sniff_and_dispatch(&self, slot: &SniffSlot<C>, job: Job<C, A>) -> Option<InlineWork<C, A>> {
+    fn sniff_and_dispatch(
+        &self,
+        slot: &SniffSlot<C>,
+        job: Job<C, A>,
+        scratch: &mut Vec<u8>,
+    ) -> Option<InlineWork<C, A>> {
         let Job {
             conn,
             peer,
@@ -533,7 +539,14 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         }
         let sniffed = slot.with(|conn| {
             panic::catch_unwind(AssertUnwindSafe(|| {
-                sniff(conn, accepted_at, &table.matchers, limits, &self.stopping)
+                sniff(
+                    conn,
+                    accepted_at,
+                    &table.matchers,
+                    limits,
+                    &self.stopping,
+                    scratch,
+                )
             }))
         });
         match (slot.release(), sniffed) {

@@ -24,7 +24,7 @@ use crate::replay::StreamEnd;
 
 /// The most a sniff reads before its first decision: enough for typical
 /// request heads and ClientHellos, small enough to stay cheap per
-/// connection. The buffer doubles from here up to the byte limit.
+/// connection. The scratch buffer doubles from here up to the byte limit.
 const FIRST_READ_CAPACITY: usize = 4096;
 
 /// The limits one sniff runs under.
@@ -108,14 +108,20 @@ impl InputEnd {
 /// timeouts count from then), against `matchers` (in priority order). `stopping` is the
 /// multiplexer's shutdown flag: a sniff that ends while it is set reports
 /// `Interrupted`, since shutdown is what closed the connection.
+///
+/// The bytes are read into `scratch`, a buffer the sniffer thread keeps
+/// from one connection to the next; only the bytes read are copied out
+/// for the handler, so a connection costs one allocation of exactly their
+/// size (none if the client sent nothing).
 pub(crate) fn sniff<C: Connection, M: Matcher>(
     conn: &C,
     accepted_at: Instant,
     matchers: &[M],
     limits: SniffLimits,
     stopping: &AtomicBool,
+    scratch: &mut Vec<u8>,
 ) -> Sniffed {
-    let mut reader = Reader::new(conn, accepted_at, limits);
+    let mut reader = Reader::new(conn, accepted_at, limits, scratch);
     if let Err(outcome) = reader.read_proxy_header(limits.proxy_mode) {
         let outcome = if stopping.load(Ordering::SeqCst) {
             SniffOutcome::Interrupted
@@ -194,7 +200,7 @@ struct Reader<'a, C> {
     started: Instant,
     deadline: Option<Instant>,
     max_bytes: usize,
-    buffer: Vec<u8>,
+    buffer: &'a mut Vec<u8>,
     filled: usize,
     /// The PROXY header at the start of the buffer and its length: the
     /// routes see the bytes after it.
@@ -208,13 +214,13 @@ struct Reader<'a, C> {
 }
 
 impl<'a, C: Connection> Reader<'a, C> {
-    fn new(conn: &'a C, started: Instant, limits: SniffLimits) -> Self {
+    fn new(conn: &'a C, started: Instant, limits: SniffLimits, buffer: &'a mut Vec<u8>) -> Self {
         Reader {
             conn,
             started,
             deadline: limits.deadline.and_then(|d| started.checked_add(d)),
             max_bytes: limits.max_bytes,
-            buffer: Vec::new(),
+            buffer,
             filled: 0,
             proxy_header: None,
             header_length: 0,
@@ -373,16 +379,14 @@ impl<'a, C: Connection> Reader<'a, C> {
 
     /// Clears the read timeout the sniff set, so the handler starts with
     /// the socket as accept returned it, and packs the result.
-    fn finish(mut self, end: Option<StreamEnd>, outcome: SniffOutcome) -> Sniffed {
+    fn finish(self, end: Option<StreamEnd>, outcome: SniffOutcome) -> Sniffed {
         if self.timeout_set {
             // A socket that refuses this is failing anyway; its handler
             // will see the error on its own first read.
             let _ = self.conn.set_read_timeout(None);
         }
-        self.buffer.truncate(self.filled);
-        self.buffer.drain(..self.header_length);
         Sniffed {
-            bytes: self.buffer,
+            bytes: self.buffer[self.header_length..self.filled].to_vec(),
             proxy_header: self.proxy_header,
             end,
             outcome,
@@ -417,6 +421,7 @@ mod tests {
             matchers,
             limits,
             &AtomicBool::new(false),
+            &mut Vec::new(),
         )
     }
 
@@ -604,6 +609,7 @@ mod tests {
                     &routes,
                     limits(None, 1024),
                     &stopping,
+                    &mut Vec::new(),
                 )
                 .outcome
             })
