@@ -622,7 +622,8 @@ const MAX_FUZZED_BLOCK: usize = 16_384 - 1 - 255 - 5;
 /// gives the same fields from [`http2_request_headers`], the same
 /// [`http2_request`] and the same verdict from every HTTP/2 matcher,
 /// including matchers built from the decoded fields. The whole framing and
-/// the split one also pass the checks of the `http2_frames` target.
+/// the split one also pass the matcher and extraction checks of the
+/// `http2_frames` target.
 pub fn hpack(data: &[u8]) {
     let (control, block) = match data.split_first() {
         Some((&control, block)) => (control, block),
