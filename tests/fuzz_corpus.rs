@@ -1,12 +1,12 @@
-//! Replays every file of the fuzz seed corpus (`fuzz/corpus/<target>/`)
-//! through the same harness the cargo-fuzz targets call, on stable Rust,
-//! so CI exercises it; and checks that the captures of real clients take
-//! the route they should.
+//! Replays every file of every fuzz seed corpus (`fuzz/corpus/<target>/`)
+//! through the harness its cargo-fuzz target calls, on stable Rust, so CI
+//! exercises them; and checks that the captures of real clients take the
+//! route they should.
 
 use std::fs;
 use std::path::Path;
 
-use connmux::fuzzing::{decide_whole, route_decision, standard_routes};
+use connmux::fuzzing::{self, decide_whole, standard_routes};
 use connmux::matchers::{client_hello_version, TlsVersion};
 
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
@@ -25,13 +25,82 @@ fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// A harness of `connmux::fuzzing`: panics when an invariant breaks.
+type Harness = fn(&[u8]);
+
+/// Every cargo-fuzz target (`fuzz/fuzz_targets/<name>.rs`) and its harness.
+const TARGETS: &[(&str, Harness)] = &[
+    ("route_decision", fuzzing::route_decision),
+    ("http1", fuzzing::http1),
+    ("hpack", fuzzing::hpack),
+    ("http2_frames", fuzzing::http2_frames),
+    ("tls_client_hello", fuzzing::tls_client_hello),
+    ("proxy_header", fuzzing::proxy_header),
+];
+
+/// Runs every file of `target`'s corpus through its harness.
+fn replay(target: &str) {
+    let (_, harness) = TARGETS
+        .iter()
+        .find(|(name, _)| *name == target)
+        .unwrap_or_else(|| panic!("no harness for {target}"));
+    let files = corpus(target);
+    assert!(files.len() >= 10, "{target}: seed corpus missing");
+    for (name, data) in &files {
+        let outcome = std::panic::catch_unwind(|| harness(data));
+        assert!(
+            outcome.is_ok(),
+            "{target}: corpus file {name} broke an invariant"
+        );
+    }
+}
+
 #[test]
 fn route_decision_corpus_holds_its_invariants() {
-    let files = corpus("route_decision");
-    assert!(files.len() >= 10, "seed corpus missing");
-    for (name, data) in &files {
-        let outcome = std::panic::catch_unwind(|| route_decision(data));
-        assert!(outcome.is_ok(), "corpus file {name} broke an invariant");
+    replay("route_decision");
+}
+
+#[test]
+fn http1_corpus_holds_its_invariants() {
+    replay("http1");
+}
+
+#[test]
+fn hpack_corpus_holds_its_invariants() {
+    replay("hpack");
+}
+
+#[test]
+fn http2_frames_corpus_holds_its_invariants() {
+    replay("http2_frames");
+}
+
+#[test]
+fn tls_client_hello_corpus_holds_its_invariants() {
+    replay("tls_client_hello");
+}
+
+#[test]
+fn proxy_header_corpus_holds_its_invariants() {
+    replay("proxy_header");
+}
+
+#[test]
+fn every_fuzz_target_has_a_corpus_and_a_test() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut targets: Vec<String> = fs::read_dir(root.join("fuzz_targets"))
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            path.file_stem().unwrap().to_string_lossy().into_owned()
+        })
+        .collect();
+    targets.sort();
+    let mut listed: Vec<String> = TARGETS.iter().map(|(name, _)| name.to_string()).collect();
+    listed.sort();
+    assert_eq!(targets, listed);
+    for target in &targets {
+        assert!(root.join("corpus").join(target).is_dir(), "{target}");
     }
 }
 
@@ -47,26 +116,37 @@ fn captured_clients_take_their_routes() {
         .unwrap();
         (decide_whole(&routes, &data), data)
     };
-    // standard_routes: 0 HTTP/2, 1 HTTP/1, 2 TLS 1.3, 3 any TLS, 4 SSH/SOCKS.
-    assert_eq!(route_of("curl-http2-prior-knowledge").0, Some(0));
-    assert_eq!(route_of("curl-http1").0, Some(1));
-    assert_eq!(route_of("http1-patch").0, Some(1));
+    // standard_routes: 0 gRPC, 1 HTTP/2, 2 WebSocket, 3 HTTP/1 by method,
+    // 5 TLS to .example.com with h2, 6 TLS 1.3, 7 any TLS, 8 SSH, 9 SOCKS5,
+    // 10 SOCKS4, 12 PostgreSQL, 13 MQTT, 14 Redis.
+    assert_eq!(route_of("grpcio").0, Some(0));
+    assert_eq!(route_of("curl-http2-prior-knowledge").0, Some(1));
+    assert_eq!(route_of("websocket-client").0, Some(2));
+    assert_eq!(route_of("curl-http1").0, Some(3));
+    assert_eq!(route_of("http1-patch").0, Some(3));
     let (route, hello) = route_of("openssl-tls13-sni-alpn");
     assert_eq!(
         (route, client_hello_version(&hello)),
-        (Some(2), Some(TlsVersion::TLS1_3))
+        (Some(5), Some(TlsVersion::TLS1_3))
     );
     let (route, hello) = route_of("curl-https");
     assert_eq!(
         (route, client_hello_version(&hello)),
-        (Some(2), Some(TlsVersion::TLS1_3))
+        (Some(6), Some(TlsVersion::TLS1_3))
     );
     let (route, hello) = route_of("openssl-tls12");
     assert_eq!(
         (route, client_hello_version(&hello)),
-        (Some(3), Some(TlsVersion::TLS1_2))
+        (Some(7), Some(TlsVersion::TLS1_2))
     );
-    assert_eq!(route_of("ssh-banner").0, Some(4));
-    assert_eq!(route_of("socks5-greeting").0, Some(4));
-    assert_eq!(route_of("socks4-connect").0, Some(4));
+    assert_eq!(route_of("ssh-banner").0, Some(8));
+    assert_eq!(route_of("socks5-greeting").0, Some(9));
+    assert_eq!(route_of("socks4-connect").0, Some(10));
+    assert_eq!(route_of("socks4a-curl").0, Some(10));
+    assert_eq!(route_of("psql-startup").0, Some(12));
+    assert_eq!(route_of("mosquitto-mqtt5").0, Some(13));
+    assert_eq!(route_of("redis-resp").0, Some(14));
+    // A PROXY header is stripped before matching; left in, it is no
+    // protocol's opening but the catch-all's.
+    assert_eq!(route_of("haproxy-proxy-v1").0, Some(16));
 }
