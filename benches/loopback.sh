@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Loopback load test for issue 5: connmux serving inline routes
+# (examples/bench_server --mode mux) against one thread per connection
+# (--mode raw), with the same handlers, in one run on this machine.
+#
+# For each mode:
+#   1. wrk with "Connection: close": connections per second, and the
+#      server's CPU time (utime + stime from /proc/PID/stat) per connection;
+#   2. wrk with keep-alive: requests per second (and server CPU per request);
+#   3. on a fresh server, IDLE_CONNECTIONS connections that send nothing
+#      (in mux mode each is sniffing, in raw mode each holds a thread blocked
+#      in read): the server's VmRSS per idle connection, and the median time
+#      curl takes for one fresh request while they are held;
+#   4. on a fresh server, TRANSFER_BYTES sent TRANSFER_RUNS times through
+#      one connection to a handler that discards them (mux: a PeekableStream
+#      after the replay; raw: the TcpStream): MB/s, the median and the best
+#      run.
+# Then one table: each figure for mux and raw, mux/raw, and the issue's
+# target. The load generators share the machine with the server, so the
+# figures are noisy: ROUNDS repeats everything, alternating which mode goes
+# first, and the table shows the median of the rounds (for the transfer,
+# of every run; its best run shows what the path allows when nothing else
+# competes for the CPU).
+#
+# Run: benches/loopback.sh   (as root, or with a hard descriptor limit of
+# at least IDLE_CONNECTIONS + 1024). Settings, with their defaults:
+#   DURATION=10s WARMUP=2s THREADS=2 CONNECTIONS=32 IDLE_CONNECTIONS=10000
+#   LATENCY_SAMPLES=20 TRANSFER_BYTES=4294967296 TRANSFER_RUNS=3
+#   ROUNDS=1 MODES="mux raw" OUT=target/loopback/<time>   (logs, results.tsv)
+
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
+LATENCY_SAMPLES=${LATENCY_SAMPLES:-20}
+TRANSFER_BYTES=${TRANSFER_BYTES:-4294967296}
+TRANSFER_RUNS=${TRANSFER_RUNS:-3}
+ROUNDS=${ROUNDS:-1}
+MODES=${MODES:-mux raw}
+OUT=${OUT:-target/loopback/$(date +%Y%m%d-%H%M%S)}
+BIN=target/release/examples/bench_server
+
+mkdir -p "$OUT"
+RESULTS=$OUT/results.tsv
+: >"$RESULTS"
+
+fail() {
+    echo "loopback.sh: $*" >&2
+    exit 1
+}
+
+# Each idle connection is one descriptor in the server and one in the client.
+wanted_fds=$((IDLE_CONNECTIONS + 1024))
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$wanted_fds" ]; then
+    ulimit -Hn "$wanted_fds" 2>/dev/null ||
+        fail "need a hard descriptor limit of $wanted_fds (ulimit -Hn is $(ulimit -Hn))"
+fi
+ulimit -n "$wanted_fds"
+
+if ! command -v wrk >/dev/null; then
+    apt-get install -y wrk >/dev/null || fail "wrk is missing and apt-get could not install it"
+fi
+command -v curl >/dev/null || fail "curl is missing"
+
+cargo build --release --example bench_server
+CLOCK_TICKS=$(getconf CLK_TCK)
+
+SERVER_PID=
+CLIENT_PID=
+cleanup() {
+    for pid in $CLIENT_PID $SERVER_PID; do
+        kill "$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+
+# Starts the server in mode $1 for phase $2; sets SERVER_PID and ADDR.
+start_server() {
+    local log=$OUT/$round-$1-$2-server.out
+    # Emptied here, not by the child's redirection, which may come after
+    # the first look below.
+    : >"$log"
+    "$BIN" --mode "$1" --addr 127.0.0.1:0 >"$log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        ADDR=$(sed -n 's/^addr=\([^ ]*\) .*/\1/p' "$log")
+        [ -n "$ADDR" ] && return
+        sleep 0.1
+    done
+    fail "the $1 server did not start: $(cat "$log")"
+}
+
+stop_server() {
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+}
+
+# The server's CPU time so far (user + system, all threads, exited ones
+# included), in microseconds.
+cpu_us() {
+    # Fields after "pid (comm) ": state is 1, utime 12, stime 13.
+    sed 's/^.*) //' "/proc/$SERVER_PID/stat" |
+        awk -v hz="$CLOCK_TICKS" '{ printf "%.0f", ($12 + $13) * 1e6 / hz }'
+}
+
+status_field() {
+    awk -v field="$1:" '$1 == field { print $2 }' "/proc/$SERVER_PID/status"
+}
+
+median() {
+    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# record MODE METRIC VALUE
+record() {
+    printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RESULTS"
+}
+
+# Runs wrk against the server (extra arguments go to wrk); records
+# requests per second and server CPU microseconds per request as
+# METRIC_rate and METRIC_cpu.
+run_wrk() {
+    local mode=$1 metric=$2
+    shift 2
+    local log=$OUT/$round-$mode-$metric.wrk
+    local before after requests
+    before=$(cpu_us)
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$@" "http://$ADDR/" >"$log"
+    after=$(cpu_us)
+    requests=$(awk '/requests in/ { print $1 }' "$log")
+    record "$mode" "${metric}_rate" "$(awk '/^Requests\/sec:/ { print $2 }' "$log")"
+    record "$mode" "${metric}_cpu" "$(awk -v c=$((after - before)) -v n="$requests" 'BEGIN { printf "%.2f", c / n }')"
+    record "$mode" "${metric}_errors" "$(awk '/Socket errors|Non-2xx/ { printf "%s ", $0 }' "$log")"
+}
+
+measure_wrk() {
+    local mode=$1
+    start_server "$mode" wrk
+    echo "== $mode: wrk (warm-up $WARMUP, then $DURATION with Connection: close, $DURATION keep-alive)"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "Connection: close" "http://$ADDR/" >/dev/null
+    run_wrk "$mode" close -H "Connection: close"
+    run_wrk "$mode" keepalive
+    stop_server
+}
+
+measure_idle() {
+    local mode=$1
+    start_server "$mode" idle
+    sleep 0.5
+    local rss_before threads_before rss_held
+    rss_before=$(status_field VmRSS)
+    threads_before=$(status_field Threads)
+    echo "== $mode: $IDLE_CONNECTIONS idle connections"
+    : >"$OUT/$round-$mode-idle.out"
+    "$BIN" --mode idle --addr "$ADDR" --count "$IDLE_CONNECTIONS" >"$OUT/$round-$mode-idle.out" 2>&1 &
+    CLIENT_PID=$!
+    local waited=0
+    until grep -q '^held' "$OUT/$round-$mode-idle.out"; do
+        kill -0 "$CLIENT_PID" 2>/dev/null || fail "idle client: $(cat "$OUT/$round-$mode-idle.out")"
+        sleep 0.2
+        waited=$((waited + 1))
+        [ "$waited" -lt 600 ] || fail "the idle client did not connect within 120 s"
+    done
+    # Every held connection has a thread in both modes: a sniffer, or its
+    # own.
+    waited=0
+    until [ "$(status_field Threads)" -ge $((threads_before + IDLE_CONNECTIONS)) ]; do
+        sleep 0.2
+        waited=$((waited + 1))
+        [ "$waited" -lt 300 ] || fail "the $mode server took fewer than $IDLE_CONNECTIONS connections within 60 s"
+    done
+    sleep 1
+    rss_held=$(status_field VmRSS)
+    record "$mode" idle_rss_kib "$(awk -v a="$rss_before" -v b="$rss_held" -v n="$IDLE_CONNECTIONS" 'BEGIN { printf "%.2f", (b - a) / n }')"
+    record "$mode" idle_threads "$(status_field Threads)"
+    local latency
+    latency=$(for _ in $(seq "$LATENCY_SAMPLES"); do
+        curl -s -o /dev/null -w '%{time_total}\n' "http://$ADDR/"
+    done | median)
+    record "$mode" fresh_latency_ms "$(awk -v s="$latency" 'BEGIN { printf "%.3f", s * 1000 }')"
+    kill "$CLIENT_PID" 2>/dev/null || true
+    wait "$CLIENT_PID" 2>/dev/null || true
+    CLIENT_PID=
+    stop_server
+}
+
+# On a fresh server: the threads of the idle connections would otherwise
+# still be exiting (mux sniffer threads linger for the idle timeout).
+measure_transfer() {
+    local mode=$1
+    start_server "$mode" transfer
+    echo "== $mode: $TRANSFER_RUNS x $TRANSFER_BYTES bytes to the sink"
+    local speed
+    for _ in $(seq "$TRANSFER_RUNS"); do
+        speed=$("$BIN" --mode send --addr "$ADDR" --bytes "$TRANSFER_BYTES" | tee -a "$OUT/$round-$mode-transfer.out")
+        record "$mode" transfer_mbps "${speed##*MBps=}"
+    done
+    stop_server
+}
+
+for round in $(seq "$ROUNDS"); do
+    order=$MODES
+    if [ $((round % 2)) = 0 ]; then
+        order=$(echo "$MODES" | tr ' ' '\n' | tac | tr '\n' ' ')
+    fi
+    for mode in $order; do
+        echo "== round $round of $ROUNDS"
+        measure_wrk "$mode"
+        measure_idle "$mode"
+        measure_transfer "$mode"
+    done
+done
+
+# The median over the rounds of metric $2 in mode $1.
+value() {
+    awk -F'\t' -v m="$1" -v k="$2" '$1 == m && $2 == k { print $3 }' "$RESULTS" | { grep . || true; } | median
+}
+
+# The largest value of metric $2 in mode $1.
+best() {
+    awk -F'\t' -v m="$1" -v k="$2" '$1 == m && $2 == k && (n++ == 0 || $3 + 0 > max) { max = $3 + 0 } END { if (n) print max }' "$RESULTS"
+}
+
+# row LABEL METRIC TARGET [best]
+row() {
+    local mux raw ratio pick=${4:-value}
+    mux=$($pick mux "$2")
+    raw=$($pick raw "$2")
+    ratio=$(awk -v a="${mux:-nan}" -v b="${raw:-nan}" 'BEGIN { if (b + 0 > 0 && a != "nan") printf "%.3f", a / b; else print "-" }')
+    printf '%-44s %12s %12s %8s  %s\n' "$1" "${mux:--}" "${raw:--}" "$ratio" "$3"
+}
+
+echo
+echo "loopback: $(nproc) CPUs, $ROUNDS round(s), wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $IDLE_CONNECTIONS idle connections, $TRANSFER_BYTES-byte transfers; logs in $OUT"
+printf '%-44s %12s %12s %8s  %s\n' metric mux raw mux/raw "target (issue 5)"
+row "connections/s (Connection: close)" close_rate "mux/raw >= 1.0"
+row "server CPU us per connection" close_cpu "mux/raw <= 1.0"
+row "keep-alive requests/s" keepalive_rate "mux/raw >= 0.98"
+row "server CPU us per keep-alive request" keepalive_cpu ""
+row "RSS KiB per idle connection" idle_rss_kib "mux <= 16"
+row "fresh request ms, idle connections held" fresh_latency_ms "mux < 5"
+row "transfer MB/s, median of $((ROUNDS * TRANSFER_RUNS)) runs" transfer_mbps "mux/raw >= 0.98"
+row "transfer MB/s, best run" transfer_mbps "" best
+for mode in $MODES; do
+    for metric in close keepalive; do
+        awk -F'\t' -v m="$mode" -v k="${metric}_errors" -v label="$mode $metric wrk:" \
+            '$1 == m && $2 == k && $3 ~ /[^ ]/ { print label, $3 }' "$RESULTS"
+    done
+done
