@@ -208,15 +208,21 @@ impl<C: Connection, A> SnifferPool<C, A> {
         }
     }
 
-    /// Records a thread started after [`Submitted::NeedsThread`], and joins
-    /// the threads that have exited since the last call.
+    /// Records a thread started after [`Submitted::NeedsThread`]. Once the
+    /// list holds more than twice as many threads as are alive, it joins
+    /// and drops the exited ones, so that a ramp of many starts costs
+    /// amortised constant time per start.
     pub(crate) fn thread_started(&self, slot: Arc<SniffSlot<C>>, thread: JoinHandle<()>) {
+        let alive = self.lock().threads;
         let mut threads = self.threads.lock().unwrap_or_else(PoisonError::into_inner);
+        threads.push(SnifferThread { slot, thread });
+        if threads.len() <= 2 * alive + 16 {
+            return;
+        }
         let (finished, running): (Vec<_>, Vec<_>) = std::mem::take(&mut *threads)
             .into_iter()
             .partition(|started| started.thread.is_finished());
         *threads = running;
-        threads.push(SnifferThread { slot, thread });
         drop(threads);
         for SnifferThread { thread, .. } in finished {
             // A finished thread joins at once; a panic in it was already
@@ -272,8 +278,16 @@ impl<C: Connection, A> SnifferPool<C, A> {
 
     /// Marks a job finished, freeing its place for the accept loop.
     pub(crate) fn job_done(&self) {
-        self.lock().in_flight -= 1;
-        self.capacity_or_stop.notify_all();
+        let mut state = self.lock();
+        // Only the accept loop at the sniff limit, or a graceful shutdown
+        // waiting for the last sniff, waits for this: a notification
+        // costs a system call, so it is sent only when one may wait.
+        let someone_waits = state.in_flight == self.max_in_flight || state.in_flight == 1;
+        state.in_flight -= 1;
+        drop(state);
+        if someone_waits {
+            self.capacity_or_stop.notify_all();
+        }
     }
 
     /// Records that a thread died mid-job (a panic unwound through it).

@@ -384,14 +384,17 @@ impl PeekableStream<TcpStream> {
 
 impl<C: Read> Read for PeekableStream<C> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let slot = self
-            .replay
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
-        match slot.read(buf) {
-            Some(served) => served,
-            None => self.conn.read(buf),
+        if !self.replay_drained {
+            let slot = self
+                .replay
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner);
+            match slot.read(buf) {
+                Some(served) => return served,
+                None => self.replay_drained = true,
+            }
         }
+        self.conn.read(buf)
     }
 }
 

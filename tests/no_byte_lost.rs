@@ -38,7 +38,11 @@ fn client(addr: SocketAddr, seed: u64) {
         state ^= state << 17;
         state
     };
-    let opening: &[u8] = if seed.is_multiple_of(2) { b"QUEUE" } else { b"INLINE" };
+    let opening: &[u8] = if seed.is_multiple_of(2) {
+        b"QUEUE"
+    } else {
+        b"INLINE"
+    };
     let size = (next() % 262_144) as usize;
     let mut payload = opening.to_vec();
     payload.extend((0..size).map(|_| next() as u8));
