@@ -13,7 +13,8 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -47,9 +48,12 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
 
-/// A benchmark case: its name, its routes, the route the payload should
-/// reach, and the payload.
-type Case<'a> = (&'a str, Vec<Box<dyn Matcher>>, usize, &'a [u8]);
+/// A benchmark case: its name, how to make its routes, the route the
+/// payload should reach, and the payload.
+type Case<'a> = (&'a str, fn() -> Vec<Box<dyn Matcher>>, usize, &'a [u8]);
+
+/// A way to run a case: with queue routes or inline routes.
+type Runner = fn(Vec<Box<dyn Matcher>>, usize, &[u8], usize) -> (Duration, f64);
 
 fn payload(opening: &[u8]) -> Vec<u8> {
     let mut bytes = opening.to_vec();
@@ -96,6 +100,37 @@ fn run_mux(
     per_connection
 }
 
+/// The same with every route inline: the handler runs on the sniffer
+/// thread and drops the stream, with no queue and no consumer thread.
+fn run_mux_inline(
+    routes: Vec<Box<dyn Matcher>>,
+    target: usize,
+    payload: &[u8],
+    count: usize,
+) -> (Duration, f64) {
+    let (source, connector) = memory::listener();
+    let mut mux = Mux::new(source).expect("mux");
+    let handled = Arc::new(AtomicUsize::new(0));
+    for (index, matcher) in routes.into_iter().enumerate() {
+        let handled = Arc::clone(&handled);
+        mux.route_inline(matcher, move |_stream, _| {
+            assert_eq!(index, target, "routed elsewhere");
+            handled.fetch_add(1, Ordering::Relaxed);
+        });
+    }
+    let handle = mux.handle();
+    let server = thread::spawn(move || mux.serve());
+    let waiter = thread::spawn(move || {
+        while handled.load(Ordering::Relaxed) < count {
+            thread::sleep(Duration::from_micros(100));
+        }
+    });
+    let per_connection = measure(&connector, payload, count, waiter);
+    handle.shutdown();
+    server.join().expect("serve thread").expect("serve");
+    per_connection
+}
+
 /// Produces `count` connections, waits for `consumer` to take them all, and
 /// returns the time and allocations per connection.
 fn measure(
@@ -133,20 +168,28 @@ fn main() {
         .unwrap_or(20_000);
     let http1 = payload(b"GET http://www.w3.org/ HTTP/1.1\r\n");
     let http2 = payload(HTTP2_PREFACE);
-    let h1 = || -> Box<dyn Matcher> { Box::new(http1_fast()) };
-    let h2 = || -> Box<dyn Matcher> { Box::new(http2_preface()) };
     let cases: Vec<Case> = vec![
-        ("HTTP/1-fast alone", vec![h1()], 0, &http1),
-        ("HTTP/2 alone", vec![h2()], 0, &http2),
+        (
+            "HTTP/1-fast alone",
+            || vec![Box::new(http1_fast())],
+            0,
+            &http1,
+        ),
+        (
+            "HTTP/2 alone",
+            || vec![Box::new(http2_preface())],
+            0,
+            &http2,
+        ),
         (
             "HTTP/1-fast then HTTP/2, HTTP/2 payload",
-            vec![h1(), h2()],
+            || vec![Box::new(http1_fast()), Box::new(http2_preface())],
             1,
             &http2,
         ),
         (
             "HTTP/2 then HTTP/1-fast, HTTP/1 payload",
-            vec![h2(), h1()],
+            || vec![Box::new(http2_preface()), Box::new(http1_fast())],
             1,
             &http1,
         ),
@@ -154,20 +197,26 @@ fn main() {
     println!("{count} in-memory connections per case, 4096-byte payloads");
     let (base_time, base_allocations) = run_baseline(&http1, count);
     println!(
-        "{:<42} {:>8.0} ns/conn {:>6.2} allocs/conn",
+        "{:<50} {:>8.0} ns/conn {:>6.2} allocs/conn",
         "baseline: accept + read, no mux",
         base_time.as_nanos() as f64,
         base_allocations
     );
     for (name, routes, target, payload) in cases {
-        let (time, allocations) = run_mux(routes, target, payload, count);
-        println!(
-            "{name:<42} {:>8.0} ns/conn {:>6.2} allocs/conn   mux adds {:>6.0} ns, {:>5.2} allocs ({:.2}x baseline time)",
-            time.as_nanos() as f64,
-            allocations,
-            time.as_nanos() as f64 - base_time.as_nanos() as f64,
-            allocations - base_allocations,
-            time.as_secs_f64() / base_time.as_secs_f64(),
-        );
+        for (mode, run) in [
+            ("queue", run_mux as Runner),
+            ("inline", run_mux_inline as Runner),
+        ] {
+            let (time, allocations) = run(routes(), target, payload, count);
+            println!(
+                "{:<50} {:>8.0} ns/conn {:>6.2} allocs/conn   mux adds {:>6.0} ns, {:>5.2} allocs ({:.2}x baseline time)",
+                format!("{name} [{mode}]"),
+                time.as_nanos() as f64,
+                allocations,
+                time.as_nanos() as f64 - base_time.as_nanos() as f64,
+                allocations - base_allocations,
+                time.as_secs_f64() / base_time.as_secs_f64(),
+            );
+        }
     }
 }

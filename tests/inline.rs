@@ -128,6 +128,9 @@ fn a_sniff_cut_by_shutdown_is_dropped_not_served() {
     client
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
-    assert!(common::is_closed_by_peer(&mut client), "no answer, just the close");
+    assert!(
+        common::is_closed_by_peer(&mut client),
+        "no answer, just the close"
+    );
     assert_eq!(running.next_event().kind, "shut_down");
 }
