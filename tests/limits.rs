@@ -213,3 +213,36 @@ fn every_accepted_connection_is_counted_once() {
     drop(ssh);
     running.stop().unwrap();
 }
+
+#[test]
+fn a_thousand_silent_clients_do_not_delay_a_good_one() {
+    let patient = Some(Duration::from_secs(60));
+    let mut mux = tcp_mux(
+        Mux::builder()
+            .first_byte_timeout(patient)
+            .sniff_deadline(patient),
+    );
+    let http = mux.route(http1_fast());
+    let running = serve(mux);
+    // Connecting a thousand sockets takes seconds here: the loopback
+    // stalls a SYN for a second now and then, with or without connmux.
+    let silent: Vec<_> = (0..1000).map(|_| connect(running.addr)).collect();
+    let ramp_bound = Instant::now() + Duration::from_secs(60);
+    while running.handle.sniffing() < 1000 {
+        assert!(
+            Instant::now() < ramp_bound,
+            "only {} sniffing",
+            running.handle.sniffing()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut good = connect(running.addr);
+    let started = Instant::now();
+    good.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    http.accept_timeout(WAIT)
+        .expect("the good client is routed");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(1), "routed after {took:?}");
+    drop(silent);
+    running.stop().unwrap();
+}
