@@ -1323,7 +1323,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(32))]
+        #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 2 } else { 32 }))]
 
         #[test]
         fn long_request_lines_are_cut_at_the_line_bound(

@@ -94,15 +94,66 @@ impl CanonicalCode {
 
 static CODE: CanonicalCode = CanonicalCode::from_lengths(&CODE_LENGTHS);
 
+/// How many bits [`SHORT_CODES`] looks at: codes up to this long (the
+/// letters, digits and common punctuation) decode in one lookup.
+const WINDOW_BITS: u32 = 8;
+
+/// One entry of [`SHORT_CODES`]: the symbol whose code starts the window,
+/// and that code's length, or length 0 when the window is the start of a
+/// longer code.
+#[derive(Clone, Copy)]
+struct ShortCode {
+    symbol: u8,
+    length: u8,
+}
+
+/// For every [`WINDOW_BITS`]-bit window, the code of at most that length
+/// it starts with (RFC 7541 Appendix B), derived from [`CODE`].
+static SHORT_CODES: [ShortCode; 1 << WINDOW_BITS] = short_codes(&CODE);
+
+const fn short_codes(code: &CanonicalCode) -> [ShortCode; 1 << WINDOW_BITS] {
+    let mut table = [ShortCode {
+        symbol: 0,
+        length: 0,
+    }; 1 << WINDOW_BITS];
+    let mut length = 1;
+    while length <= WINDOW_BITS as usize {
+        let mut offset = 0;
+        while offset < code.count[length] as usize {
+            let value = code.first_code[length] as usize + offset;
+            let symbol = code.symbols[code.first_index[length] as usize + offset];
+            let spread = WINDOW_BITS as usize - length;
+            let mut window = value << spread;
+            while window < (value + 1) << spread {
+                table[window] = ShortCode {
+                    symbol: symbol as u8,
+                    length: length as u8,
+                };
+                window += 1;
+            }
+            offset += 1;
+        }
+        length += 1;
+    }
+    table
+}
+
+/// The low `bits` bits set.
+fn low_bits(bits: u32) -> u64 {
+    (1u64 << bits) - 1
+}
+
 /// Decodes one Huffman-coded string fed in pieces, carrying the bits of an
 /// unfinished code from one piece to the next.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct HuffmanDecoder {
-    /// The bits read since the last complete code, most significant first.
-    pending: u32,
-    /// How many bits `pending` holds (never more than 29: every 30-bit
-    /// sequence is a complete code).
-    pending_bits: u8,
+    /// The bits read and not yet decoded, in the low `pending_bits` bits,
+    /// the oldest most significant; the bits above them are stale.
+    pending: u64,
+    /// How many bits `pending` holds: at most 29 between pieces (every
+    /// 30-bit sequence starts with a complete code), so at most 37 while
+    /// an octet is added.
+    pending_bits: u32,
 }
 
 impl HuffmanDecoder {
@@ -110,28 +161,52 @@ impl HuffmanDecoder {
     /// `emit`; `Invalid` at an EOS code.
     pub(crate) fn feed(&mut self, encoded: &[u8], mut emit: impl FnMut(u8)) -> Result<(), Stop> {
         for &byte in encoded {
-            for shift in (0..8).rev() {
-                self.pending = self.pending << 1 | u32::from(byte >> shift & 1);
-                self.pending_bits += 1;
-                let length = usize::from(self.pending_bits);
-                let offset = self.pending.wrapping_sub(CODE.first_code[length]);
-                if offset < u32::from(CODE.count[length]) {
-                    let symbol =
-                        CODE.symbols[usize::from(CODE.first_index[length]) + offset as usize];
-                    require(symbol != EOS)?;
-                    emit(symbol as u8);
-                    self.pending = 0;
-                    self.pending_bits = 0;
-                }
+            self.pending = self.pending << 8 | u64::from(byte);
+            self.pending_bits += 8;
+            while let Some((symbol, length)) = self.next_code() {
+                require(symbol != EOS)?;
+                emit(symbol as u8);
+                self.pending_bits -= length;
             }
         }
         Ok(())
     }
 
+    /// The symbol and length of the complete code at the start of the
+    /// pending bits, or `None` if they hold only part of one.
+    fn next_code(&self) -> Option<(u16, u32)> {
+        let available = self.pending_bits;
+        // With fewer than WINDOW_BITS bits, zeros stand in for the missing
+        // ones: a complete code among the known bits is a prefix of the
+        // window whatever follows, and the code is prefix-free.
+        let window = if available >= WINDOW_BITS {
+            self.pending >> (available - WINDOW_BITS)
+        } else {
+            self.pending << (WINDOW_BITS - available)
+        } as u8;
+        let short = SHORT_CODES[usize::from(window)];
+        if short.length != 0 {
+            let length = u32::from(short.length);
+            return (length <= available).then_some((u16::from(short.symbol), length));
+        }
+        let mut length = WINDOW_BITS + 1;
+        while length <= available.min(MAX_CODE_LENGTH as u32) {
+            let value = (self.pending >> (available - length) & low_bits(length)) as u32;
+            let offset = value.wrapping_sub(CODE.first_code[length as usize]);
+            if offset < u32::from(CODE.count[length as usize]) {
+                let index = usize::from(CODE.first_index[length as usize]) + offset as usize;
+                return Some((CODE.symbols[index], length));
+            }
+            length += 1;
+        }
+        None
+    }
+
     /// Checks the end of the string: what is left must be padding, at most
     /// 7 bits, all ones (the start of EOS).
     pub(crate) fn finish(&self) -> Result<(), Stop> {
-        require(self.pending_bits <= 7 && self.pending == (1 << self.pending_bits) - 1)
+        let padding = low_bits(self.pending_bits.min(63));
+        require(self.pending_bits <= 7 && self.pending & padding == padding)
     }
 }
 
@@ -309,6 +384,20 @@ pub(crate) mod tests {
         ];
         for (encoded, want) in cases {
             assert_eq!(decode(encoded), want.map(<[u8]>::to_vec), "{encoded:02x?}");
+        }
+    }
+
+    #[test]
+    fn every_octet_decodes_alone_and_in_sequence() {
+        // Short codes take the one-lookup path, long ones the search; both
+        // must agree with the encoder for every symbol, at every bit offset.
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(decode(&huffman_encode(&all)), Ok(all.clone()));
+        for octet in all {
+            for lead in [&b""[..], b"a", b"ab", b"abc"] {
+                let text = [lead, &[octet][..]].concat();
+                assert_eq!(decode(&huffman_encode(&text)), Ok(text.clone()));
+            }
         }
     }
 

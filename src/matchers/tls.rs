@@ -1743,7 +1743,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(32))]
+        #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 2 } else { 32 }))]
 
         #[test]
         fn every_input_as_long_as_the_bound_is_decided(
