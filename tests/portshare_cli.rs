@@ -25,6 +25,8 @@ const HTTP_REQUEST: &[u8] = b"GET /hello HTTP/1.1\r\nHost: portshare.test\r\n\r\
 const HTTP_RESPONSE: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
 const BANNER: &[u8] = b"220 banner.test ESMTP ready\r\n";
+/// What [`bulk_then_wait`] sends: enough for the bulk buffer.
+const BULK_DOWNLOAD_BYTES: usize = 48 * 1024 * 1024 + 4321;
 
 fn portshare_binary() -> PathBuf {
     let test_exe = std::env::current_exe().expect("the test's own path");
@@ -552,7 +554,7 @@ fn large_random_payload_is_echoed_byte_exact() {
         &format!("any={echo}"),
     ]);
 
-    // Several MB: long enough to switch to splice in both directions.
+    // Several MB: long enough to switch to the bulk buffer both ways.
     let payload = random_bytes(8 * 1024 * 1024 + 123, 0x5eed_cafe_f00d_d00d);
     let reply = send_and_receive(portshare.connect(), &payload, payload.len());
     assert!(
@@ -577,6 +579,35 @@ fn large_random_payload_is_echoed_byte_exact() {
         "outcome=ok",
     ]);
     let _ = std::fs::remove_dir_all(&socket_dir);
+}
+
+/// Sends [`BULK_DOWNLOAD_BYTES`] of a known pattern, then keeps the
+/// connection open until the client closes it, as a keep-alive HTTP
+/// server does after a response.
+fn bulk_then_wait(mut stream: TcpStream) -> io::Result<()> {
+    stream.write_all(&random_bytes(BULK_DOWNLOAD_BYTES, 99))?;
+    stream.set_read_timeout(None)?;
+    io::copy(&mut stream, &mut io::sink()).map(drop)
+}
+
+#[test]
+fn a_bulk_download_arrives_whole_while_the_connection_stays_open() {
+    // The last bytes must not wait for the backend's end (splice through a
+    // pipe once left the last pages of such a transfer behind until the
+    // connection closed).
+    let server = backend(bulk_then_wait);
+    let portshare = Portshare::start(&["--route", &format!("any={server}")]);
+    for _ in 0..3 {
+        let mut client = portshare.connect();
+        client.write_all(b"GET /big HTTP/1.1\r\n\r\n").unwrap();
+        let mut received = vec![0u8; BULK_DOWNLOAD_BYTES];
+        client
+            .read_exact(&mut received)
+            .expect("the whole download, before the backend closes");
+        assert!(received == random_bytes(BULK_DOWNLOAD_BYTES, 99));
+        drop(client);
+        portshare.line_with(&[&format!("down={BULK_DOWNLOAD_BYTES}"), "outcome=ok"]);
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! no DNS lookup; each of the addresses is then tried in turn.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -111,20 +111,6 @@ impl DuplexSocket for BackendStream {
         match self {
             BackendStream::Tcp(stream) => DuplexSocket::shutdown(stream, how),
             BackendStream::Unix(stream) => DuplexSocket::shutdown(stream, how),
-        }
-    }
-
-    fn receive_into(&self, pipe: &mut impl Write) -> io::Result<u64> {
-        match self {
-            BackendStream::Tcp(stream) => stream.receive_into(pipe),
-            BackendStream::Unix(stream) => stream.receive_into(pipe),
-        }
-    }
-
-    fn send_from(&self, pipe: &mut impl Read, limit: u64) -> io::Result<u64> {
-        match self {
-            BackendStream::Tcp(stream) => stream.send_from(pipe, limit),
-            BackendStream::Unix(stream) => stream.send_from(pipe, limit),
         }
     }
 }

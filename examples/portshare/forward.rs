@@ -7,11 +7,13 @@
 //! [`BUFFER_BYTES`] buffer; nothing is shared between them but the two
 //! sockets, so the copy path takes no lock.
 //!
-//! A direction that turns out to be a bulk transfer switches to
-//! `splice(2)` through a pipe (see [`crate::socket`]), with a second
-//! thread emptying the pipe: the bytes then never pass through user
-//! space, which made one long transfer over loopback about 1.5 times as
-//! fast as copying it through the buffer.
+//! A direction that turns out to be a bulk transfer switches to a larger
+//! buffer of its own ([`BULK_BUFFER_BYTES`]), freed when it ends: fewer,
+//! larger reads and writes made one long transfer over loopback about 1.5
+//! times as fast as with the thread's buffer. (Moving the bytes with
+//! `splice(2)` through a pipe, as `io::copy` does between a socket and
+//! `io::pipe()`, was as fast, but on Linux 6.18 the last pages of a
+//! transfer sometimes stayed in the pipe until the connection closed.)
 //!
 //! Ends are passed on as they come: when one side shuts down its write
 //! half, the other side's write half is shut down and the opposite
@@ -24,7 +26,6 @@
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, TcpStream};
-use std::thread;
 
 use crate::backend::BackendStream;
 use crate::socket::DuplexSocket;
@@ -34,18 +35,14 @@ use crate::socket::DuplexSocket;
 pub(crate) const BUFFER_BYTES: usize = 64 * 1024;
 
 /// Reads in a row that fill the whole buffer, after which a direction is
-/// taken for a bulk transfer (its sender is ahead of us) and moved to
-/// `splice`: 1 MiB. Requests and responses of interactive protocols
-/// rarely fill the buffer even once, so they never pay for the pipe and
-/// the extra thread.
+/// taken for a bulk transfer (its sender is ahead of us) and moved to the
+/// bulk buffer: 1 MiB. Requests and responses of interactive protocols
+/// rarely fill the buffer even once, so they never pay for it.
 const BULK_FULL_READS: u32 = 16;
 
-/// How many bytes the pipe-emptying thread moves between two updates of
-/// its count (which an error can lose, at most this many bytes of it).
-const SPLICE_COUNT_STEP: u64 = 1 << 20;
-
-/// The stack of the pipe-emptying thread, which needs no buffer.
-const DRAIN_STACK_BYTES: usize = 128 * 1024;
+/// The buffer of a bulk transfer: a reader that is behind gets up to this
+/// much per system call.
+const BULK_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 
 /// One end of a forwarded connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,9 +160,13 @@ fn copy(
     mut bytes: u64,
     buffer: &mut [u8],
 ) -> Flow {
+    let mut bulk_buffer: Option<Vec<u8>> = None;
     let mut full_reads = 0;
-    let mut may_splice = true;
     loop {
+        let buffer = match &mut bulk_buffer {
+            Some(bulk) => bulk.as_mut_slice(),
+            None => &mut *buffer,
+        };
         let read = match from.read_some(buffer) {
             Ok(0) => break,
             Ok(read) => read,
@@ -181,11 +182,8 @@ fn copy(
         } else {
             0
         };
-        if may_splice && full_reads >= BULK_FULL_READS {
-            match splice_rest(from, from_side, to, to_side, bytes) {
-                Some(flow) => return flow,
-                None => may_splice = false,
-            }
+        if full_reads == BULK_FULL_READS && bulk_buffer.is_none() {
+            bulk_buffer = Some(vec![0; BULK_BUFFER_BYTES]);
         }
     }
     // The peer reads the end, and may still answer: a half-close. If `to`
@@ -194,68 +192,6 @@ fn copy(
     Flow {
         bytes,
         failure: None,
-    }
-}
-
-/// Forwards the rest of a direction through a pipe with `splice`: this
-/// thread fills the pipe from `from` while a second one empties it into
-/// `to`. `None`, with nothing moved, if no pipe or thread could be had.
-fn splice_rest(
-    from: &impl DuplexSocket,
-    from_side: Side,
-    to: &impl DuplexSocket,
-    to_side: Side,
-    bytes: u64,
-) -> Option<Flow> {
-    let (mut pipe_out, mut pipe_in) = io::pipe().ok()?;
-    thread::scope(|scope| {
-        let drain = thread::Builder::new()
-            .name("portshare splice".into())
-            .stack_size(DRAIN_STACK_BYTES)
-            .spawn_scoped(scope, move || drain_pipe(&mut pipe_out, to, from))
-            .ok()?;
-        let filled = from.receive_into(&mut pipe_in);
-        // The drain reads the end of the pipe once it has sent the rest.
-        drop(pipe_in);
-        let (sent, drained) = drain
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let bytes = bytes + sent;
-        // A failure to send is the cause when both fail: the fill then
-        // only saw the pipe close behind the failed drain.
-        Some(match (drained, filled) {
-            (Err(error), _) => abort(from, to, to_side, Operation::Write, error, bytes),
-            (Ok(()), Err(error)) => abort(from, to, from_side, Operation::Read, error, bytes),
-            (Ok(()), Ok(_)) => {
-                let _ = to.shutdown(Shutdown::Write);
-                Flow {
-                    bytes,
-                    failure: None,
-                }
-            }
-        })
-    })
-}
-
-/// Sends everything from `pipe` to `to` until the pipe ends; returns the
-/// bytes sent and how it ended. On a failure it shuts both sockets down,
-/// which stops the thread filling the pipe from `from`.
-fn drain_pipe(
-    pipe: &mut impl io::Read,
-    to: &impl DuplexSocket,
-    from: &impl DuplexSocket,
-) -> (u64, io::Result<()>) {
-    let mut sent = 0;
-    loop {
-        match to.send_from(pipe, SPLICE_COUNT_STEP) {
-            Ok(0) => return (sent, Ok(())),
-            Ok(step) => sent += step,
-            Err(error) => {
-                let _ = to.shutdown(Shutdown::Both);
-                let _ = from.shutdown(Shutdown::Both);
-                return (sent, Err(error));
-            }
-        }
     }
 }
 

@@ -12,12 +12,12 @@
 //! cargo run --example portshare -- --help
 //! ```
 //!
-//! How it is put together: `connmux::Mux` accepts and sniffs, and hands
-//! each matched connection to its route's `Listener`. One thread per route
-//! accepts from it ([`session`]) and hands the connection to a forwarding
-//! thread ([`pool`]), which connects to the backend ([`backend`]) and
-//! copies client to backend while a second one copies backend to client
-//! ([`forward`]); the last to finish writes one log line ([`log`]).
+//! How it is put together: `connmux::Mux` accepts and sniffs, and serves
+//! each matched connection on the thread that sniffed it (an inline
+//! route, [`session`]): that thread connects to the backend ([`backend`])
+//! and copies client to backend, while a thread from [`pool`] copies
+//! backend to client ([`forward`]); the last to finish writes one log line
+//! ([`log`]).
 //! Connections no route takes are logged from the multiplexer's events.
 //! Ctrl-C ends the process.
 
@@ -36,17 +36,11 @@ use std::env;
 use std::io;
 use std::net::TcpListener;
 use std::process::ExitCode;
-use std::thread;
 
 use connmux::Mux;
 
 use args::{parse_args, Command, Config, USAGE};
 use proxy::Proxy;
-
-/// How many matched connections a route holds before its accept thread
-/// takes them; that thread only starts a thread per connection, so this
-/// absorbs bursts of new connections.
-const ROUTE_QUEUE_CAPACITY: usize = 1024;
 
 fn main() -> ExitCode {
     let config = match parse_args(env::args_os().skip(1)) {
@@ -82,23 +76,21 @@ fn run(config: Config) -> io::Result<()> {
         .sniff_deadline(Some(config.sniff_deadline))
         .max_sniff_bytes(config.max_sniff_bytes)
         .proxy_protocol(config.accept_proxy)
-        .route_queue_capacity(ROUTE_QUEUE_CAPACITY)
         .build(listener)?;
-    let listeners: Vec<_> = config
+    let matchers: Vec<_> = config
         .routes
         .iter()
-        .map(|route| mux.route(route.spec.matcher(config.silence)))
+        .map(|route| route.spec.matcher(config.silence))
         .collect();
     // Every thread reads this until the process ends: leaking it once
     // saves a reference count per connection.
     let proxy: &'static Proxy = Box::leak(Box::new(Proxy::new(config)));
-    mux.on_event(move |event| proxy.log.event(event, &proxy.routes));
-
-    for (route, listener) in proxy.routes.iter().zip(listeners) {
-        thread::Builder::new()
-            .name(format!("accept {}", route.label))
-            .spawn(move || session::accept_loop(proxy, route, listener))?;
+    for (route, matcher) in proxy.routes.iter().zip(matchers) {
+        mux.route_inline(matcher, move |stream, peer| {
+            session::serve(proxy, route, stream, peer)
+        });
     }
+    mux.on_event(move |event| proxy.log.event(event, &proxy.routes));
     proxy.log.startup(mux.local_addr()?, &proxy.routes);
     Ok(mux.serve()?)
 }

@@ -11,7 +11,7 @@ use crate::backend::Backend;
 use crate::limit::ConnectionLimit;
 use crate::log::Log;
 use crate::pool::Pool;
-use crate::session::Job;
+use crate::session::Download;
 
 /// How long a forwarding thread with nothing to do waits for a new
 /// connection before it exits.
@@ -22,7 +22,7 @@ pub(crate) struct Proxy {
     /// In the order given, which is the multiplexer's route order.
     pub(crate) routes: Vec<Route>,
     pub(crate) send_proxy: Option<SendProxy>,
-    pub(crate) pool: Pool<Job>,
+    pub(crate) pool: Pool<Download>,
     pub(crate) limit: ConnectionLimit,
     pub(crate) log: Log,
 }

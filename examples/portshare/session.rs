@@ -1,24 +1,26 @@
-//! One route's connections, from the route's `accept` to their log line:
-//! the connection limit, connecting to the backend, the PROXY header for
-//! it, the two forwarding directions on pool threads, and the outcome.
+//! One route's connections, from the match to their log line: the
+//! connection limit, connecting to the backend, the PROXY header for it,
+//! the two forwarding directions, and the outcome.
 //!
-//! A matched connection becomes an [`Job::Open`] job: its thread connects
-//! to the backend, hands the backend-to-client direction to another pool
-//! thread ([`Job::Download`]) and forwards client to backend itself.
-//! Whichever direction ends last writes the log line; the sockets close
-//! when both are done.
+//! A matched connection is served on the sniffer thread that matched it
+//! (an inline route: no queue, no hand-off): that thread connects to the
+//! backend, hands the backend-to-client direction to a pool thread
+//! ([`Download`]) and forwards client to backend itself. Whichever
+//! direction ends last writes the log line; the sockets close when both
+//! are done.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use connmux::{Listener, PeekableStream, ProxyAddr, ProxyHeader, StreamParts};
+use connmux::{PeekableStream, ProxyAddr, ProxyHeader, StreamParts};
 
 use crate::args::SendProxy;
 use crate::backend::BackendStream;
-use crate::forward::{self, Failure, Flow, Opening, Relayed};
+use crate::forward::{self, Failure, Flow, Opening, Relayed, BUFFER_BYTES};
 use crate::limit::Permit;
 use crate::log::Record;
 use crate::pool::Work;
@@ -27,24 +29,15 @@ use crate::proxy::{Proxy, Route};
 /// How long connecting to a backend may take before the client is closed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Work for the forwarding threads.
-pub(crate) enum Job {
-    /// A connection a route matched: connect to its backend, start the
-    /// download, then upload.
-    Open(Accepted),
-    /// The backend-to-client direction of a connection being forwarded.
-    Download(Arc<Connection>),
+thread_local! {
+    /// The upload buffer of a sniffer thread, kept for the connections it
+    /// serves after this one (the multiplexer reuses its threads).
+    static UPLOAD_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; BUFFER_BYTES]);
 }
 
-/// A connection as a route handed it over.
-pub(crate) struct Accepted {
-    proxy: &'static Proxy,
-    route: &'static Route,
-    stream: PeekableStream,
-    tcp_peer: SocketAddr,
-    accepted: Instant,
-    permit: Permit<'static>,
-}
+/// The backend-to-client direction of a connection being forwarded: work
+/// for a pool thread.
+pub(crate) struct Download(Arc<Connection>);
 
 /// A connection being forwarded, shared by its two directions.
 pub(crate) struct Connection {
@@ -65,56 +58,56 @@ enum Direction {
     Down,
 }
 
-impl Work for Job {
+impl Work for Download {
     fn run(self, buffer: &mut [u8]) {
-        match self {
-            Job::Open(accepted) => open(accepted, buffer),
-            Job::Download(connection) => {
-                let flow = forward::download(&connection.client, &connection.backend, buffer);
-                connection.direction_ended(Direction::Down, flow);
-            }
-        }
+        let Download(connection) = self;
+        let flow = forward::download(&connection.client, &connection.backend, buffer);
+        connection.direction_ended(Direction::Down, flow);
     }
 }
 
-/// Accepts `route`'s connections until the multiplexer stops, handing
-/// each to a pool thread at once.
-pub(crate) fn accept_loop(proxy: &'static Proxy, route: &'static Route, listener: Listener) {
-    while let Ok((stream, tcp_peer)) = listener.accept() {
-        let accepted = Instant::now();
-        let Some(permit) = proxy.limit.try_acquire() else {
-            proxy.log.connection(&Record {
-                peer: &client_address(&stream, tcp_peer),
-                route: Some(route),
-                up: 0,
-                down: 0,
-                time: Some(Duration::ZERO),
-                outcome: "refused-max-conns",
-                detail: None,
-            });
-            continue;
-        };
-        let job = Job::Open(Accepted {
-            proxy,
-            route,
-            stream,
-            tcp_peer,
-            accepted,
-            permit,
+/// Serves one connection `route` matched, on the thread that matched it:
+/// refused past `--max-conns`, else forwarded to the route's backend.
+pub(crate) fn serve(
+    proxy: &'static Proxy,
+    route: &'static Route,
+    stream: PeekableStream,
+    tcp_peer: SocketAddr,
+) {
+    let accepted = stream.accepted_at();
+    let peer = client_address(&stream, tcp_peer);
+    let Some(permit) = proxy.limit.try_acquire() else {
+        return proxy.log.connection(&Record {
+            peer: &peer,
+            route: Some(route),
+            up: 0,
+            down: 0,
+            time: Some(accepted.elapsed()),
+            outcome: "refused-max-conns",
+            detail: None,
         });
-        if let Err(error) = proxy.pool.run(job) {
-            // The job, and with it the connection, was dropped: closed.
-            proxy.log.connection(&Record {
-                peer: &tcp_peer,
-                route: Some(route),
-                up: 0,
-                down: 0,
-                time: Some(accepted.elapsed()),
-                outcome: "no-thread",
-                detail: Some(&error),
-            });
-        }
-    }
+    };
+    let matched = Matched {
+        proxy,
+        route,
+        stream,
+        tcp_peer,
+        peer,
+        accepted,
+        permit,
+    };
+    UPLOAD_BUFFER.with(|buffer| open(matched, &mut buffer.borrow_mut()));
+}
+
+/// A connection a route matched, within the connection limit.
+struct Matched {
+    proxy: &'static Proxy,
+    route: &'static Route,
+    stream: PeekableStream,
+    tcp_peer: SocketAddr,
+    peer: ProxyAddr,
+    accepted: Instant,
+    permit: Permit<'static>,
 }
 
 /// The client's address as the log shows it: the source of the PROXY
@@ -127,17 +120,17 @@ fn client_address(stream: &PeekableStream, tcp_peer: SocketAddr) -> ProxyAddr {
 }
 
 /// Connects to the backend and forwards the connection: the download on
-/// another pool thread, the upload on this one.
-fn open(accepted: Accepted, buffer: &mut [u8]) {
-    let Accepted {
+/// a pool thread, the upload on this one.
+fn open(matched: Matched, buffer: &mut [u8]) {
+    let Matched {
         proxy,
         route,
         stream,
         tcp_peer,
+        peer,
         accepted,
         permit,
-    } = accepted;
-    let peer = client_address(&stream, tcp_peer);
+    } = matched;
     let backend = match route.backend.connect(CONNECT_TIMEOUT) {
         Ok(backend) => backend,
         Err(error) => {
@@ -185,7 +178,7 @@ fn open(accepted: Accepted, buffer: &mut [u8]) {
         first_ended: Mutex::new(None),
         _permit: permit,
     });
-    if let Err(error) = proxy.pool.run(Job::Download(Arc::clone(&connection))) {
+    if let Err(error) = proxy.pool.run(Download(Arc::clone(&connection))) {
         return connection.log(0, 0, "no-thread", Some(&error));
     }
     let flow = forward::upload(&connection.client, &connection.backend, opening, buffer);
