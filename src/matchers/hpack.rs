@@ -116,8 +116,8 @@ const STATIC_TABLE: [(&[u8], &[u8]); 61] = [
 ];
 
 /// The octets of one header block, which HTTP/2 may split over several
-/// frames.
-pub(crate) trait BlockSource {
+/// frames. A clone reads the block again from where the original was.
+pub(crate) trait BlockSource: Clone {
     /// Takes the next 1 to `max` octets of the block (`max` is at least 1).
     /// `Short` when the input ends first, `Invalid` past the end of the
     /// block.
@@ -131,6 +131,31 @@ pub(crate) trait BlockSource {
     fn u8(&mut self) -> Result<u8, Stop> {
         self.take_up_to(1)?.first().copied().ok_or(Stop::Short)
     }
+
+    /// Takes the next `count` octets and drops them.
+    fn skip(&mut self, count: usize) -> Result<(), Stop> {
+        self.take_pieces(count, |_| Ok(ControlFlow::Continue(())))
+            .map(drop)
+    }
+
+    /// Takes the next `count` octets piece by piece, handing each piece to
+    /// `each` until it breaks.
+    fn take_pieces(
+        &mut self,
+        count: usize,
+        mut each: impl FnMut(&[u8]) -> Result<ControlFlow<()>, Stop>,
+    ) -> Result<ControlFlow<()>, Stop> {
+        let mut left = count;
+        while left > 0 {
+            let piece = self.take_up_to(left)?;
+            require(!piece.is_empty()).map_err(|_| Stop::Short)?;
+            left -= piece.len();
+            if each(piece)?.is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
+        }
+        Ok(ControlFlow::Continue(()))
+    }
 }
 
 /// A decoded name or value: its first [`FIELD_CAPACITY`] octets and its
@@ -142,13 +167,6 @@ pub(crate) struct Text<'b> {
 }
 
 impl<'b> Text<'b> {
-    fn whole(bytes: &'b [u8]) -> Text<'b> {
-        Text {
-            head: bytes,
-            length: bytes.len(),
-        }
-    }
-
     /// The string, or `None` if it is longer than [`FIELD_CAPACITY`].
     pub(crate) fn complete(&self) -> Option<&'b [u8]> {
         (self.head.len() == self.length).then_some(self.head)
@@ -161,91 +179,252 @@ impl<'b> Text<'b> {
     }
 }
 
-/// One decoded header field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct HeaderField<'b> {
-    pub(crate) name: Text<'b>,
-    pub(crate) value: Text<'b>,
+/// A string literal as it was sent (RFC 7541 section 5.2): where its
+/// octets start in the block, how many there are, and whether they are
+/// Huffman-coded. It is decoded only when someone asks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SentString {
+    offset: u32,
+    length: u32,
+    huffman: bool,
 }
 
-/// Decodes header blocks with one dynamic table, keeping everything in
-/// fixed arrays (about 13 KiB, on the stack of whoever owns it).
-pub(crate) struct BlockDecoder {
-    table: DynamicTable,
-    name: StringBuffer,
-    value: StringBuffer,
-}
-
-impl BlockDecoder {
-    /// A decoder with an empty dynamic table of [`MAX_TABLE_SIZE`] octets.
-    pub(crate) fn new() -> BlockDecoder {
-        BlockDecoder {
-            table: DynamicTable::new(),
-            name: StringBuffer::new(),
-            value: StringBuffer::new(),
+impl SentString {
+    /// The most octets the string can decode to: every Huffman code is at
+    /// least 5 bits long (RFC 7541 Appendix B).
+    fn max_decoded_length(&self) -> usize {
+        let length = self.length as usize;
+        if self.huffman {
+            length.saturating_mul(8) / 5
+        } else {
+            length
         }
     }
+}
 
-    /// Decodes the header block in `source`, handing each field to
-    /// `on_field` in order and stopping early when it breaks.
-    ///
-    /// `Ok(Continue)` once the block ended; `Invalid` for a malformed
-    /// block (an integer that overflows `u32` or runs past five octets, an
-    /// index 0 or past the tables, bad Huffman code, a size update past
-    /// [`MAX_TABLE_SIZE`] or after a field, a string cut by the end of the
-    /// block).
-    pub(crate) fn decode<B>(
-        &mut self,
-        source: &mut impl BlockSource,
-        mut on_field: impl FnMut(HeaderField<'_>) -> ControlFlow<B>,
-    ) -> Result<ControlFlow<B>, Stop> {
-        let mut at_block_start = true;
-        while !source.is_done()? {
-            let first = source.u8()?;
-            let flow = if first & 0x80 != 0 {
-                let index = integer(source, first, 7)?;
-                let (name, value) = lookup(&self.table, index)?;
-                on_field(HeaderField {
-                    name: Text::whole(name),
-                    value: Text::whole(value),
-                })
-            } else if first & 0xe0 == 0x20 {
-                require(at_block_start)?;
-                let max_size = integer(source, first, 5)?;
-                self.table.set_max_size(max_size)?;
-                continue;
-            } else {
-                let with_indexing = first & 0x40 != 0;
-                let prefix_bits = if with_indexing { 6 } else { 4 };
-                let name_index = integer(source, first, prefix_bits)?;
-                if name_index == 0 {
-                    read_string(source, &mut self.name)?;
-                } else {
-                    let (name, _) = lookup(&self.table, name_index)?;
-                    self.name.clear();
-                    self.name.extend(name);
-                }
-                read_string(source, &mut self.value)?;
-                if with_indexing {
-                    self.table.insert(self.name.text(), self.value.text());
-                }
-                on_field(HeaderField {
-                    name: self.name.text(),
-                    value: self.value.text(),
-                })
-            };
-            at_block_start = false;
-            if let ControlFlow::Break(stop) = flow {
-                return Ok(ControlFlow::Break(stop));
-            }
+/// A field's name or value: from the static table, or sent in the block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FieldString {
+    Static(&'static [u8]),
+    Sent(SentString),
+}
+
+impl Default for FieldString {
+    fn default() -> FieldString {
+        FieldString::Static(b"")
+    }
+}
+
+/// One header field, its name and value not yet decoded: [`Field::equals`],
+/// [`Field::decode`] and [`Field::text`] read them from the block on demand.
+pub(crate) struct Field<'d, S> {
+    pub(crate) name: FieldString,
+    pub(crate) value: FieldString,
+    block: &'d S,
+}
+
+impl<S: BlockSource> Field<'_, S> {
+    /// Whether `string` is `plain`, given `plain` Huffman-coded as `coded`.
+    /// A Huffman-coded string is compared as sent: the coding of a string
+    /// is unique (see [`crate::matchers::huffman::huffman_encode`]), so nothing is decoded and a bad
+    /// code is simply unequal.
+    pub(crate) fn equals(
+        &self,
+        string: FieldString,
+        plain: &[u8],
+        coded: &[u8],
+    ) -> Result<bool, Stop> {
+        let sent = match string {
+            FieldString::Static(octets) => return Ok(octets == plain),
+            FieldString::Sent(sent) => sent,
+        };
+        let want = if sent.huffman { coded } else { plain };
+        if sent.length as usize != want.len() {
+            return Ok(false);
         }
-        Ok(ControlFlow::Continue(()))
+        let mut rest = want;
+        let flow = self.pieces(sent, |piece| {
+            let (head, tail) = rest.split_at(piece.len().min(rest.len()));
+            rest = tail;
+            Ok(if head == piece {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            })
+        })?;
+        Ok(flow.is_continue())
+    }
+
+    /// Hands the decoded octets of `string` to `emit` until it breaks.
+    /// `Invalid` for a bad Huffman code before that point, or anywhere in
+    /// the string (its padding included) if `emit` never breaks.
+    pub(crate) fn decode(
+        &self,
+        string: FieldString,
+        mut emit: impl FnMut(u8) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, Stop> {
+        decode_string(self.block, string, &mut emit)
+    }
+
+    /// Decodes `string` whole into `buffer`; `Invalid` for a bad Huffman
+    /// code anywhere in it.
+    pub(crate) fn text<'t>(
+        &self,
+        string: FieldString,
+        buffer: &'t mut StringBuffer,
+    ) -> Result<Text<'t>, Stop> {
+        buffer.clear();
+        let _ = self.decode(string, |octet| {
+            buffer.push(octet);
+            ControlFlow::Continue(())
+        })?;
+        Ok(buffer.text())
+    }
+
+    fn pieces(
+        &self,
+        sent: SentString,
+        each: impl FnMut(&[u8]) -> Result<ControlFlow<()>, Stop>,
+    ) -> Result<ControlFlow<()>, Stop> {
+        sent_pieces(self.block, sent, each)
+    }
+}
+
+/// Hands the octets of `sent`, as sent, to `each` until it breaks;
+/// `block` reads the block from its start.
+fn sent_pieces(
+    block: &impl BlockSource,
+    sent: SentString,
+    each: impl FnMut(&[u8]) -> Result<ControlFlow<()>, Stop>,
+) -> Result<ControlFlow<()>, Stop> {
+    let mut source = block.clone();
+    source.skip(sent.offset as usize)?;
+    source.take_pieces(sent.length as usize, each)
+}
+
+/// Hands the decoded octets of `string` to `emit` until it breaks, as
+/// [`Field::decode`].
+fn decode_string(
+    block: &impl BlockSource,
+    string: FieldString,
+    emit: &mut impl FnMut(u8) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>, Stop> {
+    let sent = match string {
+        FieldString::Static(octets) => {
+            return Ok(octets.iter().try_for_each(|&octet| emit(octet)));
+        }
+        FieldString::Sent(sent) => sent,
+    };
+    if !sent.huffman {
+        return sent_pieces(block, sent, |piece| {
+            Ok(piece.iter().try_for_each(|&octet| emit(octet)))
+        });
+    }
+    let mut decoder = HuffmanDecoder::default();
+    let flow = sent_pieces(block, sent, |piece| decoder.feed(piece, &mut *emit))?;
+    if flow.is_continue() {
+        decoder.finish()?;
+    }
+    Ok(flow)
+}
+
+/// How many octets `string` decodes to; `Invalid` for a bad Huffman code.
+fn decoded_length(block: &impl BlockSource, string: FieldString) -> Result<usize, Stop> {
+    let mut length = 0usize;
+    let _ = decode_string(block, string, &mut |_| {
+        length += 1;
+        ControlFlow::Continue(())
+    })?;
+    Ok(length)
+}
+
+/// Decodes the header block in `source` with a new dynamic table of
+/// [`MAX_TABLE_SIZE`] octets, handing each field to `on_field` in order
+/// and stopping early when it breaks or fails.
+///
+/// `Ok(Continue)` once the block ended; `Invalid` for a malformed block
+/// (an integer that overflows `u32` or runs past five octets, an index 0
+/// or past the tables, a size update past [`MAX_TABLE_SIZE`] or after a
+/// field, a string cut by the end of the block). Strings are not decoded
+/// here: a bad Huffman code is `Invalid` only when `on_field` decodes the
+/// string, or when the table must know the exact size of an entry to
+/// decide what to evict (RFC 7541 section 4.4).
+pub(crate) fn decode_block<S: BlockSource, B>(
+    source: S,
+    on_field: impl FnMut(Field<'_, S>) -> Result<ControlFlow<B>, Stop>,
+) -> Result<ControlFlow<B>, Stop> {
+    decode_with_table(source, &mut DynamicTable::new(), on_field)
+}
+
+/// [`decode_block`] with the dynamic table `table`, which must be new.
+fn decode_with_table<S: BlockSource, B>(
+    source: S,
+    table: &mut DynamicTable,
+    mut on_field: impl FnMut(Field<'_, S>) -> Result<ControlFlow<B>, Stop>,
+) -> Result<ControlFlow<B>, Stop> {
+    let block = source.clone();
+    let mut reader = CountingSource { source, taken: 0 };
+    let mut at_block_start = true;
+    while !reader.source.is_done()? {
+        let first = reader.u8()?;
+        let (name, value) = if first & 0x80 != 0 {
+            let index = integer(&mut reader, first, 7)?;
+            lookup(table, index)?
+        } else if first & 0xe0 == 0x20 {
+            require(at_block_start)?;
+            let max_size = integer(&mut reader, first, 5)?;
+            table.set_max_size(max_size)?;
+            continue;
+        } else {
+            let with_indexing = first & 0x40 != 0;
+            let prefix_bits = if with_indexing { 6 } else { 4 };
+            let name_index = integer(&mut reader, first, prefix_bits)?;
+            let name = if name_index == 0 {
+                FieldString::Sent(read_string(&mut reader)?)
+            } else {
+                lookup(table, name_index)?.0
+            };
+            let value = read_string(&mut reader)?;
+            if with_indexing {
+                table.insert(name, value, &block)?;
+            }
+            (name, FieldString::Sent(value))
+        };
+        at_block_start = false;
+        let field = Field {
+            name,
+            value,
+            block: &block,
+        };
+        if let ControlFlow::Break(stop) = on_field(field)? {
+            return Ok(ControlFlow::Break(stop));
+        }
+    }
+    Ok(ControlFlow::Continue(()))
+}
+
+/// A block source that counts the octets taken, so that a string can say
+/// where it starts.
+struct CountingSource<S> {
+    source: S,
+    taken: usize,
+}
+
+impl<S: BlockSource> CountingSource<S> {
+    fn u8(&mut self) -> Result<u8, Stop> {
+        let octet = self.source.u8()?;
+        self.taken += 1;
+        Ok(octet)
     }
 }
 
 /// Reads an integer whose prefix is the low `prefix_bits` bits of `first`
 /// (RFC 7541 section 5.1).
-fn integer(source: &mut impl BlockSource, first: u8, prefix_bits: u32) -> Result<usize, Stop> {
+fn integer<S: BlockSource>(
+    source: &mut CountingSource<S>,
+    first: u8,
+    prefix_bits: u32,
+) -> Result<usize, Stop> {
     let prefix_max = u8::MAX >> (8 - prefix_bits);
     let mut value = u64::from(first & prefix_max);
     if value < u64::from(prefix_max) {
@@ -262,46 +441,41 @@ fn integer(source: &mut impl BlockSource, first: u8, prefix_bits: u32) -> Result
     Err(Stop::Invalid)
 }
 
-/// Reads a string literal (RFC 7541 section 5.2) into `out`.
-fn read_string(source: &mut impl BlockSource, out: &mut StringBuffer) -> Result<(), Stop> {
+/// Reads past a string literal (RFC 7541 section 5.2), which must be
+/// there whole, and says where it lies.
+fn read_string<S: BlockSource>(source: &mut CountingSource<S>) -> Result<SentString, Stop> {
     let first = source.u8()?;
-    let mut left = integer(source, first, 7)?;
-    out.clear();
-    let mut huffman = (first & 0x80 != 0).then(HuffmanDecoder::default);
-    while left > 0 {
-        let piece = source.take_up_to(left)?;
-        require(!piece.is_empty()).map_err(|_| Stop::Short)?;
-        left -= piece.len();
-        match &mut huffman {
-            Some(decoder) => decoder.feed(piece, |octet| out.push(octet))?,
-            None => out.extend(piece),
-        }
-    }
-    match huffman {
-        Some(decoder) => decoder.finish(),
-        None => Ok(()),
-    }
+    let length = integer(source, first, 7)?;
+    let offset = u32::try_from(source.taken).map_err(|_| Stop::Invalid)?;
+    source.source.skip(length)?;
+    source.taken = source.taken.saturating_add(length);
+    Ok(SentString {
+        offset,
+        length: u32::try_from(length).map_err(|_| Stop::Invalid)?,
+        huffman: first & 0x80 != 0,
+    })
 }
 
 /// The name and value at `index` of the static table followed by the
 /// dynamic table (RFC 7541 section 2.3.3).
-fn lookup(table: &DynamicTable, index: usize) -> Result<(&[u8], &[u8]), Stop> {
+fn lookup(table: &DynamicTable, index: usize) -> Result<(FieldString, FieldString), Stop> {
     require(index != 0)?;
     match STATIC_TABLE.get(index - 1) {
-        Some(&entry) => Ok(entry),
+        Some(&(name, value)) => Ok((FieldString::Static(name), FieldString::Static(value))),
         None => table.get(index - STATIC_TABLE.len()).ok_or(Stop::Invalid),
     }
 }
 
 /// A decoded string in a fixed buffer: its first [`FIELD_CAPACITY`] octets
 /// and its full length.
-struct StringBuffer {
+pub(crate) struct StringBuffer {
     octets: [u8; FIELD_CAPACITY],
     length: usize,
 }
 
 impl StringBuffer {
-    fn new() -> StringBuffer {
+    /// An empty buffer.
+    pub(crate) fn new() -> StringBuffer {
         StringBuffer {
             octets: [0; FIELD_CAPACITY],
             length: 0,
@@ -319,138 +493,154 @@ impl StringBuffer {
         self.length = self.length.saturating_add(1);
     }
 
-    fn extend(&mut self, octets: &[u8]) {
-        let kept = self.length.min(FIELD_CAPACITY);
-        let copied = octets.len().min(FIELD_CAPACITY - kept);
-        self.octets[kept..kept + copied].copy_from_slice(&octets[..copied]);
-        self.length = self.length.saturating_add(octets.len());
-    }
-
     fn text(&self) -> Text<'_> {
         Text {
-            head: &self.octets[..self.length.min(FIELD_CAPACITY)],
+            head: self.octets.get(..self.length).unwrap_or(&self.octets),
             length: self.length,
         }
     }
 }
 
-/// Where one dynamic table entry's name and value sit in the arena.
+/// One dynamic table entry: its name and value, and its size as RFC 7541
+/// section 4.1 counts it, or 0 while only [`Entry::max_size`] is known.
 #[derive(Debug, Clone, Copy, Default)]
-struct EntrySpan {
-    offset: u16,
-    name_length: u16,
-    value_length: u16,
+struct Entry {
+    name: FieldString,
+    value: SentString,
+    size: usize,
 }
 
-impl EntrySpan {
-    fn octets(&self) -> usize {
-        usize::from(self.name_length) + usize::from(self.value_length)
+impl Entry {
+    /// The entry's size if known, or the most it can be.
+    fn max_size(&self) -> usize {
+        if self.size != 0 {
+            return self.size;
+        }
+        let name = match self.name {
+            FieldString::Static(octets) => octets.len(),
+            FieldString::Sent(sent) => sent.max_decoded_length(),
+        };
+        name.saturating_add(self.value.max_decoded_length())
+            .saturating_add(ENTRY_OVERHEAD)
+    }
+
+    /// Learns the entry's exact size by counting the decoded octets of
+    /// its name and value.
+    fn resolve(&mut self, block: &impl BlockSource) -> Result<(), Stop> {
+        if self.size == 0 {
+            let name = decoded_length(block, self.name)?;
+            let value = decoded_length(block, FieldString::Sent(self.value))?;
+            self.size = name.saturating_add(value).saturating_add(ENTRY_OVERHEAD);
+        }
+        Ok(())
     }
 }
 
-/// The dynamic table (RFC 7541 section 4): entries' names and values lie
-/// in insertion order in `arena[live_start..live_end]`, their spans in a
-/// ring of at most [`MAX_ENTRIES`].
+/// The dynamic table (RFC 7541 section 4) of one block: its entries point
+/// at strings where they were sent, in a ring of at most [`MAX_ENTRIES`].
+///
+/// Sizes are exact only when eviction depends on them: while the largest
+/// sizes the entries could have fit the table, nothing is decoded.
 struct DynamicTable {
-    arena: [u8; MAX_TABLE_SIZE],
-    live_start: usize,
-    live_end: usize,
-    spans: [EntrySpan; MAX_ENTRIES],
+    entries: [Entry; MAX_ENTRIES],
     oldest: usize,
     count: usize,
-    /// The table's size as RFC 7541 section 4.1 counts it.
-    size: usize,
+    /// The sum of the entries' [`Entry::max_size`]: the table's size as
+    /// RFC 7541 section 4.1 counts it, or more while some are not known.
+    max_total: usize,
     max_size: usize,
 }
 
 impl DynamicTable {
     fn new() -> DynamicTable {
         DynamicTable {
-            arena: [0; MAX_TABLE_SIZE],
-            live_start: 0,
-            live_end: 0,
-            spans: [EntrySpan::default(); MAX_ENTRIES],
+            entries: [Entry::default(); MAX_ENTRIES],
             oldest: 0,
             count: 0,
-            size: 0,
+            max_total: 0,
             max_size: MAX_TABLE_SIZE,
         }
     }
 
     /// The entry at dynamic `index` (1 is the newest).
-    fn get(&self, index: usize) -> Option<(&[u8], &[u8])> {
+    fn get(&self, index: usize) -> Option<(FieldString, FieldString)> {
         if index == 0 || index > self.count {
             return None;
         }
-        let span = self.spans[(self.oldest + self.count - index) % MAX_ENTRIES];
-        let start = usize::from(span.offset);
-        let middle = start + usize::from(span.name_length);
-        let end = middle + usize::from(span.value_length);
-        Some((self.arena.get(start..middle)?, self.arena.get(middle..end)?))
+        let entry = self
+            .entries
+            .get((self.oldest + self.count - index) % MAX_ENTRIES)?;
+        Some((entry.name, FieldString::Sent(entry.value)))
     }
 
     fn evict_oldest(&mut self) {
-        let span = self.spans[self.oldest];
-        self.live_start += span.octets();
-        self.size -= span.octets() + ENTRY_OVERHEAD;
-        self.oldest = (self.oldest + 1) % MAX_ENTRIES;
-        self.count -= 1;
-        if self.count == 0 {
-            self.live_start = 0;
-            self.live_end = 0;
+        if let Some(entry) = self.entries.get(self.oldest) {
+            self.max_total = self.max_total.saturating_sub(entry.max_size());
         }
+        self.oldest = (self.oldest + 1) % MAX_ENTRIES;
+        self.count = self.count.saturating_sub(1);
     }
 
-    /// Applies a dynamic table size update (RFC 7541 section 6.3).
+    /// Learns the exact size of every entry, so that `max_total` is the
+    /// table's size.
+    fn resolve(&mut self, block: &impl BlockSource) -> Result<(), Stop> {
+        let mut total = 0usize;
+        for position in 0..self.count {
+            if let Some(entry) = self.entries.get_mut((self.oldest + position) % MAX_ENTRIES) {
+                entry.resolve(block)?;
+                total = total.saturating_add(entry.size);
+            }
+        }
+        self.max_total = total;
+        Ok(())
+    }
+
+    /// Applies a dynamic table size update (RFC 7541 section 6.3). Updates
+    /// come only before the first field of a block, and the table lives
+    /// for one block, so it is empty and nothing is evicted.
     fn set_max_size(&mut self, max_size: usize) -> Result<(), Stop> {
         require(max_size <= MAX_TABLE_SIZE)?;
         self.max_size = max_size;
-        while self.size > self.max_size {
-            self.evict_oldest();
-        }
         Ok(())
     }
 
     /// Adds an entry, evicting the oldest ones to make room; an entry
     /// larger than the table empties it (RFC 7541 section 4.4).
-    fn insert(&mut self, name: Text<'_>, value: Text<'_>) {
-        let entry_size = name
-            .length
-            .saturating_add(value.length)
-            .saturating_add(ENTRY_OVERHEAD);
-        if entry_size > self.max_size {
-            while self.count > 0 {
+    fn insert(
+        &mut self,
+        name: FieldString,
+        value: SentString,
+        block: &impl BlockSource,
+    ) -> Result<(), Stop> {
+        let mut entry = Entry {
+            name,
+            value,
+            size: 0,
+        };
+        if self.max_total.saturating_add(entry.max_size()) > self.max_size {
+            self.resolve(block)?;
+            entry.resolve(block)?;
+            if entry.size > self.max_size {
+                while self.count > 0 {
+                    self.evict_oldest();
+                }
+                return Ok(());
+            }
+            while self.count > 0 && self.max_total + entry.size > self.max_size {
                 self.evict_oldest();
             }
-            return;
         }
-        while self.size + entry_size > self.max_size {
-            self.evict_oldest();
+        // The table holds at most MAX_TABLE_SIZE / ENTRY_OVERHEAD entries,
+        // so the slot after the newest is free.
+        if let Some(slot) = self
+            .entries
+            .get_mut((self.oldest + self.count) % MAX_ENTRIES)
+        {
+            *slot = entry;
         }
-        // Both strings fit FIELD_CAPACITY, and the table now has room, so
-        // the live octets plus the new ones fit the arena.
-        let octets = name.head.len() + value.head.len();
-        if self.live_end + octets > MAX_TABLE_SIZE {
-            self.arena.copy_within(self.live_start..self.live_end, 0);
-            for position in 0..self.count {
-                let span = &mut self.spans[(self.oldest + position) % MAX_ENTRIES];
-                span.offset -= self.live_start as u16;
-            }
-            self.live_end -= self.live_start;
-            self.live_start = 0;
-        }
-        let start = self.live_end;
-        let middle = start + name.head.len();
-        self.arena[start..middle].copy_from_slice(name.head);
-        self.arena[middle..middle + value.head.len()].copy_from_slice(value.head);
-        self.spans[(self.oldest + self.count) % MAX_ENTRIES] = EntrySpan {
-            offset: start as u16,
-            name_length: name.head.len() as u16,
-            value_length: value.head.len() as u16,
-        };
         self.count += 1;
-        self.size += entry_size;
-        self.live_end += octets;
+        self.max_total += entry.max_size();
+        Ok(())
     }
 }
 
@@ -458,11 +648,12 @@ impl DynamicTable {
 pub(crate) mod tests {
     use super::*;
     use crate::cursor::Cursor;
-    use crate::matchers::huffman::tests::huffman_encode;
+    use crate::matchers::huffman::huffman_encode;
     use proptest::prelude::*;
 
     /// A header block held whole in one slice; with `complete` false, its
     /// end is where the input stops rather than where the block stops.
+    #[derive(Clone)]
     struct SliceBlock<'a> {
         octets: Cursor<'a>,
         complete: bool,
@@ -504,19 +695,49 @@ pub(crate) mod tests {
 
     type Fields = Vec<(Vec<u8>, Vec<u8>)>;
 
-    /// Decodes a complete block with `decoder`, collecting its fields.
-    fn decode_with(decoder: &mut BlockDecoder, block: &[u8]) -> Result<Fields, Stop> {
+    /// Decodes a complete block with `table`, collecting its fields, each
+    /// name and value decoded whole.
+    fn decode_with(table: &mut DynamicTable, block: &[u8]) -> Result<Fields, Stop> {
         let mut fields = Vec::new();
-        let flow = decoder.decode(&mut SliceBlock::new(block, true), |field| {
-            fields.push((field.name.head().to_vec(), field.value.head().to_vec()));
-            ControlFlow::<()>::Continue(())
+        let mut name = StringBuffer::new();
+        let mut value = StringBuffer::new();
+        let flow = decode_with_table(SliceBlock::new(block, true), table, |field| {
+            let name = field.text(field.name, &mut name)?.head().to_vec();
+            let value = field.text(field.value, &mut value)?.head().to_vec();
+            fields.push((name, value));
+            Ok(ControlFlow::<()>::Continue(()))
         })?;
         assert_eq!(flow, ControlFlow::Continue(()));
         Ok(fields)
     }
 
     fn decode(block: &[u8]) -> Result<Fields, Stop> {
-        decode_with(&mut BlockDecoder::new(), block)
+        decode_with(&mut DynamicTable::new(), block)
+    }
+
+    /// The table after decoding `block`, with every entry's size exact.
+    fn table_after(block: &[u8]) -> DynamicTable {
+        let mut table = DynamicTable::new();
+        decode_with(&mut table, block).unwrap();
+        table.resolve(&SliceBlock::new(block, true)).unwrap();
+        table
+    }
+
+    /// The decoded name and value of dynamic entry `index` of `table`,
+    /// whose strings lie in `block`.
+    fn entry(table: &DynamicTable, block: &[u8], index: usize) -> Option<(Vec<u8>, Vec<u8>)> {
+        let (name, value) = table.get(index)?;
+        let source = SliceBlock::new(block, true);
+        let decoded = |string| {
+            let mut octets = Vec::new();
+            let _ = decode_string(&source, string, &mut |octet| {
+                octets.push(octet);
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+            octets
+        };
+        Some((decoded(name), decoded(value)))
     }
 
     fn fields(list: &[(&str, &str)]) -> Fields {
@@ -610,7 +831,10 @@ pub(crate) mod tests {
             (&[0x1f, 0x80, 0x80, 0x80, 0x80, 0x00], 5, Ok(31)),
         ];
         for (octets, prefix_bits, want) in cases {
-            let mut source = SliceBlock::new(&octets[1..], false);
+            let mut source = CountingSource {
+                source: SliceBlock::new(&octets[1..], false),
+                taken: 0,
+            };
             assert_eq!(
                 integer(&mut source, octets[0], *prefix_bits),
                 *want,
@@ -650,10 +874,10 @@ pub(crate) mod tests {
     }
 
     /// RFC 7541 Appendix C.4: three Huffman-coded requests on one
-    /// connection, each adding to the dynamic table.
+    /// connection, each adding to the dynamic table. The table lives for
+    /// one block, so the three are decoded as one block.
     #[test]
     fn rfc_7541_appendix_c4_requests_with_huffman() {
-        let mut decoder = BlockDecoder::new();
         let c41: &[u8] = &[
             0x82, 0x86, 0x84, 0x41, 0x8c, 0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab,
             0x90, 0xf4, 0xff,
@@ -671,12 +895,16 @@ pub(crate) mod tests {
             (":path", "/"),
             (":authority", "www.example.com"),
         ];
-        assert_eq!(decode_with(&mut decoder, c41), Ok(fields(&request)));
-        assert_eq!(decoder.table.size, 57);
+        assert_eq!(decode(c41), Ok(fields(&request)));
+        assert_eq!(table_after(c41).max_total, 57);
         let mut second = request.to_vec();
         second.push(("cache-control", "no-cache"));
-        assert_eq!(decode_with(&mut decoder, c42), Ok(fields(&second)));
-        assert_eq!(decoder.table.size, 110);
+        let c41_c42 = [c41, c42].concat();
+        assert_eq!(
+            decode(&c41_c42),
+            Ok(fields(&[&request[..], &second].concat()))
+        );
+        assert_eq!(table_after(&c41_c42).max_total, 110);
         let third = [
             (":method", "GET"),
             (":scheme", "https"),
@@ -684,24 +912,29 @@ pub(crate) mod tests {
             (":authority", "www.example.com"),
             ("custom-key", "custom-value"),
         ];
-        assert_eq!(decode_with(&mut decoder, c43), Ok(fields(&third)));
-        assert_eq!(decoder.table.size, 164);
+        let all = [c41, c42, c43].concat();
         assert_eq!(
-            decoder.table.get(1),
-            Some((&b"custom-key"[..], &b"custom-value"[..]))
+            decode(&all),
+            Ok(fields(&[&request[..], &second, &third].concat()))
+        );
+        let table = table_after(&all);
+        assert_eq!(table.max_total, 164);
+        assert_eq!(
+            entry(&table, &all, 1),
+            Some(fields(&[("custom-key", "custom-value")])[0].clone())
         );
         assert_eq!(
-            decoder.table.get(3),
-            Some((&b":authority"[..], &b"www.example.com"[..]))
+            entry(&table, &all, 3),
+            Some(fields(&[(":authority", "www.example.com")])[0].clone())
         );
     }
 
     /// RFC 7541 Appendix C.6: three Huffman-coded responses with a
     /// 256-octet table, so entries are evicted. The table size is set by a
-    /// size update (`3f e1 01` = 256) at the start of the first block.
+    /// size update (`3f e1 01` = 256) at the start of the first block; the
+    /// three are decoded as one block.
     #[test]
     fn rfc_7541_appendix_c6_responses_with_eviction() {
-        let mut decoder = BlockDecoder::new();
         let c61: &[u8] = &[
             0x3f, 0xe1, 0x01, // size update to 256
             0x48, 0x82, 0x64, 0x02, 0x58, 0x85, 0xae, 0xc3, 0x77, 0x1a, 0x4b, 0x61, 0x96, 0xd0,
@@ -724,12 +957,13 @@ pub(crate) mod tests {
             ("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
             ("location", "https://www.example.com"),
         ];
-        assert_eq!(decode_with(&mut decoder, c61), Ok(fields(&first)));
-        assert_eq!(decoder.table.size, 222);
+        assert_eq!(decode(c61), Ok(fields(&first)));
+        assert_eq!(table_after(c61).max_total, 222);
         let mut second = first;
         second[0] = (":status", "307");
-        assert_eq!(decode_with(&mut decoder, c62), Ok(fields(&second)));
-        assert_eq!(decoder.table.size, 222);
+        let c61_c62 = [c61, c62].concat();
+        assert_eq!(decode(&c61_c62), Ok(fields(&[first, second].concat())));
+        assert_eq!(table_after(&c61_c62).max_total, 222);
         let third = [
             (":status", "200"),
             ("cache-control", "private"),
@@ -741,10 +975,15 @@ pub(crate) mod tests {
                 "foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1",
             ),
         ];
-        assert_eq!(decode_with(&mut decoder, c63), Ok(fields(&third)));
-        assert_eq!(decoder.table.size, 215);
-        assert_eq!(decoder.table.count, 3);
-        assert_eq!(decoder.table.get(4), None);
+        let all = [c61, c62, c63].concat();
+        assert_eq!(
+            decode(&all),
+            Ok(fields(&[&first[..], &second, &third].concat()))
+        );
+        let table = table_after(&all);
+        assert_eq!(table.max_total, 215);
+        assert_eq!(table.count, 3);
+        assert_eq!(table.get(4), None);
     }
 
     #[test]
@@ -767,21 +1006,21 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn size_updates_at_the_start_evict_and_allow_zero() {
-        let mut block = Vec::new();
-        encode_literal(&mut block, Literal::WithIndexing, 0, b"a", b"b", false);
-        assert_eq!(decode(&block).unwrap().len(), 1);
-        let mut decoder = BlockDecoder::new();
-        decode_with(&mut decoder, &block).unwrap();
-        assert_eq!(decoder.table.count, 1);
-        // Two updates (to 0, then back to 4096) empty the table; its old
-        // entry is then out of range.
-        assert_eq!(
-            decode_with(&mut decoder, &[0x20, 0x3f, 0xe1, 0x1f]),
-            Ok(vec![])
-        );
-        assert_eq!(decoder.table.count, 0);
-        assert_eq!(decode_with(&mut decoder, &[0xbe]), Err(Stop::Invalid));
+    fn size_updates_at_the_start_allow_zero() {
+        let mut entry = Vec::new();
+        encode_literal(&mut entry, Literal::WithIndexing, 0, b"a", b"b", false);
+        // Two updates (to 0, then back to 4096): the entry is added.
+        let mut block = vec![0x20, 0x3f, 0xe1, 0x1f];
+        block.extend(&entry);
+        block.push(0xbe);
+        assert_eq!(decode(&block), Ok(fields(&[("a", "b"), ("a", "b")])));
+        // A table of size 0 holds nothing: index 62 is past the tables.
+        let mut block = vec![0x20];
+        block.extend(&entry);
+        assert_eq!(decode(&block), Ok(fields(&[("a", "b")])));
+        assert_eq!(table_after(&block).count, 0);
+        block.push(0xbe);
+        assert_eq!(decode(&block), Err(Stop::Invalid));
     }
 
     #[test]
@@ -804,34 +1043,45 @@ pub(crate) mod tests {
         let mut block = Vec::new();
         encode_literal(&mut block, Literal::WithIndexing, 0, b"a", b"b", true);
         encode_literal(&mut block, Literal::WithIndexing, 0, b"big", &big, false);
-        let mut decoder = BlockDecoder::new();
+        let mut table = DynamicTable::new();
         let mut lengths = Vec::new();
-        let flow = decoder.decode(&mut SliceBlock::new(&block, true), |field| {
-            lengths.push((field.value.head().len(), field.value.complete().is_some()));
-            ControlFlow::<()>::Continue(())
+        let mut buffer = StringBuffer::new();
+        let flow = decode_with_table(SliceBlock::new(&block, true), &mut table, |field| {
+            let value = field.text(field.value, &mut buffer)?;
+            lengths.push((value.head().len(), value.complete().is_some()));
+            Ok(ControlFlow::<()>::Continue(()))
         });
         assert_eq!(flow, Ok(ControlFlow::Continue(())));
         assert_eq!(lengths, [(1, true), (FIELD_CAPACITY, false)]);
-        assert_eq!(decoder.table.count, 0);
-        assert_eq!(decoder.table.size, 0);
+        assert_eq!(table.count, 0);
+        assert_eq!(table.max_total, 0);
     }
 
     #[test]
-    fn the_arena_compacts_when_it_wraps() {
+    fn entries_churn_through_the_table() {
         // 100 entries of 30 + 40 + 32 = 102 octets churn through a
         // 4096-octet table; each must still read back whole.
-        let mut decoder = BlockDecoder::new();
+        let mut block = Vec::new();
+        let mut want = Vec::new();
         for round in 0..100u8 {
             let name = vec![b'a' + round % 26; 30];
             let value = vec![round; 40];
-            let mut block = Vec::new();
-            encode_literal(&mut block, Literal::WithIndexing, 0, &name, &value, false);
+            encode_literal(
+                &mut block,
+                Literal::WithIndexing,
+                0,
+                &name,
+                &value,
+                round % 2 == 0,
+            );
             block.push(0xbe); // the entry just added
-            let decoded = decode_with(&mut decoder, &block).unwrap();
-            assert_eq!(decoded[1], (name.clone(), value.clone()), "round {round}");
-            assert!(decoder.table.size <= MAX_TABLE_SIZE);
+            want.push((name.clone(), value.clone()));
+            want.push((name, value));
         }
-        assert_eq!(decoder.table.count, 4096 / 102);
+        assert_eq!(decode(&block), Ok(want));
+        let table = table_after(&block);
+        assert_eq!(table.count, 4096 / 102);
+        assert!(table.max_total <= MAX_TABLE_SIZE);
     }
 
     #[test]
@@ -846,9 +1096,8 @@ pub(crate) mod tests {
             true,
         );
         for cut in 0..block.len() {
-            let mut decoder = BlockDecoder::new();
-            let result = decoder.decode(&mut SliceBlock::new(&block[..cut], false), |_| {
-                ControlFlow::<()>::Continue(())
+            let result = decode_block(SliceBlock::new(&block[..cut], false), |_| {
+                Ok(ControlFlow::<()>::Continue(()))
             });
             assert_eq!(result, Err(Stop::Short), "cut at {cut}");
         }
@@ -914,9 +1163,8 @@ pub(crate) mod tests {
         #[test]
         fn arbitrary_blocks_never_panic(block in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = decode(&block);
-            let mut decoder = BlockDecoder::new();
-            let _ = decoder.decode(&mut SliceBlock::new(&block, false), |_| {
-                ControlFlow::<()>::Continue(())
+            let _ = decode_block(SliceBlock::new(&block, false), |_| {
+                Ok(ControlFlow::<()>::Continue(()))
             });
         }
     }

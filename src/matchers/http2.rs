@@ -30,7 +30,8 @@ use std::ops::{ControlFlow, Range};
 
 use crate::cursor::{require, Cursor, Stop};
 use crate::matcher::{Matcher, ReplyAck, Verdict};
-use crate::matchers::hpack::{BlockDecoder, BlockSource, HeaderField, Text, FIELD_CAPACITY};
+use crate::matchers::hpack::{decode_block, BlockSource, Field, StringBuffer, FIELD_CAPACITY};
+use crate::matchers::huffman::huffman_encode;
 use crate::matchers::prefix::prefix_verdict;
 
 /// The HTTP/2 client connection preface (RFC 9113 section 3.4).
@@ -106,6 +107,8 @@ impl Matcher for Http2Preface {
 #[derive(Debug, Clone)]
 pub struct Http2Header {
     name: Box<[u8]>,
+    /// `name` Huffman-coded, to compare with a coded name as sent.
+    coded_name: Box<[u8]>,
     test: ValueTest,
     send_settings: bool,
 }
@@ -113,23 +116,66 @@ pub struct Http2Header {
 /// What the value of the field must be.
 #[derive(Debug, Clone)]
 enum ValueTest {
-    Exact(Box<[u8]>),
+    /// Exactly this value, given plain and Huffman-coded.
+    Exact(Box<[u8]>, Box<[u8]>),
     Prefix(Box<[u8]>),
     GrpcContentType,
 }
 
 impl ValueTest {
-    fn accepts(&self, value: Text<'_>) -> bool {
+    /// Whether the value of `field` passes, decoding no more of it than
+    /// the test needs.
+    fn accepts(&self, field: &Field<'_, impl BlockSource>) -> Result<bool, Stop> {
         match self {
-            ValueTest::Exact(want) => value.complete() == Some(&want[..]),
-            ValueTest::Prefix(prefix) => value.head().starts_with(prefix),
-            ValueTest::GrpcContentType => match value.head().strip_prefix(b"application/grpc") {
-                Some([]) => value.complete().is_some(),
-                Some([b'+' | b';', ..]) => true,
-                _ => false,
-            },
+            ValueTest::Exact(plain, coded) => {
+                Ok(plain.len() <= FIELD_CAPACITY && field.equals(field.value, plain, coded)?)
+            }
+            ValueTest::Prefix(prefix) => starts_with(field, prefix),
+            ValueTest::GrpcContentType => {
+                const GRPC: &[u8] = b"application/grpc";
+                let mut position = 0;
+                let mut passes = false;
+                let flow = field.decode(field.value, |octet| {
+                    match GRPC.get(position) {
+                        Some(&want) if want == octet => {
+                            position += 1;
+                            return ControlFlow::Continue(());
+                        }
+                        Some(_) => {}
+                        None => passes = matches!(octet, b'+' | b';'),
+                    }
+                    ControlFlow::Break(())
+                })?;
+                Ok(passes || (flow.is_continue() && position == GRPC.len()))
+            }
         }
     }
+}
+
+/// Whether the value of `field` starts with `prefix`, which must lie in
+/// its first [`FIELD_CAPACITY`] octets.
+fn starts_with(field: &Field<'_, impl BlockSource>, prefix: &[u8]) -> Result<bool, Stop> {
+    if prefix.is_empty() {
+        return Ok(true);
+    }
+    if prefix.len() > FIELD_CAPACITY {
+        return Ok(false);
+    }
+    let mut rest = prefix;
+    let _ = field.decode(field.value, |octet| match rest.split_first() {
+        Some((&want, tail)) if want == octet && !tail.is_empty() => {
+            rest = tail;
+            ControlFlow::Continue(())
+        }
+        Some((&want, tail)) => {
+            if want == octet {
+                rest = tail;
+            }
+            ControlFlow::Break(())
+        }
+        None => ControlFlow::Break(()),
+    })?;
+    Ok(rest.is_empty())
 }
 
 /// A matcher for HTTP/2 requests whose first header field named `name` has
@@ -166,7 +212,11 @@ impl ValueTest {
 /// assert_eq!(http2_header(":authority", "localhost").verdict(&request[..40]), Verdict::NeedMore);
 /// ```
 pub fn http2_header(name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Http2Header {
-    Http2Header::new(name, ValueTest::Exact(value.as_ref().into()))
+    let value = value.as_ref();
+    Http2Header::new(
+        name,
+        ValueTest::Exact(value.into(), huffman_encode(value).into()),
+    )
 }
 
 /// A matcher for HTTP/2 requests whose first header field named `name`
@@ -217,8 +267,10 @@ pub fn grpc() -> Http2Header {
 
 impl Http2Header {
     fn new(name: impl AsRef<[u8]>, test: ValueTest) -> Http2Header {
+        let name = name.as_ref().to_ascii_lowercase();
         Http2Header {
-            name: name.as_ref().to_ascii_lowercase().into(),
+            coded_name: huffman_encode(&name).into(),
+            name: name.into(),
             test,
             send_settings: false,
         }
@@ -258,11 +310,11 @@ impl Http2Header {
     /// passes the value test.
     fn first_field_passes(&self, window: &[u8]) -> Result<bool, Stop> {
         let flow = decode_first_block(window, |field| {
-            if field.name.complete() == Some(&self.name) {
-                ControlFlow::Break(self.test.accepts(field.value))
+            Ok(if field.equals(field.name, &self.name, &self.coded_name)? {
+                ControlFlow::Break(self.test.accepts(&field)?)
             } else {
                 ControlFlow::Continue(())
-            }
+            })
         })?;
         Ok(flow == ControlFlow::Break(true))
     }
@@ -356,19 +408,25 @@ pub fn http2_request_headers(
     seen: &[u8],
     mut visit: impl FnMut(&[u8], &[u8]),
 ) -> Result<(), Http2HeadersError> {
+    let mut name = StringBuffer::new();
+    let mut value = StringBuffer::new();
     let checked = decode_first_block(seen, |field| {
-        match (field.name.complete(), field.value.complete()) {
+        let name = field.text(field.name, &mut name)?;
+        let value = field.text(field.value, &mut value)?;
+        Ok(match (name.complete(), value.complete()) {
             (Some(_), Some(_)) => ControlFlow::Continue(()),
             _ => ControlFlow::Break(()),
-        }
+        })
     })?;
     if checked.is_break() {
         return Err(Http2HeadersError::FieldTooLong);
     }
     // Every field fits: this pass runs to the end of the block.
     let _ = decode_first_block(seen, |field| {
-        visit(field.name.head(), field.value.head());
-        ControlFlow::<()>::Continue(())
+        let name = field.text(field.name, &mut name)?;
+        let value = field.text(field.value, &mut value)?;
+        visit(name.head(), value.head());
+        Ok(ControlFlow::<()>::Continue(()))
     })?;
     Ok(())
 }
@@ -414,22 +472,28 @@ pub struct Http2Request {
 /// ```
 pub fn http2_request(seen: &[u8]) -> Option<Http2Request> {
     let mut request = Http2Request::default();
+    let mut name = StringBuffer::new();
+    let mut value = StringBuffer::new();
     let flow = decode_first_block(seen, |field| {
-        let slot = match field.name.head() {
+        // Every string is decoded, wanted or not: a request comes only
+        // from a valid block.
+        let name = field.text(field.name, &mut name)?;
+        let value = field.text(field.value, &mut value)?;
+        let slot = match name.head() {
             b":method" => &mut request.method,
             b":scheme" => &mut request.scheme,
             b":authority" => &mut request.authority,
             b":path" => &mut request.path,
             b"content-type" => &mut request.content_type,
-            _ => return ControlFlow::Continue(()),
+            _ => return Ok(ControlFlow::Continue(())),
         };
         if slot.is_none() {
-            let Some(value) = field.value.complete() else {
-                return ControlFlow::Break(());
+            let Some(value) = value.complete() else {
+                return Ok(ControlFlow::Break(()));
             };
             *slot = Some(String::from_utf8_lossy(value).into_owned());
         }
-        ControlFlow::Continue(())
+        Ok(ControlFlow::Continue(()))
     })
     .ok()?;
     flow.is_continue().then_some(request)
@@ -439,10 +503,9 @@ pub fn http2_request(seen: &[u8]) -> Option<Http2Request> {
 /// `on_field` until it breaks.
 fn decode_first_block<B>(
     seen: &[u8],
-    on_field: impl FnMut(HeaderField<'_>) -> ControlFlow<B>,
+    on_field: impl FnMut(Field<'_, HeaderBlockReader<'_>>) -> Result<ControlFlow<B>, Stop>,
 ) -> Result<ControlFlow<B>, Stop> {
-    let mut block = first_header_block(seen)?;
-    BlockDecoder::new().decode(&mut block, on_field)
+    decode_block(first_header_block(seen)?, on_field)
 }
 
 /// One frame header (RFC 9113 section 4.1).
@@ -547,6 +610,7 @@ fn first_settings_ack(seen: &[u8]) -> Result<Range<usize>, Stop> {
 
 /// Reads a header block out of a HEADERS frame and the CONTINUATION frames
 /// after it, checking each frame header as it is reached.
+#[derive(Clone)]
 struct HeaderBlockReader<'a> {
     input: Cursor<'a>,
     stream: u32,

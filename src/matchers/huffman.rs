@@ -15,6 +15,8 @@
 //! `l` bits is a complete one exactly when it falls inside the range of
 //! `l`-bit codes.
 
+use std::ops::ControlFlow;
+
 use crate::cursor::{require, Stop};
 
 /// The number of symbols: every octet, then EOS.
@@ -94,6 +96,49 @@ impl CanonicalCode {
 
 static CODE: CanonicalCode = CanonicalCode::from_lengths(&CODE_LENGTHS);
 
+/// The code of each symbol (right-aligned; its length is in
+/// [`CODE_LENGTHS`]), derived from [`CODE`].
+static CODES: [u32; SYMBOL_COUNT] = codes(&CODE);
+
+const fn codes(code: &CanonicalCode) -> [u32; SYMBOL_COUNT] {
+    let mut table = [0; SYMBOL_COUNT];
+    let mut length = 1;
+    while length <= MAX_CODE_LENGTH {
+        let mut offset = 0;
+        while offset < code.count[length] as usize {
+            let symbol = code.symbols[code.first_index[length] as usize + offset];
+            table[symbol as usize] = code.first_code[length] + offset as u32;
+            offset += 1;
+        }
+        length += 1;
+    }
+    table
+}
+
+/// Huffman-codes `text`, padding the last octet with the most significant
+/// bits of EOS (RFC 7541 section 5.2). The code is canonical and the
+/// padding fixed, so this is the only valid coding of `text`: a coded
+/// string decodes to `text` exactly when its octets are these.
+pub(crate) fn huffman_encode(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut bits: u64 = 0;
+    let mut bit_count = 0;
+    for &byte in text {
+        let length = u32::from(CODE_LENGTHS[usize::from(byte)]);
+        bits = bits << length | u64::from(CODES[usize::from(byte)]);
+        bit_count += length;
+        while bit_count >= 8 {
+            bit_count -= 8;
+            out.push((bits >> bit_count) as u8);
+        }
+    }
+    if bit_count > 0 {
+        let padding = 8 - bit_count;
+        out.push(((bits << padding) as u8) | ((1u8 << padding) - 1));
+    }
+    out
+}
+
 /// How many bits [`SHORT_CODES`] looks at: codes up to this long (the
 /// letters, digits and common punctuation) decode in one lookup.
 const WINDOW_BITS: u32 = 8;
@@ -158,18 +203,25 @@ pub(crate) struct HuffmanDecoder {
 
 impl HuffmanDecoder {
     /// Decodes the next piece of the string, passing each decoded octet to
-    /// `emit`; `Invalid` at an EOS code.
-    pub(crate) fn feed(&mut self, encoded: &[u8], mut emit: impl FnMut(u8)) -> Result<(), Stop> {
+    /// `emit` until it breaks; `Invalid` at an EOS code. The bits after
+    /// the octet `emit` broke at are neither decoded nor checked.
+    pub(crate) fn feed(
+        &mut self,
+        encoded: &[u8],
+        mut emit: impl FnMut(u8) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, Stop> {
         for &byte in encoded {
             self.pending = self.pending << 8 | u64::from(byte);
             self.pending_bits += 8;
             while let Some((symbol, length)) = self.next_code() {
                 require(symbol != EOS)?;
-                emit(symbol as u8);
                 self.pending_bits -= length;
+                if emit(symbol as u8).is_break() {
+                    return Ok(ControlFlow::Break(()));
+                }
             }
         }
-        Ok(())
+        Ok(ControlFlow::Continue(()))
     }
 
     /// The symbol and length of the complete code at the start of the
@@ -211,41 +263,13 @@ impl HuffmanDecoder {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use proptest::prelude::*;
 
     /// The code of `symbol`: its value (right-aligned) and bit length.
     fn code_of(symbol: usize) -> (u32, u8) {
-        let length = CODE_LENGTHS[symbol];
-        let position = CODE
-            .symbols
-            .iter()
-            .position(|&s| usize::from(s) == symbol)
-            .unwrap();
-        let offset = position - usize::from(CODE.first_index[usize::from(length)]);
-        (CODE.first_code[usize::from(length)] + offset as u32, length)
-    }
-
-    /// Huffman-codes `text`, padding with ones (RFC 7541 section 5.2).
-    pub(crate) fn huffman_encode(text: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut bits: u64 = 0;
-        let mut bit_count = 0;
-        for &byte in text {
-            let (code, length) = code_of(usize::from(byte));
-            bits = bits << length | u64::from(code);
-            bit_count += u32::from(length);
-            while bit_count >= 8 {
-                bit_count -= 8;
-                out.push((bits >> bit_count) as u8);
-            }
-        }
-        if bit_count > 0 {
-            let padding = 8 - bit_count;
-            out.push(((bits << padding) as u8) | ((1u8 << padding) - 1));
-        }
-        out
+        (CODES[symbol], CODE_LENGTHS[symbol])
     }
 
     /// Decodes a whole Huffman-coded string into the fixed buffer `out`,
@@ -254,12 +278,15 @@ pub(crate) mod tests {
         let mut decoder = HuffmanDecoder::default();
         let mut written = 0;
         let mut overflow = false;
-        decoder.feed(encoded, |byte| match out.get_mut(written) {
-            Some(slot) => {
-                *slot = byte;
-                written += 1;
+        let _ = decoder.feed(encoded, |byte| {
+            match out.get_mut(written) {
+                Some(slot) => {
+                    *slot = byte;
+                    written += 1;
+                }
+                None => overflow = true,
             }
-            None => overflow = true,
+            ControlFlow::Continue(())
         })?;
         decoder.finish()?;
         require(!overflow)?;
@@ -426,8 +453,13 @@ pub(crate) mod tests {
             let cut = cut.index(encoded.len() + 1);
             let mut decoder = HuffmanDecoder::default();
             let mut decoded = Vec::new();
-            decoder.feed(&encoded[..cut], |b| decoded.push(b)).unwrap();
-            decoder.feed(&encoded[cut..], |b| decoded.push(b)).unwrap();
+            let mut collect = |b| {
+                decoded.push(b);
+                ControlFlow::Continue(())
+            };
+            let whole = Ok(ControlFlow::Continue(()));
+            prop_assert_eq!(decoder.feed(&encoded[..cut], &mut collect), whole);
+            prop_assert_eq!(decoder.feed(&encoded[cut..], &mut collect), whole);
             decoder.finish().unwrap();
             prop_assert_eq!(decoded, text);
         }
