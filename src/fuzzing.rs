@@ -376,7 +376,10 @@ fn check_http2_request(wire: &[u8]) -> (HeaderList, Option<Http2Request>) {
     }
     // A matcher for a field the block lacks reads the whole block: while
     // the field has not shown up (its prefix matcher has not matched), it
-    // is undecided exactly while the block is incomplete.
+    // is undecided exactly while the block is incomplete. It decodes no
+    // value and compares names as sent, so it may still be undecided
+    // where the extraction, which decodes every string, has met a bad
+    // Huffman code and says `Invalid`.
     let absent = http2_header(ABSENT_FIELD, "").verdict(wire);
     let present = http2_header_prefix(ABSENT_FIELD, "").verdict(wire);
     let lists_absent = headers.as_ref().is_ok_and(|fields| {
@@ -394,7 +397,9 @@ fn check_http2_request(wire: &[u8]) -> (HeaderList, Option<Http2Request>) {
             Verdict::NeedMore => assert!(
                 matches!(
                     headers,
-                    Err(Http2HeadersError::Incomplete | Http2HeadersError::FieldTooLong)
+                    Err(Http2HeadersError::Incomplete
+                        | Http2HeadersError::FieldTooLong
+                        | Http2HeadersError::Invalid)
                 ),
                 "undecided on a block that {headers:?}"
             ),
@@ -510,7 +515,8 @@ fn check_settings_reply(wire: &[u8]) {
 /// `:scheme`, `:authority`, `content-type`) `http2_header` matches; the
 /// first field of each name in the block matches by value and by prefix; a
 /// matcher for an absent field is undecided exactly while the block is
-/// incomplete; the SETTINGS reply and its ACK are where they should be.
+/// incomplete (the extraction may already have met a bad Huffman code in a
+/// string the matcher skips); the SETTINGS reply and its ACK are where they should be.
 pub fn http2_frames(data: &[u8]) {
     let wire: Cow<[u8]> = if data.first() == Some(&b'P') {
         Cow::Borrowed(data)
@@ -1040,6 +1046,23 @@ mod tests {
         hello.extend([8]);
         hello.extend(b"http/1.1");
         hello
+    }
+
+    #[test]
+    fn a_skipped_bad_huffman_string_in_an_unfinished_block() {
+        // A HEADERS frame without END_HEADERS: user-agent (index 58) with
+        // a Huffman value padded with zeros, which the header matchers skip
+        // and the extraction rejects, then the block goes on.
+        let mut wire = HTTP2_PREFACE.to_vec();
+        wire.extend([0, 0, 0, 4, 0, 0, 0, 0, 0]); // empty SETTINGS
+        wire.extend([0, 0, 5, 1, 0, 0, 0, 0, 1]); // HEADERS, stream 1
+        wire.extend([0x0f, 0x2b, 0x81, 0x00, 0x84]); // user-agent, :path /
+        assert_eq!(
+            http2_header(ABSENT_FIELD, "").verdict(&wire),
+            Verdict::NeedMore
+        );
+        assert_eq!(request_headers(&wire), Err(Http2HeadersError::Invalid));
+        http2_frames(&wire);
     }
 
     #[test]

@@ -193,8 +193,17 @@ fn starts_with(field: &Field<'_, impl BlockSource>, prefix: &[u8]) -> Result<boo
 /// (including a first frame other than SETTINGS, which RFC 9113 section
 /// 3.4 requires), or when [`HTTP2_HEADERS_LIMIT`] bytes have not decided
 /// it. A value longer than 4096 bytes never matches. Each call decodes
-/// from byte 0 in fixed buffers on the stack (about 13 KiB), without heap
-/// allocation.
+/// from byte 0 with a fixed dynamic table on the stack (about 6 KiB),
+/// without heap allocation.
+///
+/// Names and values are decoded only as far as the decision needs: a
+/// Huffman-coded name or value is compared as sent with `name` or `value`
+/// Huffman-coded (the coding of a string is unique), the values of other
+/// fields are skipped, and a prefix test stops at the last octet of the
+/// prefix. So a Huffman code error (RFC 7541 section 5.2) in a string the
+/// matcher did not need goes unnoticed, and it may say `Match` on a block
+/// that [`http2_request`] and [`http2_request_headers`], which decode every
+/// string, reject as invalid.
 ///
 /// ```
 /// use connmux::{Matcher, Verdict};
@@ -1112,6 +1121,38 @@ mod tests {
             false,
         );
         assert_eq!(grpc().verdict(&request(&block)), NoMatch);
+    }
+
+    #[test]
+    fn bad_huffman_in_a_skipped_string_is_not_noticed() {
+        // user-agent (index 58) with the value "0" Huffman-coded with
+        // padding of zeros (0x00: the 5-bit code of '0', then 000), a
+        // literal name "x" whose Huffman code is cut by an EOS (0xff 0xff
+        // 0xff 0xff), then :path / (index 4).
+        let block: &[u8] = &[
+            0x0f, 0x2b, 0x81, 0x00, // user-agent: bad Huffman
+            0x00, 0x84, 0xff, 0xff, 0xff, 0xff, 0x01, b'v', // bad Huffman name
+            0x84, // :path /
+        ];
+        let wire = request(block);
+        let cases: &[(Http2Header, Verdict)] = &[
+            (http2_header(":path", "/"), Match),
+            (http2_header("user-agent", "curl"), NoMatch),
+            // The prefix is decoded; the padding after it is not.
+            (http2_header_prefix("user-agent", "0"), Match),
+            (http2_header("user-agent", "0"), NoMatch),
+            (http2_header("x-absent", ""), NoMatch),
+            (grpc(), NoMatch),
+        ];
+        for (matcher, want) in cases {
+            assert_eq!(matcher.verdict(&wire), *want, "{matcher:?}");
+        }
+        // What needs the whole request decodes every string.
+        assert_eq!(http2_request(&wire), None);
+        assert_eq!(
+            http2_request_headers(&wire, |_, _| {}),
+            Err(Http2HeadersError::Invalid)
+        );
     }
 
     #[test]
