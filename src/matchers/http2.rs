@@ -659,7 +659,17 @@ impl<'a> HeaderBlockReader<'a> {
 
     /// Moves to a fragment with bytes left, through CONTINUATION frames;
     /// `false` when the block has ended.
+    #[inline]
     fn has_more(&mut self) -> Result<bool, Stop> {
+        if self.left_in_fragment != 0 {
+            return Ok(true);
+        }
+        self.next_fragment()
+    }
+
+    /// [`HeaderBlockReader::has_more`] once the current fragment is used
+    /// up.
+    fn next_fragment(&mut self) -> Result<bool, Stop> {
         while self.left_in_fragment == 0 {
             if self.last_fragment {
                 return Ok(false);
