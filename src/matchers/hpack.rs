@@ -420,16 +420,25 @@ impl<S: BlockSource> CountingSource<S> {
 
 /// Reads an integer whose prefix is the low `prefix_bits` bits of `first`
 /// (RFC 7541 section 5.1).
+#[inline]
 fn integer<S: BlockSource>(
     source: &mut CountingSource<S>,
     first: u8,
     prefix_bits: u32,
 ) -> Result<usize, Stop> {
     let prefix_max = u8::MAX >> (8 - prefix_bits);
-    let mut value = u64::from(first & prefix_max);
-    if value < u64::from(prefix_max) {
-        return Ok(value as usize);
+    let value = first & prefix_max;
+    if value < prefix_max {
+        return Ok(usize::from(value));
     }
+    integer_continuation(source, u64::from(value))
+}
+
+/// The rest of an integer whose prefix, `value`, is all ones.
+fn integer_continuation<S: BlockSource>(
+    source: &mut CountingSource<S>,
+    mut value: u64,
+) -> Result<usize, Stop> {
     for continuation in 0..MAX_INTEGER_CONTINUATIONS {
         let octet = source.u8()?;
         value += u64::from(octet & 0x7f) << (7 * continuation);
