@@ -129,6 +129,7 @@ mod config;
 mod connection;
 mod cursor;
 mod decide;
+mod dispatcher;
 mod error;
 mod event;
 #[doc(hidden)]
@@ -154,6 +155,7 @@ pub use accept::{Accept, WakeAccept};
 pub use combinators::{all_of, any_of, not, AllOf, AnyOf, MatcherList, Not};
 pub use config::{MuxBuilder, ProxyMode};
 pub use connection::Connection;
+pub use dispatcher::Dispatcher;
 pub use error::{AcceptError, ServeError};
 pub use event::{DropReason, Event};
 pub use handle::MuxHandle;

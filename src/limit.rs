@@ -58,6 +58,19 @@ impl ConnectionLimit {
         })
     }
 
+    /// Takes a free place without waiting; `None` when every place is
+    /// taken or the limit is stopping.
+    pub(crate) fn try_acquire(self: &Arc<Self>) -> Option<ConnectionPermit> {
+        let mut count = self.lock();
+        if count.stopping || count.open >= self.max_open {
+            return None;
+        }
+        count.open += 1;
+        Some(ConnectionPermit {
+            limit: Arc::clone(self),
+        })
+    }
+
     /// Wakes a waiting `acquire`, which then returns `None`.
     pub(crate) fn stop(&self) {
         self.lock().stopping = true;
@@ -95,8 +108,10 @@ mod tests {
         };
         thread::sleep(Duration::from_millis(20));
         assert!(!waiter.is_finished(), "a third permit while two are held");
+        assert!(limit.try_acquire().is_none());
         drop(first);
         assert!(waiter.join().unwrap());
+        assert!(limit.try_acquire().is_some());
         drop(second);
         assert_eq!(limit.open(), 0);
     }
