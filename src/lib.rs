@@ -148,6 +148,7 @@ mod replay;
 mod route;
 mod route_target;
 mod sniff;
+mod sniff_buffer;
 mod stats;
 mod stream;
 

@@ -30,6 +30,7 @@ use crate::replay::Replay;
 use crate::route::{HandOffError, RouteId, RouteShared};
 use crate::route_target::RouteTarget;
 use crate::sniff::{sniff, SniffLimits, SniffOutcome, Sniffed};
+use crate::sniff_buffer;
 use crate::stats::{Counters, Stats};
 use crate::stream::{Arrival, PeekableStream};
 
@@ -555,7 +556,6 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             return Err(self.report_drop(peer, reason, 0, None));
         };
         let accepted_at = Instant::now();
-        let mut scratch = Vec::new();
         let sniffed = panic::catch_unwind(AssertUnwindSafe(|| {
             sniff(
                 &conn,
@@ -563,7 +563,6 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 &table.matchers,
                 self.sniff_limits(),
                 &self.stopping,
-                &mut scratch,
             )
         }));
         let sniffed = match sniffed {
@@ -587,11 +586,10 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
 
     /// A sniffer thread's life: take jobs until the pool says stop.
     fn run_sniffer(&self, slot: &SniffSlot<C>) {
-        let mut scratch = Vec::new();
         while let Some(job) = self.pool.next_job() {
             let inline = {
                 let _done = JobDone { pool: &self.pool };
-                self.sniff_and_dispatch(slot, job, &mut scratch)
+                self.sniff_and_dispatch(slot, job)
             };
             if let Some(work) = inline {
                 self.run_inline(slot, work);
@@ -643,12 +641,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         }
     }
 
-    fn sniff_and_dispatch(
-        &self,
-        slot: &SniffSlot<C>,
-        job: Job<C, A>,
-        scratch: &mut Vec<u8>,
-    ) -> Option<InlineWork<C, A>> {
+    fn sniff_and_dispatch(&self, slot: &SniffSlot<C>, job: Job<C, A>) -> Option<InlineWork<C, A>> {
         let Job {
             conn,
             peer,
@@ -669,14 +662,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         }
         let sniffed = slot.with(|conn| {
             panic::catch_unwind(AssertUnwindSafe(|| {
-                sniff(
-                    conn,
-                    accepted_at,
-                    &table.matchers,
-                    limits,
-                    &self.stopping,
-                    scratch,
-                )
+                sniff(conn, accepted_at, &table.matchers, limits, &self.stopping)
             }))
         });
         match (slot.release(), sniffed) {
@@ -716,16 +702,17 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         sniffed: Sniffed,
     ) -> Result<Delivery<C, A>, DropReason> {
         let Sniffed {
-            bytes,
+            buffer,
+            range,
             proxy_header,
             end,
             outcome,
         } = sniffed;
         arrival.proxy_header = proxy_header;
-        let sniffed_bytes = bytes.len();
+        let sniffed_bytes = range.len();
         let reason = match outcome {
             SniffOutcome::Route(index) => {
-                let replay = Replay::new(bytes, end);
+                let replay = Replay::from_sniff(buffer, range, end);
                 let route = match &table.routes[index] {
                     RouteTarget::Queue(route) => route,
                     RouteTarget::Inline { id, .. } => {
@@ -760,6 +747,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             SniffOutcome::BadProxyHeader(error) => DropReason::ProxyHeader(error),
             SniffOutcome::Interrupted => DropReason::ShutDown,
         };
+        sniff_buffer::give_back(buffer);
         drop(conn);
         Err(self.report_drop(peer, reason, sniffed_bytes, arrival.proxy_header))
     }

@@ -21,11 +21,7 @@ use crate::decide::{Decision, RouteDecider};
 use crate::matcher::{Matcher, ReplyAck};
 use crate::proxy_protocol::{parse_proxy_header, ProxyError, ProxyHeader, ProxyParse};
 use crate::replay::StreamEnd;
-
-/// The most a sniff reads before its first decision: enough for typical
-/// request heads and ClientHellos, small enough to stay cheap per
-/// connection. The scratch buffer doubles from here up to the byte limit.
-const FIRST_READ_CAPACITY: usize = 4096;
+use crate::sniff_buffer::{self, FIRST_READ_CAPACITY};
 
 /// The limits one sniff runs under.
 #[derive(Debug, Clone, Copy)]
@@ -66,7 +62,9 @@ pub(crate) enum SniffOutcome {
 /// ended if it did, the PROXY header, and the outcome.
 #[derive(Debug)]
 pub(crate) struct Sniffed {
-    pub(crate) bytes: Vec<u8>,
+    /// The thread's sniff buffer, holding the bytes at `range`.
+    pub(crate) buffer: Vec<u8>,
+    pub(crate) range: Range<usize>,
     pub(crate) proxy_header: Option<ProxyHeader>,
     pub(crate) end: Option<StreamEnd>,
     pub(crate) outcome: SniffOutcome,
@@ -109,19 +107,16 @@ impl InputEnd {
 /// multiplexer's shutdown flag: a sniff that ends while it is set reports
 /// `Interrupted`, since shutdown is what closed the connection.
 ///
-/// The bytes are read into `scratch`, a buffer the sniffer thread keeps
-/// from one connection to the next; only the bytes read are copied out
-/// for the handler, so a connection costs one allocation of exactly their
-/// size (none if the client sent nothing).
+/// The bytes are read into this thread's spare sniff buffer (see
+/// [`sniff_buffer`]), which the result carries.
 pub(crate) fn sniff<C: Connection, M: Matcher>(
     conn: &C,
     accepted_at: Instant,
     matchers: &[M],
     limits: SniffLimits,
     stopping: &AtomicBool,
-    scratch: &mut Vec<u8>,
 ) -> Sniffed {
-    let mut reader = Reader::new(conn, accepted_at, limits, scratch);
+    let mut reader = Reader::new(conn, accepted_at, limits, sniff_buffer::take());
     if let Err(outcome) = reader.read_proxy_header(limits.proxy_mode) {
         let outcome = if stopping.load(Ordering::SeqCst) {
             SniffOutcome::Interrupted
@@ -200,7 +195,7 @@ struct Reader<'a, C> {
     started: Instant,
     deadline: Option<Instant>,
     max_bytes: usize,
-    buffer: &'a mut Vec<u8>,
+    buffer: Vec<u8>,
     filled: usize,
     /// The PROXY header at the start of the buffer and its length: the
     /// routes see the bytes after it.
@@ -214,7 +209,7 @@ struct Reader<'a, C> {
 }
 
 impl<'a, C: Connection> Reader<'a, C> {
-    fn new(conn: &'a C, started: Instant, limits: SniffLimits, buffer: &'a mut Vec<u8>) -> Self {
+    fn new(conn: &'a C, started: Instant, limits: SniffLimits, buffer: Vec<u8>) -> Self {
         Reader {
             conn,
             started,
@@ -386,7 +381,8 @@ impl<'a, C: Connection> Reader<'a, C> {
             let _ = self.conn.set_read_timeout(None);
         }
         Sniffed {
-            bytes: self.buffer[self.header_length..self.filled].to_vec(),
+            range: self.header_length..self.filled,
+            buffer: self.buffer,
             proxy_header: self.proxy_header,
             end,
             outcome,
@@ -405,6 +401,13 @@ mod tests {
     use std::sync::Arc;
     use std::thread;
 
+    impl Sniffed {
+        /// The bytes the routes judged.
+        fn bytes(&self) -> &[u8] {
+            &self.buffer[self.range.clone()]
+        }
+    }
+
     fn limits(deadline_ms: Option<u64>, max_bytes: usize) -> SniffLimits {
         SniffLimits {
             deadline: deadline_ms.map(Duration::from_millis),
@@ -421,7 +424,6 @@ mod tests {
             matchers,
             limits,
             &AtomicBool::new(false),
-            &mut Vec::new(),
         )
     }
 
@@ -439,7 +441,7 @@ mod tests {
             limits(Some(10_000), 1024),
         );
         assert!(matches!(sniffed.outcome, SniffOutcome::Route(0)));
-        assert_eq!(sniffed.bytes, b"GET / HTTP/1.1\r\n");
+        assert_eq!(sniffed.bytes(), b"GET / HTTP/1.1\r\n");
         assert!(sniffed.end.is_none());
         assert_eq!(
             server.read_timeout(),
@@ -453,7 +455,7 @@ mod tests {
         let (_client, server) = pair();
         let sniffed = run(&server, &[boxed(any())], limits(None, 1024));
         assert!(matches!(sniffed.outcome, SniffOutcome::Route(0)));
-        assert!(sniffed.bytes.is_empty());
+        assert!(sniffed.bytes().is_empty());
     }
 
     #[test]
@@ -480,7 +482,7 @@ mod tests {
             limits(None, 1024),
         );
         assert!(matches!(sniffed.outcome, SniffOutcome::Route(1)));
-        assert_eq!(sniffed.bytes, b"GE");
+        assert_eq!(sniffed.bytes(), b"GE");
         assert!(matches!(sniffed.end, Some(StreamEnd::Eof)));
         let sniffed = run(&server, &[boxed(http1_fast())], limits(None, 1024));
         assert!(matches!(sniffed.outcome, SniffOutcome::NotMatched));
@@ -493,7 +495,7 @@ mod tests {
         let never = |_: &[u8]| Verdict::NeedMore;
         let sniffed = run(&server, &[boxed(never), boxed(any())], limits(None, 10));
         assert!(matches!(sniffed.outcome, SniffOutcome::Route(1)));
-        assert_eq!(sniffed.bytes, [b'A'; 10]);
+        assert_eq!(sniffed.bytes(), [b'A'; 10]);
         let sniffed = run(&server, &[boxed(never)], limits(None, 0));
         assert!(matches!(sniffed.outcome, SniffOutcome::NotMatched));
     }
@@ -515,7 +517,7 @@ mod tests {
             limits(None, 1024),
         );
         assert!(matches!(sniffed.outcome, SniffOutcome::Route(1)));
-        assert!(sniffed.bytes.starts_with(b"SSH-2.0-"));
+        assert!(sniffed.bytes().starts_with(b"SSH-2.0-"));
         drop(writer.join().unwrap());
     }
 
@@ -588,7 +590,7 @@ mod tests {
         let sniffed = run(&server, &[boxed(Handshake)], limits(Some(10_000), 1024));
         assert!(matches!(sniffed.outcome, SniffOutcome::Route(0)));
         let client = talker.join().unwrap();
-        let mut rest = sniffed.bytes;
+        let mut rest = sniffed.bytes().to_vec();
         client.shutdown(Shutdown::Write).unwrap();
         (&server).read_to_end(&mut rest).unwrap();
         assert_eq!(rest, b"HELLO GO  more");
@@ -609,7 +611,6 @@ mod tests {
                     &routes,
                     limits(None, 1024),
                     &stopping,
-                    &mut Vec::new(),
                 )
                 .outcome
             })
