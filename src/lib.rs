@@ -140,6 +140,7 @@ mod listener;
 mod matcher;
 pub mod matchers;
 pub mod memory;
+mod monitor;
 mod mux;
 mod pool;
 mod proxy_protocol;

@@ -24,11 +24,12 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::accept::{Accept, WakeAccept};
 use crate::connection::Connection;
+use crate::monitor::Monitor;
 use crate::queue::{Queue, RecvError, TrySendError};
 
 /// How many bytes one direction buffers before a writer blocks.
@@ -54,26 +55,24 @@ struct PipeState {
     reader_closed: bool,
 }
 
-/// One direction of a connection.
+/// One direction of a connection; notified on every change.
 struct Pipe {
-    state: Mutex<PipeState>,
-    changed: Condvar,
+    state: Monitor<PipeState>,
 }
 
 impl Pipe {
     fn new() -> Arc<Pipe> {
         Arc::new(Pipe {
-            state: Mutex::new(PipeState {
+            state: Monitor::new(PipeState {
                 bytes: VecDeque::new(),
                 writer_closed: false,
                 reader_closed: false,
             }),
-            changed: Condvar::new(),
         })
     }
 
     fn lock(&self) -> MutexGuard<'_, PipeState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock()
     }
 
     /// Waits while `blocked` holds, at most until `deadline`; returns the
@@ -84,26 +83,15 @@ impl Pipe {
         deadline: Option<Instant>,
         blocked: impl Fn(&PipeState) -> bool,
     ) -> (MutexGuard<'a, PipeState>, bool) {
+        let Some(deadline) = deadline else {
+            return (self.state.wait_while(state, |s| blocked(s)), false);
+        };
         while blocked(&state) {
-            match deadline {
-                None => {
-                    state = self
-                        .changed
-                        .wait(state)
-                        .unwrap_or_else(PoisonError::into_inner)
-                }
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return (state, true);
-                    }
-                    state = self
-                        .changed
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return (state, true);
             }
+            state = self.state.wait_timeout(state, left);
         }
         (state, false)
     }
@@ -122,12 +110,10 @@ impl Pipe {
         if timed_out {
             return Err(io::Error::new(io::ErrorKind::WouldBlock, "read timed out"));
         }
-        let count = buf.len().min(state.bytes.len());
-        for (slot, byte) in buf.iter_mut().zip(state.bytes.drain(..count)) {
-            *slot = byte;
-        }
+        // `VecDeque<u8>` reads copy its two halves in bulk.
+        let count = state.bytes.read(buf)?;
         drop(state);
-        self.changed.notify_all();
+        self.state.notify_all();
         Ok(count)
     }
 
@@ -147,18 +133,18 @@ impl Pipe {
         let count = buf.len().min(PIPE_CAPACITY - state.bytes.len());
         state.bytes.extend(&buf[..count]);
         drop(state);
-        self.changed.notify_all();
+        self.state.notify_all();
         Ok(count)
     }
 
     fn close_reader(&self) {
         self.lock().reader_closed = true;
-        self.changed.notify_all();
+        self.state.notify_all();
     }
 
     fn close_writer(&self) {
         self.lock().writer_closed = true;
-        self.changed.notify_all();
+        self.state.notify_all();
     }
 }
 
