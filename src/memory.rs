@@ -75,19 +75,24 @@ impl Pipe {
         self.state.lock()
     }
 
-    /// Waits while `blocked` holds, at most until `deadline`; returns the
-    /// guard and whether it gave up because the deadline passed.
+    /// Waits while `blocked` holds, for at most `timeout`; returns the
+    /// guard and whether it gave up because the timeout passed. The clock
+    /// is read only if it has to wait.
     fn wait<'a>(
         &self,
         mut state: MutexGuard<'a, PipeState>,
-        deadline: Option<Instant>,
+        timeout: Option<Duration>,
         blocked: impl Fn(&PipeState) -> bool,
     ) -> (MutexGuard<'a, PipeState>, bool) {
-        let Some(deadline) = deadline else {
-            return (self.state.wait_while(state, |s| blocked(s)), false);
-        };
+        let mut deadline = None;
         while blocked(&state) {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let now = Instant::now();
+            let Some(deadline) =
+                *deadline.get_or_insert_with(|| timeout.and_then(|t| now.checked_add(t)))
+            else {
+                return (self.state.wait_while(state, |s| blocked(s)), false);
+            };
+            let left = deadline.saturating_duration_since(now);
             if left.is_zero() {
                 return (state, true);
             }
@@ -100,8 +105,7 @@ impl Pipe {
         if buf.is_empty() {
             return Ok(0);
         }
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let (mut state, timed_out) = self.wait(self.lock(), deadline, |s| {
+        let (mut state, timed_out) = self.wait(self.lock(), timeout, |s| {
             s.bytes.is_empty() && !s.writer_closed && !s.reader_closed
         });
         if state.reader_closed {

@@ -133,9 +133,12 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
             Decision::NoRoute => return reader.finish(None, SniffOutcome::NotMatched),
             Decision::Undecided => {}
         }
+        // One clock read per round: the silence checks and the read's
+        // timeout both start from it.
+        let mut now = Instant::now();
         let mut wake = None;
         if reader.seen().is_empty() {
-            let elapsed = reader.elapsed();
+            let elapsed = now.saturating_duration_since(reader.started);
             if let Decision::Route(index) = decider.decide_silent(elapsed) {
                 break Ok(index);
             }
@@ -159,9 +162,10 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
                 if let Err(end) = reader.write_all(reply) {
                     break Err(end);
                 }
+                now = Instant::now();
             }
         }
-        if let Err(end) = reader.read_more(wake) {
+        if let Err(end) = reader.read_more(wake, now) {
             break Err(end);
         }
     };
@@ -247,7 +251,7 @@ impl<'a, C: Connection> Reader<'a, C> {
                     return Err(SniffOutcome::BadProxyHeader(ProxyError::missing()))
                 }
                 ProxyParse::Malformed(error) => return Err(SniffOutcome::BadProxyHeader(error)),
-                ProxyParse::Incomplete => match self.read_more(None) {
+                ProxyParse::Incomplete => match self.read_more(None, Instant::now()) {
                     Ok(_) => {}
                     // What came may be the client's own bytes; the routes
                     // judge them as a complete input.
@@ -269,9 +273,10 @@ impl<'a, C: Connection> Reader<'a, C> {
     }
 
     /// Waits for more bytes, at most until the deadline or `wake`,
-    /// whichever comes first. `Ok(true)` when bytes arrived, `Ok(false)`
-    /// when `wake` passed first, `Err` when the input ended.
-    fn read_more(&mut self, wake: Option<Instant>) -> Result<bool, InputEnd> {
+    /// whichever comes first; `now` is the time, read just before.
+    /// `Ok(true)` when bytes arrived, `Ok(false)` when `wake` passed first,
+    /// `Err` when the input ended.
+    fn read_more(&mut self, wake: Option<Instant>, mut now: Instant) -> Result<bool, InputEnd> {
         if let Some(end) = self.ended.take() {
             return Err(end);
         }
@@ -283,7 +288,6 @@ impl<'a, C: Connection> Reader<'a, C> {
             self.buffer.resize(grown.min(self.max_bytes), 0);
         }
         loop {
-            let now = Instant::now();
             if self.deadline.is_some_and(|deadline| now >= deadline) {
                 return Err(InputEnd::Deadline);
             }
@@ -323,6 +327,7 @@ impl<'a, C: Connection> Reader<'a, C> {
                         ) => {}
                 Err(error) => return Err(InputEnd::Error(error)),
             }
+            now = Instant::now();
         }
     }
 
@@ -351,7 +356,7 @@ impl<'a, C: Connection> Reader<'a, C> {
                     return None;
                 }
                 ReplyAck::Pending if may_read => {
-                    if let Err(end) = self.read_more(None) {
+                    if let Err(end) = self.read_more(None, Instant::now()) {
                         return Some(end);
                     }
                 }
