@@ -560,6 +560,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             sniff(
                 &conn,
                 accepted_at,
+                accepted_at,
                 &table.matchers,
                 self.sniff_limits(),
                 &self.stopping,
@@ -662,7 +663,14 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         }
         let sniffed = slot.with(|conn| {
             panic::catch_unwind(AssertUnwindSafe(|| {
-                sniff(conn, accepted_at, &table.matchers, limits, &self.stopping)
+                sniff(
+                    conn,
+                    accepted_at,
+                    Instant::now(),
+                    &table.matchers,
+                    limits,
+                    &self.stopping,
+                )
             }))
         });
         match (slot.release(), sniffed) {

@@ -107,11 +107,16 @@ impl InputEnd {
 /// multiplexer's shutdown flag: a sniff that ends while it is set reports
 /// `Interrupted`, since shutdown is what closed the connection.
 ///
+/// `now` is the time, read by the caller just before (a caller that
+/// accepted the connection an instant ago passes `accepted_at`): the clock
+/// is read once per round, and the first round's read is the caller's.
+///
 /// The bytes are read into this thread's spare sniff buffer (see
 /// [`sniff_buffer`]), which the result carries.
 pub(crate) fn sniff<C: Connection, M: Matcher>(
     conn: &C,
     accepted_at: Instant,
+    now: Instant,
     matchers: &[M],
     limits: SniffLimits,
     stopping: &AtomicBool,
@@ -125,6 +130,8 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
         };
         return reader.finish(None, outcome);
     }
+    // Reading a PROXY header took time: the first round reads the clock.
+    let mut first_now = (limits.proxy_mode == ProxyMode::Off).then_some(now);
     let mut decider = RouteDecider::new(matchers);
     let mut replied_by = None;
     let decided = loop {
@@ -135,7 +142,7 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
         }
         // One clock read per round: the silence checks and the read's
         // timeout both start from it.
-        let mut now = Instant::now();
+        let mut now = first_now.take().unwrap_or_else(Instant::now);
         let mut wake = None;
         if reader.seen().is_empty() {
             let elapsed = now.saturating_duration_since(reader.started);
@@ -426,6 +433,7 @@ mod tests {
         sniff(
             conn,
             Instant::now(),
+            Instant::now(),
             matchers,
             limits,
             &AtomicBool::new(false),
@@ -612,6 +620,7 @@ mod tests {
                 let routes = [boxed(http1_fast())];
                 sniff(
                     &*server,
+                    Instant::now(),
                     Instant::now(),
                     &routes,
                     limits(None, 1024),
