@@ -2,14 +2,27 @@
 //! each carrying a 4096-byte payload, sniffed, matched and handed to a
 //! route whose consumer drains it (cmux's `BenchmarkCMuxConn*` cases).
 //!
+//! Each case runs in four modes: `[queue]` and `[inline]` go through
+//! `serve` (accept loop, sniffer thread, then a route's queue and a
+//! consumer thread, or an inline handler on the sniffer thread);
+//! `[dispatch]` and `[dispatch inline]` go through a `Dispatcher` called
+//! from the bench's own accept loop (then a route's queue and a consumer
+//! thread, or an inline handler on the accepting thread).
+//!
 //! Every case is reported against a baseline run in the same process: the
 //! same in-memory connections accepted straight from the listener, first
 //! chunk read, no mux. The difference is what the mux costs per
 //! connection, in time and in heap allocations (counted by a counting
-//! global allocator).
+//! global allocator). Each figure is the best of several rounds.
 //!
-//! Run: `cargo bench --bench dispatch` (set `DISPATCH_CONNECTIONS` to
-//! change the count, default 20000).
+//! Run: `cargo bench --bench dispatch`. Environment:
+//! `DISPATCH_CONNECTIONS` (per round, default 20000), `DISPATCH_ROUNDS`
+//! (default 5), `DISPATCH_FILTER` (run only the cases whose
+//! `name [mode]` label contains it, e.g. `dispatch inline`),
+//! `DISPATCH_PRELOAD` (if set, connect every client and send its payload
+//! before the clock starts, so that only the serving side is timed: by
+//! default the producing thread runs alongside and, on a machine with few
+//! cores, can hide serving costs below its own pace).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
@@ -19,7 +32,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use connmux::matchers::{http1_fast, http2_preface, HTTP2_PREFACE};
-use connmux::memory::{self, MemoryConnector};
+use connmux::memory::{self, MemoryConnector, MemoryListener};
 use connmux::{Accept, Matcher, Mux};
 
 /// Counts heap allocations made by the whole process.
@@ -69,6 +82,22 @@ fn produce(connector: &MemoryConnector, payload: &[u8], count: usize) {
     }
 }
 
+/// Whether `DISPATCH_PRELOAD` asks for every connection to be made and
+/// filled before the clock starts.
+fn preload() -> bool {
+    std::env::var_os("DISPATCH_PRELOAD").is_some()
+}
+
+/// An in-memory listener for one run; with `DISPATCH_PRELOAD` set, its
+/// `count` connections are already waiting in it, payloads sent.
+fn listener(payload: &[u8], count: usize) -> (MemoryListener, MemoryConnector) {
+    let (source, connector) = memory::listener();
+    if preload() {
+        produce(&connector, payload, count);
+    }
+    (source, connector)
+}
+
 /// Time and allocations per connection for the mux with `routes`, the
 /// payload expected to reach route `target`.
 fn run_mux(
@@ -77,7 +106,7 @@ fn run_mux(
     payload: &[u8],
     count: usize,
 ) -> (Duration, f64) {
-    let (source, connector) = memory::listener();
+    let (source, connector) = listener(payload, count);
     let mut mux = Mux::builder()
         .route_queue_capacity(count)
         .build(source)
@@ -108,7 +137,7 @@ fn run_mux_inline(
     payload: &[u8],
     count: usize,
 ) -> (Duration, f64) {
-    let (source, connector) = memory::listener();
+    let (source, connector) = listener(payload, count);
     let mut mux = Mux::new(source).expect("mux");
     let handled = Arc::new(AtomicUsize::new(0));
     for (index, matcher) in routes.into_iter().enumerate() {
@@ -131,8 +160,99 @@ fn run_mux_inline(
     per_connection
 }
 
-/// Produces `count` connections, waits for `consumer` to take them all, and
-/// returns the time and allocations per connection.
+/// A mux whose listener stays unused: the dispatch modes bring their own
+/// accept loop. A dispatcher refuses connections beyond the open limit
+/// rather than waiting, so the limit covers every connection a slow
+/// consumer may leave queued.
+fn dispatch_mux(count: usize) -> Mux<MemoryListener> {
+    Mux::builder()
+        .route_queue_capacity(count)
+        .max_connections(count)
+        .build(memory::listener().0)
+        .expect("mux")
+}
+
+/// Through a dispatcher, from the bench's own accept loop, to a queue
+/// route drained by a consumer thread.
+fn run_dispatch(
+    routes: Vec<Box<dyn Matcher>>,
+    target: usize,
+    payload: &[u8],
+    count: usize,
+) -> (Duration, f64) {
+    let (source, connector) = listener(payload, count);
+    let mut mux = dispatch_mux(count);
+    let listeners: Vec<_> = routes.into_iter().map(|m| mux.route(m)).collect();
+    let dispatcher = mux.dispatcher();
+    let listener = listeners[target].clone();
+    let consumer = thread::spawn(move || {
+        for _ in 0..count {
+            let (stream, _) = listener.accept().expect("routed");
+            drop(stream);
+        }
+    });
+    let accept_loop = thread::spawn(move || {
+        for _ in 0..count {
+            let (conn, peer) = source.accept().expect("accept");
+            let route = dispatcher.dispatch(conn, peer).expect("dispatched");
+            assert_eq!(route.index(), target, "routed elsewhere");
+        }
+        consumer.join().expect("consumer");
+    });
+    let per_connection = measure(&connector, payload, count, accept_loop);
+    drop(mux);
+    per_connection
+}
+
+/// Through a dispatcher to inline routes: the handler runs on the bench's
+/// accepting thread and drops the stream.
+fn run_dispatch_inline(
+    routes: Vec<Box<dyn Matcher>>,
+    target: usize,
+    payload: &[u8],
+    count: usize,
+) -> (Duration, f64) {
+    let (source, connector) = listener(payload, count);
+    let mut mux = dispatch_mux(count);
+    for (index, matcher) in routes.into_iter().enumerate() {
+        mux.route_inline(matcher, move |_stream, _| {
+            assert_eq!(index, target, "routed elsewhere");
+        });
+    }
+    let dispatcher = mux.dispatcher();
+    let accept_loop = thread::spawn(move || {
+        for _ in 0..count {
+            let (conn, peer) = source.accept().expect("accept");
+            dispatcher.dispatch(conn, peer).expect("dispatched");
+        }
+    });
+    let per_connection = measure(&connector, payload, count, accept_loop);
+    drop(mux);
+    per_connection
+}
+
+/// Time and allocations per connection.
+type PerConnection = (Duration, f64);
+
+/// The best of `rounds` runs of `run` and of `baseline`, interleaved so
+/// that both see the same machine: for each, the least time and the
+/// fewest allocations per connection.
+fn best_of(
+    rounds: usize,
+    mut baseline: impl FnMut() -> PerConnection,
+    mut run: impl FnMut() -> PerConnection,
+) -> (PerConnection, PerConnection) {
+    let best = |(time, allocations): PerConnection, (t, a): PerConnection| {
+        (time.min(t), f64::min(allocations, a))
+    };
+    let worst = (Duration::MAX, f64::INFINITY);
+    (0..rounds.max(1)).fold((worst, worst), |(base, case), _| {
+        (best(base, baseline()), best(case, run()))
+    })
+}
+
+/// Produces `count` connections (unless preloaded), waits for `consumer`
+/// to take them all, and returns the time and allocations per connection.
 fn measure(
     connector: &MemoryConnector,
     payload: &[u8],
@@ -141,7 +261,9 @@ fn measure(
 ) -> (Duration, f64) {
     let allocations = ALLOCATIONS.load(Ordering::Relaxed);
     let started = Instant::now();
-    produce(connector, payload, count);
+    if !preload() {
+        produce(connector, payload, count);
+    }
     consumer.join().expect("consumer");
     let elapsed = started.elapsed();
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocations;
@@ -150,7 +272,7 @@ fn measure(
 
 /// The same connections with no mux: accepted, first chunk read, dropped.
 fn run_baseline(payload: &[u8], count: usize) -> (Duration, f64) {
-    let (source, connector) = memory::listener();
+    let (source, connector) = listener(payload, count);
     let consumer = thread::spawn(move || {
         let mut first = vec![0u8; 4096];
         for _ in 0..count {
@@ -161,11 +283,18 @@ fn run_baseline(payload: &[u8], count: usize) -> (Duration, f64) {
     measure(&connector, payload, count, consumer)
 }
 
-fn main() {
-    let count: usize = std::env::var("DISPATCH_CONNECTIONS")
+/// A number from the environment, or `default`.
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
+        .unwrap_or(default)
+}
+
+fn main() {
+    let count = env_number("DISPATCH_CONNECTIONS", 20_000);
+    let rounds = env_number("DISPATCH_ROUNDS", 5);
+    let filter = std::env::var("DISPATCH_FILTER").unwrap_or_default();
     let http1 = payload(b"GET http://www.w3.org/ HTTP/1.1\r\n");
     let http2 = payload(HTTP2_PREFACE);
     let cases: Vec<Case> = vec![
@@ -194,24 +323,31 @@ fn main() {
             &http1,
         ),
     ];
-    println!("{count} in-memory connections per case, 4096-byte payloads");
-    let (base_time, base_allocations) = run_baseline(&http1, count);
     println!(
-        "{:<50} {:>8.0} ns/conn {:>6.2} allocs/conn",
-        "baseline: accept + read, no mux",
-        base_time.as_nanos() as f64,
-        base_allocations
+        "{count} in-memory connections per case, 4096-byte payloads, best of {rounds} rounds; \
+         each case against its own baseline (accept + read, no mux) run between its rounds"
     );
     for (name, routes, target, payload) in cases {
         for (mode, run) in [
             ("queue", run_mux as Runner),
             ("inline", run_mux_inline as Runner),
+            ("dispatch", run_dispatch as Runner),
+            ("dispatch inline", run_dispatch_inline as Runner),
         ] {
-            let (time, allocations) = run(routes(), target, payload, count);
+            let label = format!("{name} [{mode}]");
+            if !label.contains(&filter) {
+                continue;
+            }
+            let ((base_time, base_allocations), (time, allocations)) = best_of(
+                rounds,
+                || run_baseline(payload, count),
+                || run(routes(), target, payload, count),
+            );
             println!(
-                "{:<50} {:>8.0} ns/conn {:>6.2} allocs/conn   mux adds {:>6.0} ns, {:>5.2} allocs ({:.2}x baseline time)",
-                format!("{name} [{mode}]"),
+                "{:<58} {:>6.0} ns/conn (baseline {:>5.0}) {:>5.2} allocs/conn   mux adds {:>5.0} ns, {:>5.2} allocs ({:.2}x baseline time)",
+                label,
                 time.as_nanos() as f64,
+                base_time.as_nanos() as f64,
                 allocations,
                 time.as_nanos() as f64 - base_time.as_nanos() as f64,
                 allocations - base_allocations,

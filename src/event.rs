@@ -92,6 +92,10 @@ pub enum DropReason {
     /// No sniffer thread was free and none could be started (the process
     /// is out of threads or memory).
     NoSnifferThread(io::Error),
+    /// A connection given to a [`Dispatcher`](crate::Dispatcher) found
+    /// [`max_connections`](crate::MuxBuilder::max_connections) already
+    /// open. (The accept loop waits for a place instead.)
+    TooManyConnections,
 }
 
 impl<A: fmt::Debug> fmt::Display for Event<A> {
@@ -135,6 +139,19 @@ impl fmt::Display for DropReason {
             DropReason::NoSnifferThread(error) => {
                 write!(f, "no sniffer thread could be started: {error}")
             }
+            DropReason::TooManyConnections => f.write_str("the open-connection limit was reached"),
+        }
+    }
+}
+
+/// A `DropReason` is also the error of
+/// [`Dispatcher::dispatch`](crate::Dispatcher::dispatch).
+impl std::error::Error for DropReason {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DropReason::Io(error) | DropReason::NoSnifferThread(error) => Some(error),
+            DropReason::ProxyHeader(error) => Some(error),
+            _ => None,
         }
     }
 }

@@ -114,6 +114,48 @@
 //! `Mux` works over any [`Accept`] source: `TcpListener`, `UnixListener`,
 //! or the in-memory listener in [`memory`], which tests and benches use.
 //!
+//! # Bringing your own accept loop
+//!
+//! A program that accepts connections itself (its own loop, a socket
+//! handed over by systemd, connections coming out of a TLS terminator)
+//! routes them with a [`Dispatcher`] from [`Mux::dispatcher`]. Its
+//! [`dispatch`](Dispatcher::dispatch) sniffs on the calling thread with
+//! the mux's routes, deadlines, byte limit, events and counters, then
+//! queues the connection for its route's [`Listener`] or runs the inline
+//! route's handler right there. With inline routes nothing crosses
+//! threads: no queue, no sniffer thread, and no heap allocation for the
+//! sniffed bytes, since each thread keeps its sniff buffer from one
+//! connection to the next.
+//!
+//! ```
+//! use connmux::{matchers, memory, DropReason, Mux};
+//! use std::io::{Read, Write};
+//!
+//! let (source, _unused) = memory::listener();
+//! let mut mux = Mux::new(source)?;
+//! mux.route_inline(matchers::prefixes(["PING"]), |mut stream, _peer| {
+//!     let mut ping = [0u8; 4];
+//!     if stream.read_exact(&mut ping).is_ok() {
+//!         let _ = stream.write_all(b"PONG");
+//!     }
+//! });
+//! let dispatcher = mux.dispatcher(); // Clone + Send + Sync: one per thread
+//!
+//! // Connections from anywhere: here, in-memory pairs.
+//! let (mut client, conn) = memory::pair();
+//! client.write_all(b"PING")?;
+//! dispatcher.dispatch(conn, memory::MemoryAddr(1))?; // the handler ran here
+//! let mut reply = [0u8; 4];
+//! client.read_exact(&mut reply)?;
+//! assert_eq!(&reply, b"PONG");
+//!
+//! let (mut client, conn) = memory::pair();
+//! client.write_all(b"HELO")?;
+//! let refused = dispatcher.dispatch(conn, memory::MemoryAddr(2));
+//! assert!(matches!(refused, Err(DropReason::NotMatched)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! [`http1_fast`]: matchers::http1_fast
 //! [`tls`]: matchers::tls
 //! [`any`]: matchers::any
@@ -129,6 +171,7 @@ mod config;
 mod connection;
 mod cursor;
 mod decide;
+mod dispatcher;
 mod error;
 mod event;
 #[doc(hidden)]
@@ -139,6 +182,7 @@ mod listener;
 mod matcher;
 pub mod matchers;
 pub mod memory;
+mod monitor;
 mod mux;
 mod pool;
 mod proxy_protocol;
@@ -147,6 +191,7 @@ mod replay;
 mod route;
 mod route_target;
 mod sniff;
+mod sniff_buffer;
 mod stats;
 mod stream;
 
@@ -154,6 +199,7 @@ pub use accept::{Accept, WakeAccept};
 pub use combinators::{all_of, any_of, not, AllOf, AnyOf, MatcherList, Not};
 pub use config::{MuxBuilder, ProxyMode};
 pub use connection::Connection;
+pub use dispatcher::Dispatcher;
 pub use error::{AcceptError, ServeError};
 pub use event::{DropReason, Event};
 pub use handle::MuxHandle;

@@ -7,7 +7,9 @@
 //! accepted and dropped. The permit travels with the connection: through
 //! the sniff, the route queue and the handler's `PeekableStream`.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, MutexGuard};
+
+use crate::monitor::Monitor;
 
 struct Count {
     open: usize,
@@ -16,8 +18,8 @@ struct Count {
 
 /// How many connections are open, and the most that may be.
 pub(crate) struct ConnectionLimit {
-    count: Mutex<Count>,
-    released: Condvar,
+    /// Notified when a place is released and when stopping.
+    count: Monitor<Count>,
     max_open: usize,
 }
 
@@ -30,26 +32,37 @@ pub(crate) struct ConnectionPermit {
 impl ConnectionLimit {
     pub(crate) fn new(max_open: usize) -> Arc<ConnectionLimit> {
         Arc::new(ConnectionLimit {
-            count: Mutex::new(Count {
+            count: Monitor::new(Count {
                 open: 0,
                 stopping: false,
             }),
-            released: Condvar::new(),
             max_open: max_open.max(1),
         })
     }
 
     fn lock(&self) -> MutexGuard<'_, Count> {
-        self.count.lock().unwrap_or_else(PoisonError::into_inner)
+        self.count.lock()
     }
 
     /// Waits for a free place and takes it; `None` once stopping.
     pub(crate) fn acquire(self: &Arc<Self>) -> Option<ConnectionPermit> {
         let mut count = self
-            .released
-            .wait_while(self.lock(), |c| c.open >= self.max_open && !c.stopping)
-            .unwrap_or_else(PoisonError::into_inner);
+            .count
+            .wait_while(self.lock(), |c| c.open >= self.max_open && !c.stopping);
         if count.stopping {
+            return None;
+        }
+        count.open += 1;
+        Some(ConnectionPermit {
+            limit: Arc::clone(self),
+        })
+    }
+
+    /// Takes a free place without waiting; `None` when every place is
+    /// taken or the limit is stopping.
+    pub(crate) fn try_acquire(self: &Arc<Self>) -> Option<ConnectionPermit> {
+        let mut count = self.lock();
+        if count.stopping || count.open >= self.max_open {
             return None;
         }
         count.open += 1;
@@ -61,7 +74,7 @@ impl ConnectionLimit {
     /// Wakes a waiting `acquire`, which then returns `None`.
     pub(crate) fn stop(&self) {
         self.lock().stopping = true;
-        self.released.notify_all();
+        self.count.notify_all();
     }
 
     /// How many connections hold a permit.
@@ -73,7 +86,7 @@ impl ConnectionLimit {
 impl Drop for ConnectionPermit {
     fn drop(&mut self) {
         self.limit.lock().open -= 1;
-        self.limit.released.notify_one();
+        self.limit.count.notify_one();
     }
 }
 
@@ -95,8 +108,10 @@ mod tests {
         };
         thread::sleep(Duration::from_millis(20));
         assert!(!waiter.is_finished(), "a third permit while two are held");
+        assert!(limit.try_acquire().is_none());
         drop(first);
         assert!(waiter.join().unwrap());
+        assert!(limit.try_acquire().is_some());
         drop(second);
         assert_eq!(limit.open(), 0);
     }

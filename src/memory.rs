@@ -24,11 +24,12 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::accept::{Accept, WakeAccept};
 use crate::connection::Connection;
+use crate::monitor::Monitor;
 use crate::queue::{Queue, RecvError, TrySendError};
 
 /// How many bytes one direction buffers before a writer blocks.
@@ -54,56 +55,48 @@ struct PipeState {
     reader_closed: bool,
 }
 
-/// One direction of a connection.
+/// One direction of a connection; notified on every change.
 struct Pipe {
-    state: Mutex<PipeState>,
-    changed: Condvar,
+    state: Monitor<PipeState>,
 }
 
 impl Pipe {
     fn new() -> Arc<Pipe> {
         Arc::new(Pipe {
-            state: Mutex::new(PipeState {
+            state: Monitor::new(PipeState {
                 bytes: VecDeque::new(),
                 writer_closed: false,
                 reader_closed: false,
             }),
-            changed: Condvar::new(),
         })
     }
 
     fn lock(&self) -> MutexGuard<'_, PipeState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock()
     }
 
-    /// Waits while `blocked` holds, at most until `deadline`; returns the
-    /// guard and whether it gave up because the deadline passed.
+    /// Waits while `blocked` holds, for at most `timeout`; returns the
+    /// guard and whether it gave up because the timeout passed. The clock
+    /// is read only if it has to wait.
     fn wait<'a>(
         &self,
         mut state: MutexGuard<'a, PipeState>,
-        deadline: Option<Instant>,
+        timeout: Option<Duration>,
         blocked: impl Fn(&PipeState) -> bool,
     ) -> (MutexGuard<'a, PipeState>, bool) {
+        let mut deadline = None;
         while blocked(&state) {
-            match deadline {
-                None => {
-                    state = self
-                        .changed
-                        .wait(state)
-                        .unwrap_or_else(PoisonError::into_inner)
-                }
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return (state, true);
-                    }
-                    state = self
-                        .changed
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
+            let now = Instant::now();
+            let Some(deadline) =
+                *deadline.get_or_insert_with(|| timeout.and_then(|t| now.checked_add(t)))
+            else {
+                return (self.state.wait_while(state, |s| blocked(s)), false);
+            };
+            let left = deadline.saturating_duration_since(now);
+            if left.is_zero() {
+                return (state, true);
             }
+            state = self.state.wait_timeout(state, left);
         }
         (state, false)
     }
@@ -112,8 +105,7 @@ impl Pipe {
         if buf.is_empty() {
             return Ok(0);
         }
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let (mut state, timed_out) = self.wait(self.lock(), deadline, |s| {
+        let (mut state, timed_out) = self.wait(self.lock(), timeout, |s| {
             s.bytes.is_empty() && !s.writer_closed && !s.reader_closed
         });
         if state.reader_closed {
@@ -122,12 +114,10 @@ impl Pipe {
         if timed_out {
             return Err(io::Error::new(io::ErrorKind::WouldBlock, "read timed out"));
         }
-        let count = buf.len().min(state.bytes.len());
-        for (slot, byte) in buf.iter_mut().zip(state.bytes.drain(..count)) {
-            *slot = byte;
-        }
+        // `VecDeque<u8>` reads copy its two halves in bulk.
+        let count = state.bytes.read(buf)?;
         drop(state);
-        self.changed.notify_all();
+        self.state.notify_all();
         Ok(count)
     }
 
@@ -147,18 +137,18 @@ impl Pipe {
         let count = buf.len().min(PIPE_CAPACITY - state.bytes.len());
         state.bytes.extend(&buf[..count]);
         drop(state);
-        self.changed.notify_all();
+        self.state.notify_all();
         Ok(count)
     }
 
     fn close_reader(&self) {
         self.lock().reader_closed = true;
-        self.changed.notify_all();
+        self.state.notify_all();
     }
 
     fn close_writer(&self) {
         self.lock().writer_closed = true;
-        self.changed.notify_all();
+        self.state.notify_all();
     }
 }
 

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use crate::accept::{Accept, WakeAccept};
 use crate::accept_retry::{classify, AcceptFailure, Backoff};
 use crate::config::{MuxBuilder, Settings};
+use crate::dispatcher::Dispatcher;
 use crate::error::ServeError;
 use crate::event::{DropReason, Event};
 use crate::handle::{Control, MuxHandle};
@@ -29,6 +30,7 @@ use crate::replay::Replay;
 use crate::route::{HandOffError, RouteId, RouteShared};
 use crate::route_target::RouteTarget;
 use crate::sniff::{sniff, SniffLimits, SniffOutcome, Sniffed};
+use crate::sniff_buffer;
 use crate::stats::{Counters, Stats};
 use crate::stream::{Arrival, PeekableStream};
 
@@ -48,6 +50,14 @@ struct InlineWork<C, A> {
     route: usize,
     stream: PeekableStream<C>,
     peer: A,
+}
+
+/// Where a matched connection went.
+enum Delivery<C, A> {
+    /// Into the queue of this route.
+    Queued(RouteId),
+    /// To an inline route, whose handler has yet to run.
+    Inline(InlineWork<C, A>),
 }
 
 /// State shared by `serve`, the sniffer threads and every `MuxHandle`.
@@ -162,6 +172,11 @@ impl<S: Accept> Mux<S> {
             self.local_addr.clone(),
             self.core.settings.route_queue_capacity,
         ));
+        if self.core.table.get().is_some() {
+            // The routes were fixed by `dispatcher`: this one never gets a
+            // connection, so its handles must not wait for one.
+            shared.close_for_shutdown();
+        }
         self.matchers.push(Box::new(matcher));
         self.routes.push(RouteTarget::Queue(Arc::clone(&shared)));
         Listener::new(shared)
@@ -231,6 +246,57 @@ impl<S: Accept> Mux<S> {
         self.on_event = Some(Box::new(callback));
     }
 
+    /// A [`Dispatcher`] that routes connections you accepted yourself,
+    /// with this multiplexer's routes, limits, events and counters; see
+    /// [`Dispatcher::dispatch`].
+    ///
+    /// The first call fixes the routes: register every route before it.
+    /// A route registered afterwards never receives a connection (its
+    /// `Listener` reports [`AcceptError::ShutDown`](crate::AcceptError::ShutDown)).
+    /// Dispatching works with or without [`serve`](Mux::serve) running;
+    /// [`MuxHandle::shutdown`], and dropping the `Mux` unserved, stop it.
+    ///
+    /// ```
+    /// use connmux::{matchers, memory, Mux};
+    /// use std::io::{Read, Write};
+    ///
+    /// let (source, _) = memory::listener();
+    /// let mut mux = Mux::new(source)?;
+    /// let http = mux.route(matchers::http1_fast());
+    /// let dispatcher = mux.dispatcher();
+    ///
+    /// let (mut client, server_end) = memory::pair();
+    /// client.write_all(b"GET / HTTP/1.1\r\n\r\n")?;
+    /// let route = dispatcher.dispatch(server_end, memory::MemoryAddr(7))?;
+    /// assert_eq!(route, http.route());
+    /// let (mut stream, peer) = http.accept()?;
+    /// let mut method = [0u8; 3];
+    /// stream.read_exact(&mut method)?;
+    /// assert_eq!((&method, peer), (b"GET", memory::MemoryAddr(7)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`MuxHandle::shutdown`]: crate::MuxHandle::shutdown
+    pub fn dispatcher(&mut self) -> Dispatcher<S::Conn, S::Addr> {
+        self.fix_routes();
+        Dispatcher::new(Arc::clone(&self.core))
+    }
+
+    /// Moves the routes into the shared core, where sniffers and
+    /// dispatchers read them; later calls keep the first table.
+    fn fix_routes(&mut self) {
+        if self.core.table.get().is_some() {
+            return;
+        }
+        let table = RouteTable {
+            matchers: std::mem::take(&mut self.matchers),
+            routes: std::mem::take(&mut self.routes),
+            on_event: self.on_event.take(),
+        };
+        // Only `&mut self` methods set it, so this `set` succeeds.
+        let _ = self.core.table.set(table);
+    }
+
     /// A handle that shuts this multiplexer down and reads its counters,
     /// from any thread.
     pub fn handle(&self) -> MuxHandle {
@@ -257,13 +323,7 @@ impl<S: Accept> Mux<S> {
     /// are reported as [`Event::AcceptFailed`] and retried after a back-off;
     /// any other accept error ends `serve` with [`ServeError::Accept`].
     pub fn serve(mut self) -> Result<(), ServeError> {
-        let table = RouteTable {
-            matchers: std::mem::take(&mut self.matchers),
-            routes: std::mem::take(&mut self.routes),
-            on_event: self.on_event.take(),
-        };
-        // `serve` consumes the Mux, so this is the only `set`.
-        let _ = self.core.table.set(table);
+        self.fix_routes();
         let result = if self.core.is_stopping() {
             Ok(())
         } else {
@@ -442,30 +502,95 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     }
 
     /// Counts and reports a connection closed before reaching a handler;
-    /// the caller has already dropped it.
+    /// the caller has already dropped it. Returns the reason, for a
+    /// dispatcher's caller.
     fn report_drop(
         &self,
         peer: A,
         reason: DropReason,
         sniffed_bytes: usize,
         proxy_header: Option<ProxyHeader>,
-    ) {
+    ) -> DropReason {
         self.counters.count_drop(&reason);
-        self.emit(&Event::Dropped {
+        let event = Event::Dropped {
             peer,
             reason,
             sniffed_bytes,
             proxy_header,
-        });
+        };
+        self.emit(&event);
+        match event {
+            Event::Dropped { reason, .. } => reason,
+            Event::AcceptFailed { .. } => unreachable!("built as Event::Dropped above"),
+        }
+    }
+
+    fn sniff_limits(&self) -> SniffLimits {
+        SniffLimits {
+            deadline: self.settings.sniff_deadline,
+            max_bytes: self.settings.max_sniff_bytes,
+            first_byte_timeout: self.settings.first_byte_timeout,
+            proxy_mode: self.settings.proxy_mode,
+        }
+    }
+
+    /// Sniffs and routes a connection on the calling thread: the
+    /// dispatcher's path, the same as a sniffer thread's but for the
+    /// open-connection limit, which refuses instead of waiting.
+    pub(crate) fn dispatch(&self, conn: C, peer: A) -> Result<RouteId, DropReason> {
+        self.counters.count_accepted();
+        let table = match self.table.get() {
+            Some(table) if !self.is_stopping() => table,
+            _ => {
+                drop(conn);
+                return Err(self.report_drop(peer, DropReason::ShutDown, 0, None));
+            }
+        };
+        let Some(permit) = self.connections.try_acquire() else {
+            drop(conn);
+            let reason = if self.is_stopping() || self.drain_deadline().is_some() {
+                DropReason::ShutDown
+            } else {
+                DropReason::TooManyConnections
+            };
+            return Err(self.report_drop(peer, reason, 0, None));
+        };
+        let accepted_at = Instant::now();
+        let sniffed = panic::catch_unwind(AssertUnwindSafe(|| {
+            sniff(
+                &conn,
+                accepted_at,
+                accepted_at,
+                &table.matchers,
+                self.sniff_limits(),
+                &self.stopping,
+            )
+        }));
+        let sniffed = match sniffed {
+            Ok(sniffed) => sniffed,
+            Err(panic) => {
+                drop(conn);
+                let reason = DropReason::MatcherPanicked(panic_message(panic.as_ref()));
+                return Err(self.report_drop(peer, reason, 0, None));
+            }
+        };
+        let arrival = Arrival {
+            proxy_header: None,
+            accepted_at,
+            permit: Some(permit),
+        };
+        match self.deliver(table, conn, peer, arrival, sniffed)? {
+            Delivery::Queued(route) => Ok(route),
+            Delivery::Inline(work) => self.serve_inline(work),
+        }
     }
 
     /// A sniffer thread's life: take jobs until the pool says stop.
     fn run_sniffer(&self, slot: &SniffSlot<C>) {
-        let mut scratch = Vec::new();
         while let Some(job) = self.pool.next_job() {
             let inline = {
                 let _done = JobDone { pool: &self.pool };
-                self.sniff_and_dispatch(slot, job, &mut scratch)
+                self.sniff_and_dispatch(slot, job)
             };
             if let Some(work) = inline {
                 self.run_inline(slot, work);
@@ -479,41 +604,45 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     /// is set before the stop check so that `serve` either sees it or sees
     /// the handler not run.
     fn run_inline(&self, slot: &SniffSlot<C>, work: InlineWork<C, A>) {
+        slot.set_in_handler(true);
+        let _ = self.serve_inline(work);
+        slot.set_in_handler(false);
+    }
+
+    /// Runs an inline route's handler on this thread, unless the
+    /// multiplexer is stopping.
+    fn serve_inline(&self, work: InlineWork<C, A>) -> Result<RouteId, DropReason> {
         let InlineWork {
             route,
             stream,
             peer,
         } = work;
-        slot.set_in_handler(true);
         let target = self.table.get().and_then(|t| match t.routes.get(route) {
             Some(RouteTarget::Inline {
-                handler, routed, ..
-            }) => Some((handler, routed)),
+                id,
+                handler,
+                routed,
+            }) => Some((*id, handler, routed)),
             _ => None,
         });
         match target {
-            Some((handler, routed)) if !self.is_stopping() => {
+            Some((id, handler, routed)) if !self.is_stopping() => {
                 routed.fetch_add(1, Ordering::Relaxed);
                 // The panic has been reported by the panic hook; the
                 // connection it was serving is dropped by the unwinding.
                 let _ = panic::catch_unwind(AssertUnwindSafe(|| handler(stream, peer)));
+                Ok(id)
             }
             _ => {
                 let sniffed_bytes = stream.with_sniffed(<[u8]>::len);
                 let proxy_header = stream.proxy_header().cloned();
                 drop(stream);
-                self.report_drop(peer, DropReason::ShutDown, sniffed_bytes, proxy_header);
+                Err(self.report_drop(peer, DropReason::ShutDown, sniffed_bytes, proxy_header))
             }
         }
-        slot.set_in_handler(false);
     }
 
-    fn sniff_and_dispatch(
-        &self,
-        slot: &SniffSlot<C>,
-        job: Job<C, A>,
-        scratch: &mut Vec<u8>,
-    ) -> Option<InlineWork<C, A>> {
+    fn sniff_and_dispatch(&self, slot: &SniffSlot<C>, job: Job<C, A>) -> Option<InlineWork<C, A>> {
         let Job {
             conn,
             peer,
@@ -525,12 +654,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             self.report_drop(peer, DropReason::ShutDown, 0, None);
             return None;
         };
-        let limits = SniffLimits {
-            deadline: self.settings.sniff_deadline,
-            max_bytes: self.settings.max_sniff_bytes,
-            first_byte_timeout: self.settings.first_byte_timeout,
-            proxy_mode: self.settings.proxy_mode,
-        };
+        let limits = self.sniff_limits();
         slot.hold(conn);
         if self.is_stopping() {
             // Shutdown may have looked at the slots before this one was
@@ -542,10 +666,10 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 sniff(
                     conn,
                     accepted_at,
+                    Instant::now(),
                     &table.matchers,
                     limits,
                     &self.stopping,
-                    scratch,
                 )
             }))
         });
@@ -556,7 +680,10 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                     accepted_at,
                     permit: Some(permit),
                 };
-                self.dispatch(table, conn, peer, arrival, sniffed)
+                match self.deliver(table, conn, peer, arrival, sniffed) {
+                    Ok(Delivery::Inline(work)) => Some(work),
+                    Ok(Delivery::Queued(_)) | Err(_) => None,
+                }
             }
             (Some(conn), Some(Err(panic))) => {
                 drop(conn);
@@ -572,39 +699,42 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         }
     }
 
-    fn dispatch(
+    /// Queues a sniffed connection for its route, or returns it for an
+    /// inline route's handler; `Err` once it has been dropped and reported.
+    fn deliver(
         &self,
         table: &RouteTable<C, A>,
         conn: C,
         peer: A,
         mut arrival: Arrival,
         sniffed: Sniffed,
-    ) -> Option<InlineWork<C, A>> {
+    ) -> Result<Delivery<C, A>, DropReason> {
         let Sniffed {
-            bytes,
+            buffer,
+            range,
             proxy_header,
             end,
             outcome,
         } = sniffed;
         arrival.proxy_header = proxy_header;
-        let sniffed_bytes = bytes.len();
+        let sniffed_bytes = range.len();
         let reason = match outcome {
             SniffOutcome::Route(index) => {
-                let replay = Replay::new(bytes, end);
+                let replay = Replay::from_sniff(buffer, range, end);
                 let route = match &table.routes[index] {
                     RouteTarget::Queue(route) => route,
                     RouteTarget::Inline { id, .. } => {
                         let stream = PeekableStream::new(conn, replay, *id, arrival);
-                        return Some(InlineWork {
+                        return Ok(Delivery::Inline(InlineWork {
                             route: index,
                             stream,
                             peer,
-                        });
+                        }));
                     }
                 };
                 let stream = PeekableStream::new(conn, replay, route.id, arrival);
                 let (rejected, reason) = match route.hand_off(stream, peer) {
-                    Ok(()) => return None,
+                    Ok(()) => return Ok(Delivery::Queued(route.id)),
                     Err(HandOffError::Full(rejected)) => {
                         (rejected, DropReason::QueueFull(route.id))
                     }
@@ -616,8 +746,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 let (stream, peer) = rejected;
                 let proxy_header = stream.proxy_header().cloned();
                 drop(stream);
-                self.report_drop(peer, reason, sniffed_bytes, proxy_header);
-                return None;
+                return Err(self.report_drop(peer, reason, sniffed_bytes, proxy_header));
             }
             SniffOutcome::NotMatched => DropReason::NotMatched,
             SniffOutcome::TimedOut => DropReason::TimedOut,
@@ -626,9 +755,9 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             SniffOutcome::BadProxyHeader(error) => DropReason::ProxyHeader(error),
             SniffOutcome::Interrupted => DropReason::ShutDown,
         };
+        sniff_buffer::give_back(buffer);
         drop(conn);
-        self.report_drop(peer, reason, sniffed_bytes, arrival.proxy_header);
-        None
+        Err(self.report_drop(peer, reason, sniffed_bytes, arrival.proxy_header))
     }
 }
 

@@ -1,5 +1,6 @@
 //! A bounded multi-producer, multi-consumer queue with close, on
-//! `Mutex<VecDeque>` and one `Condvar`.
+//! `Mutex<VecDeque>` and one `Condvar` (a [`Monitor`], which skips the
+//! wake-up when no receiver waits).
 //!
 //! It carries matched connections from the sniffers to a route's
 //! `Listener`. Producers never block: `try_send` hands the item back when
@@ -10,8 +11,10 @@
 //! which is why this exists.
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
+
+use crate::monitor::Monitor;
 
 /// Why `try_send` gave the item back.
 #[derive(Debug, PartialEq, Eq)]
@@ -38,8 +41,8 @@ struct State<T> {
 
 /// The queue; share it behind an `Arc`.
 pub(crate) struct Queue<T> {
-    state: Mutex<State<T>>,
-    item_or_close: Condvar,
+    /// Notified on each item and on close.
+    state: Monitor<State<T>>,
     capacity: usize,
 }
 
@@ -47,17 +50,16 @@ impl<T> Queue<T> {
     /// An empty, open queue holding at most `capacity` items (at least one).
     pub(crate) fn new(capacity: usize) -> Self {
         Queue {
-            state: Mutex::new(State {
+            state: Monitor::new(State {
                 items: VecDeque::new(),
                 closed: false,
             }),
-            item_or_close: Condvar::new(),
             capacity: capacity.max(1),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock()
     }
 
     /// Appends `item` unless the queue is full or closed; never blocks.
@@ -71,17 +73,15 @@ impl<T> Queue<T> {
         }
         state.items.push_back(item);
         drop(state);
-        self.item_or_close.notify_one();
+        self.state.notify_one();
         Ok(())
     }
 
     /// Takes the oldest item, waiting as long as it takes.
     pub(crate) fn recv(&self) -> Result<T, RecvError> {
-        let state = self.lock();
         let mut state = self
-            .item_or_close
-            .wait_while(state, |s| s.items.is_empty() && !s.closed)
-            .unwrap_or_else(PoisonError::into_inner);
+            .state
+            .wait_while(self.lock(), |s| s.items.is_empty() && !s.closed);
         state.items.pop_front().ok_or(RecvError::Closed)
     }
 
@@ -102,11 +102,7 @@ impl<T> Queue<T> {
             if left.is_zero() {
                 return Err(RecvError::Empty);
             }
-            state = self
-                .item_or_close
-                .wait_timeout_while(state, left, |s| s.items.is_empty() && !s.closed)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            state = self.state.wait_timeout(state, left);
         }
     }
 
@@ -124,7 +120,7 @@ impl<T> Queue<T> {
     /// queued stay available to receivers.
     pub(crate) fn close(&self) {
         self.lock().closed = true;
-        self.item_or_close.notify_all();
+        self.state.notify_all();
     }
 
     /// Closes the queue and takes every queued item out, so the caller can
@@ -135,7 +131,7 @@ impl<T> Queue<T> {
             state.closed = true;
             std::mem::take(&mut state.items)
         };
-        self.item_or_close.notify_all();
+        self.state.notify_all();
         drained
     }
 

@@ -7,6 +7,9 @@
 //! kept apart from sockets so it can be tested byte by byte.
 
 use std::io;
+use std::ops::Range;
+
+use crate::sniff_buffer;
 
 /// How the client's stream ended during the sniff, if it did.
 #[derive(Debug)]
@@ -18,9 +21,15 @@ pub(crate) enum StreamEnd {
 }
 
 /// The sniffed bytes not yet read, and the end that follows them.
+///
+/// The bytes may sit in a sniff buffer larger than they are; dropping the
+/// replay gives that buffer to the dropping thread for its next sniff.
 #[derive(Debug)]
 pub(crate) struct Replay {
-    bytes: Vec<u8>,
+    buffer: Vec<u8>,
+    /// Where the sniffed bytes are in `buffer`.
+    sniffed: Range<usize>,
+    /// The next byte to read, an index into `buffer`.
     position: usize,
     end: Option<StreamEnd>,
 }
@@ -29,10 +38,32 @@ impl Replay {
     /// A replay of `bytes`, followed by `end` if the stream ended.
     pub(crate) fn new(bytes: Vec<u8>, end: Option<StreamEnd>) -> Self {
         Replay {
-            bytes,
+            sniffed: 0..bytes.len(),
+            buffer: bytes,
             position: 0,
             end,
         }
+    }
+
+    /// A replay of the bytes at `sniffed` in a sniff's `buffer`: the
+    /// buffer itself when they fill at least half of it, otherwise a copy
+    /// (and the buffer goes back to this thread for its next sniff).
+    pub(crate) fn from_sniff(
+        buffer: Vec<u8>,
+        sniffed: Range<usize>,
+        end: Option<StreamEnd>,
+    ) -> Self {
+        if sniff_buffer::worth_handing_over(sniffed.len(), buffer.len()) {
+            return Replay {
+                position: sniffed.start,
+                sniffed,
+                buffer,
+                end,
+            };
+        }
+        let bytes = buffer.get(sniffed).unwrap_or_default().to_vec();
+        sniff_buffer::give_back(buffer);
+        Replay::new(bytes, end)
     }
 
     /// Serves one read from the replay: `Some` with the result, or `None`
@@ -43,10 +74,10 @@ impl Replay {
     /// or more reads, then `Ok(0)` or the error in the next one. A zero-length
     /// read returns `Ok(0)` and consumes nothing.
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> Option<io::Result<usize>> {
-        let unread = &self.bytes[self.position..];
+        let unread = self.unread();
         if !unread.is_empty() || (self.end.is_some() && buf.is_empty()) {
             let count = unread.len().min(buf.len());
-            buf[..count].copy_from_slice(&unread[..count]);
+            buf[..count].copy_from_slice(&self.unread()[..count]);
             self.position += count;
             return Some(Ok(count));
         }
@@ -58,23 +89,31 @@ impl Replay {
 
     /// The bytes not yet read.
     pub(crate) fn unread(&self) -> &[u8] {
-        &self.bytes[self.position..]
+        &self.buffer[self.position..self.sniffed.end]
     }
 
     /// Every sniffed byte, read or not: what the routes judged.
     pub(crate) fn sniffed(&self) -> &[u8] {
-        &self.bytes
+        &self.buffer[self.sniffed.clone()]
     }
 
     /// Takes the unread bytes and the pending error out; an end of stream
     /// is left to the connection, which reports it again on its next read.
     pub(crate) fn into_parts(mut self) -> (Vec<u8>, Option<io::Error>) {
-        self.bytes.drain(..self.position);
-        let pending_error = match self.end {
+        let mut bytes = std::mem::take(&mut self.buffer);
+        bytes.truncate(self.sniffed.end);
+        bytes.drain(..self.position);
+        let pending_error = match self.end.take() {
             Some(StreamEnd::Error(error)) => Some(error),
             Some(StreamEnd::Eof) | None => None,
         };
-        (self.bytes, pending_error)
+        (bytes, pending_error)
+    }
+}
+
+impl Drop for Replay {
+    fn drop(&mut self) {
+        sniff_buffer::give_back(std::mem::take(&mut self.buffer));
     }
 }
 
@@ -136,5 +175,29 @@ mod tests {
         assert_eq!(pending.unwrap().kind(), io::ErrorKind::ConnectionReset);
         let (unread, pending) = Replay::new(Vec::new(), Some(StreamEnd::Eof)).into_parts();
         assert!(unread.is_empty() && pending.is_none());
+    }
+
+    #[test]
+    fn a_mostly_full_sniff_buffer_is_handed_over_a_sparse_one_copied() {
+        let mut buffer = b"PROXY..hello world".to_vec();
+        buffer.resize(22, 0);
+        let pointer = buffer.as_ptr();
+        let mut replay = Replay::from_sniff(buffer, 7..18, Some(StreamEnd::Eof));
+        assert_eq!(
+            replay.sniffed().as_ptr(),
+            pointer.wrapping_add(7),
+            "no copy"
+        );
+        let (got, after) = read_all(&mut replay, 4);
+        assert_eq!(got, b"hello world");
+        assert_eq!(after.unwrap().unwrap(), 0);
+        let replay = Replay::from_sniff(vec![b'x'; 64], 0..3, None);
+        assert_eq!(replay.sniffed(), b"xxx");
+        let (unread, _) = replay.into_parts();
+        assert_eq!(unread.capacity(), 3, "a copy of the bytes alone");
+        assert_eq!(sniff_buffer::take().len(), 64, "the buffer went back");
+        let mut replay = Replay::from_sniff(b"abcdef".to_vec(), 1..5, None);
+        replay.read(&mut [0u8; 1]).unwrap().unwrap();
+        assert_eq!(replay.into_parts().0, b"cde");
     }
 }

@@ -21,11 +21,7 @@ use crate::decide::{Decision, RouteDecider};
 use crate::matcher::{Matcher, ReplyAck};
 use crate::proxy_protocol::{parse_proxy_header, ProxyError, ProxyHeader, ProxyParse};
 use crate::replay::StreamEnd;
-
-/// The most a sniff reads before its first decision: enough for typical
-/// request heads and ClientHellos, small enough to stay cheap per
-/// connection. The scratch buffer doubles from here up to the byte limit.
-const FIRST_READ_CAPACITY: usize = 4096;
+use crate::sniff_buffer::{self, FIRST_READ_CAPACITY};
 
 /// The limits one sniff runs under.
 #[derive(Debug, Clone, Copy)]
@@ -66,7 +62,9 @@ pub(crate) enum SniffOutcome {
 /// ended if it did, the PROXY header, and the outcome.
 #[derive(Debug)]
 pub(crate) struct Sniffed {
-    pub(crate) bytes: Vec<u8>,
+    /// The thread's sniff buffer, holding the bytes at `range`.
+    pub(crate) buffer: Vec<u8>,
+    pub(crate) range: Range<usize>,
     pub(crate) proxy_header: Option<ProxyHeader>,
     pub(crate) end: Option<StreamEnd>,
     pub(crate) outcome: SniffOutcome,
@@ -109,19 +107,21 @@ impl InputEnd {
 /// multiplexer's shutdown flag: a sniff that ends while it is set reports
 /// `Interrupted`, since shutdown is what closed the connection.
 ///
-/// The bytes are read into `scratch`, a buffer the sniffer thread keeps
-/// from one connection to the next; only the bytes read are copied out
-/// for the handler, so a connection costs one allocation of exactly their
-/// size (none if the client sent nothing).
+/// `now` is the time, read by the caller just before (a caller that
+/// accepted the connection an instant ago passes `accepted_at`): the clock
+/// is read once per round, and the first round's read is the caller's.
+///
+/// The bytes are read into this thread's spare sniff buffer (see
+/// [`sniff_buffer`]), which the result carries.
 pub(crate) fn sniff<C: Connection, M: Matcher>(
     conn: &C,
     accepted_at: Instant,
+    now: Instant,
     matchers: &[M],
     limits: SniffLimits,
     stopping: &AtomicBool,
-    scratch: &mut Vec<u8>,
 ) -> Sniffed {
-    let mut reader = Reader::new(conn, accepted_at, limits, scratch);
+    let mut reader = Reader::new(conn, accepted_at, limits, sniff_buffer::take());
     if let Err(outcome) = reader.read_proxy_header(limits.proxy_mode) {
         let outcome = if stopping.load(Ordering::SeqCst) {
             SniffOutcome::Interrupted
@@ -130,6 +130,8 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
         };
         return reader.finish(None, outcome);
     }
+    // Reading a PROXY header took time: the first round reads the clock.
+    let mut first_now = (limits.proxy_mode == ProxyMode::Off).then_some(now);
     let mut decider = RouteDecider::new(matchers);
     let mut replied_by = None;
     let decided = loop {
@@ -138,9 +140,12 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
             Decision::NoRoute => return reader.finish(None, SniffOutcome::NotMatched),
             Decision::Undecided => {}
         }
+        // One clock read per round: the silence checks and the read's
+        // timeout both start from it.
+        let mut now = first_now.take().unwrap_or_else(Instant::now);
         let mut wake = None;
         if reader.seen().is_empty() {
-            let elapsed = reader.elapsed();
+            let elapsed = now.saturating_duration_since(reader.started);
             if let Decision::Route(index) = decider.decide_silent(elapsed) {
                 break Ok(index);
             }
@@ -164,9 +169,10 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
                 if let Err(end) = reader.write_all(reply) {
                     break Err(end);
                 }
+                now = Instant::now();
             }
         }
-        if let Err(end) = reader.read_more(wake) {
+        if let Err(end) = reader.read_more(wake, now) {
             break Err(end);
         }
     };
@@ -200,7 +206,7 @@ struct Reader<'a, C> {
     started: Instant,
     deadline: Option<Instant>,
     max_bytes: usize,
-    buffer: &'a mut Vec<u8>,
+    buffer: Vec<u8>,
     filled: usize,
     /// The PROXY header at the start of the buffer and its length: the
     /// routes see the bytes after it.
@@ -214,7 +220,7 @@ struct Reader<'a, C> {
 }
 
 impl<'a, C: Connection> Reader<'a, C> {
-    fn new(conn: &'a C, started: Instant, limits: SniffLimits, buffer: &'a mut Vec<u8>) -> Self {
+    fn new(conn: &'a C, started: Instant, limits: SniffLimits, buffer: Vec<u8>) -> Self {
         Reader {
             conn,
             started,
@@ -252,7 +258,7 @@ impl<'a, C: Connection> Reader<'a, C> {
                     return Err(SniffOutcome::BadProxyHeader(ProxyError::missing()))
                 }
                 ProxyParse::Malformed(error) => return Err(SniffOutcome::BadProxyHeader(error)),
-                ProxyParse::Incomplete => match self.read_more(None) {
+                ProxyParse::Incomplete => match self.read_more(None, Instant::now()) {
                     Ok(_) => {}
                     // What came may be the client's own bytes; the routes
                     // judge them as a complete input.
@@ -274,9 +280,10 @@ impl<'a, C: Connection> Reader<'a, C> {
     }
 
     /// Waits for more bytes, at most until the deadline or `wake`,
-    /// whichever comes first. `Ok(true)` when bytes arrived, `Ok(false)`
-    /// when `wake` passed first, `Err` when the input ended.
-    fn read_more(&mut self, wake: Option<Instant>) -> Result<bool, InputEnd> {
+    /// whichever comes first; `now` is the time, read just before.
+    /// `Ok(true)` when bytes arrived, `Ok(false)` when `wake` passed first,
+    /// `Err` when the input ended.
+    fn read_more(&mut self, wake: Option<Instant>, mut now: Instant) -> Result<bool, InputEnd> {
         if let Some(end) = self.ended.take() {
             return Err(end);
         }
@@ -288,7 +295,6 @@ impl<'a, C: Connection> Reader<'a, C> {
             self.buffer.resize(grown.min(self.max_bytes), 0);
         }
         loop {
-            let now = Instant::now();
             if self.deadline.is_some_and(|deadline| now >= deadline) {
                 return Err(InputEnd::Deadline);
             }
@@ -328,6 +334,7 @@ impl<'a, C: Connection> Reader<'a, C> {
                         ) => {}
                 Err(error) => return Err(InputEnd::Error(error)),
             }
+            now = Instant::now();
         }
     }
 
@@ -356,7 +363,7 @@ impl<'a, C: Connection> Reader<'a, C> {
                     return None;
                 }
                 ReplyAck::Pending if may_read => {
-                    if let Err(end) = self.read_more(None) {
+                    if let Err(end) = self.read_more(None, Instant::now()) {
                         return Some(end);
                     }
                 }
@@ -386,7 +393,8 @@ impl<'a, C: Connection> Reader<'a, C> {
             let _ = self.conn.set_read_timeout(None);
         }
         Sniffed {
-            bytes: self.buffer[self.header_length..self.filled].to_vec(),
+            range: self.header_length..self.filled,
+            buffer: self.buffer,
             proxy_header: self.proxy_header,
             end,
             outcome,
@@ -405,6 +413,13 @@ mod tests {
     use std::sync::Arc;
     use std::thread;
 
+    impl Sniffed {
+        /// The bytes the routes judged.
+        fn bytes(&self) -> &[u8] {
+            &self.buffer[self.range.clone()]
+        }
+    }
+
     fn limits(deadline_ms: Option<u64>, max_bytes: usize) -> SniffLimits {
         SniffLimits {
             deadline: deadline_ms.map(Duration::from_millis),
@@ -418,10 +433,10 @@ mod tests {
         sniff(
             conn,
             Instant::now(),
+            Instant::now(),
             matchers,
             limits,
             &AtomicBool::new(false),
-            &mut Vec::new(),
         )
     }
 
@@ -439,7 +454,7 @@ mod tests {
             limits(Some(10_000), 1024),
         );
         assert!(matches!(sniffed.outcome, SniffOutcome::Route(0)));
-        assert_eq!(sniffed.bytes, b"GET / HTTP/1.1\r\n");
+        assert_eq!(sniffed.bytes(), b"GET / HTTP/1.1\r\n");
         assert!(sniffed.end.is_none());
         assert_eq!(
             server.read_timeout(),
@@ -453,7 +468,7 @@ mod tests {
         let (_client, server) = pair();
         let sniffed = run(&server, &[boxed(any())], limits(None, 1024));
         assert!(matches!(sniffed.outcome, SniffOutcome::Route(0)));
-        assert!(sniffed.bytes.is_empty());
+        assert!(sniffed.bytes().is_empty());
     }
 
     #[test]
@@ -480,7 +495,7 @@ mod tests {
             limits(None, 1024),
         );
         assert!(matches!(sniffed.outcome, SniffOutcome::Route(1)));
-        assert_eq!(sniffed.bytes, b"GE");
+        assert_eq!(sniffed.bytes(), b"GE");
         assert!(matches!(sniffed.end, Some(StreamEnd::Eof)));
         let sniffed = run(&server, &[boxed(http1_fast())], limits(None, 1024));
         assert!(matches!(sniffed.outcome, SniffOutcome::NotMatched));
@@ -493,7 +508,7 @@ mod tests {
         let never = |_: &[u8]| Verdict::NeedMore;
         let sniffed = run(&server, &[boxed(never), boxed(any())], limits(None, 10));
         assert!(matches!(sniffed.outcome, SniffOutcome::Route(1)));
-        assert_eq!(sniffed.bytes, [b'A'; 10]);
+        assert_eq!(sniffed.bytes(), [b'A'; 10]);
         let sniffed = run(&server, &[boxed(never)], limits(None, 0));
         assert!(matches!(sniffed.outcome, SniffOutcome::NotMatched));
     }
@@ -515,7 +530,7 @@ mod tests {
             limits(None, 1024),
         );
         assert!(matches!(sniffed.outcome, SniffOutcome::Route(1)));
-        assert!(sniffed.bytes.starts_with(b"SSH-2.0-"));
+        assert!(sniffed.bytes().starts_with(b"SSH-2.0-"));
         drop(writer.join().unwrap());
     }
 
@@ -588,7 +603,7 @@ mod tests {
         let sniffed = run(&server, &[boxed(Handshake)], limits(Some(10_000), 1024));
         assert!(matches!(sniffed.outcome, SniffOutcome::Route(0)));
         let client = talker.join().unwrap();
-        let mut rest = sniffed.bytes;
+        let mut rest = sniffed.bytes().to_vec();
         client.shutdown(Shutdown::Write).unwrap();
         (&server).read_to_end(&mut rest).unwrap();
         assert_eq!(rest, b"HELLO GO  more");
@@ -606,10 +621,10 @@ mod tests {
                 sniff(
                     &*server,
                     Instant::now(),
+                    Instant::now(),
                     &routes,
                     limits(None, 1024),
                     &stopping,
-                    &mut Vec::new(),
                 )
                 .outcome
             })

@@ -14,7 +14,7 @@ use crate::event::DropReason;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Connections accepted from the listener.
+    /// Connections accepted from the listener or given to a dispatcher.
     pub accepted: u64,
     /// Connections handed to each route, by registration order (empty
     /// before `serve` starts).
@@ -39,6 +39,9 @@ pub struct Stats {
     pub matcher_panics: u64,
     /// Connections dropped because no sniffer thread could be started.
     pub no_sniffer_thread: u64,
+    /// Connections given to a dispatcher while the open-connection limit
+    /// was reached.
+    pub too_many_connections: u64,
     /// Transient `accept` failures (each followed by a back-off).
     pub accept_errors: u64,
 }
@@ -56,6 +59,7 @@ impl Stats {
             + self.bad_proxy_header
             + self.no_sniffer_thread
             + self.matcher_panics
+            + self.too_many_connections
     }
 
     /// Connections handed to any route.
@@ -79,6 +83,7 @@ pub(crate) struct Counters {
     bad_proxy_header: AtomicU64,
     no_sniffer_thread: AtomicU64,
     matcher_panics: AtomicU64,
+    too_many_connections: AtomicU64,
     accept_errors: AtomicU64,
 }
 
@@ -103,6 +108,7 @@ impl Counters {
             DropReason::ProxyHeader(_) => &self.bad_proxy_header,
             DropReason::NoSnifferThread(_) => &self.no_sniffer_thread,
             DropReason::MatcherPanicked(_) => &self.matcher_panics,
+            DropReason::TooManyConnections => &self.too_many_connections,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -122,6 +128,7 @@ impl Counters {
             bad_proxy_header: read(&self.bad_proxy_header),
             no_sniffer_thread: read(&self.no_sniffer_thread),
             matcher_panics: read(&self.matcher_panics),
+            too_many_connections: read(&self.too_many_connections),
             accept_errors: read(&self.accept_errors),
         }
     }
@@ -150,6 +157,7 @@ mod tests {
             DropReason::ProxyHeader(crate::ProxyError::missing()),
             DropReason::MatcherPanicked("bug".into()),
             DropReason::NoFirstByte,
+            DropReason::TooManyConnections,
         ] {
             counters.count_drop(&reason);
         }
@@ -157,7 +165,8 @@ mod tests {
         assert_eq!(stats.accepted, 2);
         assert_eq!(stats.accept_errors, 1);
         assert_eq!(stats.shut_down, 2);
-        assert_eq!(stats.dropped(), 11);
+        assert_eq!(stats.dropped(), 12);
+        assert_eq!(stats.too_many_connections, 1);
         assert_eq!(stats.no_first_byte, 1);
         assert_eq!(stats.matcher_panics, 1);
         assert_eq!(stats.bad_proxy_header, 1);

@@ -142,6 +142,7 @@ fn drop_outcome(reason: &DropReason) -> &'static str {
         DropReason::RouteClosed(_) => "route-closed",
         DropReason::ShutDown => "shutdown",
         DropReason::NoSnifferThread(_) => "no-thread",
+        DropReason::TooManyConnections => "too-many-connections",
         _ => "dropped",
     }
 }
