@@ -34,11 +34,14 @@ use connmux::{matchers, Mux};
 use args::{parse_args, Args, ArgsError, Mode, USAGE};
 use http::{echo, serve_http, serve_raw, sink, SINK_PREFIX};
 
-/// Room for the load test's 10,000 idle connections, all sniffing at once.
+/// Room for the load test's 10,000 idle connections, all sniffing at once
+/// (and all open: this also raises the open-connection limit, whose
+/// default is exactly 10,000, so the fresh request measured beside them
+/// is accepted).
 const MAX_CONCURRENT_SNIFFS: usize = 20_000;
 
 /// Longer than any phase of the load test, so idle connections stay in
-/// their sniff while they are measured.
+/// their sniff while they are measured (the first-byte timeout too).
 const SNIFF_DEADLINE: Duration = Duration::from_secs(600);
 
 /// Enough for the matchers routed here and the handlers' 4 KiB buffers.
@@ -88,7 +91,9 @@ fn announce(addr: SocketAddr) -> io::Result<()> {
 fn serve_mux(addr: &str) -> io::Result<()> {
     let mut mux = Mux::builder()
         .max_concurrent_sniffs(MAX_CONCURRENT_SNIFFS)
+        .max_connections(MAX_CONCURRENT_SNIFFS)
         .sniff_deadline(Some(SNIFF_DEADLINE))
+        .first_byte_timeout(Some(SNIFF_DEADLINE))
         .sniffer_stack_size(SNIFFER_STACK_SIZE)
         .build(TcpListener::bind(addr)?)?;
     mux.route_inline(matchers::http2_preface(), |mut stream, _| {
