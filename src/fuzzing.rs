@@ -16,6 +16,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::decide::{Decision, RouteDecider};
 use crate::matcher::{Matcher, ReplyAck, Verdict};
+use crate::matchers::http2::MAX_CONTINUATION_FRAMES;
 use crate::matchers::{
     any, client_hello_info, client_hello_version, grpc, http1_fast, http1_header,
     http1_header_prefix, http1_methods, http1_request, http2_header, http2_header_prefix,
@@ -568,6 +569,13 @@ fn header_block_request(block: &[u8], framing: BlockFraming<'_>) -> Vec<u8> {
     let mut rest = block;
     for &size in framing.fragment_sizes.iter().cycle() {
         if rest.is_empty() {
+            break;
+        }
+        // The matchers refuse a block in more pieces than the HEADERS
+        // frame and MAX_CONTINUATION_FRAMES: with no room for this round's
+        // two pieces (an empty one may come first), the rest goes in one.
+        if fragments.len() + 3 > MAX_CONTINUATION_FRAMES + 1 {
+            fragments.push(rest);
             break;
         }
         if size & 0x80 != 0 && !fragments.is_empty() {

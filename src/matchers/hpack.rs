@@ -290,6 +290,40 @@ impl<S: BlockSource> Field<'_, S> {
     }
 }
 
+/// Checks that every string sent in a block decodes, each one once: a
+/// field that names an earlier field's string through the dynamic table
+/// relies on the check made when that string was sent. Without this, a
+/// block of one-octet references to a 4 KiB entry would decode the entry
+/// once per reference.
+///
+/// Fields must be checked in block order, name before value.
+#[derive(Debug, Default)]
+pub(crate) struct SentStringsChecked {
+    /// Where the last string checked ends in the block.
+    end: u32,
+}
+
+impl SentStringsChecked {
+    /// `Invalid` if `string`, sent in `field` for the first time, has a
+    /// bad Huffman code.
+    pub(crate) fn check<S: BlockSource>(
+        &mut self,
+        field: &Field<'_, S>,
+        string: FieldString,
+    ) -> Result<(), Stop> {
+        let FieldString::Sent(sent) = string else {
+            return Ok(());
+        };
+        if sent.offset < self.end {
+            return Ok(());
+        }
+        self.end = sent.offset.saturating_add(sent.length);
+        field
+            .decode(string, |_| ControlFlow::Continue(()))
+            .map(drop)
+    }
+}
+
 /// Hands the octets of `sent`, as sent, to `each` until it breaks;
 /// `block` reads the block from its start.
 fn sent_pieces(

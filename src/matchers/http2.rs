@@ -30,7 +30,9 @@ use std::ops::{ControlFlow, Range};
 
 use crate::cursor::{require, Cursor, Stop};
 use crate::matcher::{Matcher, ReplyAck, Verdict};
-use crate::matchers::hpack::{decode_block, BlockSource, Field, StringBuffer, FIELD_CAPACITY};
+use crate::matchers::hpack::{
+    decode_block, BlockSource, Field, SentStringsChecked, StringBuffer, FIELD_CAPACITY,
+};
 use crate::matchers::huffman::huffman_encode;
 use crate::matchers::prefix::prefix_verdict;
 
@@ -481,22 +483,38 @@ pub struct Http2Request {
 /// ```
 pub fn http2_request(seen: &[u8]) -> Option<Http2Request> {
     let mut request = Http2Request::default();
-    let mut name = StringBuffer::new();
+    let wanted = [
+        b":method".as_slice(),
+        b":scheme",
+        b":authority",
+        b":path",
+        b"content-type",
+    ]
+    .map(|name| (name, huffman_encode(name)));
+    let mut checked = SentStringsChecked::default();
     let mut value = StringBuffer::new();
     let flow = decode_first_block(seen, |field| {
-        // Every string is decoded, wanted or not: a request comes only
-        // from a valid block.
-        let name = field.text(field.name, &mut name)?;
-        let value = field.text(field.value, &mut value)?;
-        let slot = match name.head() {
-            b":method" => &mut request.method,
-            b":scheme" => &mut request.scheme,
-            b":authority" => &mut request.authority,
-            b":path" => &mut request.path,
-            b"content-type" => &mut request.content_type,
-            _ => return Ok(ControlFlow::Continue(())),
+        // Every string sent is checked, wanted or not: a request comes
+        // only from a valid block.
+        checked.check(&field, field.name)?;
+        checked.check(&field, field.value)?;
+        let mut slot = None;
+        for (index, (plain, coded)) in wanted.iter().enumerate() {
+            if field.equals(field.name, plain, coded)? {
+                slot = Some(index);
+                break;
+            }
+        }
+        let slot = match slot {
+            Some(0) => &mut request.method,
+            Some(1) => &mut request.scheme,
+            Some(2) => &mut request.authority,
+            Some(3) => &mut request.path,
+            Some(_) => &mut request.content_type,
+            None => return Ok(ControlFlow::Continue(())),
         };
         if slot.is_none() {
+            let value = field.text(field.value, &mut value)?;
             let Some(value) = value.complete() else {
                 return Ok(ControlFlow::Break(()));
             };
@@ -617,12 +635,22 @@ fn first_settings_ack(seen: &[u8]) -> Result<Range<usize>, Stop> {
     }
 }
 
+/// The most CONTINUATION frames a first header block may use; more make
+/// it invalid. Clients split a block only when it outgrows a frame (16 KiB
+/// unless the server raised it, more than a sniff holds), so a block in
+/// many small pieces is hostile (the "CONTINUATION flood" servers guard
+/// against), and each piece costs every later string lookup a step: the
+/// cap keeps decoding linear in the bytes seen.
+pub(crate) const MAX_CONTINUATION_FRAMES: usize = 16;
+
 /// Reads a header block out of a HEADERS frame and the CONTINUATION frames
 /// after it, checking each frame header as it is reached.
 #[derive(Clone)]
 struct HeaderBlockReader<'a> {
     input: Cursor<'a>,
     stream: u32,
+    /// CONTINUATION frames reached so far.
+    continuations: usize,
     left_in_fragment: usize,
     padding_after_fragment: usize,
     last_fragment: bool,
@@ -651,6 +679,7 @@ impl<'a> HeaderBlockReader<'a> {
         Ok(HeaderBlockReader {
             input,
             stream: frame.stream,
+            continuations: 0,
             left_in_fragment: frame.length - overhead,
             padding_after_fragment: padding,
             last_fragment: frame.flags & FLAG_END_HEADERS != 0,
@@ -678,6 +707,8 @@ impl<'a> HeaderBlockReader<'a> {
             self.padding_after_fragment = 0;
             let frame = read_frame_header(&mut self.input)?;
             require(frame.kind == FRAME_CONTINUATION && frame.stream == self.stream)?;
+            self.continuations += 1;
+            require(self.continuations <= MAX_CONTINUATION_FRAMES)?;
             self.left_in_fragment = frame.length;
             self.last_fragment = frame.flags & FLAG_END_HEADERS != 0;
         }
@@ -865,6 +896,66 @@ mod tests {
                 "{block:02x?}"
             );
         }
+    }
+
+    #[test]
+    fn a_block_in_more_than_sixteen_continuation_frames_is_refused() {
+        // C41_BLOCK in one-octet pieces: the HEADERS frame, then one
+        // CONTINUATION frame per remaining octet.
+        let pieces = |block: &[u8]| -> Vec<u8> {
+            let mut frames = Vec::new();
+            for (i, octet) in block.iter().enumerate() {
+                let kind = if i == 0 {
+                    FRAME_HEADERS
+                } else {
+                    FRAME_CONTINUATION
+                };
+                let flags = if i + 1 == block.len() {
+                    FLAG_END_HEADERS
+                } else {
+                    0
+                };
+                frames.extend(frame(kind, flags, 1, &[*octet]));
+            }
+            connection(&[&frames])
+        };
+        let authority = http2_header(":authority", "www.example.com");
+        let absent = http2_header("x-absent", "v");
+        let within = pieces(C41_BLOCK);
+        assert_eq!(C41_BLOCK.len(), MAX_CONTINUATION_FRAMES + 1);
+        assert_eq!(
+            http2_request(&within).map(|r| r.method),
+            Some(Some("GET".into()))
+        );
+        assert_eq!(authority.verdict(&within), Match);
+        assert_eq!(absent.verdict(&within), NoMatch);
+        let beyond = pieces(&[C41_BLOCK, &[0x82]].concat());
+        assert_eq!(http2_request(&beyond), None);
+        assert!(http2_request_headers(&beyond, |_, _| ()).is_err());
+        // A matcher that decided before the cap keeps its answer.
+        assert_eq!(authority.verdict(&beyond), Match);
+    }
+
+    #[test]
+    fn references_to_a_large_entry_are_checked_when_sent() {
+        // One 4000-octet Huffman-coded value put in the table, then
+        // thousands of one-octet references to it: each reference is a
+        // field of the request, and the entry was checked once, when sent.
+        let value = vec![b'a'; 4000];
+        let mut block = Vec::new();
+        encode_literal(&mut block, Literal::WithIndexing, 0, b"x", &value, true);
+        block.extend([0x82, 0x86, 0x84]);
+        block.extend(std::iter::repeat_n(0xbe, 10_000));
+        let wire = request(&block);
+        let parsed = http2_request(&wire).expect("a valid block");
+        assert_eq!(parsed.method.as_deref(), Some("GET"));
+        assert_eq!(http2_header("x", &value).verdict(&wire), Match);
+        let mut references = 0;
+        http2_request_headers(&wire, |name, seen| {
+            references += usize::from(name == b"x" && seen == value.as_slice());
+        })
+        .expect("a valid block");
+        assert_eq!(references, 10_001);
     }
 
     #[test]

@@ -23,7 +23,7 @@
 mod any;
 mod hpack;
 mod http1;
-mod http2;
+pub(crate) mod http2;
 mod huffman;
 mod mqtt;
 mod postgres;
