@@ -8,6 +8,8 @@
 # For each of direct, sslh and portshare:
 #   1. wrk -H "Connection: close": connections per second;
 #   2. wrk keep-alive: requests per second;
+#   (for the two proxies, also their CPU time per connection and per
+#   keep-alive request, from /proc/PID/stat);
 #   3. one long transfer: curl downloads TRANSFER_MIB MiB, TRANSFER_RUNS
 #      times: MB/s;
 #   4. latency: the median of LATENCY_SAMPLES fresh requests by curl
@@ -119,6 +121,7 @@ SSLH_PORT=$(free_port)
 sslh-select -f -n -p "127.0.0.1:$SSLH_PORT" --ssh "127.0.0.1:$UNUSED_PORT" \
     --tls "127.0.0.1:$UNUSED_PORT" --http "127.0.0.1:$BACKEND_PORT" >"$OUT/sslh.log" 2>&1 &
 PIDS+=($!)
+declare -A PROXY_PID=([sslh]=$!)
 wait_port "$SSLH_PORT" "sslh-select: $(cat "$OUT/sslh.log")"
 
 PORTSHARE_PORT=$(free_port)
@@ -126,6 +129,7 @@ PORTSHARE_PORT=$(free_port)
     --route "tls=127.0.0.1:$UNUSED_PORT" --route "http1=127.0.0.1:$BACKEND_PORT" \
     >"$OUT/portshare.log" 2>&1 &
 PIDS+=($!)
+PROXY_PID[portshare]=$!
 wait_port "$PORTSHARE_PORT" "portshare: $(cat "$OUT/portshare.log")"
 
 port_of() {
@@ -145,13 +149,28 @@ median() {
     sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# run_wrk TARGET METRIC [wrk arguments]: records requests per second.
+CLOCK_TICKS=$(getconf CLK_TCK)
+
+# cpu_ticks PID: the process's user and system CPU time so far, in clock
+# ticks, its exited threads included.
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# run_wrk TARGET METRIC [wrk arguments]: records requests per second and,
+# for a proxy, its CPU time per request.
 run_wrk() {
     local target=$1 metric=$2
     shift 2
     local log=$OUT/$round-$target-$metric.wrk
+    local pid=${PROXY_PID[$target]:-} before=0
+    [ -n "$pid" ] && before=$(cpu_ticks "$pid")
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$@" "http://127.0.0.1:$(port_of "$target")/" >"$log"
     record "$target" "$metric" "$(awk '/^Requests\/sec:/ { print $2 }' "$log")"
+    if [ -n "$pid" ]; then
+        record "$target" "${metric}_cpu_us" "$(awk -v t="$(($(cpu_ticks "$pid") - before))" -v hz="$CLOCK_TICKS" \
+            '/ requests in / { printf "%.1f", t * 1e6 / hz / $1 }' "$log")"
+    fi
     if grep -qE 'Socket errors|Non-2xx' "$log"; then
         record "$target" "${metric}_errors" "$(grep -E 'Socket errors|Non-2xx' "$log" | tr '\n' ' ')"
     fi
@@ -205,6 +224,12 @@ row close "connections/s (close)" "ps/sslh >= 1.5"
 row keepalive "keep-alive requests/s" "ps/sslh >= 1.5"
 row transfer_mbs "long transfer MB/s" "ps/direct >= 0.9"
 row latency_us "fresh request latency (us)" ""
+cpu_row() {
+    awk -v l="$2" -v s="$(value sslh "$1")" -v p="$(value portshare "$1")" \
+        'BEGIN { printf "%-28s %12s %12s %12s %10.2f\n", l, "", s, p, p / s }'
+}
+cpu_row close_cpu_us "proxy CPU us per connection"
+cpu_row keepalive_cpu_us "proxy CPU us per request"
 awk -v d="$(value direct latency_us)" -v s="$(value sslh latency_us)" -v p="$(value portshare latency_us)" \
     'BEGIN { printf "%-28s %12s %12d %12d\n", "added latency (us)", "", s - d, p - d }'
 if grep -q _errors "$RESULTS"; then
