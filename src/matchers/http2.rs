@@ -945,17 +945,19 @@ mod tests {
         let mut block = Vec::new();
         encode_literal(&mut block, Literal::WithIndexing, 0, b"x", &value, true);
         block.extend([0x82, 0x86, 0x84]);
-        block.extend(std::iter::repeat_n(0xbe, 10_000));
+        // Fewer under miri, which interprets every decoded octet.
+        let references = if cfg!(miri) { 20 } else { 10_000 };
+        block.extend(std::iter::repeat_n(0xbe, references));
         let wire = request(&block);
         let parsed = http2_request(&wire).expect("a valid block");
         assert_eq!(parsed.method.as_deref(), Some("GET"));
         assert_eq!(http2_header("x", &value).verdict(&wire), Match);
-        let mut references = 0;
+        let mut fields = 0;
         http2_request_headers(&wire, |name, seen| {
-            references += usize::from(name == b"x" && seen == value.as_slice());
+            fields += usize::from(name == b"x" && seen == value.as_slice());
         })
         .expect("a valid block");
-        assert_eq!(references, 10_001);
+        assert_eq!(fields, references + 1);
     }
 
     #[test]
