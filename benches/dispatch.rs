@@ -32,8 +32,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use connmux::matchers::{http1_fast, http2_preface, HTTP2_PREFACE};
-use connmux::memory::{self, MemoryConnector, MemoryListener};
-use connmux::{Accept, Matcher, Mux};
+use connmux::memory::{self, MemoryAddr, MemoryConnector, MemoryListener, MemoryStream};
+use connmux::{Accept, Listener, Matcher, Mux};
 
 /// Counts heap allocations made by the whole process.
 struct CountingAllocator;
@@ -98,6 +98,17 @@ fn listener(payload: &[u8], count: usize) -> (MemoryListener, MemoryConnector) {
     (source, connector)
 }
 
+/// A consumer thread that accepts `count` connections from `listener`
+/// and drops each.
+fn drain(listener: Listener<MemoryStream, MemoryAddr>, count: usize) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        for _ in 0..count {
+            let (stream, _) = listener.accept().expect("routed");
+            drop(stream);
+        }
+    })
+}
+
 /// Time and allocations per connection for the mux with `routes`, the
 /// payload expected to reach route `target`.
 fn run_mux(
@@ -114,15 +125,7 @@ fn run_mux(
     let listeners: Vec<_> = routes.into_iter().map(|m| mux.route(m)).collect();
     let handle = mux.handle();
     let server = thread::spawn(move || mux.serve());
-    let consumer = {
-        let listener = listeners[target].clone();
-        thread::spawn(move || {
-            for _ in 0..count {
-                let (stream, _) = listener.accept().expect("routed");
-                drop(stream);
-            }
-        })
-    };
+    let consumer = drain(listeners[target].clone(), count);
     let per_connection = measure(&connector, payload, count, consumer);
     handle.shutdown();
     server.join().expect("serve thread").expect("serve");
@@ -184,13 +187,7 @@ fn run_dispatch(
     let mut mux = dispatch_mux(count);
     let listeners: Vec<_> = routes.into_iter().map(|m| mux.route(m)).collect();
     let dispatcher = mux.dispatcher();
-    let listener = listeners[target].clone();
-    let consumer = thread::spawn(move || {
-        for _ in 0..count {
-            let (stream, _) = listener.accept().expect("routed");
-            drop(stream);
-        }
-    });
+    let consumer = drain(listeners[target].clone(), count);
     let accept_loop = thread::spawn(move || {
         for _ in 0..count {
             let (conn, peer) = source.accept().expect("accept");
