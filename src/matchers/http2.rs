@@ -482,7 +482,7 @@ pub struct Http2Request {
 /// assert_eq!(http2_request(&request[..50]), None);
 /// ```
 pub fn http2_request(seen: &[u8]) -> Option<Http2Request> {
-    let mut request = Http2Request::default();
+    // In the order of `found` and of the fields of `Http2Request`.
     let wanted = [
         b":method".as_slice(),
         b":scheme",
@@ -491,6 +491,7 @@ pub fn http2_request(seen: &[u8]) -> Option<Http2Request> {
         b"content-type",
     ]
     .map(|name| (name, huffman_encode(name)));
+    let mut found: [Option<String>; 5] = Default::default();
     let mut checked = SentStringsChecked::default();
     let mut value = StringBuffer::new();
     let flow = decode_first_block(seen, |field| {
@@ -498,20 +499,15 @@ pub fn http2_request(seen: &[u8]) -> Option<Http2Request> {
         // only from a valid block.
         checked.check(&field, field.name)?;
         checked.check(&field, field.value)?;
-        let mut slot = None;
-        for (index, (plain, coded)) in wanted.iter().enumerate() {
+        let mut wanted_slot = None;
+        for ((plain, coded), slot) in wanted.iter().zip(&mut found) {
             if field.equals(field.name, plain, coded)? {
-                slot = Some(index);
+                wanted_slot = Some(slot);
                 break;
             }
         }
-        let slot = match slot {
-            Some(0) => &mut request.method,
-            Some(1) => &mut request.scheme,
-            Some(2) => &mut request.authority,
-            Some(3) => &mut request.path,
-            Some(_) => &mut request.content_type,
-            None => return Ok(ControlFlow::Continue(())),
+        let Some(slot) = wanted_slot else {
+            return Ok(ControlFlow::Continue(()));
         };
         if slot.is_none() {
             let value = field.text(field.value, &mut value)?;
@@ -523,7 +519,14 @@ pub fn http2_request(seen: &[u8]) -> Option<Http2Request> {
         Ok(ControlFlow::Continue(()))
     })
     .ok()?;
-    flow.is_continue().then_some(request)
+    let [method, scheme, authority, path, content_type] = found;
+    flow.is_continue().then_some(Http2Request {
+        method,
+        scheme,
+        authority,
+        path,
+        content_type,
+    })
 }
 
 /// Decodes the first header block of `seen`, handing each field to
