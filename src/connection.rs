@@ -30,6 +30,18 @@ pub trait Connection: Read + Write + Send + Sync + Sized + 'static {
     /// [`reply`](crate::Matcher::reply).
     fn write_shared(&self, buf: &[u8]) -> io::Result<usize>;
 
+    /// Blocks, like a read, until a read would not block (bytes have
+    /// arrived, or the stream has ended or failed), without consuming
+    /// anything; the read timeout applies as it does to a read. The
+    /// sniffer waits here before it gives a connection a read buffer, so a
+    /// connection that sends nothing holds none.
+    ///
+    /// The default returns at once (the read that follows does the
+    /// waiting); `TcpStream` peeks at one byte.
+    fn wait_for_input(&self) -> io::Result<()> {
+        Ok(())
+    }
+
     /// Sets how long a read may block; `None` blocks forever. A read that
     /// times out fails with `WouldBlock` or `TimedOut`.
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
@@ -46,6 +58,10 @@ impl Connection for TcpStream {
 
     fn write_shared(&self, buf: &[u8]) -> io::Result<usize> {
         (&*self).write(buf)
+    }
+
+    fn wait_for_input(&self) -> io::Result<()> {
+        self.peek(&mut [0; 1]).map(drop)
     }
 
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {

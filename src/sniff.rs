@@ -21,7 +21,7 @@ use crate::decide::{Decision, RouteDecider};
 use crate::matcher::{Matcher, ReplyAck};
 use crate::proxy_protocol::{parse_proxy_header, ProxyError, ProxyHeader, ProxyParse};
 use crate::replay::StreamEnd;
-use crate::sniff_buffer::{self, FIRST_READ_CAPACITY};
+use crate::sniff_buffer;
 
 /// The limits one sniff runs under.
 #[derive(Debug, Clone, Copy)]
@@ -279,6 +279,20 @@ impl<'a, C: Connection> Reader<'a, C> {
         self.started.elapsed()
     }
 
+    /// One read into the free part of the buffer, grown first when full.
+    /// A thread's first buffer is allocated only once the connection has
+    /// input: until then a silent connection holds none.
+    fn read_some(&mut self) -> io::Result<usize> {
+        if self.filled == self.buffer.len() {
+            if self.buffer.is_empty() {
+                self.conn.wait_for_input()?;
+            }
+            let grown = sniff_buffer::grown_length(self.buffer.len(), self.max_bytes);
+            self.buffer.resize(grown, 0);
+        }
+        self.conn.read_shared(&mut self.buffer[self.filled..])
+    }
+
     /// Waits for more bytes, at most until the deadline or `wake`,
     /// whichever comes first; `now` is the time, read just before.
     /// `Ok(true)` when bytes arrived, `Ok(false)` when `wake` passed first,
@@ -289,10 +303,6 @@ impl<'a, C: Connection> Reader<'a, C> {
         }
         if self.filled >= self.max_bytes {
             return Err(InputEnd::ByteLimit);
-        }
-        if self.filled == self.buffer.len() {
-            let grown = (self.buffer.len() * 2).max(FIRST_READ_CAPACITY);
-            self.buffer.resize(grown.min(self.max_bytes), 0);
         }
         loop {
             if self.deadline.is_some_and(|deadline| now >= deadline) {
@@ -319,7 +329,7 @@ impl<'a, C: Connection> Reader<'a, C> {
                 }
                 None => {}
             }
-            match self.conn.read_shared(&mut self.buffer[self.filled..]) {
+            match self.read_some() {
                 Ok(0) => return Err(InputEnd::Eof),
                 Ok(count) => {
                     self.filled += count;

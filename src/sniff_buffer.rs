@@ -9,13 +9,25 @@
 //! the thread that sniffed, so the same buffer serves connection after
 //! connection. Each thread keeps at most one buffer, the largest it has
 //! seen (at most the sniff byte limit).
+//!
+//! A thread with no spare yet (a new thread, in a burst of connections)
+//! allocates its buffer only once its connection has bytes to read
+//! ([`Connection::wait_for_input`](crate::Connection::wait_for_input)),
+//! so a connection that sends nothing holds no buffer while it waits.
 
 use std::cell::Cell;
 
 /// The most a sniff reads before its first decision: enough for typical
 /// request heads and ClientHellos, small enough to stay cheap per
 /// connection. A sniff's buffer doubles from here up to the byte limit.
-pub(crate) const FIRST_READ_CAPACITY: usize = 4096;
+const FIRST_READ_CAPACITY: usize = 4096;
+
+/// The length a sniff buffer of `length` bytes, all filled, grows to
+/// before the next read: at least [`FIRST_READ_CAPACITY`], doubling,
+/// never past `max_bytes`.
+pub(crate) fn grown_length(length: usize, max_bytes: usize) -> usize {
+    (length * 2).max(FIRST_READ_CAPACITY).min(max_bytes)
+}
 
 thread_local! {
     static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
@@ -66,6 +78,15 @@ mod tests {
         assert_eq!(take().capacity(), 0);
         let other = std::thread::spawn(take).join().unwrap();
         assert!(other.is_empty(), "spares are per thread");
+    }
+
+    #[test]
+    fn buffers_double_up_to_the_limit() {
+        assert_eq!(grown_length(0, 65536), FIRST_READ_CAPACITY);
+        assert_eq!(grown_length(100, 65536), FIRST_READ_CAPACITY);
+        assert_eq!(grown_length(4096, 65536), 8192);
+        assert_eq!(grown_length(4096, 5000), 5000);
+        assert_eq!(grown_length(0, 100), 100);
     }
 
     #[test]
