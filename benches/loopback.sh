@@ -11,10 +11,11 @@
 #      (in mux mode each is sniffing, in raw mode each holds a thread blocked
 #      in read): the server's VmRSS per idle connection, and the median time
 #      curl takes for one fresh request while they are held;
-#   4. on a fresh server, TRANSFER_BYTES sent TRANSFER_RUNS times through
-#      one connection to a handler that discards them (mux: a PeekableStream
-#      after the replay; raw: the TcpStream): MB/s, the median and the best
-#      run.
+#   4. TRANSFER_BYTES sent through one connection to a handler that
+#      discards them (mux: a PeekableStream after the replay; raw: the
+#      TcpStream), TRANSFER_RUNS times per mode, mux and raw alternating,
+#      each on a fresh server: MB/s (median, best run), server CPU per
+#      GiB, and the median ratio of each mux run to the raw run beside it.
 # Then one table: each figure for mux and raw, mux/raw, and the issue's
 # target. The load generators share the machine with the server, so the
 # figures are noisy: ROUNDS repeats everything, alternating which mode goes
@@ -25,7 +26,7 @@
 # Run: benches/loopback.sh   (as root, or with a hard descriptor limit of
 # at least IDLE_CONNECTIONS + 1024). Settings, with their defaults:
 #   DURATION=10s WARMUP=2s THREADS=2 CONNECTIONS=32 IDLE_CONNECTIONS=10000
-#   LATENCY_SAMPLES=20 TRANSFER_BYTES=4294967296 TRANSFER_RUNS=3
+#   LATENCY_SAMPLES=20 TRANSFER_BYTES=4294967296 TRANSFER_RUNS=5
 #   ROUNDS=1 MODES="mux raw" OUT=target/loopback/<time>   (logs, results.tsv)
 
 set -euo pipefail
@@ -38,7 +39,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
 LATENCY_SAMPLES=${LATENCY_SAMPLES:-20}
 TRANSFER_BYTES=${TRANSFER_BYTES:-4294967296}
-TRANSFER_RUNS=${TRANSFER_RUNS:-3}
+TRANSFER_RUNS=${TRANSFER_RUNS:-5}
 ROUNDS=${ROUNDS:-1}
 MODES=${MODES:-mux raw}
 OUT=${OUT:-target/loopback/$(date +%Y%m%d-%H%M%S)}
@@ -189,31 +190,50 @@ measure_idle() {
     stop_server
 }
 
-# On a fresh server: the threads of the idle connections would otherwise
-# still be exiting (mux sniffer threads linger for the idle timeout).
-measure_transfer() {
-    local mode=$1
-    start_server "$mode" transfer
-    echo "== $mode: $TRANSFER_RUNS x $TRANSFER_BYTES bytes to the sink"
-    local speed
-    for _ in $(seq "$TRANSFER_RUNS"); do
-        speed=$("$BIN" --mode send --addr "$ADDR" --bytes "$TRANSFER_BYTES" | tee -a "$OUT/$round-$mode-transfer.out")
-        record "$mode" transfer_mbps "${speed##*MBps=}"
+# The modes of $MODES, reversed when $1 is even.
+modes_in_turn() {
+    if [ $(($1 % 2)) = 0 ]; then
+        echo "$MODES" | tr ' ' '\n' | tac | tr '\n' ' '
+    else
+        echo "$MODES"
+    fi
+}
+
+# TRANSFER_RUNS runs of each mode, alternating, each on a fresh server (the
+# threads of the idle connections would otherwise still be exiting: mux
+# sniffer threads linger for the idle timeout). A mux run and the raw run
+# beside it form a pair, and the table's ratio is the median of the pairs'
+# ratios: the machine's drift from one moment to the next touches both
+# halves of a pair alike. The server's CPU time per GiB is recorded too.
+measure_transfers() {
+    local run mode speed before after
+    local -A speed_of
+    echo "== $TRANSFER_RUNS x $TRANSFER_BYTES bytes to the sink, per mode, alternating"
+    for run in $(seq "$TRANSFER_RUNS"); do
+        speed_of=()
+        for mode in $(modes_in_turn "$run"); do
+            start_server "$mode" transfer
+            before=$(cpu_us)
+            speed=$("$BIN" --mode send --addr "$ADDR" --bytes "$TRANSFER_BYTES" | tee -a "$OUT/$round-$mode-transfer.out")
+            after=$(cpu_us)
+            stop_server
+            speed_of[$mode]=${speed##*MBps=}
+            record "$mode" transfer_mbps "${speed_of[$mode]}"
+            record "$mode" transfer_cpu_ms_per_gib "$(awk -v c=$((after - before)) -v b="$TRANSFER_BYTES" 'BEGIN { printf "%.1f", c / 1000 / (b / 1073741824) }')"
+        done
+        if [ -n "${speed_of[mux]:-}" ] && [ -n "${speed_of[raw]:-}" ]; then
+            record pair transfer_ratio "$(awk -v a="${speed_of[mux]}" -v b="${speed_of[raw]}" 'BEGIN { printf "%.3f", a / b }')"
+        fi
     done
-    stop_server
 }
 
 for round in $(seq "$ROUNDS"); do
-    order=$MODES
-    if [ $((round % 2)) = 0 ]; then
-        order=$(echo "$MODES" | tr ' ' '\n' | tac | tr '\n' ' ')
-    fi
-    for mode in $order; do
-        echo "== round $round of $ROUNDS"
+    echo "== round $round of $ROUNDS"
+    for mode in $(modes_in_turn "$round"); do
         measure_wrk "$mode"
         measure_idle "$mode"
-        measure_transfer "$mode"
     done
+    measure_transfers
 done
 
 # The median over the rounds of metric $2 in mode $1.
@@ -244,8 +264,10 @@ row "keep-alive requests/s" keepalive_rate "mux/raw >= 0.98"
 row "server CPU us per keep-alive request" keepalive_cpu ""
 row "RSS KiB per idle connection" idle_rss_kib "mux <= 16"
 row "fresh request ms, idle connections held" fresh_latency_ms "mux < 5"
-row "transfer MB/s, median of $((ROUNDS * TRANSFER_RUNS)) runs" transfer_mbps "mux/raw >= 0.98"
+row "transfer MB/s, median of $((ROUNDS * TRANSFER_RUNS)) runs" transfer_mbps ""
 row "transfer MB/s, best run" transfer_mbps "" best
+row "server CPU ms per GiB transferred" transfer_cpu_ms_per_gib ""
+printf '%-44s %12s %12s %8s  %s\n' "transfer, median of paired mux/raw runs" "" "" "$(value pair transfer_ratio)" "mux/raw >= 0.98"
 for mode in $MODES; do
     for metric in close keepalive; do
         awk -F'\t' -v m="$mode" -v k="${metric}_errors" -v label="$mode $metric wrk:" \

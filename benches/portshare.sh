@@ -2,8 +2,9 @@
 # portshare against Debian's sslh-select (issue 4), in one run on this
 # machine: both sit in front of the same nginx, with the same routes
 # (ssh, tls, then http), each logging as it does by default (portshare one
-# line per connection, to a file; sslh-select to syslog). The backend is
-# also measured directly, as the baseline.
+# line per connection, to a file; sslh-select, in the foreground (-f),
+# one line per connection to its standard error, also a file here). The
+# backend is also measured directly, as the baseline.
 #
 # For each of direct, sslh and portshare:
 #   1. wrk -H "Connection: close": connections per second;
