@@ -15,7 +15,9 @@
 #      discards them (mux: a PeekableStream after the replay; raw: the
 #      TcpStream), TRANSFER_RUNS times per mode, mux and raw alternating,
 #      each on a fresh server: MB/s (median, best run), server CPU per
-#      GiB, and the median ratio of each mux run to the raw run beside it.
+#      GiB, and the median ratio of each mux run to the raw run beside it;
+#      once placed by the scheduler, once pinned (server on CPU 0, client
+#      on CPU 1; needs taskset and 2 CPUs).
 # Then one table: each figure for mux and raw, mux/raw, and the issue's
 # target. The load generators share the machine with the server, so the
 # figures are noisy: ROUNDS repeats everything, alternating which mode goes
@@ -70,6 +72,11 @@ command -v curl >/dev/null || fail "curl is missing"
 cargo build --release --example bench_server
 CLOCK_TICKS=$(getconf CLK_TCK)
 
+# Launch prefixes that pin the server and the transfer client to CPUs
+# (empty: the scheduler places them).
+SERVER_CPUS=()
+CLIENT_CPUS=()
+
 SERVER_PID=
 CLIENT_PID=
 cleanup() {
@@ -85,7 +92,7 @@ start_server() {
     # Emptied here, not by the child's redirection, which may come after
     # the first look below.
     : >"$log"
-    "$BIN" --mode "$1" --addr 127.0.0.1:0 >"$log" 2>&1 &
+    "${SERVER_CPUS[@]}" "$BIN" --mode "$1" --addr 127.0.0.1:0 >"$log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 100); do
         ADDR=$(sed -n 's/^addr=\([^ ]*\) .*/\1/p' "$log")
@@ -205,26 +212,38 @@ modes_in_turn() {
 # beside it form a pair, and the table's ratio is the median of the pairs'
 # ratios: the machine's drift from one moment to the next touches both
 # halves of a pair alike. The server's CPU time per GiB is recorded too.
+#
+# $1 is "free" (the scheduler places server and client) or "pinned"
+# (server on CPU 0, client on CPU 1): where the scheduler puts the sink's
+# thread relative to the sender changes the speed and the server's CPU
+# time by more than the path through the mux does, so the pinned runs
+# compare the two paths alone.
 measure_transfers() {
-    local run mode speed before after
+    local placement=$1 run mode speed before after
     local -A speed_of
-    echo "== $TRANSFER_RUNS x $TRANSFER_BYTES bytes to the sink, per mode, alternating"
+    if [ "$placement" = pinned ]; then
+        SERVER_CPUS=(taskset -c 0)
+        CLIENT_CPUS=(taskset -c 1)
+    fi
+    echo "== $TRANSFER_RUNS x $TRANSFER_BYTES bytes to the sink, per mode, alternating, $placement"
     for run in $(seq "$TRANSFER_RUNS"); do
         speed_of=()
         for mode in $(modes_in_turn "$run"); do
-            start_server "$mode" transfer
+            start_server "$mode" "transfer-$placement"
             before=$(cpu_us)
-            speed=$("$BIN" --mode send --addr "$ADDR" --bytes "$TRANSFER_BYTES" | tee -a "$OUT/$round-$mode-transfer.out")
+            speed=$("${CLIENT_CPUS[@]}" "$BIN" --mode send --addr "$ADDR" --bytes "$TRANSFER_BYTES" | tee -a "$OUT/$round-$mode-transfer-$placement.out")
             after=$(cpu_us)
             stop_server
             speed_of[$mode]=${speed##*MBps=}
-            record "$mode" transfer_mbps "${speed_of[$mode]}"
-            record "$mode" transfer_cpu_ms_per_gib "$(awk -v c=$((after - before)) -v b="$TRANSFER_BYTES" 'BEGIN { printf "%.1f", c / 1000 / (b / 1073741824) }')"
+            record "$mode" "transfer_${placement}_mbps" "${speed_of[$mode]}"
+            record "$mode" "transfer_${placement}_cpu_ms_per_gib" "$(awk -v c=$((after - before)) -v b="$TRANSFER_BYTES" 'BEGIN { printf "%.1f", c / 1000 / (b / 1073741824) }')"
         done
         if [ -n "${speed_of[mux]:-}" ] && [ -n "${speed_of[raw]:-}" ]; then
-            record pair transfer_ratio "$(awk -v a="${speed_of[mux]}" -v b="${speed_of[raw]}" 'BEGIN { printf "%.3f", a / b }')"
+            record pair "transfer_${placement}_ratio" "$(awk -v a="${speed_of[mux]}" -v b="${speed_of[raw]}" 'BEGIN { printf "%.3f", a / b }')"
         fi
     done
+    SERVER_CPUS=()
+    CLIENT_CPUS=()
 }
 
 for round in $(seq "$ROUNDS"); do
@@ -233,7 +252,10 @@ for round in $(seq "$ROUNDS"); do
         measure_wrk "$mode"
         measure_idle "$mode"
     done
-    measure_transfers
+    measure_transfers free
+    if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+        measure_transfers pinned
+    fi
 done
 
 # The median over the rounds of metric $2 in mode $1.
@@ -264,10 +286,14 @@ row "keep-alive requests/s" keepalive_rate "mux/raw >= 0.98"
 row "server CPU us per keep-alive request" keepalive_cpu ""
 row "RSS KiB per idle connection" idle_rss_kib "mux <= 16"
 row "fresh request ms, idle connections held" fresh_latency_ms "mux < 5"
-row "transfer MB/s, median of $((ROUNDS * TRANSFER_RUNS)) runs" transfer_mbps ""
-row "transfer MB/s, best run" transfer_mbps "" best
-row "server CPU ms per GiB transferred" transfer_cpu_ms_per_gib ""
-printf '%-44s %12s %12s %8s  %s\n' "transfer, median of paired mux/raw runs" "" "" "$(value pair transfer_ratio)" "mux/raw >= 0.98"
+for placement in free pinned; do
+    [ -n "$(value pair "transfer_${placement}_ratio")" ] || continue
+    row "transfer ($placement) MB/s, median" "transfer_${placement}_mbps" ""
+    row "transfer ($placement) MB/s, best run" "transfer_${placement}_mbps" "" best
+    row "transfer ($placement) server CPU ms/GiB" "transfer_${placement}_cpu_ms_per_gib" ""
+    printf '%-44s %12s %12s %8s  %s\n' "transfer ($placement), median of paired runs" "" "" \
+        "$(value pair "transfer_${placement}_ratio")" "mux/raw >= 0.98"
+done
 for mode in $MODES; do
     for metric in close keepalive; do
         awk -F'\t' -v m="$mode" -v k="${metric}_errors" -v label="$mode $metric wrk:" \
