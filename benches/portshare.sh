@@ -9,8 +9,8 @@
 # For each of direct, sslh and portshare:
 #   1. wrk -H "Connection: close": connections per second;
 #   2. wrk keep-alive: requests per second;
-#   (for the two proxies, also their CPU time per connection and per
-#   keep-alive request, from /proc/PID/stat);
+#   (for the two proxies, also their CPU time and context switches per
+#   connection and per keep-alive request, from /proc/PID);
 #   3. one long transfer: curl downloads TRANSFER_MIB MiB, TRANSFER_RUNS
 #      times: MB/s;
 #   4. latency: the median of LATENCY_SAMPLES fresh requests by curl
@@ -158,19 +158,31 @@ cpu_ticks() {
     awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
+# context_switches PID: the voluntary and involuntary context switches of
+# the process's threads alive now (a thread that has exited takes its
+# count with it, so this can only undercount).
+context_switches() {
+    cat "/proc/$1"/task/*/status 2>/dev/null | awk '/ctxt_switches:/ { n += $2 } END { print n + 0 }'
+}
+
 # run_wrk TARGET METRIC [wrk arguments]: records requests per second and,
-# for a proxy, its CPU time per request.
+# for a proxy, its CPU time and context switches per request.
 run_wrk() {
     local target=$1 metric=$2
     shift 2
     local log=$OUT/$round-$target-$metric.wrk
-    local pid=${PROXY_PID[$target]:-} before=0
-    [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+    local pid=${PROXY_PID[$target]:-} before=0 switches=0
+    if [ -n "$pid" ]; then
+        before=$(cpu_ticks "$pid")
+        switches=$(context_switches "$pid")
+    fi
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$@" "http://127.0.0.1:$(port_of "$target")/" >"$log"
     record "$target" "$metric" "$(awk '/^Requests\/sec:/ { print $2 }' "$log")"
     if [ -n "$pid" ]; then
         record "$target" "${metric}_cpu_us" "$(awk -v t="$(($(cpu_ticks "$pid") - before))" -v hz="$CLOCK_TICKS" \
             '/ requests in / { printf "%.1f", t * 1e6 / hz / $1 }' "$log")"
+        record "$target" "${metric}_switches" "$(awk -v s="$(($(context_switches "$pid") - switches))" \
+            '/ requests in / { printf "%.2f", s / $1 }' "$log")"
     fi
     if grep -qE 'Socket errors|Non-2xx' "$log"; then
         record "$target" "${metric}_errors" "$(grep -E 'Socket errors|Non-2xx' "$log" | tr '\n' ' ')"
@@ -231,6 +243,8 @@ cpu_row() {
 }
 cpu_row close_cpu_us "proxy CPU us per connection"
 cpu_row keepalive_cpu_us "proxy CPU us per request"
+cpu_row close_switches "context switches per conn."
+cpu_row keepalive_switches "context switches per req."
 awk -v d="$(value direct latency_us)" -v s="$(value sslh latency_us)" -v p="$(value portshare latency_us)" \
     'BEGIN { printf "%-28s %12s %12d %12d\n", "added latency (us)", "", s - d, p - d }'
 if grep -q _errors "$RESULTS"; then
