@@ -25,12 +25,53 @@ pub(crate) enum Decision {
     Undecided,
 }
 
+/// Where the routes stand before a connection has sent anything. Matchers
+/// are pure, so this is the same for every connection: a route table works
+/// it out once, and each sniff starts from it instead of asking every
+/// matcher about the empty input again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Opening {
+    /// The decision on the empty input.
+    decision: Decision,
+    /// Every route before this index refuses the empty input, and so
+    /// every input.
+    first_open: usize,
+    /// Whether a route still open has a silence timeout: without one, the
+    /// silence checks are skipped.
+    silence: bool,
+}
+
+impl Opening {
+    /// Asks `matchers` about the empty input.
+    pub(crate) fn of<M: Matcher>(matchers: &[M]) -> Opening {
+        let mut decider = RouteDecider {
+            matchers,
+            first_open: 0,
+            silence: true,
+        };
+        let decision = decider.decide(&[]);
+        let open = &matchers[decider.first_open.min(matchers.len())..];
+        Opening {
+            decision,
+            first_open: decider.first_open,
+            silence: open.iter().any(|m| m.silence_timeout().is_some()),
+        }
+    }
+
+    /// The decision on the empty input.
+    pub(crate) fn decision(&self) -> Decision {
+        self.decision
+    }
+}
+
 /// Applies route priority to one connection's bytes, remembering which
 /// leading routes have already refused it.
 pub(crate) struct RouteDecider<'a, M> {
     matchers: &'a [M],
     /// Every route before this index has said `NoMatch`.
     first_open: usize,
+    /// Whether some route may have a silence timeout.
+    silence: bool,
 }
 
 impl<'a, M: Matcher> RouteDecider<'a, M> {
@@ -39,6 +80,17 @@ impl<'a, M: Matcher> RouteDecider<'a, M> {
         RouteDecider {
             matchers,
             first_open: 0,
+            silence: true,
+        }
+    }
+
+    /// A decider over `matchers` that has already seen the empty input,
+    /// where they stand at `opening` ([`Opening::of`] the same matchers).
+    pub(crate) fn opened(matchers: &'a [M], opening: Opening) -> Self {
+        RouteDecider {
+            matchers,
+            first_open: opening.first_open,
+            silence: opening.silence,
         }
     }
 
@@ -79,6 +131,9 @@ impl<'a, M: Matcher> RouteDecider<'a, M> {
     /// silence route's timeout has passed, the input counts as ended at
     /// silence. `Undecided` while no silence timeout has passed.
     pub(crate) fn decide_silent(&mut self, elapsed: Duration) -> Decision {
+        if !self.silence {
+            return Decision::Undecided;
+        }
         let open = &self.matchers[self.first_open.min(self.matchers.len())..];
         if !open.iter().any(|m| silence_passed(m, elapsed)) {
             return Decision::Undecided;
@@ -89,6 +144,9 @@ impl<'a, M: Matcher> RouteDecider<'a, M> {
     /// The next silence timeout, among routes still open, that has not
     /// passed after `elapsed`.
     pub(crate) fn next_silence_timeout(&self, elapsed: Duration) -> Option<Duration> {
+        if !self.silence {
+            return None;
+        }
         let open = &self.matchers[self.first_open.min(self.matchers.len())..];
         open.iter()
             .filter_map(|m| m.silence_timeout())
@@ -189,6 +247,75 @@ mod tests {
         assert_eq!(
             decider.decide_silent(Duration::from_secs(1)),
             Decision::Route(0)
+        );
+    }
+
+    #[test]
+    fn the_opening_is_the_decision_on_empty_input() {
+        let refuse = |_: &[u8]| Verdict::NoMatch;
+        let second = Duration::from_secs(1);
+        let cases = [
+            (
+                vec![boxed(http1_fast()), boxed(any())],
+                Decision::Undecided,
+                false,
+            ),
+            (vec![boxed(refuse), boxed(any())], Decision::Route(1), false),
+            (vec![boxed(refuse), boxed(refuse)], Decision::NoRoute, false),
+            (
+                vec![boxed(tls()), boxed(silence(second))],
+                Decision::Undecided,
+                true,
+            ),
+            (
+                vec![boxed(silence(second)), boxed(refuse)],
+                Decision::Undecided,
+                true,
+            ),
+        ];
+        for (routes, decision, silence) in cases {
+            let opening = Opening::of(&routes);
+            assert_eq!(opening.decision(), decision);
+            assert_eq!(opening.silence, silence);
+            assert_eq!(RouteDecider::new(&routes).decide(b""), decision);
+        }
+    }
+
+    #[test]
+    fn a_decider_opened_decides_as_one_that_saw_the_empty_input() {
+        let refuse = |_: &[u8]| Verdict::NoMatch;
+        let routes = [
+            boxed(refuse),
+            boxed(http2_preface()),
+            boxed(http1_fast()),
+            boxed(silence(Duration::from_secs(1))),
+            boxed(any()),
+        ];
+        let inputs: [&[u8]; 5] = [b"PRI * HT", b"GET / HTTP/1.1", b"\x16\x03", b"G", b""];
+        for input in inputs {
+            let mut fresh = RouteDecider::new(&routes);
+            fresh.decide(b"");
+            let mut opened = RouteDecider::opened(&routes, Opening::of(&routes));
+            assert_eq!(opened.decide(input), fresh.decide(input), "{input:?}");
+            assert_eq!(opened.blocking(), fresh.blocking());
+            let second = Duration::from_secs(1);
+            assert_eq!(opened.decide_silent(second), fresh.decide_silent(second));
+            assert_eq!(
+                opened.decide_at_end(input, second),
+                fresh.decide_at_end(input, second)
+            );
+        }
+    }
+
+    #[test]
+    fn without_silence_routes_the_silence_checks_decide_nothing() {
+        let routes = [boxed(http1_fast()), boxed(any())];
+        let opened = RouteDecider::opened(&routes, Opening::of(&routes));
+        assert_eq!(opened.next_silence_timeout(Duration::ZERO), None);
+        let mut opened = opened;
+        assert_eq!(
+            opened.decide_silent(Duration::from_secs(3600)),
+            Decision::Undecided
         );
     }
 

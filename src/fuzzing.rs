@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::fmt::Debug;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use crate::decide::{Decision, RouteDecider};
+use crate::decide::{Decision, Opening, RouteDecider};
 use crate::matcher::{Matcher, ReplyAck, Verdict};
 use crate::matchers::http2::MAX_CONTINUATION_FRAMES;
 use crate::matchers::{
@@ -97,15 +97,20 @@ pub fn decide_chunked(
     data: &[u8],
     chunk_sizes: &[u8],
 ) -> Option<usize> {
-    let mut decider = RouteDecider::new(routes);
+    let opening = Opening::of(routes);
+    let mut decider = RouteDecider::opened(routes, opening);
+    let mut decision = opening.decision();
     let mut sizes = chunk_sizes.iter().map(|&s| usize::from(s) + 1).cycle();
     let mut seen = 0;
     loop {
-        match decider.decide(&data[..seen]) {
+        match decision {
             Decision::Route(index) => return Some(index),
             Decision::NoRoute => return None,
             Decision::Undecided if seen == data.len() => break,
-            Decision::Undecided => seen = (seen + sizes.next().unwrap_or(1)).min(data.len()),
+            Decision::Undecided => {
+                seen = (seen + sizes.next().unwrap_or(1)).min(data.len());
+                decision = decider.decide(&data[..seen]);
+            }
         }
     }
     match decider.decide_at_end(data, std::time::Duration::ZERO) {

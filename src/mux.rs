@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use crate::accept::{Accept, WakeAccept};
 use crate::accept_retry::{classify, AcceptFailure, Backoff};
 use crate::config::{MuxBuilder, Settings};
+use crate::decide::Opening;
 use crate::dispatcher::Dispatcher;
 use crate::error::ServeError;
 use crate::event::{DropReason, Event};
@@ -40,6 +41,9 @@ type EventCallback<A> = Box<dyn Fn(&Event<A>) + Send + Sync>;
 /// starts.
 struct RouteTable<C, A> {
     matchers: Vec<Box<dyn Matcher>>,
+    /// Where the matchers stand before any byte; `None` if asking them
+    /// panicked (each sniff then asks again, and reports the panic).
+    opening: Option<Opening>,
     routes: Vec<RouteTarget<C, A>>,
     on_event: Option<EventCallback<A>>,
 }
@@ -288,8 +292,13 @@ impl<S: Accept> Mux<S> {
         if self.core.table.get().is_some() {
             return;
         }
+        let matchers = std::mem::take(&mut self.matchers);
+        // The panic hook has reported a panicking matcher; every sniff
+        // will report it again, as a dropped connection.
+        let opening = panic::catch_unwind(AssertUnwindSafe(|| Opening::of(&matchers))).ok();
         let table = RouteTable {
-            matchers: std::mem::take(&mut self.matchers),
+            opening,
+            matchers,
             routes: std::mem::take(&mut self.routes),
             on_event: self.on_event.take(),
         };
@@ -560,8 +569,9 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             sniff(
                 &conn,
                 accepted_at,
-                accepted_at,
+                Duration::ZERO,
                 &table.matchers,
+                table.opening,
                 self.sniff_limits(),
                 &self.stopping,
             )
@@ -666,8 +676,9 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 sniff(
                     conn,
                     accepted_at,
-                    Instant::now(),
+                    accepted_at.elapsed(),
                     &table.matchers,
+                    table.opening,
                     limits,
                     &self.stopping,
                 )

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::ProxyMode;
 use crate::connection::Connection;
-use crate::decide::{Decision, RouteDecider};
+use crate::decide::{Decision, Opening, RouteDecider};
 use crate::matcher::{Matcher, ReplyAck};
 use crate::proxy_protocol::{parse_proxy_header, ProxyError, ProxyHeader, ProxyParse};
 use crate::replay::StreamEnd;
@@ -103,21 +103,26 @@ impl InputEnd {
 }
 
 /// Sniffs `conn`, accepted at `accepted_at` (the deadline and silence
-/// timeouts count from then), against `matchers` (in priority order). `stopping` is the
-/// multiplexer's shutdown flag: a sniff that ends while it is set reports
-/// `Interrupted`, since shutdown is what closed the connection.
+/// timeouts count from then), against `matchers` (in priority order),
+/// which stand at `opening` before any byte (`None` to ask them here).
+/// `stopping` is the multiplexer's shutdown flag: a sniff that ends while
+/// it is set reports `Interrupted`, since shutdown is what closed the
+/// connection.
 ///
-/// `now` is the time, read by the caller just before (a caller that
-/// accepted the connection an instant ago passes `accepted_at`): the clock
-/// is read once per round, and the first round's read is the caller's.
+/// `elapsed` is the time since accept, measured by the caller just before
+/// (`Duration::ZERO` from a caller that accepted the connection an instant
+/// ago): the clock is read once per round, and the first round's read is
+/// the caller's. Every time limit is kept as a duration since accept, so a
+/// round does no arithmetic on instants.
 ///
 /// The bytes are read into this thread's spare sniff buffer (see
 /// [`sniff_buffer`]), which the result carries.
 pub(crate) fn sniff<C: Connection, M: Matcher>(
     conn: &C,
     accepted_at: Instant,
-    now: Instant,
+    elapsed: Duration,
     matchers: &[M],
+    opening: Option<Opening>,
     limits: SniffLimits,
     stopping: &AtomicBool,
 ) -> Sniffed {
@@ -131,21 +136,26 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
         return reader.finish(None, outcome);
     }
     // Reading a PROXY header took time: the first round reads the clock.
-    let mut first_now = (limits.proxy_mode == ProxyMode::Off).then_some(now);
-    let mut decider = RouteDecider::new(matchers);
+    let mut first_elapsed = (limits.proxy_mode == ProxyMode::Off).then_some(elapsed);
+    let opening = opening.unwrap_or_else(|| Opening::of(matchers));
+    let mut decider = RouteDecider::opened(matchers, opening);
+    // A PROXY header may have come with the client's first bytes.
+    let mut decision = match reader.seen() {
+        [] => opening.decision(),
+        seen => decider.decide(seen),
+    };
     let mut replied_by = None;
     let decided = loop {
-        match decider.decide(reader.seen()) {
+        match decision {
             Decision::Route(index) => break Ok(index),
             Decision::NoRoute => return reader.finish(None, SniffOutcome::NotMatched),
             Decision::Undecided => {}
         }
         // One clock read per round: the silence checks and the read's
         // timeout both start from it.
-        let mut now = first_now.take().unwrap_or_else(Instant::now);
+        let mut elapsed = first_elapsed.take().unwrap_or_else(|| reader.elapsed());
         let mut wake = None;
         if reader.seen().is_empty() {
-            let elapsed = now.saturating_duration_since(reader.started);
             if let Decision::Route(index) = decider.decide_silent(elapsed) {
                 break Ok(index);
             }
@@ -155,12 +165,13 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
             {
                 break Err(InputEnd::Silent);
             }
-            let next_silence = decider.next_silence_timeout(elapsed);
-            wake = [next_silence, limits.first_byte_timeout]
-                .into_iter()
-                .flatten()
-                .min()
-                .and_then(|timeout| reader.started.checked_add(timeout));
+            wake = match (
+                decider.next_silence_timeout(elapsed),
+                limits.first_byte_timeout,
+            ) {
+                (Some(silence), Some(first_byte)) => Some(silence.min(first_byte)),
+                (silence, first_byte) => silence.or(first_byte),
+            };
         }
         if replied_by.is_none() {
             let blocking = decider.blocking().and_then(|index| matchers.get(index));
@@ -169,12 +180,13 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
                 if let Err(end) = reader.write_all(reply) {
                     break Err(end);
                 }
-                now = Instant::now();
+                elapsed = reader.elapsed();
             }
         }
-        if let Err(end) = reader.read_more(wake, now) {
+        if let Err(end) = reader.read_more(wake, elapsed) {
             break Err(end);
         }
+        decision = decider.decide(reader.seen());
     };
     if stopping.load(Ordering::SeqCst) {
         return reader.finish(None, SniffOutcome::Interrupted);
@@ -204,7 +216,8 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
 struct Reader<'a, C> {
     conn: &'a C,
     started: Instant,
-    deadline: Option<Instant>,
+    /// The sniff deadline, as time since `started`.
+    deadline: Option<Duration>,
     max_bytes: usize,
     buffer: Vec<u8>,
     filled: usize,
@@ -224,7 +237,7 @@ impl<'a, C: Connection> Reader<'a, C> {
         Reader {
             conn,
             started,
-            deadline: limits.deadline.and_then(|d| started.checked_add(d)),
+            deadline: limits.deadline,
             max_bytes: limits.max_bytes,
             buffer,
             filled: 0,
@@ -258,7 +271,7 @@ impl<'a, C: Connection> Reader<'a, C> {
                     return Err(SniffOutcome::BadProxyHeader(ProxyError::missing()))
                 }
                 ProxyParse::Malformed(error) => return Err(SniffOutcome::BadProxyHeader(error)),
-                ProxyParse::Incomplete => match self.read_more(None, Instant::now()) {
+                ProxyParse::Incomplete => match self.read_more(None, self.elapsed()) {
                     Ok(_) => {}
                     // What came may be the client's own bytes; the routes
                     // judge them as a complete input.
@@ -275,6 +288,7 @@ impl<'a, C: Connection> Reader<'a, C> {
         }
     }
 
+    /// The time since accept, read from the clock.
     fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
@@ -293,11 +307,15 @@ impl<'a, C: Connection> Reader<'a, C> {
         self.conn.read_shared(&mut self.buffer[self.filled..])
     }
 
-    /// Waits for more bytes, at most until the deadline or `wake`,
-    /// whichever comes first; `now` is the time, read just before.
-    /// `Ok(true)` when bytes arrived, `Ok(false)` when `wake` passed first,
-    /// `Err` when the input ended.
-    fn read_more(&mut self, wake: Option<Instant>, mut now: Instant) -> Result<bool, InputEnd> {
+    /// Waits for more bytes, at most until the deadline or `wake` (a time
+    /// since accept), whichever comes first; `elapsed` is the time since
+    /// accept, read just before. `Ok(true)` when bytes arrived, `Ok(false)`
+    /// when `wake` passed first, `Err` when the input ended.
+    fn read_more(
+        &mut self,
+        wake: Option<Duration>,
+        mut elapsed: Duration,
+    ) -> Result<bool, InputEnd> {
         if let Some(end) = self.ended.take() {
             return Err(end);
         }
@@ -305,7 +323,7 @@ impl<'a, C: Connection> Reader<'a, C> {
             return Err(InputEnd::ByteLimit);
         }
         loop {
-            if self.deadline.is_some_and(|deadline| now >= deadline) {
+            if self.deadline.is_some_and(|deadline| elapsed >= deadline) {
                 return Err(InputEnd::Deadline);
             }
             let until = match (self.deadline, wake) {
@@ -314,7 +332,7 @@ impl<'a, C: Connection> Reader<'a, C> {
             };
             match until {
                 Some(until) => {
-                    let left = until.saturating_duration_since(now);
+                    let left = until.saturating_sub(elapsed);
                     if left.is_zero() {
                         return Ok(false);
                     }
@@ -344,7 +362,7 @@ impl<'a, C: Connection> Reader<'a, C> {
                         ) => {}
                 Err(error) => return Err(InputEnd::Error(error)),
             }
-            now = Instant::now();
+            elapsed = self.elapsed();
         }
     }
 
@@ -373,7 +391,7 @@ impl<'a, C: Connection> Reader<'a, C> {
                     return None;
                 }
                 ReplyAck::Pending if may_read => {
-                    if let Err(end) = self.read_more(None, Instant::now()) {
+                    if let Err(end) = self.read_more(None, self.elapsed()) {
                         return Some(end);
                     }
                 }
@@ -443,8 +461,9 @@ mod tests {
         sniff(
             conn,
             Instant::now(),
-            Instant::now(),
+            Duration::ZERO,
             matchers,
+            Some(Opening::of(matchers)),
             limits,
             &AtomicBool::new(false),
         )
@@ -631,8 +650,9 @@ mod tests {
                 sniff(
                     &*server,
                     Instant::now(),
-                    Instant::now(),
+                    Duration::ZERO,
                     &routes,
+                    None,
                     limits(None, 1024),
                     &stopping,
                 )
