@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::{
     connect, connect_and_send, eventually, is_closed_by_peer, read_to_end, serve, tcp_mux, WAIT,
@@ -36,6 +37,30 @@ fn a_panicking_matcher_closes_only_its_connection() {
             .expect("the same single sniffer thread goes on");
     }
     assert_eq!(running.handle.stats().matcher_panics, 3);
+    running.stop().unwrap();
+}
+
+/// Routes are asked about the empty input once, when `serve` fixes them:
+/// a matcher that panics there still costs only each connection, each
+/// reported.
+#[test]
+fn a_matcher_panicking_on_empty_input_closes_only_its_connections() {
+    let mut mux = tcp_mux(Mux::builder().max_concurrent_sniffs(1));
+    let _fragile = mux.route(|seen: &[u8]| match seen {
+        [] => panic!("matcher failure on empty input (expected by the test)"),
+        _ => Verdict::NoMatch,
+    });
+    let http = mux.route(http1_fast());
+    let running = serve(mux);
+    for round in 0..2 {
+        let mut victim = connect_and_send(running.addr, b"GET / HTTP/1.1\r\n\r\n");
+        assert!(is_closed_by_peer(&mut victim), "round {round}");
+        let event = running.next_event();
+        assert_eq!(event.kind, "matcher_panicked");
+        assert!(event.text.contains("on empty input"), "{}", event.text);
+    }
+    assert!(http.accept_timeout(Duration::from_millis(50)).is_err());
+    assert_eq!(running.handle.stats().matcher_panics, 2);
     running.stop().unwrap();
 }
 
