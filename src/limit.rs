@@ -7,20 +7,29 @@
 //! accepted and dropped. The permit travels with the connection: through
 //! the sniff, the route queue and the handler's `PeekableStream`.
 
-use std::sync::{Arc, MutexGuard};
-
-use crate::monitor::Monitor;
-
-struct Count {
-    open: usize,
-    stopping: bool,
-}
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 /// How many connections are open, and the most that may be.
+///
+/// Taking and releasing a place are single atomic operations on `open`,
+/// with no lock: the dispatcher and the sniffers do both once per
+/// connection. Only a thread that must wait for a place (the accept loop
+/// at the limit) takes the lock; a release takes it only when such a
+/// thread is counted in `waiters`.
 pub(crate) struct ConnectionLimit {
-    /// Notified when a place is released and when stopping.
-    count: Monitor<Count>,
+    /// Connections holding a permit.
+    open: AtomicUsize,
     max_open: usize,
+    stopping: AtomicBool,
+    /// Held by a waiting `acquire` from before it counts itself in
+    /// `waiters` until its wait begins, and by whoever notifies it.
+    lock: Mutex<()>,
+    /// Notified when a place is released while a thread waits, and when
+    /// stopping.
+    freed: Condvar,
+    /// Threads inside `acquire`'s wait.
+    waiters: AtomicUsize,
 }
 
 /// One open connection's place under the limit; dropping it frees the
@@ -32,61 +41,86 @@ pub(crate) struct ConnectionPermit {
 impl ConnectionLimit {
     pub(crate) fn new(max_open: usize) -> Arc<ConnectionLimit> {
         Arc::new(ConnectionLimit {
-            count: Monitor::new(Count {
-                open: 0,
-                stopping: false,
-            }),
+            open: AtomicUsize::new(0),
             max_open: max_open.max(1),
+            stopping: AtomicBool::new(false),
+            lock: Mutex::new(()),
+            freed: Condvar::new(),
+            waiters: AtomicUsize::new(0),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Count> {
-        self.count.lock()
+    /// Takes a place if one is free.
+    fn take_place(&self) -> bool {
+        self.open
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |open| {
+                (open < self.max_open).then_some(open + 1)
+            })
+            .is_ok()
+    }
+
+    fn permit(self: &Arc<Self>) -> ConnectionPermit {
+        ConnectionPermit {
+            limit: Arc::clone(self),
+        }
     }
 
     /// Waits for a free place and takes it; `None` once stopping.
     pub(crate) fn acquire(self: &Arc<Self>) -> Option<ConnectionPermit> {
-        let mut count = self
-            .count
-            .wait_while(self.lock(), |c| c.open >= self.max_open && !c.stopping);
-        if count.stopping {
-            return None;
+        loop {
+            if self.stopping.load(Ordering::SeqCst) {
+                return None;
+            }
+            if self.take_place() {
+                return Some(self.permit());
+            }
+            let guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            self.waiters.fetch_add(1, Ordering::SeqCst);
+            // Looked at again once counted: a release from here on sees
+            // the count and notifies, under the lock this thread holds
+            // until the wait has begun, so the notification is not lost.
+            if !self.stopping.load(Ordering::SeqCst)
+                && self.open.load(Ordering::SeqCst) >= self.max_open
+            {
+                drop(self.freed.wait(guard));
+            }
+            self.waiters.fetch_sub(1, Ordering::SeqCst);
         }
-        count.open += 1;
-        Some(ConnectionPermit {
-            limit: Arc::clone(self),
-        })
     }
 
     /// Takes a free place without waiting; `None` when every place is
     /// taken or the limit is stopping.
     pub(crate) fn try_acquire(self: &Arc<Self>) -> Option<ConnectionPermit> {
-        let mut count = self.lock();
-        if count.stopping || count.open >= self.max_open {
+        if self.stopping.load(Ordering::SeqCst) || !self.take_place() {
             return None;
         }
-        count.open += 1;
-        Some(ConnectionPermit {
-            limit: Arc::clone(self),
-        })
+        Some(self.permit())
     }
 
-    /// Wakes a waiting `acquire`, which then returns `None`.
+    /// Wakes every waiting `acquire`, which then returns `None`.
     pub(crate) fn stop(&self) {
-        self.lock().stopping = true;
-        self.count.notify_all();
+        self.stopping.store(true, Ordering::SeqCst);
+        self.notify(Condvar::notify_all);
     }
 
     /// How many connections hold a permit.
     pub(crate) fn open(&self) -> usize {
-        self.lock().open
+        self.open.load(Ordering::SeqCst)
+    }
+
+    /// Wakes waiting threads with `wake`, if any wait.
+    fn notify(&self, wake: fn(&Condvar)) {
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            wake(&self.freed);
+        }
     }
 }
 
 impl Drop for ConnectionPermit {
     fn drop(&mut self) {
-        self.limit.lock().open -= 1;
-        self.limit.count.notify_one();
+        self.limit.open.fetch_sub(1, Ordering::SeqCst);
+        self.limit.notify(Condvar::notify_one);
     }
 }
 
@@ -114,6 +148,39 @@ mod tests {
         assert!(limit.try_acquire().is_some());
         drop(second);
         assert_eq!(limit.open(), 0);
+    }
+
+    /// Threads taking turns at one place, waiting for each other: a lost
+    /// wake-up would leave one waiting for ever.
+    #[test]
+    fn no_release_is_missed_by_a_waiter() {
+        let rounds = if cfg!(miri) { 20 } else { 2_000 };
+        let limit = ConnectionLimit::new(1);
+        let threads: Vec<_> = (0..3)
+            .map(|_| {
+                let limit = Arc::clone(&limit);
+                thread::spawn(move || {
+                    for _ in 0..rounds {
+                        let permit = limit.acquire().expect("not stopping");
+                        assert_eq!(limit.open(), 1);
+                        drop(permit);
+                    }
+                })
+            })
+            .collect();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !threads.iter().all(thread::JoinHandle::is_finished) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a waiter was never woken"
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(limit.open(), 0);
+        assert_eq!(limit.waiters.load(Ordering::SeqCst), 0);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::accept::{Accept, WakeAccept};
@@ -160,7 +160,10 @@ impl Pipe {
 pub struct MemoryStream {
     inbound: Arc<Pipe>,
     outbound: Arc<Pipe>,
-    read_timeout: Mutex<Option<Duration>>,
+    /// The read timeout in nanoseconds (saturating: a longer one is as
+    /// good as forever), 0 for none; an atomic rather than a lock, as it
+    /// is read on every read and set twice per sniff.
+    read_timeout_nanos: AtomicU64,
 }
 
 impl fmt::Debug for MemoryStream {
@@ -187,12 +190,12 @@ pub fn pair() -> (MemoryStream, MemoryStream) {
     let a = MemoryStream {
         inbound: Arc::clone(&b_to_a),
         outbound: Arc::clone(&a_to_b),
-        read_timeout: Mutex::new(None),
+        read_timeout_nanos: AtomicU64::new(0),
     };
     let b = MemoryStream {
         inbound: a_to_b,
         outbound: b_to_a,
-        read_timeout: Mutex::new(None),
+        read_timeout_nanos: AtomicU64::new(0),
     };
     (a, b)
 }
@@ -200,10 +203,10 @@ pub fn pair() -> (MemoryStream, MemoryStream) {
 impl MemoryStream {
     /// The current read timeout; `None` blocks forever.
     pub fn read_timeout(&self) -> Option<Duration> {
-        *self
-            .read_timeout
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        match self.read_timeout_nanos.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
     }
 
     /// Sets how long a read may block before failing with `WouldBlock`;
@@ -215,10 +218,8 @@ impl MemoryStream {
                 "a zero read timeout is not allowed",
             ));
         }
-        *self
-            .read_timeout
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = timeout;
+        let nanos = timeout.map_or(0, |t| u64::try_from(t.as_nanos()).unwrap_or(u64::MAX));
+        self.read_timeout_nanos.store(nanos, Ordering::Relaxed);
         Ok(())
     }
 

@@ -2,10 +2,11 @@
 //! thread waits.
 //!
 //! On Linux, std's `Condvar::notify_*` makes a futex system call whether
-//! or not a thread waits. Route queues, the connection limit and the
-//! in-memory pipes notify on every item, permit and write, and most of the
-//! time nobody is waiting: counting waiters under the lock turns those
-//! notifications into one relaxed load.
+//! or not a thread waits. Route queues and the in-memory pipes notify on
+//! every item and write, and most of the time nobody is waiting: counting
+//! waiters under the lock turns those notifications into one relaxed load.
+//! (The connection limit goes further and takes no lock at all unless a
+//! thread waits: see [`limit`](crate::limit).)
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};

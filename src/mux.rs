@@ -621,6 +621,11 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
 
     /// Runs an inline route's handler on this thread, unless the
     /// multiplexer is stopping.
+    // Inlined into its two callers (measured with callgrind: with `deliver`
+    // inlined too, a dispatched connection costs ~150 fewer instructions,
+    // as the stream is built where it is used instead of moved through
+    // `Delivery` and `InlineWork`).
+    #[inline(always)]
     fn serve_inline(&self, work: InlineWork<C, A>) -> Result<RouteId, DropReason> {
         let InlineWork {
             route,
@@ -712,6 +717,8 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
 
     /// Queues a sniffed connection for its route, or returns it for an
     /// inline route's handler; `Err` once it has been dropped and reported.
+    // Inlined into its two callers: see `serve_inline`.
+    #[inline(always)]
     fn deliver(
         &self,
         table: &RouteTable<C, A>,
@@ -768,7 +775,8 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         };
         sniff_buffer::give_back(buffer);
         drop(conn);
-        Err(self.report_drop(peer, reason, sniffed_bytes, arrival.proxy_header))
+        let proxy_header = arrival.proxy_header.map(|header| *header);
+        Err(self.report_drop(peer, reason, sniffed_bytes, proxy_header))
     }
 }
 

@@ -65,7 +65,8 @@ pub(crate) struct Sniffed {
     /// The thread's sniff buffer, holding the bytes at `range`.
     pub(crate) buffer: Vec<u8>,
     pub(crate) range: Range<usize>,
-    pub(crate) proxy_header: Option<ProxyHeader>,
+    /// Boxed: rare, and the result stays small to move.
+    pub(crate) proxy_header: Option<Box<ProxyHeader>>,
     pub(crate) end: Option<StreamEnd>,
     pub(crate) outcome: SniffOutcome,
 }
@@ -223,7 +224,7 @@ struct Reader<'a, C> {
     filled: usize,
     /// The PROXY header at the start of the buffer and its length: the
     /// routes see the bytes after it.
-    proxy_header: Option<ProxyHeader>,
+    proxy_header: Option<Box<ProxyHeader>>,
     header_length: usize,
     /// How the input ended, once it has, so that later reads report it
     /// again instead of reading.
@@ -262,7 +263,7 @@ impl<'a, C: Connection> Reader<'a, C> {
         loop {
             match parse_proxy_header(&self.buffer[..self.filled]) {
                 ProxyParse::Complete { header, length } => {
-                    self.proxy_header = Some(header);
+                    self.proxy_header = Some(Box::new(header));
                     self.header_length = length;
                     return Ok(());
                 }

@@ -121,7 +121,7 @@ pub struct PeekableStream<C = TcpStream> {
 
 /// What the multiplexer knows of a connection besides its bytes.
 pub(crate) struct Arrival {
-    pub(crate) proxy_header: Option<ProxyHeader>,
+    pub(crate) proxy_header: Option<Box<ProxyHeader>>,
     pub(crate) accepted_at: Instant,
     pub(crate) permit: Option<ConnectionPermit>,
 }
@@ -148,7 +148,7 @@ impl<C> PeekableStream<C> {
             replay: Mutex::new(ReplaySlot::Owned(replay)),
             replay_drained: false,
             route,
-            proxy_header: arrival.proxy_header.map(Box::new),
+            proxy_header: arrival.proxy_header,
             accepted_at: arrival.accepted_at,
             _permit: arrival.permit,
         }
