@@ -303,15 +303,29 @@ fn in_batches(
         produce(&connector, payload, batch);
         let allocated = ALLOCATIONS.load(Ordering::Relaxed);
         let started = Instant::now();
-        for _ in 0..batch {
-            let (conn, peer) = source.accept().expect("accept");
-            serve(conn, peer);
-        }
+        serve_batch(&source, batch, &mut serve);
         serving += started.elapsed();
         allocations += ALLOCATIONS.load(Ordering::Relaxed) - allocated;
         left -= batch;
     }
     (serving / count as u32, allocations as f64 / count as f64)
+}
+
+/// Accepts `count` connections from `source` and serves each with
+/// `serve`: the timed part of a batch. Never inlined, so that a profiler
+/// can count it apart, once for the baseline's `serve` and once for the
+/// mux's (`valgrind --tool=callgrind`, then `callgrind_annotate
+/// --inclusive=yes` lists both `serve_batch` instances).
+#[inline(never)]
+fn serve_batch(
+    source: &MemoryListener,
+    count: usize,
+    serve: &mut impl FnMut(MemoryStream, MemoryAddr),
+) {
+    for _ in 0..count {
+        let (conn, peer) = source.accept().expect("accept");
+        serve(conn, peer);
+    }
 }
 
 /// The same connections with no mux: accepted, first chunk read, dropped;
@@ -324,20 +338,14 @@ fn run_baseline(payload: &[u8], count: usize, batched: bool) -> (Duration, f64) 
         });
     }
     let (source, connector) = listener(payload, count);
-    let consumer = thread::spawn(move || accept_and_read(source, count));
+    let consumer = thread::spawn(move || {
+        let mut first = vec![0u8; 4096];
+        for _ in 0..count {
+            let (mut stream, _) = source.accept().expect("accept");
+            let _ = stream.read(&mut first).expect("read");
+        }
+    });
     measure(&connector, payload, count, consumer)
-}
-
-/// The baseline's work: accepts `count` connections, reads each one's
-/// first chunk and drops it. Never inlined, so that a profiler can count
-/// it apart (`valgrind --tool=callgrind --toggle-collect='*accept_and_read'`).
-#[inline(never)]
-fn accept_and_read(source: MemoryListener, count: usize) {
-    let mut first = vec![0u8; 4096];
-    for _ in 0..count {
-        let (mut stream, _) = source.accept().expect("accept");
-        let _ = stream.read(&mut first).expect("read");
-    }
 }
 
 /// A number from the environment, or `default`.
