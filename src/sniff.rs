@@ -414,8 +414,9 @@ impl<'a, C: Connection> Reader<'a, C> {
     }
 
     /// Clears the read timeout the sniff set, so the handler starts with
-    /// the socket as accept returned it, and packs the result.
-    fn finish(self, end: Option<StreamEnd>, outcome: SniffOutcome) -> Sniffed {
+    /// the socket as accept returned it, and packs the result. (By
+    /// reference, taking what it needs: the reader is not copied.)
+    fn finish(&mut self, end: Option<StreamEnd>, outcome: SniffOutcome) -> Sniffed {
         if self.timeout_set {
             // A socket that refuses this is failing anyway; its handler
             // will see the error on its own first read.
@@ -423,8 +424,8 @@ impl<'a, C: Connection> Reader<'a, C> {
         }
         Sniffed {
             range: self.header_length..self.filled,
-            buffer: self.buffer,
-            proxy_header: self.proxy_header,
+            buffer: std::mem::take(&mut self.buffer),
+            proxy_header: self.proxy_header.take(),
             end,
             outcome,
         }
