@@ -29,7 +29,7 @@ use crate::pool::{Job, SniffSlot, SnifferPool, Submitted};
 use crate::proxy_protocol::ProxyHeader;
 use crate::replay::Replay;
 use crate::route::{HandOffError, RouteId, RouteShared};
-use crate::route_target::RouteTarget;
+use crate::route_target::{InlineHandler, RouteTarget};
 use crate::sniff::{sniff, SniffLimits, SniffOutcome, Sniffed};
 use crate::sniff_buffer;
 use crate::stats::{Counters, Stats};
@@ -49,24 +49,28 @@ struct RouteTable<C, A> {
 }
 
 /// A connection matched by an inline route, to be served once the sniff's
-/// place has been given back.
-struct InlineWork<C, A> {
-    route: usize,
+/// place has been given back; with the route's handler and counter.
+struct InlineWork<'a, C, A> {
+    id: RouteId,
+    handler: &'a InlineHandler<C, A>,
+    routed: &'a AtomicU64,
     stream: PeekableStream<C>,
     peer: A,
 }
 
 /// Where a matched connection went.
-enum Delivery<C, A> {
+enum Delivery<'a, C, A> {
     /// Into the queue of this route.
     Queued(RouteId),
     /// To an inline route, whose handler has yet to run.
-    Inline(InlineWork<C, A>),
+    Inline(InlineWork<'a, C, A>),
 }
 
 /// State shared by `serve`, the sniffer threads and every `MuxHandle`.
 pub(crate) struct Core<C, A> {
     settings: Settings,
+    /// The settings a sniff runs under.
+    limits: SniffLimits,
     stopping: AtomicBool,
     wake_accept: WakeAccept,
     pool: SnifferPool<C, A>,
@@ -148,6 +152,7 @@ impl<S: Accept> Mux<S> {
             source,
             local_addr,
             core: Arc::new(Core {
+                limits: SniffLimits::of(&settings),
                 settings,
                 stopping: AtomicBool::new(false),
                 wake_accept,
@@ -534,15 +539,6 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         }
     }
 
-    fn sniff_limits(&self) -> SniffLimits {
-        SniffLimits {
-            deadline: self.settings.sniff_deadline,
-            max_bytes: self.settings.max_sniff_bytes,
-            first_byte_timeout: self.settings.first_byte_timeout,
-            proxy_mode: self.settings.proxy_mode,
-        }
-    }
-
     /// Sniffs and routes a connection on the calling thread: the
     /// dispatcher's path, the same as a sniffer thread's but for the
     /// open-connection limit, which refuses instead of waiting.
@@ -572,7 +568,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 Duration::ZERO,
                 &table.matchers,
                 table.opening,
-                self.sniff_limits(),
+                &self.limits,
                 &self.stopping,
             )
         }));
@@ -613,7 +609,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     /// be). The slot's flag tells `serve` not to wait for the handler; it
     /// is set before the stop check so that `serve` either sees it or sees
     /// the handler not run.
-    fn run_inline(&self, slot: &SniffSlot<C>, work: InlineWork<C, A>) {
+    fn run_inline(&self, slot: &SniffSlot<C>, work: InlineWork<'_, C, A>) {
         slot.set_in_handler(true);
         let _ = self.serve_inline(work);
         slot.set_in_handler(false);
@@ -626,38 +622,32 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     // as the stream is built where it is used instead of moved through
     // `Delivery` and `InlineWork`).
     #[inline(always)]
-    fn serve_inline(&self, work: InlineWork<C, A>) -> Result<RouteId, DropReason> {
+    fn serve_inline(&self, work: InlineWork<'_, C, A>) -> Result<RouteId, DropReason> {
         let InlineWork {
-            route,
+            id,
+            handler,
+            routed,
             stream,
             peer,
         } = work;
-        let target = self.table.get().and_then(|t| match t.routes.get(route) {
-            Some(RouteTarget::Inline {
-                id,
-                handler,
-                routed,
-            }) => Some((*id, handler, routed)),
-            _ => None,
-        });
-        match target {
-            Some((id, handler, routed)) if !self.is_stopping() => {
-                routed.fetch_add(1, Ordering::Relaxed);
-                // The panic has been reported by the panic hook; the
-                // connection it was serving is dropped by the unwinding.
-                let _ = panic::catch_unwind(AssertUnwindSafe(|| handler(stream, peer)));
-                Ok(id)
-            }
-            _ => {
-                let sniffed_bytes = stream.with_sniffed(<[u8]>::len);
-                let proxy_header = stream.proxy_header().cloned();
-                drop(stream);
-                Err(self.report_drop(peer, DropReason::ShutDown, sniffed_bytes, proxy_header))
-            }
+        if self.is_stopping() {
+            let sniffed_bytes = stream.with_sniffed(<[u8]>::len);
+            let proxy_header = stream.proxy_header().cloned();
+            drop(stream);
+            return Err(self.report_drop(peer, DropReason::ShutDown, sniffed_bytes, proxy_header));
         }
+        routed.fetch_add(1, Ordering::Relaxed);
+        // The panic has been reported by the panic hook; the connection it
+        // was serving is dropped by the unwinding.
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| handler(stream, peer)));
+        Ok(id)
     }
 
-    fn sniff_and_dispatch(&self, slot: &SniffSlot<C>, job: Job<C, A>) -> Option<InlineWork<C, A>> {
+    fn sniff_and_dispatch(
+        &self,
+        slot: &SniffSlot<C>,
+        job: Job<C, A>,
+    ) -> Option<InlineWork<'_, C, A>> {
         let Job {
             conn,
             peer,
@@ -669,7 +659,6 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             self.report_drop(peer, DropReason::ShutDown, 0, None);
             return None;
         };
-        let limits = self.sniff_limits();
         slot.hold(conn);
         if self.is_stopping() {
             // Shutdown may have looked at the slots before this one was
@@ -684,7 +673,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                     accepted_at.elapsed(),
                     &table.matchers,
                     table.opening,
-                    limits,
+                    &self.limits,
                     &self.stopping,
                 )
             }))
@@ -719,14 +708,14 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     /// inline route's handler; `Err` once it has been dropped and reported.
     // Inlined into its two callers: see `serve_inline`.
     #[inline(always)]
-    fn deliver(
+    fn deliver<'t>(
         &self,
-        table: &RouteTable<C, A>,
+        table: &'t RouteTable<C, A>,
         conn: C,
         peer: A,
         mut arrival: Arrival,
         sniffed: Sniffed,
-    ) -> Result<Delivery<C, A>, DropReason> {
+    ) -> Result<Delivery<'t, C, A>, DropReason> {
         let Sniffed {
             buffer,
             range,
@@ -741,10 +730,16 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 let replay = Replay::from_sniff(buffer, range, end);
                 let route = match &table.routes[index] {
                     RouteTarget::Queue(route) => route,
-                    RouteTarget::Inline { id, .. } => {
+                    RouteTarget::Inline {
+                        id,
+                        handler,
+                        routed,
+                    } => {
                         let stream = PeekableStream::new(conn, replay, *id, arrival);
                         return Ok(Delivery::Inline(InlineWork {
-                            route: index,
+                            id: *id,
+                            handler,
+                            routed,
                             stream,
                             peer,
                         }));

@@ -15,7 +15,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::config::ProxyMode;
+use crate::config::{ProxyMode, Settings};
 use crate::connection::Connection;
 use crate::decide::{Decision, Opening, RouteDecider};
 use crate::matcher::{Matcher, ReplyAck};
@@ -36,6 +36,18 @@ pub(crate) struct SniffLimits {
     pub(crate) first_byte_timeout: Option<Duration>,
     /// Whether a PROXY protocol header comes first.
     pub(crate) proxy_mode: ProxyMode,
+}
+
+impl SniffLimits {
+    /// The limits `settings` give every sniff.
+    pub(crate) fn of(settings: &Settings) -> SniffLimits {
+        SniffLimits {
+            deadline: settings.sniff_deadline,
+            max_bytes: settings.max_sniff_bytes,
+            first_byte_timeout: settings.first_byte_timeout,
+            proxy_mode: settings.proxy_mode,
+        }
+    }
 }
 
 /// Where the sniff ended up.
@@ -124,7 +136,7 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
     elapsed: Duration,
     matchers: &[M],
     opening: Option<Opening>,
-    limits: SniffLimits,
+    limits: &SniffLimits,
     stopping: &AtomicBool,
 ) -> Sniffed {
     let mut reader = Reader::new(conn, accepted_at, limits, sniff_buffer::take());
@@ -234,7 +246,7 @@ struct Reader<'a, C> {
 }
 
 impl<'a, C: Connection> Reader<'a, C> {
-    fn new(conn: &'a C, started: Instant, limits: SniffLimits, buffer: Vec<u8>) -> Self {
+    fn new(conn: &'a C, started: Instant, limits: &SniffLimits, buffer: Vec<u8>) -> Self {
         Reader {
             conn,
             started,
@@ -466,7 +478,7 @@ mod tests {
             Duration::ZERO,
             matchers,
             Some(Opening::of(matchers)),
-            limits,
+            &limits,
             &AtomicBool::new(false),
         )
     }
@@ -655,7 +667,7 @@ mod tests {
                     Duration::ZERO,
                     &routes,
                     None,
-                    limits(None, 1024),
+                    &limits(None, 1024),
                     &stopping,
                 )
                 .outcome
