@@ -727,7 +727,6 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         let sniffed_bytes = range.len();
         let reason = match outcome {
             SniffOutcome::Route(index) => {
-                let replay = Replay::from_sniff(buffer, range, end);
                 let route = match &table.routes[index] {
                     RouteTarget::Queue(route) => route,
                     RouteTarget::Inline {
@@ -735,6 +734,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                         handler,
                         routed,
                     } => {
+                        let replay = Replay::from_sniff(buffer, range, end);
                         let stream = PeekableStream::new(conn, replay, *id, arrival);
                         return Ok(Delivery::Inline(InlineWork {
                             id: *id,
@@ -745,6 +745,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                         }));
                     }
                 };
+                let replay = Replay::from_sniff(buffer, range, end);
                 let stream = PeekableStream::new(conn, replay, route.id, arrival);
                 let (rejected, reason) = match route.hand_off(stream, peer) {
                     Ok(()) => return Ok(Delivery::Queued(route.id)),
