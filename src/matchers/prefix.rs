@@ -8,7 +8,18 @@ use crate::matcher::{Matcher, Verdict};
 /// that differs, `Match` once all of `prefix` has arrived.
 pub(crate) fn prefix_verdict(seen: &[u8], prefix: &[u8]) -> Verdict {
     let compared = seen.len().min(prefix.len());
-    if seen[..compared] != prefix[..compared] {
+    // Short openings (HTTP methods, magic bytes) are compared byte by
+    // byte, stopping at the first difference: a call to `memcmp` costs
+    // more than the few bytes it would compare.
+    let differs = if compared <= 16 {
+        seen[..compared]
+            .iter()
+            .zip(&prefix[..compared])
+            .any(|(a, b)| a != b)
+    } else {
+        seen[..compared] != prefix[..compared]
+    };
+    if differs {
         Verdict::NoMatch
     } else if compared == prefix.len() {
         Verdict::Match
