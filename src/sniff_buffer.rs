@@ -53,11 +53,13 @@ pub(crate) fn give_back(buffer: Vec<u8>) {
     // During thread exit the spare is gone; the buffer is simply freed.
     let _ = SPARE.try_with(|spare| {
         let current = spare.take();
-        spare.set(if current.capacity() >= buffer.capacity() {
-            current
+        // Two stores rather than one of a selected value: a selected
+        // vector goes through memory, and reloading it stalls.
+        if current.capacity() >= buffer.capacity() {
+            spare.set(current);
         } else {
-            buffer
-        });
+            spare.set(buffer);
+        }
     });
 }
 
