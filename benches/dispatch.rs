@@ -17,7 +17,7 @@
 //!
 //! Run: `cargo bench --bench dispatch`. Environment:
 //! `DISPATCH_CONNECTIONS` (per round, default 20000), `DISPATCH_ROUNDS`
-//! (default 5), `DISPATCH_FILTER` (run only the cases whose
+//! (default 15), `DISPATCH_FILTER` (run only the cases whose
 //! `name [mode]` label contains it, e.g. `dispatch inline`),
 //! `DISPATCH_PRELOAD` (if set, connect the clients and send their payloads
 //! before the clock starts, so that only the serving side is timed: by
@@ -358,7 +358,7 @@ fn env_number(name: &str, default: usize) -> usize {
 
 fn main() {
     let count = env_number("DISPATCH_CONNECTIONS", 20_000);
-    let rounds = env_number("DISPATCH_ROUNDS", 5);
+    let rounds = env_number("DISPATCH_ROUNDS", 15);
     let filter = std::env::var("DISPATCH_FILTER").unwrap_or_default();
     let http1 = payload(b"GET http://www.w3.org/ HTTP/1.1\r\n");
     let http2 = payload(HTTP2_PREFACE);
