@@ -112,10 +112,11 @@ impl ReplaySlot {
 #[repr(C)]
 pub struct PeekableStream<C = TcpStream> {
     conn: C,
-    replay: Mutex<ReplaySlot>,
     /// Set once this handle has read all of the replay: reads then go
-    /// straight to the connection, with no lock.
+    /// straight to the connection, with no lock. (Next to `conn`: a read
+    /// after the replay touches these two fields alone.)
     replay_drained: bool,
+    replay: Mutex<ReplaySlot>,
     route: RouteId,
     /// Boxed: rare, and the stream stays small to move.
     proxy_header: Option<Box<ProxyHeader>>,
