@@ -201,7 +201,8 @@ pub fn pair() -> (MemoryStream, MemoryStream) {
 }
 
 impl MemoryStream {
-    /// The current read timeout; `None` blocks forever.
+    /// The current read timeout; `None` blocks forever. It is kept in
+    /// nanoseconds: a timeout set beyond 584 years reads back as that.
     pub fn read_timeout(&self) -> Option<Duration> {
         match self.read_timeout_nanos.load(Ordering::Relaxed) {
             0 => None,
@@ -444,8 +445,13 @@ mod tests {
             b.read_shared(&mut buf).unwrap_err().kind(),
             io::ErrorKind::WouldBlock
         );
+        assert_eq!(b.read_timeout(), Some(Duration::from_millis(10)));
         assert!(b.set_read_timeout(Some(Duration::ZERO)).is_err());
+        b.set_read_timeout(Some(Duration::MAX)).unwrap();
+        let forever = b.read_timeout().expect("a timeout");
+        assert!(forever >= Duration::from_secs(500 * 365 * 24 * 3600));
         b.set_read_timeout(None).unwrap();
+        assert_eq!(b.read_timeout(), None);
         let b = Arc::new(b);
         let reader = {
             let b = Arc::clone(&b);
