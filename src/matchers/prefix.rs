@@ -120,7 +120,7 @@ impl Matcher for PrefixSet {
         for prefix in bucket {
             // A bucket's prefixes share their first byte and mostly differ
             // at the second: where there are several, one byte compared
-            // here saves a call to `memcmp` for each that differs.
+            // here saves the full comparison of each that differs.
             if bucket.len() > 1 {
                 if let (Some(byte), Some(wanted)) = (seen.get(1), prefix.get(1)) {
                     if byte != wanted {
