@@ -53,7 +53,10 @@ impl Verdict {
 ///
 /// - **Prefix monotonicity**: once `verdict(p)` is `Match` or `NoMatch`,
 ///   `verdict(p + q)` is the same for every `q`.
-/// - **No I/O, no state**: the answer depends on the bytes alone.
+/// - **No I/O, no state**: the answer depends on the bytes alone. The
+///   multiplexer relies on it: it asks about the empty input (and for a
+///   [`silence_timeout`](Matcher::silence_timeout)) once, when its routes
+///   are fixed, not for every connection.
 ///
 /// ```
 /// use connmux::{Matcher, Verdict};
