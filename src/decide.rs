@@ -44,11 +44,7 @@ pub(crate) struct Opening {
 impl Opening {
     /// Asks `matchers` about the empty input.
     pub(crate) fn of<M: Matcher>(matchers: &[M]) -> Opening {
-        let mut decider = RouteDecider {
-            matchers,
-            first_open: 0,
-            silence: true,
-        };
+        let mut decider = RouteDecider::new(matchers);
         let decision = decider.decide(&[]);
         let open = &matchers[decider.first_open.min(matchers.len())..];
         Opening {

@@ -5,16 +5,27 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::Shutdown;
+use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    connect, connect_and_send, eventually, is_closed_by_peer, read_to_end, serve, tcp_mux, WAIT,
+    connect, connect_and_send, eventually, is_closed_by_peer, read_to_end, serve, tcp_mux, Running,
+    WAIT,
 };
 use connmux::matchers::{http1_fast, prefixes};
 use connmux::{Mux, Verdict};
+
+/// Sends `bytes` on a new connection and checks that a matcher's panic
+/// closed it and was reported with `text` in its message.
+fn expect_matcher_panic(running: &Running<SocketAddr>, bytes: &[u8], text: &str, round: usize) {
+    let mut victim = connect_and_send(running.addr, bytes);
+    assert!(is_closed_by_peer(&mut victim), "round {round}");
+    let event = running.next_event();
+    assert_eq!(event.kind, "matcher_panicked");
+    assert!(event.text.contains(text), "{}", event.text);
+}
 
 #[test]
 fn a_panicking_matcher_closes_only_its_connection() {
@@ -27,11 +38,7 @@ fn a_panicking_matcher_closes_only_its_connection() {
     let http = mux.route(http1_fast());
     let running = serve(mux);
     for round in 0..3 {
-        let mut victim = connect_and_send(running.addr, b"BUG!");
-        assert!(is_closed_by_peer(&mut victim), "round {round}");
-        let event = running.next_event();
-        assert_eq!(event.kind, "matcher_panicked");
-        assert!(event.text.contains("matcher failure"), "{}", event.text);
+        expect_matcher_panic(&running, b"BUG!", "matcher failure", round);
         let _fine = connect_and_send(running.addr, b"GET / HTTP/1.1\r\n\r\n");
         http.accept_timeout(WAIT)
             .expect("the same single sniffer thread goes on");
@@ -53,11 +60,7 @@ fn a_matcher_panicking_on_empty_input_closes_only_its_connections() {
     let http = mux.route(http1_fast());
     let running = serve(mux);
     for round in 0..2 {
-        let mut victim = connect_and_send(running.addr, b"GET / HTTP/1.1\r\n\r\n");
-        assert!(is_closed_by_peer(&mut victim), "round {round}");
-        let event = running.next_event();
-        assert_eq!(event.kind, "matcher_panicked");
-        assert!(event.text.contains("on empty input"), "{}", event.text);
+        expect_matcher_panic(&running, b"GET / HTTP/1.1\r\n\r\n", "on empty input", round);
     }
     assert!(http.accept_timeout(Duration::from_millis(50)).is_err());
     assert_eq!(running.handle.stats().matcher_panics, 2);
