@@ -46,6 +46,22 @@ pub trait Connection: Read + Write + Send + Sync + Sized + 'static {
     /// times out fails with `WouldBlock` or `TimedOut`.
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
 
+    /// The read timeout, as [`set_read_timeout`](Connection::set_read_timeout)
+    /// last set it. The sniffer puts it back when it hands the connection
+    /// on, so a timeout the [`Accept`](crate::Accept) source set survives
+    /// the sniff.
+    fn read_timeout(&self) -> io::Result<Option<Duration>>;
+
+    /// Moves the connection into or out of non-blocking mode: while in it,
+    /// a read or write that would wait fails with `WouldBlock` instead.
+    ///
+    /// Connections are handed to the sniffer, and by it to handlers, in
+    /// blocking mode. The sniffer uses non-blocking mode briefly, to take
+    /// what has arrived without waiting for more, and to write a matcher's
+    /// [`reply`](crate::Matcher::reply) to a client that may never read
+    /// it without blocking past the sniff deadline.
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()>;
+
     /// Shuts down the read half, the write half, or both; a read blocked
     /// in another thread must then return.
     fn shutdown(&self, how: Shutdown) -> io::Result<()>;
@@ -68,6 +84,14 @@ impl Connection for TcpStream {
         TcpStream::set_read_timeout(self, timeout)
     }
 
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        TcpStream::read_timeout(self)
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        TcpStream::set_nonblocking(self, nonblocking)
+    }
+
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         TcpStream::shutdown(self, how)
     }
@@ -85,6 +109,14 @@ impl Connection for std::os::unix::net::UnixStream {
 
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        std::os::unix::net::UnixStream::read_timeout(self)
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_nonblocking(self, nonblocking)
     }
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {

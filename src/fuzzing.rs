@@ -25,6 +25,7 @@ use crate::matchers::{
     Http1Request, Http2HeadersError, Http2Request, TlsVersion, HTTP2_HEADERS_LIMIT, HTTP2_PREFACE,
     HTTP_METHODS, TLS_MAX_CLIENT_HELLO_BYTES,
 };
+use crate::pace::Pace;
 use crate::{
     all_of, any_of, not, parse_proxy_header, ProxyAddr, ProxyCommand, ProxyHeader, ProxyParse,
     ProxyTransport, ProxyVersion, UnixPath, PROXY_V1_MAX_HEADER_BYTES, PROXY_V2_MAX_HEADER_BYTES,
@@ -91,7 +92,9 @@ pub fn decide_whole(routes: &[Box<dyn Matcher>], data: &[u8]) -> Option<usize> {
 }
 
 /// The decision on `data` arriving in chunks whose sizes come from
-/// `chunk_sizes` (cycled), as the sniffer takes it read by read.
+/// `chunk_sizes` (cycled), as the sniffer takes it read by read when the
+/// chunks come back to back: judged after a read only when its pace
+/// allows, and once more at the end.
 pub fn decide_chunked(
     routes: &[Box<dyn Matcher>],
     data: &[u8],
@@ -100,6 +103,7 @@ pub fn decide_chunked(
     let opening = Opening::of(routes);
     let mut decider = RouteDecider::opened(routes, opening);
     let mut decision = opening.decision();
+    let mut pace = Pace::default();
     let mut sizes = chunk_sizes.iter().map(|&s| usize::from(s) + 1).cycle();
     let mut seen = 0;
     loop {
@@ -109,7 +113,10 @@ pub fn decide_chunked(
             Decision::Undecided if seen == data.len() => break,
             Decision::Undecided => {
                 seen = (seen + sizes.next().unwrap_or(1)).min(data.len());
-                decision = decider.decide(&data[..seen]);
+                if pace.may_judge(seen) {
+                    pace.judged(seen);
+                    decision = decider.decide(&data[..seen]);
+                }
             }
         }
     }

@@ -184,6 +184,7 @@ pub mod matchers;
 pub mod memory;
 mod monitor;
 mod mux;
+mod pace;
 mod pool;
 mod proxy_protocol;
 mod queue;
@@ -193,6 +194,7 @@ mod route_target;
 mod sniff;
 mod sniff_buffer;
 mod stats;
+mod stop;
 mod stream;
 
 pub use accept::{Accept, WakeAccept};

@@ -23,7 +23,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -53,6 +53,15 @@ struct PipeState {
     /// The reading end shut down or dropped: reads return EOF at once and
     /// writes fail.
     reader_closed: bool,
+}
+
+/// How long a read or write may wait.
+#[derive(Debug, Clone, Copy)]
+enum Wait {
+    /// At most this long; `None` for as long as it takes.
+    For(Option<Duration>),
+    /// Not at all (non-blocking mode).
+    Never,
 }
 
 /// One direction of a connection; notified on every change.
@@ -101,13 +110,21 @@ impl Pipe {
         (state, false)
     }
 
-    fn read(&self, buf: &mut [u8], timeout: Option<Duration>) -> io::Result<usize> {
+    /// Reads what has arrived; `wait` says how long to wait for a first
+    /// byte.
+    fn read(&self, buf: &mut [u8], wait: Wait) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let (mut state, timed_out) = self.wait(self.lock(), timeout, |s| {
-            s.bytes.is_empty() && !s.writer_closed && !s.reader_closed
-        });
+        let blocked = |s: &PipeState| s.bytes.is_empty() && !s.writer_closed && !s.reader_closed;
+        let (mut state, timed_out) = match wait {
+            Wait::For(timeout) => self.wait(self.lock(), timeout, blocked),
+            Wait::Never => {
+                let state = self.lock();
+                let would_block = blocked(&state);
+                (state, would_block)
+            }
+        };
         if state.reader_closed {
             return Ok(0);
         }
@@ -121,17 +138,31 @@ impl Pipe {
         Ok(count)
     }
 
-    fn write(&self, buf: &[u8]) -> io::Result<usize> {
+    /// Writes what fits, waiting for room if `wait` says to.
+    fn write(&self, buf: &[u8], wait: Wait) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let (mut state, _) = self.wait(self.lock(), None, |s| {
-            s.bytes.len() >= PIPE_CAPACITY && !s.reader_closed && !s.writer_closed
-        });
+        let blocked =
+            |s: &PipeState| s.bytes.len() >= PIPE_CAPACITY && !s.reader_closed && !s.writer_closed;
+        let state = self.lock();
+        let (mut state, full) = match wait {
+            Wait::For(timeout) => self.wait(state, timeout, blocked),
+            Wait::Never => {
+                let full = blocked(&state);
+                (state, full)
+            }
+        };
         if state.reader_closed || state.writer_closed {
             return Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 "the in-memory connection is closed",
+            ));
+        }
+        if full {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "the in-memory connection is full",
             ));
         }
         let count = buf.len().min(PIPE_CAPACITY - state.bytes.len());
@@ -164,6 +195,7 @@ pub struct MemoryStream {
     /// good as forever), 0 for none; an atomic rather than a lock, as it
     /// is read on every read and set twice per sniff.
     read_timeout_nanos: AtomicU64,
+    nonblocking: AtomicBool,
 }
 
 impl fmt::Debug for MemoryStream {
@@ -191,11 +223,13 @@ pub fn pair() -> (MemoryStream, MemoryStream) {
         inbound: Arc::clone(&b_to_a),
         outbound: Arc::clone(&a_to_b),
         read_timeout_nanos: AtomicU64::new(0),
+        nonblocking: AtomicBool::new(false),
     };
     let b = MemoryStream {
         inbound: a_to_b,
         outbound: b_to_a,
         read_timeout_nanos: AtomicU64::new(0),
+        nonblocking: AtomicBool::new(false),
     };
     (a, b)
 }
@@ -224,6 +258,23 @@ impl MemoryStream {
         Ok(())
     }
 
+    /// Moves the stream into or out of non-blocking mode: while in it, a
+    /// read with nothing to read, or a write with no room, fails with
+    /// `WouldBlock` at once.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// How long a read or write of this stream may wait.
+    fn wait(&self, timeout: Option<Duration>) -> Wait {
+        if self.nonblocking.load(Ordering::Relaxed) {
+            Wait::Never
+        } else {
+            Wait::For(timeout)
+        }
+    }
+
     /// Shuts down the read half (reads return EOF, the peer's writes
     /// fail), the write half (the peer reads EOF), or both; blocked reads
     /// and writes return at once.
@@ -240,15 +291,23 @@ impl MemoryStream {
 
 impl Connection for MemoryStream {
     fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inbound.read(buf, self.read_timeout())
+        self.inbound.read(buf, self.wait(self.read_timeout()))
     }
 
     fn write_shared(&self, buf: &[u8]) -> io::Result<usize> {
-        self.outbound.write(buf)
+        self.outbound.write(buf, self.wait(None))
     }
 
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         MemoryStream::set_read_timeout(self, timeout)
+    }
+
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(MemoryStream::read_timeout(self))
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        MemoryStream::set_nonblocking(self, nonblocking)
     }
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
@@ -460,6 +519,26 @@ mod tests {
         thread::sleep(Duration::from_millis(20));
         b.shutdown(Shutdown::Both).unwrap();
         assert_eq!(reader.join().unwrap().unwrap(), 0);
+    }
+
+    #[test]
+    fn non_blocking_reads_and_writes_would_block_instead_of_waiting() {
+        let (mut a, b) = pair();
+        b.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 4];
+        assert_eq!(
+            b.read_shared(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        a.write_all(b"hi").unwrap();
+        assert_eq!(b.read_shared(&mut buf).unwrap(), 2);
+        a.set_nonblocking(true).unwrap();
+        a.write_all(&vec![0; PIPE_CAPACITY - 1]).unwrap();
+        assert_eq!(a.write(b"xy").unwrap(), 1, "what fits");
+        assert_eq!(a.write(b"z").unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        a.set_nonblocking(false).unwrap();
+        drop(b);
+        assert_eq!(a.write(b"z").unwrap_err().kind(), io::ErrorKind::BrokenPipe);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use std::io;
 use std::net::TcpListener;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -33,6 +33,7 @@ use crate::route_target::{InlineHandler, RouteTarget};
 use crate::sniff::{sniff, SniffLimits, SniffOutcome, Sniffed};
 use crate::sniff_buffer;
 use crate::stats::{Counters, Stats};
+use crate::stop::StopSignal;
 use crate::stream::{Arrival, PeekableStream};
 
 type EventCallback<A> = Box<dyn Fn(&Event<A>) + Send + Sync>;
@@ -71,7 +72,7 @@ pub(crate) struct Core<C, A> {
     settings: Settings,
     /// The settings a sniff runs under.
     limits: SniffLimits,
-    stopping: AtomicBool,
+    stop: StopSignal,
     wake_accept: WakeAccept,
     pool: SnifferPool<C, A>,
     /// When a graceful shutdown must give up waiting for sniffs.
@@ -154,7 +155,7 @@ impl<S: Accept> Mux<S> {
             core: Arc::new(Core {
                 limits: SniffLimits::of(&settings),
                 settings,
-                stopping: AtomicBool::new(false),
+                stop: StopSignal::new(),
                 wake_accept,
                 pool,
                 drain_deadline: Mutex::new(None),
@@ -466,7 +467,7 @@ impl<C: crate::Connection, A> Drop for JobDone<'_, C, A> {
 
 impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     fn is_stopping(&self) -> bool {
-        self.stopping.load(Ordering::SeqCst)
+        self.stop.is_set()
     }
 
     /// When a graceful shutdown, if one began, stops waiting for sniffs.
@@ -487,7 +488,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     /// The route queues are closed on every call, because a shutdown that
     /// came before `serve` found no routes to close yet.
     fn stop(&self, wake: bool) {
-        let first_call = !self.stopping.swap(true, Ordering::SeqCst);
+        let first_call = self.stop.set();
         if let Some(table) = self.table.get() {
             for route in &table.routes {
                 route.close_for_shutdown();
@@ -569,7 +570,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 &table.matchers,
                 table.opening,
                 &self.limits,
-                &self.stopping,
+                &self.stop,
             )
         }));
         let sniffed = match sniffed {
@@ -674,7 +675,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                     &table.matchers,
                     table.opening,
                     &self.limits,
-                    &self.stopping,
+                    &self.stop,
                 )
             }))
         });

@@ -1,27 +1,31 @@
 //! One connection's sniff: read until the routes decide, the deadline
 //! passes, the byte limit is reached, or the client stops.
 //!
-//! The sniffer does all the I/O; matchers only judge bytes. After every
-//! read, the route decider looks at the whole prefix received so far. When
-//! the input ends without a decision, undecided routes get one last look
-//! with the input marked complete. Two matcher requests need more than
-//! reading: a silence route's timeout wakes the sniff while no byte has
-//! arrived, and a matcher's reply is written to the client once, after
-//! which the client's acknowledgement of it is cut out of the bytes the
-//! handler will read.
+//! The sniffer does all the I/O; matchers only judge bytes. As bytes
+//! arrive, the route decider looks at the whole prefix received so far,
+//! as often as the sniff's [`Pace`] allows: judgements and reads are
+//! earned by the bytes received, so a client that splits its opening into
+//! many pieces costs a constant times what one piece would. When the input
+//! ends without a decision, undecided routes get one last look with the
+//! input marked complete. Two matcher requests need more than reading: a
+//! silence route's timeout wakes the sniff while no byte has arrived, and
+//! a matcher's reply is written to the client once, after which the
+//! client's acknowledgement of it is cut out of the bytes the handler will
+//! read.
 
 use std::io;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::config::{ProxyMode, Settings};
 use crate::connection::Connection;
 use crate::decide::{Decision, Opening, RouteDecider};
 use crate::matcher::{Matcher, ReplyAck};
+use crate::pace::{Pace, FIRST_PAUSE, IDLE, LONGEST_PAUSE};
 use crate::proxy_protocol::{parse_proxy_header, ProxyError, ProxyHeader, ProxyParse};
 use crate::replay::StreamEnd;
 use crate::sniff_buffer;
+use crate::stop::StopSignal;
 
 /// The limits one sniff runs under.
 #[derive(Debug, Clone, Copy)]
@@ -31,8 +35,9 @@ pub(crate) struct SniffLimits {
     /// Bytes allowed before the routes must decide (the PROXY header
     /// included).
     pub(crate) max_bytes: usize,
-    /// Time allowed, from accept, for the first byte after any PROXY
-    /// header; `None` for no limit but the deadline.
+    /// Time allowed, from accept, for the first byte (of the PROXY header
+    /// when one is required, of the client's own bytes otherwise); `None`
+    /// for no limit but the deadline.
     pub(crate) first_byte_timeout: Option<Duration>,
     /// Whether a PROXY protocol header comes first.
     pub(crate) proxy_mode: ProxyMode,
@@ -91,6 +96,8 @@ enum InputEnd {
     Deadline,
     /// The client sent nothing within the first-byte timeout.
     Silent,
+    /// The multiplexer stopped while the sniff paused.
+    Stopped,
     Error(io::Error),
 }
 
@@ -100,7 +107,7 @@ impl InputEnd {
         match self {
             InputEnd::Eof => Some(StreamEnd::Eof),
             InputEnd::Error(error) => Some(StreamEnd::Error(error)),
-            InputEnd::ByteLimit | InputEnd::Deadline | InputEnd::Silent => None,
+            InputEnd::ByteLimit | InputEnd::Deadline | InputEnd::Silent | InputEnd::Stopped => None,
         }
     }
 
@@ -110,17 +117,29 @@ impl InputEnd {
             InputEnd::Eof | InputEnd::ByteLimit => SniffOutcome::NotMatched,
             InputEnd::Deadline => SniffOutcome::TimedOut,
             InputEnd::Silent => SniffOutcome::NoFirstByte,
+            InputEnd::Stopped => SniffOutcome::Interrupted,
             InputEnd::Error(error) => SniffOutcome::Failed(error),
         }
     }
 }
 
+/// What a wait for more bytes ended with, short of the input ending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arrival {
+    /// Bytes arrived.
+    Bytes,
+    /// Bytes waiting for a judgement saw no more arrive for [`IDLE`].
+    Idle,
+    /// The wake time the caller gave passed.
+    Woken,
+}
+
 /// Sniffs `conn`, accepted at `accepted_at` (the deadline and silence
 /// timeouts count from then), against `matchers` (in priority order),
 /// which stand at `opening` before any byte (`None` to ask them here).
-/// `stopping` is the multiplexer's shutdown flag: a sniff that ends while
-/// it is set reports `Interrupted`, since shutdown is what closed the
-/// connection.
+/// `stop` is the multiplexer's shutdown signal: a sniff that ends while it
+/// is set reports `Interrupted`, since shutdown is what closed the
+/// connection, and a sniff pausing between reads wakes when it is set.
 ///
 /// `elapsed` is the time since accept, measured by the caller just before
 /// (`Duration::ZERO` from a caller that accepted the connection an instant
@@ -137,11 +156,13 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
     matchers: &[M],
     opening: Option<Opening>,
     limits: &SniffLimits,
-    stopping: &AtomicBool,
+    stop: &StopSignal,
 ) -> Sniffed {
-    let mut reader = Reader::new(conn, accepted_at, limits, sniff_buffer::take());
-    if let Err(outcome) = reader.read_proxy_header(limits.proxy_mode) {
-        let outcome = if stopping.load(Ordering::SeqCst) {
+    let opening = opening.unwrap_or_else(|| Opening::of(matchers));
+    let mut decider = RouteDecider::opened(matchers, opening);
+    let mut reader = Reader::new(conn, accepted_at, limits, sniff_buffer::take(), stop);
+    if let Err(outcome) = reader.read_proxy_header(limits, &decider) {
+        let outcome = if stop.is_set() {
             SniffOutcome::Interrupted
         } else {
             outcome
@@ -150,13 +171,15 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
     }
     // Reading a PROXY header took time: the first round reads the clock.
     let mut first_elapsed = (limits.proxy_mode == ProxyMode::Off).then_some(elapsed);
-    let opening = opening.unwrap_or_else(|| Opening::of(matchers));
-    let mut decider = RouteDecider::opened(matchers, opening);
     // A PROXY header may have come with the client's first bytes.
-    let mut decision = match reader.seen() {
-        [] => opening.decision(),
-        seen => decider.decide(seen),
+    let mut decision = match reader.seen().len() {
+        0 => opening.decision(),
+        length => {
+            reader.pace.judged(length);
+            decider.decide(reader.seen())
+        }
     };
+    let mut judged = true;
     let mut replied_by = None;
     let decided = loop {
         match decision {
@@ -178,30 +201,37 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
             {
                 break Err(InputEnd::Silent);
             }
-            wake = match (
+            wake = earliest(
                 decider.next_silence_timeout(elapsed),
                 limits.first_byte_timeout,
-            ) {
-                (Some(silence), Some(first_byte)) => Some(silence.min(first_byte)),
-                (silence, first_byte) => silence.or(first_byte),
-            };
+            );
         }
-        if replied_by.is_none() {
+        // A reply depends on the bytes: it is asked for when they are
+        // judged, and at most once.
+        if judged && replied_by.is_none() {
             let blocking = decider.blocking().and_then(|index| matchers.get(index));
             if let Some(reply) = blocking.and_then(|matcher| matcher.reply(reader.seen())) {
                 replied_by = decider.blocking();
-                if let Err(end) = reader.write_all(reply) {
+                if let Err(end) = reader.write_reply(reply, elapsed) {
                     break Err(end);
                 }
                 elapsed = reader.elapsed();
             }
         }
-        if let Err(end) = reader.read_more(wake, elapsed) {
-            break Err(end);
+        let length = reader.seen().len();
+        let awaits_judgement = reader.pace.awaits_idle_judgement(length);
+        judged = match reader.read_more(wake, awaits_judgement, elapsed) {
+            Ok(Arrival::Bytes) => reader.pace.may_judge(reader.seen().len()),
+            Ok(Arrival::Idle) => true,
+            Ok(Arrival::Woken) => false,
+            Err(end) => break Err(end),
+        };
+        if judged {
+            reader.pace.judged(reader.seen().len());
+            decision = decider.decide(reader.seen());
         }
-        decision = decider.decide(reader.seen());
     };
-    if stopping.load(Ordering::SeqCst) {
+    if stop.is_set() {
         return reader.finish(None, SniffOutcome::Interrupted);
     }
     let replier = replied_by.and_then(|index| matchers.get(index));
@@ -225,7 +255,16 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
     }
 }
 
-/// The I/O side of a sniff: the buffer, the clock and the socket timeout.
+/// The earlier of two optional times; `None` only if both are.
+fn earliest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The I/O side of a sniff: the buffer, the clock, the socket's timeout
+/// and mode, and the pace of reads and judgements.
 struct Reader<'a, C> {
     conn: &'a C,
     started: Instant,
@@ -241,12 +280,29 @@ struct Reader<'a, C> {
     /// How the input ended, once it has, so that later reads report it
     /// again instead of reading.
     ended: Option<InputEnd>,
-    /// Whether the sniff has set a read timeout on the socket.
-    timeout_set: bool,
+    /// The read timeout the connection came with, once the sniff has
+    /// looked: `finish` puts it back.
+    original_timeout: Option<Option<Duration>>,
+    /// The connection's read timeout, once the sniff has set it or looked.
+    timeout_set: Option<Option<Duration>>,
+    pace: Pace,
+    stop: &'a StopSignal,
 }
 
+/// How much later than asked a read may time out, rather than set the
+/// socket's timeout again: reads in quick succession keep the one set.
+/// (The kernel's own rounding is coarser: Linux wakes a timed-out read
+/// on a timer tick, 4 ms apart at the usual 250 Hz.)
+const TIMEOUT_SLACK: Duration = Duration::from_millis(1);
+
 impl<'a, C: Connection> Reader<'a, C> {
-    fn new(conn: &'a C, started: Instant, limits: &SniffLimits, buffer: Vec<u8>) -> Self {
+    fn new(
+        conn: &'a C,
+        started: Instant,
+        limits: &SniffLimits,
+        buffer: Vec<u8>,
+        stop: &'a StopSignal,
+    ) -> Self {
         Reader {
             conn,
             started,
@@ -257,7 +313,10 @@ impl<'a, C: Connection> Reader<'a, C> {
             proxy_header: None,
             header_length: 0,
             ended: None,
-            timeout_set: false,
+            original_timeout: None,
+            timeout_set: None,
+            pace: Pace::default(),
+            stop,
         }
     }
 
@@ -266,9 +325,21 @@ impl<'a, C: Connection> Reader<'a, C> {
         &self.buffer[self.header_length..self.filled]
     }
 
-    /// Reads and removes the PROXY header `mode` asks for. `Err` is the
+    /// Reads and removes the PROXY header the limits ask for. `Err` is the
     /// outcome for a connection that must be refused.
-    fn read_proxy_header(&mut self, mode: ProxyMode) -> Result<(), SniffOutcome> {
+    ///
+    /// While nothing has arrived, the wait is the one for a silent client:
+    /// under `Optional`, a client that stays silent past a silence route's
+    /// timeout or the first-byte timeout has sent no header, and the
+    /// routes decide on its silence; under `Required`, a peer that sends
+    /// nothing within the first-byte timeout is refused as silent (a load
+    /// balancer sends its header as soon as it connects).
+    fn read_proxy_header<M: Matcher>(
+        &mut self,
+        limits: &SniffLimits,
+        decider: &RouteDecider<'_, M>,
+    ) -> Result<(), SniffOutcome> {
+        let mode = limits.proxy_mode;
         if mode == ProxyMode::Off {
             return Ok(());
         }
@@ -284,19 +355,31 @@ impl<'a, C: Connection> Reader<'a, C> {
                     return Err(SniffOutcome::BadProxyHeader(ProxyError::missing()))
                 }
                 ProxyParse::Malformed(error) => return Err(SniffOutcome::BadProxyHeader(error)),
-                ProxyParse::Incomplete => match self.read_more(None, self.elapsed()) {
-                    Ok(_) => {}
-                    // What came may be the client's own bytes; the routes
-                    // judge them as a complete input.
-                    Err(end) if mode == ProxyMode::Optional => {
-                        self.ended = Some(end);
-                        return Ok(());
-                    }
-                    Err(InputEnd::Eof | InputEnd::ByteLimit) => {
-                        return Err(SniffOutcome::BadProxyHeader(ProxyError::truncated()))
-                    }
-                    Err(end) => return Err(end.unmatched()),
-                },
+                ProxyParse::Incomplete => {}
+            }
+            let elapsed = self.elapsed();
+            let wake = match (self.filled, mode) {
+                (0, ProxyMode::Optional) => earliest(
+                    decider.next_silence_timeout(elapsed),
+                    limits.first_byte_timeout,
+                ),
+                (0, _) => limits.first_byte_timeout,
+                _ => None,
+            };
+            match self.read_more(wake, false, elapsed) {
+                Ok(Arrival::Bytes | Arrival::Idle) => {}
+                Ok(Arrival::Woken) if mode == ProxyMode::Optional => return Ok(()),
+                Ok(Arrival::Woken) => return Err(SniffOutcome::NoFirstByte),
+                // What came may be the client's own bytes; the routes
+                // judge them as a complete input.
+                Err(end) if mode == ProxyMode::Optional => {
+                    self.ended = Some(end);
+                    return Ok(());
+                }
+                Err(InputEnd::Eof | InputEnd::ByteLimit) => {
+                    return Err(SniffOutcome::BadProxyHeader(ProxyError::truncated()))
+                }
+                Err(end) => return Err(end.unmatched()),
             }
         }
     }
@@ -306,66 +389,105 @@ impl<'a, C: Connection> Reader<'a, C> {
         self.started.elapsed()
     }
 
-    /// One read into the free part of the buffer, grown first when full.
-    /// A thread's first buffer is allocated only once the connection has
+    /// The end of the part of the buffer a read may fill: the buffer may
+    /// be a spare from a sniff under a larger byte limit.
+    fn readable_end(&self) -> usize {
+        self.buffer.len().min(self.max_bytes)
+    }
+
+    /// Makes room for a read, growing the buffer when it is full. A
+    /// thread's first buffer is allocated only once the connection has
     /// input: until then a silent connection holds none.
-    fn read_some(&mut self) -> io::Result<usize> {
-        if self.filled == self.buffer.len() {
+    fn make_room(&mut self) -> io::Result<()> {
+        if self.filled == self.readable_end() {
             if self.buffer.is_empty() {
                 self.conn.wait_for_input()?;
             }
             let grown = sniff_buffer::grown_length(self.buffer.len(), self.max_bytes);
             self.buffer.resize(grown, 0);
         }
-        self.conn.read_shared(&mut self.buffer[self.filled..])
+        Ok(())
+    }
+
+    /// One read into the free part of the buffer, counted by the pace.
+    fn read_some(&mut self) -> io::Result<usize> {
+        self.make_room()?;
+        let end = self.readable_end();
+        let count = self.conn.read_shared(&mut self.buffer[self.filled..end])?;
+        self.filled += count;
+        if count > 0 {
+            self.pace.count_read(count);
+        }
+        Ok(count)
+    }
+
+    /// One read of what has arrived, without waiting for more:
+    /// `WouldBlock` when nothing has.
+    fn read_arrived(&mut self) -> io::Result<usize> {
+        self.make_room()?;
+        self.conn.set_nonblocking(true)?;
+        let read = self.read_some();
+        self.conn.set_nonblocking(false)?;
+        read
     }
 
     /// Waits for more bytes, at most until the deadline or `wake` (a time
     /// since accept), whichever comes first; `elapsed` is the time since
-    /// accept, read just before. `Ok(true)` when bytes arrived, `Ok(false)`
-    /// when `wake` passed first, `Err` when the input ended.
+    /// accept, read just before. With `awaits_judgement`, bytes already
+    /// here wait for a judgement the pace did not allow on arrival: the
+    /// wait then also ends [`IDLE`] after it began if no byte comes. A
+    /// read the pace has not earned waits for its pause first. `Err` when
+    /// the input ended.
     fn read_more(
         &mut self,
         wake: Option<Duration>,
+        awaits_judgement: bool,
         mut elapsed: Duration,
-    ) -> Result<bool, InputEnd> {
+    ) -> Result<Arrival, InputEnd> {
         if let Some(end) = self.ended.take() {
             return Err(end);
         }
         if self.filled >= self.max_bytes {
             return Err(InputEnd::ByteLimit);
         }
+        let pause = match (self.pace.pause_before_read(), awaits_judgement) {
+            (Some(pause), true) => Some(pause.max(IDLE)),
+            (None, true) => Some(IDLE),
+            (pause, false) => pause,
+        };
+        if let Some(pause) = pause {
+            // Never past the deadline or the wake.
+            let until = earliest(self.deadline, wake);
+            let pause = until.map_or(pause, |until| pause.min(until.saturating_sub(elapsed)));
+            if !pause.is_zero() {
+                if !self.stop.sleep(pause) {
+                    return Err(InputEnd::Stopped);
+                }
+                elapsed = self.elapsed();
+            }
+            if awaits_judgement && self.deadline.is_none_or(|deadline| elapsed < deadline) {
+                return match self.read_arrived() {
+                    Ok(0) => Err(InputEnd::Eof),
+                    Ok(_) => Ok(Arrival::Bytes),
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(Arrival::Idle),
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(Arrival::Idle),
+                    Err(error) => Err(InputEnd::Error(error)),
+                };
+            }
+        }
         loop {
             if self.deadline.is_some_and(|deadline| elapsed >= deadline) {
                 return Err(InputEnd::Deadline);
             }
-            let until = match (self.deadline, wake) {
-                (Some(deadline), Some(wake)) => Some(deadline.min(wake)),
-                (deadline, wake) => deadline.or(wake),
-            };
-            match until {
-                Some(until) => {
-                    let left = until.saturating_sub(elapsed);
-                    if left.is_zero() {
-                        return Ok(false);
-                    }
-                    self.conn
-                        .set_read_timeout(Some(left))
-                        .map_err(InputEnd::Error)?;
-                    self.timeout_set = true;
-                }
-                None if self.timeout_set => {
-                    self.conn.set_read_timeout(None).map_err(InputEnd::Error)?;
-                    self.timeout_set = false;
-                }
-                None => {}
+            if wake.is_some_and(|wake| elapsed >= wake) {
+                return Ok(Arrival::Woken);
             }
+            let until = earliest(self.deadline, wake);
+            self.set_timeout(until.map(|until| until - elapsed))
+                .map_err(InputEnd::Error)?;
             match self.read_some() {
                 Ok(0) => return Err(InputEnd::Eof),
-                Ok(count) => {
-                    self.filled += count;
-                    return Ok(true);
-                }
+                Ok(_) => return Ok(Arrival::Bytes),
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(error)
                     if until.is_some()
@@ -379,36 +501,91 @@ impl<'a, C: Connection> Reader<'a, C> {
         }
     }
 
-    /// Sends a matcher's reply to the client.
-    fn write_all(&self, mut bytes: &[u8]) -> Result<(), InputEnd> {
-        while !bytes.is_empty() {
-            match self.conn.write_shared(bytes) {
-                Ok(0) => return Err(InputEnd::Error(io::ErrorKind::WriteZero.into())),
-                Ok(written) => bytes = &bytes[written..],
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(InputEnd::Error(error)),
+    /// Sets the socket's read timeout to `timeout`, unless the one set
+    /// already is no shorter and at most [`TIMEOUT_SLACK`] longer.
+    fn set_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let current = match self.timeout_set {
+            Some(current) => current,
+            None => {
+                let original = self.conn.read_timeout()?;
+                self.original_timeout = Some(original);
+                original
             }
+        };
+        let close_enough = match (current, timeout) {
+            (Some(set), Some(wanted)) => set >= wanted && set - wanted <= TIMEOUT_SLACK,
+            (set, wanted) => set == wanted,
+        };
+        if !close_enough {
+            self.conn.set_read_timeout(timeout)?;
         }
+        self.timeout_set = Some(if close_enough { current } else { timeout });
         Ok(())
     }
 
-    /// Removes the client's acknowledgement of `replier`'s reply from the
-    /// sniffed bytes, reading on until it arrives if `may_read`. Returns
-    /// how the input ended if it did while waiting; the connection is
-    /// handed over either way.
-    fn cut_reply_ack<M: Matcher>(&mut self, replier: &M, may_read: bool) -> Option<InputEnd> {
-        loop {
-            match replier.reply_ack(self.seen()) {
-                ReplyAck::At(range) => {
-                    self.cut(range);
-                    return None;
-                }
-                ReplyAck::Pending if may_read => {
-                    if let Err(end) = self.read_more(None, self.elapsed()) {
-                        return Some(end);
+    /// Sends a matcher's reply to the client without blocking: a client
+    /// that does not read it is waited for in pauses, doubling from
+    /// [`FIRST_PAUSE`], until the deadline.
+    fn write_reply(&mut self, mut bytes: &[u8], mut elapsed: Duration) -> Result<(), InputEnd> {
+        self.conn.set_nonblocking(true).map_err(InputEnd::Error)?;
+        let mut pause = FIRST_PAUSE;
+        let written = loop {
+            if bytes.is_empty() {
+                break Ok(());
+            }
+            match self.conn.write_shared(bytes) {
+                Ok(0) => break Err(InputEnd::Error(io::ErrorKind::WriteZero.into())),
+                Ok(written) => bytes = &bytes[written..],
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    let left = self
+                        .deadline
+                        .map_or(pause, |deadline| deadline.saturating_sub(elapsed));
+                    if left.is_zero() {
+                        break Err(InputEnd::Deadline);
                     }
+                    if !self.stop.sleep(pause.min(left)) {
+                        break Err(InputEnd::Stopped);
+                    }
+                    pause = (pause * 2).min(LONGEST_PAUSE);
+                    elapsed = self.elapsed();
                 }
-                ReplyAck::Pending | ReplyAck::None => return None,
+                Err(error) => break Err(InputEnd::Error(error)),
+            }
+        };
+        match self.conn.set_nonblocking(false) {
+            Ok(()) => written,
+            Err(error) => Err(InputEnd::Error(error)),
+        }
+    }
+
+    /// Removes the client's acknowledgement of `replier`'s reply from the
+    /// sniffed bytes, reading on until it arrives if `may_read` (asking
+    /// the matcher as often as the pace allows a judgement). Returns how
+    /// the input ended if it did while waiting; the connection is handed
+    /// over either way.
+    fn cut_reply_ack<M: Matcher>(&mut self, replier: &M, may_read: bool) -> Option<InputEnd> {
+        let mut ask = true;
+        loop {
+            if ask {
+                match replier.reply_ack(self.seen()) {
+                    ReplyAck::At(range) => {
+                        self.cut(range);
+                        return None;
+                    }
+                    ReplyAck::Pending if may_read => {}
+                    ReplyAck::Pending | ReplyAck::None => return None,
+                }
+            }
+            let awaits_judgement = self.pace.awaits_idle_judgement(self.seen().len());
+            ask = match self.read_more(None, awaits_judgement, self.elapsed()) {
+                Ok(Arrival::Bytes) => self.pace.may_judge(self.seen().len()),
+                Ok(Arrival::Idle) => true,
+                Ok(Arrival::Woken) => false,
+                Err(end) => return Some(end),
+            };
+            if ask {
+                self.pace.judged(self.seen().len());
             }
         }
     }
@@ -425,14 +602,17 @@ impl<'a, C: Connection> Reader<'a, C> {
         }
     }
 
-    /// Clears the read timeout the sniff set, so the handler starts with
-    /// the socket as accept returned it, and packs the result. (By
-    /// reference, taking what it needs: the reader is not copied.)
+    /// Puts back the read timeout the connection came with, so the
+    /// handler starts with the socket as accept returned it, and packs
+    /// the result. (By reference, taking what it needs: the reader is not
+    /// copied.)
     fn finish(&mut self, end: Option<StreamEnd>, outcome: SniffOutcome) -> Sniffed {
-        if self.timeout_set {
-            // A socket that refuses this is failing anyway; its handler
-            // will see the error on its own first read.
-            let _ = self.conn.set_read_timeout(None);
+        if let Some(original) = self.original_timeout {
+            if self.timeout_set != Some(original) {
+                // A socket that refuses this is failing anyway; its
+                // handler will see the error on its own first read.
+                let _ = self.conn.set_read_timeout(original);
+            }
         }
         Sniffed {
             range: self.header_length..self.filled,
@@ -479,7 +659,7 @@ mod tests {
             matchers,
             Some(Opening::of(matchers)),
             &limits,
-            &AtomicBool::new(false),
+            &StopSignal::new(),
         )
     }
 
@@ -656,9 +836,9 @@ mod tests {
     fn shutdown_interrupts_a_sniff_without_deadline() {
         let (_client, server) = pair();
         let server = Arc::new(server);
-        let stopping = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(StopSignal::new());
         let sniffer = {
-            let (server, stopping) = (Arc::clone(&server), Arc::clone(&stopping));
+            let (server, stop) = (Arc::clone(&server), Arc::clone(&stop));
             thread::spawn(move || {
                 let routes = [boxed(http1_fast())];
                 sniff(
@@ -668,13 +848,13 @@ mod tests {
                     &routes,
                     None,
                     &limits(None, 1024),
-                    &stopping,
+                    &stop,
                 )
                 .outcome
             })
         };
         thread::sleep(Duration::from_millis(20));
-        stopping.store(true, Ordering::SeqCst);
+        stop.set();
         server.shutdown(Shutdown::Both).unwrap();
         assert!(matches!(sniffer.join().unwrap(), SniffOutcome::Interrupted));
     }

@@ -246,3 +246,46 @@ fn a_thousand_silent_clients_do_not_delay_a_good_one() {
     drop(silent);
     running.stop().unwrap();
 }
+
+#[test]
+fn the_byte_limit_holds_when_the_thread_has_a_larger_spare_buffer() {
+    use connmux::memory::{self, MemoryAddr};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    // A mux with the default 16 KiB limit leaves this thread a large
+    // spare buffer: its inline handler drops a 10,000-byte stream here.
+    let (source, _unused) = memory::listener();
+    let mut large = Mux::new(source).unwrap();
+    large.route_inline(
+        |seen: &[u8]| match seen.len() {
+            10_000.. => Verdict::Match,
+            _ => Verdict::NeedMore,
+        },
+        |_, _| {},
+    );
+    let (mut client, conn) = memory::pair();
+    client.write_all(&[b'x'; 10_000]).unwrap();
+    large.dispatcher().dispatch(conn, MemoryAddr(1)).unwrap();
+
+    // A mux limited to 100 bytes, dispatching on the same thread.
+    let longest_seen = Arc::new(AtomicUsize::new(0));
+    let (source, _unused) = memory::listener();
+    let mut small = MuxBuilder::new()
+        .max_sniff_bytes(100)
+        .build(source)
+        .unwrap();
+    let seen_by_matcher = Arc::clone(&longest_seen);
+    small.route_inline(
+        move |seen: &[u8]| {
+            seen_by_matcher.fetch_max(seen.len(), Ordering::Relaxed);
+            Verdict::NeedMore
+        },
+        |_, _| {},
+    );
+    let (mut client, conn) = memory::pair();
+    client.write_all(&[b'y'; 10_000]).unwrap();
+    let refused = small.dispatcher().dispatch(conn, MemoryAddr(2));
+    assert!(matches!(refused, Err(connmux::DropReason::NotMatched)));
+    assert_eq!(longest_seen.load(Ordering::Relaxed), 100);
+}

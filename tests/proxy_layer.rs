@@ -223,3 +223,54 @@ fn the_stream_knows_when_it_was_accepted() {
     assert!(conn.accepted_at() >= before && conn.accepted_at() <= std::time::Instant::now());
     running.stop().unwrap();
 }
+
+#[test]
+fn optional_lets_a_silent_client_reach_the_silence_route_at_its_timeout() {
+    // No deadline: a sniff that held the client until one would never end.
+    let mut mux = tcp_mux(
+        Mux::builder()
+            .proxy_protocol(ProxyMode::Optional)
+            .sniff_deadline(None),
+    );
+    let _http = mux.route(http1_fast());
+    let server_first = mux.route(silence(Duration::from_millis(50)));
+    let running = serve(mux);
+    let _client = connect(running.addr);
+    let (conn, _) = server_first.accept_timeout(WAIT).expect("taken at silence");
+    assert!(conn.proxy_header().is_none());
+    running.stop().unwrap();
+}
+
+#[test]
+fn optional_applies_the_first_byte_timeout_to_a_silent_client() {
+    let mut mux = tcp_mux(
+        Mux::builder()
+            .proxy_protocol(ProxyMode::Optional)
+            .sniff_deadline(None)
+            .first_byte_timeout(Some(Duration::from_millis(50))),
+    );
+    let _http = mux.route(http1_fast());
+    let running = serve(mux);
+    let mut client = connect(running.addr);
+    let event = running.next_event();
+    assert_eq!(event.kind, "no_first_byte", "{event:?}");
+    assert!(is_closed_by_peer(&mut client));
+    running.stop().unwrap();
+}
+
+#[test]
+fn required_refuses_a_silent_peer_at_the_first_byte_timeout() {
+    let mut mux = tcp_mux(
+        Mux::builder()
+            .proxy_protocol(ProxyMode::Required)
+            .sniff_deadline(None)
+            .first_byte_timeout(Some(Duration::from_millis(50))),
+    );
+    let _http = mux.route(http1_fast());
+    let running = serve(mux);
+    let mut client = connect(running.addr);
+    let event = running.next_event();
+    assert_eq!(event.kind, "no_first_byte", "{event:?}");
+    assert!(is_closed_by_peer(&mut client));
+    running.stop().unwrap();
+}

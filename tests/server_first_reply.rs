@@ -185,3 +185,42 @@ fn clients_that_do_not_wait_get_no_settings() {
     );
     running.stop().unwrap();
 }
+
+/// A matcher that replies a mebibyte to anything and never decides.
+struct Talkative;
+
+static MEBIBYTE: [u8; 1 << 20] = [b'!'; 1 << 20];
+
+impl connmux::Matcher for Talkative {
+    fn verdict(&self, _: &[u8]) -> connmux::Verdict {
+        connmux::Verdict::NeedMore
+    }
+
+    fn reply(&self, _: &[u8]) -> Option<&'static [u8]> {
+        Some(&MEBIBYTE)
+    }
+}
+
+#[test]
+fn a_reply_to_a_client_that_never_reads_ends_at_the_deadline() {
+    use connmux::memory::{self, MemoryAddr};
+    use std::time::Duration;
+
+    // The reply is larger than the connection holds unread: a blocking
+    // write would wait for the client for ever.
+    let (source, _unused) = memory::listener();
+    let mut mux = Mux::builder()
+        .sniff_deadline(Some(Duration::from_millis(100)))
+        .build(source)
+        .unwrap();
+    mux.route_inline(Talkative, |_, _| {});
+    let dispatcher = mux.dispatcher();
+    let (mut client, conn) = memory::pair();
+    client.write_all(b"hello").unwrap();
+    let outcome = common::within(WAIT, move || dispatcher.dispatch(conn, MemoryAddr(1)));
+    assert!(
+        matches!(outcome, Err(connmux::DropReason::TimedOut)),
+        "{outcome:?}"
+    );
+    drop(client);
+}

@@ -241,3 +241,27 @@ fn unix_sockets_are_a_source_too() {
     running.stop().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_read_timeout_the_source_set_survives_the_sniff() {
+    use std::net::{TcpListener, TcpStream};
+
+    // An accept source that gives each connection a read timeout: the
+    // handler gets the connection with that timeout, not the sniff's.
+    let (source, script) = scripted_source::<TcpStream>();
+    let mut mux = Mux::new(source).unwrap();
+    let http = mux.route(http1_fast());
+    let running = serve(mux);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (conn, _) = listener.accept().unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(7))).unwrap();
+    script.push(Scripted::Conn(conn, 1));
+    client.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    let (stream, _) = http.accept_timeout(WAIT).unwrap();
+    assert_eq!(
+        stream.get_ref().read_timeout().unwrap(),
+        Some(Duration::from_secs(7))
+    );
+    running.stop().unwrap();
+}

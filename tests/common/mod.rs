@@ -298,6 +298,14 @@ impl connmux::Connection for FailingConn {
         Ok(())
     }
 
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(None)
+    }
+
+    fn set_nonblocking(&self, _: bool) -> io::Result<()> {
+        Ok(())
+    }
+
     fn shutdown(&self, _: std::net::Shutdown) -> io::Result<()> {
         Ok(())
     }

@@ -1,0 +1,260 @@
+//! The work a sniff does, counted rather than timed: the bytes its
+//! matchers are shown and the reads it makes, however the client splits
+//! and times its bytes. The bound (see `src/pace.rs`): each matcher is
+//! shown at most 5 times the bytes received, where one write of the same
+//! bytes shows it once; reads number at most 4, plus one per KiB, plus a
+//! pause that doubles from 1 ms each time reads outrun bytes.
+
+mod common;
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use connmux::memory::{self, MemoryStream};
+use connmux::{Connection, Matcher, MuxBuilder, Verdict};
+
+use common::{scripted_source, within, WAIT};
+
+/// The most bytes a matcher may be shown for each byte received.
+const SHOWN_PER_BYTE: usize = 5;
+
+/// What a sniff did, counted.
+#[derive(Default)]
+struct Work {
+    /// Bytes shown to the matcher, summed over its calls.
+    shown: AtomicUsize,
+    /// Calls to the matcher on a non-empty input (the empty input is
+    /// judged once per route table, not per connection).
+    judgements: AtomicUsize,
+    /// Reads of the connection, whatever they returned.
+    reads: AtomicUsize,
+}
+
+impl Work {
+    fn shown(&self) -> usize {
+        self.shown.load(Ordering::Relaxed)
+    }
+
+    fn reads(&self) -> usize {
+        self.reads.load(Ordering::Relaxed)
+    }
+}
+
+/// A matcher that needs `opening` bytes, then matches; it counts its work.
+struct Counting {
+    opening: usize,
+    work: Arc<Work>,
+}
+
+impl Matcher for Counting {
+    fn verdict(&self, seen: &[u8]) -> Verdict {
+        self.work.shown.fetch_add(seen.len(), Ordering::Relaxed);
+        if !seen.is_empty() {
+            self.work.judgements.fetch_add(1, Ordering::Relaxed);
+        }
+        if seen.len() >= self.opening {
+            Verdict::Match
+        } else {
+            Verdict::NeedMore
+        }
+    }
+}
+
+/// A connection that counts its reads.
+struct Counted<C> {
+    conn: C,
+    work: Arc<Work>,
+}
+
+impl<C: Connection> Connection for Counted<C> {
+    fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.work.reads.fetch_add(1, Ordering::Relaxed);
+        self.conn.read_shared(buf)
+    }
+
+    fn write_shared(&self, buf: &[u8]) -> io::Result<usize> {
+        self.conn.write_shared(buf)
+    }
+
+    fn wait_for_input(&self) -> io::Result<()> {
+        self.conn.wait_for_input()
+    }
+
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.conn.set_read_timeout(timeout)
+    }
+
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        self.conn.read_timeout()
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.conn.set_nonblocking(nonblocking)
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.conn.shutdown(how)
+    }
+}
+
+impl<C: Connection> Read for Counted<C> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_shared(buf)
+    }
+}
+
+impl<C: Connection> Write for Counted<C> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_shared(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sniffs, on this thread, the in-memory connection whose client `send`
+/// drives, with one route that matches once `opening` bytes arrived and
+/// no time limits (a sniff that waited for a timer would never end).
+fn sniff_memory(opening: usize, send: impl FnOnce(MemoryStream) + Send + 'static) -> Arc<Work> {
+    let (client, conn) = memory::pair();
+    let client = thread::spawn(move || send(client));
+    let work = sniff_counted(opening, conn);
+    client.join().unwrap();
+    work
+}
+
+/// Sniffs `conn` on this thread, counting the work, with one route that
+/// matches once `opening` bytes arrived and no time limits.
+fn sniff_counted<C: Connection>(opening: usize, conn: C) -> Arc<Work> {
+    let work = Arc::new(Work::default());
+    let (source, _script) = scripted_source::<Counted<C>>();
+    let mut mux = MuxBuilder::new()
+        .sniff_deadline(None)
+        .first_byte_timeout(None)
+        .build(source)
+        .unwrap();
+    mux.route_inline(
+        Counting {
+            opening,
+            work: Arc::clone(&work),
+        },
+        |_, _| {},
+    );
+    let dispatcher = mux.dispatcher();
+    let conn = Counted {
+        conn,
+        work: Arc::clone(&work),
+    };
+    within(WAIT, move || dispatcher.dispatch(conn, 1)).expect("matched");
+    work
+}
+
+/// Writes `length` bytes one at a time, `gap` apart, and keeps the
+/// connection open until the sniff has decided (the handler dropped it).
+fn one_byte_at_a_time(length: usize, gap: Duration) -> impl FnOnce(MemoryStream) + Send {
+    move |mut client| {
+        for _ in 0..length {
+            client.write_all(b"x").unwrap();
+            if !gap.is_zero() {
+                thread::sleep(gap);
+            }
+        }
+        let _ = client.read(&mut [0; 1]);
+    }
+}
+
+#[test]
+fn one_write_is_judged_as_the_buffer_grows() {
+    // The sniff buffer starts at 4 KiB and doubles: 4, 8 and 16 KiB are
+    // read and judged, 28 KiB shown in all.
+    let work = sniff_memory(16 * 1024, |mut client| {
+        client.write_all(&[b'x'; 16 * 1024]).unwrap();
+        let _ = client.read(&mut [0; 1]);
+    });
+    assert_eq!(work.shown(), 28 * 1024);
+    assert_eq!(work.judgements.load(Ordering::Relaxed), 3);
+    assert_eq!(work.reads(), 3);
+}
+
+#[test]
+fn sixteen_kib_in_one_byte_pieces_back_to_back() {
+    const OPENING: usize = 16 * 1024;
+    let work = sniff_memory(OPENING, one_byte_at_a_time(OPENING, Duration::ZERO));
+    assert!(
+        work.shown() <= SHOWN_PER_BYTE * OPENING,
+        "shown {} bytes for {OPENING}",
+        work.shown()
+    );
+    // 4 free reads, 16 earned, and the pauses of about a second.
+    assert!(work.reads() <= 40, "{} reads", work.reads());
+}
+
+#[test]
+fn one_byte_pieces_over_tcp() {
+    const OPENING: usize = 16 * 1024;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = thread::spawn(move || {
+        let mut client = TcpStream::connect(addr).unwrap();
+        client.set_nodelay(true).unwrap();
+        for _ in 0..OPENING {
+            client.write_all(b"x").unwrap();
+        }
+        let _ = client.read(&mut [0; 1]);
+    });
+    let (conn, _peer) = listener.accept().unwrap();
+    let work = sniff_counted(OPENING, conn);
+    client.join().unwrap();
+    assert!(
+        work.shown() <= SHOWN_PER_BYTE * OPENING,
+        "shown {} bytes for {OPENING}",
+        work.shown()
+    );
+    assert!(work.reads() <= 40, "{} reads", work.reads());
+}
+
+#[test]
+fn pieces_just_under_the_idle_time() {
+    // One byte every 0.9 ms: each piece comes before the sniff, which
+    // judges bytes that missed a judgement after 1 ms of silence, would
+    // look at them.
+    const OPENING: usize = 500;
+    let work = sniff_memory(
+        OPENING,
+        one_byte_at_a_time(OPENING, Duration::from_micros(900)),
+    );
+    assert!(
+        work.shown() <= SHOWN_PER_BYTE * OPENING,
+        "shown {} bytes for {OPENING}",
+        work.shown()
+    );
+    // About half a second: 4 free reads, 9 pauses, a read for each and
+    // one more after each pause for the bytes that missed a judgement.
+    assert!(work.reads() <= 4 + 2 * 10, "{} reads", work.reads());
+}
+
+#[test]
+fn a_client_that_stops_is_judged_without_a_deadline() {
+    // 3 000 one-byte pieces, then nothing: the bytes that came after the
+    // last judgement the pace allowed are judged once the client is idle.
+    // With no deadline, a sniff that waited for more would never end.
+    let work = sniff_memory(3000, one_byte_at_a_time(3000, Duration::ZERO));
+    assert!(work.shown() <= SHOWN_PER_BYTE * 3000);
+}
+
+#[test]
+fn a_short_greeting_in_one_write_is_judged_at_once() {
+    // A SOCKS5 greeting, after which the client waits for the server: one
+    // read, one judgement, no pause and no timer (there is no deadline).
+    let work = sniff_memory(3, |mut client| {
+        client.write_all(&[0x05, 0x01, 0x00]).unwrap();
+        let _ = client.read(&mut [0; 1]);
+    });
+    assert_eq!(work.reads(), 1);
+    assert_eq!(work.judgements.load(Ordering::Relaxed), 1);
+}
