@@ -3,22 +3,30 @@
 //! `TcpListener` and `UnixListener` implement it, and so does the in-memory
 //! [`MemoryListener`](crate::memory::MemoryListener) used by tests and
 //! benches. Besides accepting, a source says how to wake a thread blocked
-//! in its `accept`, which shutdown needs: for sockets that is one connection
-//! to the listener's own address (tiny_http does the same).
+//! in its `accept`, which shutdown needs. On Linux, shutting a listening
+//! socket down wakes every thread blocked in `accept` on it (with EINVAL)
+//! and refuses connections from then on, so nothing a client sends can be
+//! mistaken for the wake-up. Elsewhere the wake-up is one connection to the
+//! listener's own address (tiny_http does the same), which a client
+//! connecting at that instant can race.
 
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
-use std::time::Duration;
+#[cfg(not(target_os = "linux"))]
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 
 use crate::connection::Connection;
 
-/// A function that makes a thread blocked in [`Accept::accept`] return soon
-/// (with a connection or an error, either will do).
+/// A function that makes every thread blocked in [`Accept::accept`] return
+/// soon (with a connection or an error, either will do). The multiplexer
+/// keeps it until `serve` returns, or until the [`Mux`](crate::Mux) is
+/// dropped unserved, and may call it more than once.
 pub type WakeAccept = Box<dyn Fn() + Send + Sync>;
 
 /// How long the shutdown wake-up connection may take to connect.
-const WAKE_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+#[cfg(not(target_os = "linux"))]
+const WAKE_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A listener the multiplexer can accept connections from.
 ///
@@ -45,8 +53,14 @@ pub trait Accept: Send + 'static {
     /// The address this listener is bound to.
     fn local_addr(&self) -> io::Result<Self::Addr>;
 
-    /// A function that wakes a thread blocked in [`accept`](Accept::accept)
-    /// on this listener; called once, from another thread, at shutdown.
+    /// A function that wakes the threads blocked in
+    /// [`accept`](Accept::accept) on this listener; called from another
+    /// thread at shutdown.
+    ///
+    /// Best, the wake-up is an error from `accept` (as shutting a socket
+    /// down gives on Linux): a connection accepted after shutdown began is
+    /// then known to be a client's, and is counted and reported as
+    /// [`DropReason::ShutDown`](crate::DropReason::ShutDown).
     fn wake_handle(&self) -> io::Result<WakeAccept>;
 }
 
@@ -62,6 +76,13 @@ impl Accept for TcpListener {
         TcpListener::local_addr(self)
     }
 
+    #[cfg(target_os = "linux")]
+    fn wake_handle(&self) -> io::Result<WakeAccept> {
+        let listening = TcpStream::from(std::os::fd::OwnedFd::from(self.try_clone()?));
+        Ok(wake_by_shutdown(listening))
+    }
+
+    #[cfg(not(target_os = "linux"))]
     fn wake_handle(&self) -> io::Result<WakeAccept> {
         let mut target = TcpListener::local_addr(self)?;
         if target.ip().is_unspecified() {
@@ -79,6 +100,17 @@ impl Accept for TcpListener {
     }
 }
 
+/// Wakes the threads blocked in `accept` on the listening socket that
+/// `listening` is a second descriptor of, by shutting it down; the
+/// descriptor is closed when the returned function is dropped.
+#[cfg(target_os = "linux")]
+fn wake_by_shutdown(listening: impl Connection) -> WakeAccept {
+    Box::new(move || {
+        // A socket that is no longer listening has no accept to wake.
+        let _ = Connection::shutdown(&listening, std::net::Shutdown::Both);
+    })
+}
+
 #[cfg(unix)]
 impl Accept for std::os::unix::net::UnixListener {
     type Conn = std::os::unix::net::UnixStream;
@@ -92,6 +124,14 @@ impl Accept for std::os::unix::net::UnixListener {
         std::os::unix::net::UnixListener::local_addr(self)
     }
 
+    #[cfg(target_os = "linux")]
+    fn wake_handle(&self) -> io::Result<WakeAccept> {
+        let listening =
+            std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(self.try_clone()?));
+        Ok(wake_by_shutdown(listening))
+    }
+
+    #[cfg(not(target_os = "linux"))]
     fn wake_handle(&self) -> io::Result<WakeAccept> {
         let target = std::os::unix::net::UnixListener::local_addr(self)?;
         if target.is_unnamed() {

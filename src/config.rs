@@ -118,6 +118,9 @@ impl MuxBuilder {
 
     /// How long, from accept, a client may take to send its first byte
     /// (after any PROXY header); `None` leaves only the sniff deadline.
+    /// Under [`ProxyMode::Required`] it also bounds the wait for the
+    /// header's first byte (a load balancer sends its header as soon as it
+    /// connects): a peer silent that long is refused.
     /// Silent clients are the cheapest attack on a public port, so this is
     /// shorter than the deadline by default. A [`silence`] route with a
     /// shorter timeout takes silent clients first; when this timeout
@@ -133,11 +136,20 @@ impl MuxBuilder {
     }
 
     /// How many connections may be open at once (at least 1): those being
-    /// sniffed, queued for a route, or held by a handler (a stream counts
-    /// until it is dropped or taken apart with
-    /// [`into_parts`](crate::PeekableStream::into_parts)). When that many
-    /// are open, the accept loop waits and new connections stay in the
-    /// kernel's listen backlog, as with HAProxy's `maxconn`.
+    /// sniffed or held by a handler (a stream counts until it is dropped
+    /// or taken apart with [`into_parts`](crate::PeekableStream::into_parts)).
+    /// When that many are open, the accept loop waits and new connections
+    /// stay in the kernel's listen backlog, as with HAProxy's `maxconn`
+    /// (at most one, accepted just before the limit was reached, waits in
+    /// the accept loop instead).
+    ///
+    /// A connection queued for a route holds no place while it waits:
+    /// queues are bounded by [`route_queue_capacity`](Self::route_queue_capacity),
+    /// and a route nobody accepts on must not take the places of the
+    /// others. It takes a place when a handle accepts it, even past the
+    /// limit (an accepted connection cannot be refused); the accept loop
+    /// then waits until the count is back under. So at most
+    /// `max_connections` plus the queues' capacities are open at once.
     pub fn max_connections(mut self, count: usize) -> Self {
         self.settings.max_connections = count.max(1);
         self
@@ -187,7 +199,9 @@ impl MuxBuilder {
     /// default), optional or required. The header is parsed and removed
     /// before the routes see the bytes; its addresses are on the stream
     /// ([`PeekableStream::proxy_header`]). The deadline and byte limit
-    /// cover the header too.
+    /// cover the header too. Under `Optional`, a client that sends nothing
+    /// is silent like any other: silence routes and the
+    /// [`first_byte_timeout`](Self::first_byte_timeout) apply.
     ///
     /// ```
     /// use connmux::{Mux, ProxyMode};

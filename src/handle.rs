@@ -100,8 +100,9 @@ impl MuxHandle {
         self.control.sniffing()
     }
 
-    /// How many connections are open right now: being sniffed, queued
-    /// for a route, or held by a handler (see
+    /// How many connections hold a place under the open-connection limit
+    /// right now: those being sniffed or held by a handler, not those
+    /// queued for a route (see
     /// [`MuxBuilder::max_connections`](crate::MuxBuilder::max_connections)).
     pub fn open_connections(&self) -> usize {
         self.control.open_connections()

@@ -2,10 +2,14 @@
 //! permit per connection, released when the connection is closed or
 //! handed out of the multiplexer's care.
 //!
-//! The accept loop takes a permit before it accepts, so that at the limit
-//! new connections wait in the kernel's listen backlog instead of being
-//! accepted and dropped. The permit travels with the connection: through
-//! the sniff, the route queue and the handler's `PeekableStream`.
+//! The accept loop waits for a free place before it accepts, so that at
+//! the limit new connections wait in the kernel's listen backlog instead
+//! of being accepted and dropped, and takes the place once it has a
+//! connection (an accept loop blocked in `accept` holds none). The permit
+//! travels with the connection through the sniff to an inline handler;
+//! a connection queued for a route gives its place back while it waits
+//! in the queue (a route nobody accepts on must not take every place) and
+//! takes one again when a handle accepts it.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -68,11 +72,24 @@ impl ConnectionLimit {
     /// Waits for a free place and takes it; `None` once stopping.
     pub(crate) fn acquire(self: &Arc<Self>) -> Option<ConnectionPermit> {
         loop {
-            if self.stopping.load(Ordering::SeqCst) {
+            if !self.wait_for_place() {
                 return None;
             }
             if self.take_place() {
                 return Some(self.permit());
+            }
+        }
+    }
+
+    /// Waits until a place is free, without taking it; `false` once
+    /// stopping.
+    pub(crate) fn wait_for_place(&self) -> bool {
+        loop {
+            if self.stopping.load(Ordering::SeqCst) {
+                return false;
+            }
+            if self.open.load(Ordering::SeqCst) < self.max_open {
+                return true;
             }
             let guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
             self.waiters.fetch_add(1, Ordering::SeqCst);
@@ -86,6 +103,15 @@ impl ConnectionLimit {
             }
             self.waiters.fetch_sub(1, Ordering::SeqCst);
         }
+    }
+
+    /// Takes a place whether or not one is free, for a connection that
+    /// cannot be refused: one a route's handle accepts from its queue.
+    /// The count may go past the limit; the accept loop then waits until
+    /// it is back under.
+    pub(crate) fn admit(self: &Arc<Self>) -> ConnectionPermit {
+        self.open.fetch_add(1, Ordering::SeqCst);
+        self.permit()
     }
 
     /// Takes a free place without waiting; `None` when every place is
@@ -181,6 +207,26 @@ mod tests {
         }
         assert_eq!(limit.open(), 0);
         assert_eq!(limit.waiters.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn waiting_for_a_place_takes_none_and_admitting_takes_one_regardless() {
+        let limit = ConnectionLimit::new(1);
+        assert!(limit.wait_for_place());
+        assert_eq!(limit.open(), 0);
+        let held = limit.acquire().unwrap();
+        let waiter = {
+            let limit = Arc::clone(&limit);
+            thread::spawn(move || limit.wait_for_place())
+        };
+        let admitted = limit.admit();
+        assert_eq!(limit.open(), 2, "past the limit");
+        drop(held);
+        thread::sleep(Duration::from_millis(20));
+        assert!(!waiter.is_finished(), "still at the limit");
+        drop(admitted);
+        assert!(waiter.join().unwrap());
+        assert_eq!(limit.open(), 0);
     }
 
     #[test]

@@ -108,16 +108,17 @@ impl<C, A: Clone> Listener<C, A> {
     /// closed, and with [`AcceptError::ShutDown`] once the multiplexer has
     /// stopped and the connections queued before that have been handed out.
     pub fn accept(&self) -> Result<(PeekableStream<C>, A), AcceptError> {
-        self.route_shared()
-            .queue()
-            .recv()
+        let route = self.route_shared();
+        route
+            .admit(route.queue().recv())
             .map_err(|_| self.closed_error())
     }
 
     /// Like [`accept`](Self::accept), but fails with
     /// [`AcceptError::TimedOut`] if nothing arrives within `timeout`.
     pub fn accept_timeout(&self, timeout: Duration) -> Result<(PeekableStream<C>, A), AcceptError> {
-        match self.route_shared().queue().recv_timeout(timeout) {
+        let route = self.route_shared();
+        match route.admit(route.queue().recv_timeout(timeout)) {
             Ok(accepted) => Ok(accepted),
             Err(RecvError::Empty) => Err(AcceptError::TimedOut),
             Err(RecvError::Closed) => Err(self.closed_error()),
@@ -128,7 +129,8 @@ impl<C, A: Clone> Listener<C, A> {
     ///
     /// `Ok(None)` means none is queued right now.
     pub fn try_accept(&self) -> Result<Option<(PeekableStream<C>, A)>, AcceptError> {
-        match self.route_shared().queue().try_recv() {
+        let route = self.route_shared();
+        match route.admit(route.queue().try_recv()) {
             Ok(accepted) => Ok(Some(accepted)),
             Err(RecvError::Empty) => Ok(None),
             Err(RecvError::Closed) => Err(self.closed_error()),

@@ -73,7 +73,10 @@ pub(crate) struct Core<C, A> {
     /// The settings a sniff runs under.
     limits: SniffLimits,
     stop: StopSignal,
-    wake_accept: WakeAccept,
+    /// Wakes the accept loop; dropped once `serve` returns (on Linux it
+    /// holds a descriptor of the listening socket, which must close with
+    /// the listener).
+    wake_accept: Mutex<Option<WakeAccept>>,
     pool: SnifferPool<C, A>,
     /// When a graceful shutdown must give up waiting for sniffs.
     drain_deadline: Mutex<Option<Instant>>,
@@ -156,7 +159,7 @@ impl<S: Accept> Mux<S> {
                 limits: SniffLimits::of(&settings),
                 settings,
                 stop: StopSignal::new(),
-                wake_accept,
+                wake_accept: Mutex::new(Some(wake_accept)),
                 pool,
                 drain_deadline: Mutex::new(None),
                 connections,
@@ -181,6 +184,7 @@ impl<S: Accept> Mux<S> {
             id,
             self.local_addr.clone(),
             self.core.settings.route_queue_capacity,
+            Arc::clone(&self.core.connections),
         ));
         if self.core.table.get().is_some() {
             // The routes were fixed by `dispatcher`: this one never gets a
@@ -359,22 +363,24 @@ impl<S: Accept> Mux<S> {
     fn accept_loop(&self) -> Result<(), ServeError> {
         let core = &self.core;
         let mut backoff = Backoff::default();
-        loop {
-            let Some(permit) = core.connections.acquire() else {
-                break;
-            };
-            if !core.pool.wait_for_capacity() {
-                break;
-            }
+        // Waiting for room takes nothing: blocked in `accept`, the loop
+        // holds no place under the connection limit.
+        while core.connections.wait_for_place() && core.pool.wait_for_capacity() {
             match self.source.accept() {
                 Ok((conn, peer)) => {
-                    if core.is_stopping() || core.drain_deadline().is_some() {
-                        // The shutdown wake-up connection, or a client that
-                        // raced it: either way, nothing will sniff it.
-                        break;
-                    }
-                    backoff.reset();
                     core.counters.count_accepted();
+                    let stopping = core.is_stopping() || core.drain_deadline().is_some();
+                    // A dispatcher may have taken the last place since:
+                    // then this connection waits for one.
+                    let permit = (!stopping).then(|| core.connections.acquire()).flatten();
+                    let Some(permit) = permit else {
+                        // A client that raced shutdown (or, where the
+                        // wake-up is a connection, the wake-up itself).
+                        drop(conn);
+                        core.report_drop(peer, DropReason::ShutDown, 0, None);
+                        break;
+                    };
+                    backoff.reset();
                     self.submit(Job {
                         conn,
                         peer,
@@ -438,6 +444,7 @@ impl<S: Accept> Drop for Mux<S> {
             route.close_for_shutdown();
         }
         self.core.stop(false);
+        self.core.release_wake_accept();
     }
 }
 
@@ -468,6 +475,26 @@ impl<C: crate::Connection, A> Drop for JobDone<'_, C, A> {
 impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     fn is_stopping(&self) -> bool {
         self.stop.is_set()
+    }
+
+    fn wake_accept_loop(&self) {
+        if let Some(wake) = &*self
+            .wake_accept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            wake();
+        }
+    }
+
+    /// Drops the wake-up function: nothing will accept any more.
+    fn release_wake_accept(&self) {
+        let wake = self
+            .wake_accept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(wake);
     }
 
     /// When a graceful shutdown, if one began, stops waiting for sniffs.
@@ -504,7 +531,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         }
         self.pool.interrupt_sniffs();
         if wake {
-            (self.wake_accept)();
+            self.wake_accept_loop();
         }
     }
 
@@ -747,6 +774,10 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                     }
                 };
                 let replay = Replay::from_sniff(buffer, range, end);
+                // A queued connection waits without a place under the
+                // limit (a route nobody accepts on must not take them all):
+                // it takes one when a handle accepts it.
+                arrival.permit = None;
                 let stream = PeekableStream::new(conn, replay, route.id, arrival);
                 let (rejected, reason) = match route.hand_off(stream, peer) {
                     Ok(()) => return Ok(Delivery::Queued(route.id)),
@@ -798,7 +829,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Control for Core<C,
         }
         self.pool.drain();
         self.connections.stop();
-        (self.wake_accept)();
+        self.wake_accept_loop();
     }
 
     fn is_shut_down(&self) -> bool {

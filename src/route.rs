@@ -6,8 +6,10 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
-use crate::queue::{Queue, TrySendError};
+use crate::limit::ConnectionLimit;
+use crate::queue::{Queue, RecvError, TrySendError};
 use crate::stream::PeekableStream;
 
 /// Identifies a route: its position in registration order, from 0.
@@ -54,16 +56,25 @@ pub(crate) struct RouteShared<C, A> {
     /// The multiplexer's local address, for `Listener::local_addr`.
     pub(crate) local_addr: A,
     queue: Queue<(PeekableStream<C>, A)>,
+    /// The open-connection limit: a queued connection holds no place
+    /// under it, and takes one when a handle accepts it.
+    connections: Arc<ConnectionLimit>,
     closed_by_handle: AtomicBool,
     routed: AtomicU64,
 }
 
 impl<C, A> RouteShared<C, A> {
-    pub(crate) fn new(id: RouteId, local_addr: A, queue_capacity: usize) -> Self {
+    pub(crate) fn new(
+        id: RouteId,
+        local_addr: A,
+        queue_capacity: usize,
+        connections: Arc<ConnectionLimit>,
+    ) -> Self {
         RouteShared {
             id,
             local_addr,
             queue: Queue::new(queue_capacity),
+            connections,
             closed_by_handle: AtomicBool::new(false),
             routed: AtomicU64::new(0),
         }
@@ -73,7 +84,20 @@ impl<C, A> RouteShared<C, A> {
         &self.queue
     }
 
-    /// Queues a matched connection for the route's handles.
+    /// Gives a connection taken from the queue by a handle its place
+    /// under the open-connection limit.
+    pub(crate) fn admit(
+        &self,
+        received: Result<(PeekableStream<C>, A), RecvError>,
+    ) -> Result<(PeekableStream<C>, A), RecvError> {
+        received.map(|(mut stream, peer)| {
+            stream.hold_permit(self.connections.admit());
+            (stream, peer)
+        })
+    }
+
+    /// Queues a matched connection for the route's handles; it holds no
+    /// place under the open-connection limit while it waits there.
     pub(crate) fn hand_off(
         &self,
         stream: PeekableStream<C>,

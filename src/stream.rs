@@ -165,6 +165,12 @@ impl<C> PeekableStream<C> {
         }
     }
 
+    /// Gives the stream its place under the open-connection limit, freed
+    /// when it is dropped.
+    pub(crate) fn hold_permit(&mut self, permit: ConnectionPermit) {
+        self._permit = Some(permit);
+    }
+
     /// When the multiplexer accepted the connection, before the sniff:
     /// for logs that report a connection's whole duration.
     pub fn accepted_at(&self) -> Instant {

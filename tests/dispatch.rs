@@ -145,6 +145,8 @@ fn the_connection_limit_refuses_instead_of_waiting() {
     let (mut first_client, first) = memory::pair();
     first_client.write_all(b"GET / HTTP/1.1\r\n").unwrap();
     dispatcher.dispatch(first, MemoryAddr(1)).unwrap();
+    // Queued, it holds no place; accepted, it holds the only one.
+    let (held, _) = http.accept().unwrap();
     let (mut second_client, second) = memory::pair();
     second_client.write_all(b"GET / HTTP/1.1\r\n").unwrap();
     let refused = within(WAIT, {
@@ -154,7 +156,6 @@ fn the_connection_limit_refuses_instead_of_waiting() {
     assert!(matches!(refused, Err(DropReason::TooManyConnections)));
     assert_eq!(seen.lock().unwrap()[0].0, MemoryAddr(2));
     assert_eq!(handle.stats().too_many_connections, 1);
-    let (held, _) = http.accept().unwrap();
     drop(held);
     let (mut third_client, third) = memory::pair();
     third_client.write_all(b"GET / HTTP/1.1\r\n").unwrap();

@@ -92,16 +92,16 @@ fn at_the_connection_limit_the_accept_loop_waits_until_one_closes() {
         http.accept_timeout(Duration::from_millis(200)).is_err(),
         "a third beyond the limit"
     );
-    assert_eq!(
-        running.handle.stats().accepted,
-        2,
-        "the third waits in the backlog"
-    );
+    // The third waits, in the backlog or (if the accept loop was already
+    // blocked in `accept`) in the accept loop, holding no place.
+    assert_eq!(running.handle.open_connections(), 2);
+    assert_eq!(running.handle.sniffing(), 0, "not sniffed yet");
     drop(first);
     http.accept_timeout(WAIT)
         .expect("accepted once a connection closed");
     drop(second);
-    eventually("places freed", || running.handle.open_connections() == 1);
+    // Every place is free: the accept loop, blocked in `accept`, holds none.
+    eventually("places freed", || running.handle.open_connections() == 0);
     running.stop().unwrap();
 }
 
@@ -288,4 +288,69 @@ fn the_byte_limit_holds_when_the_thread_has_a_larger_spare_buffer() {
     let refused = small.dispatcher().dispatch(conn, MemoryAddr(2));
     assert!(matches!(refused, Err(connmux::DropReason::NotMatched)));
     assert_eq!(longest_seen.load(Ordering::Relaxed), 100);
+}
+
+#[test]
+fn an_idle_serving_mux_holds_no_place_and_a_dispatcher_beside_it_gets_one() {
+    use connmux::memory::{self, MemoryAddr};
+
+    let (source, _connector) = memory::listener();
+    let mut mux = MuxBuilder::new().max_connections(1).build(source).unwrap();
+    mux.route_inline(prefixes(["PING"]), |mut stream, _| {
+        let mut ping = [0u8; 4];
+        if stream.read_exact(&mut ping).is_ok() {
+            let _ = stream.write_all(b"PONG");
+        }
+    });
+    let dispatcher = mux.dispatcher();
+    let running = serve(mux);
+    // The accept loop is blocked in `accept`: it holds no place.
+    thread_sleep_briefly();
+    assert_eq!(running.handle.open_connections(), 0);
+    let (mut client, conn) = memory::pair();
+    client.write_all(b"PING").unwrap();
+    dispatcher
+        .dispatch(conn, MemoryAddr(7))
+        .expect("the only place is free");
+    let mut pong = [0u8; 4];
+    client.read_exact(&mut pong).unwrap();
+    assert_eq!(&pong, b"PONG");
+    running.stop().unwrap();
+}
+
+/// Long enough for a thread just started to block where it will block.
+fn thread_sleep_briefly() {
+    std::thread::sleep(Duration::from_millis(50));
+}
+
+#[test]
+fn a_route_nobody_accepts_on_does_not_take_the_places_of_the_others() {
+    // Two places, eight queued connections per route: the "A" route's
+    // handle never accepts, yet "B" clients still get through.
+    let mut mux = tcp_mux(Mux::builder().max_connections(2).route_queue_capacity(8));
+    let never_accepted = mux.route(prefixes(["A"]));
+    let served = mux.route(prefixes(["B"]));
+    let running = serve(mux);
+    let _waiting: Vec<_> = (0..5)
+        .map(|_| connect_and_send(running.addr, b"A"))
+        .collect();
+    eventually("five queued", || never_accepted.queued() == 5);
+    assert_eq!(running.handle.open_connections(), 0, "queued hold no place");
+    let _b = connect_and_send(running.addr, b"B");
+    let (stream, _) = served.accept_timeout(WAIT).expect("B is served");
+    assert_eq!(running.handle.open_connections(), 1, "accepted holds one");
+    drop(stream);
+    // Accepting from the full route still works: a place is taken even
+    // past the limit, and the accept loop waits until it is back under.
+    let held: Vec<_> = (0..3)
+        .map(|_| never_accepted.accept_timeout(WAIT).unwrap())
+        .collect();
+    assert_eq!(running.handle.open_connections(), 3);
+    let _b2 = connect_and_send(running.addr, b"B");
+    assert!(served.accept_timeout(Duration::from_millis(200)).is_err());
+    drop(held);
+    served
+        .accept_timeout(WAIT)
+        .expect("served once under the limit");
+    running.stop().unwrap();
 }

@@ -242,3 +242,85 @@ fn an_immediate_shutdown_cuts_a_graceful_one_short() {
     std::thread::sleep(Duration::from_millis(50));
     running.stop().unwrap();
 }
+
+/// An accept source whose shutdown wake-up lets one last client through
+/// first, as a client that connects at the instant of shutdown does.
+struct RacedSource {
+    backlog: Mutex<std::sync::mpsc::Receiver<Option<connmux::memory::MemoryStream>>>,
+    push: std::sync::mpsc::Sender<Option<connmux::memory::MemoryStream>>,
+    /// The client end of the racing connection.
+    racer: Arc<Mutex<Option<connmux::memory::MemoryStream>>>,
+    /// Set once the accept loop waits in `accept`.
+    accepting: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl connmux::Accept for RacedSource {
+    type Conn = connmux::memory::MemoryStream;
+    type Addr = u64;
+
+    fn accept(&self) -> std::io::Result<(Self::Conn, u64)> {
+        self.accepting.store(true, Ordering::SeqCst);
+        match self.backlog.lock().unwrap().recv() {
+            Ok(Some(conn)) => Ok((conn, 99)),
+            Ok(None) | Err(_) => Err(std::io::ErrorKind::Interrupted.into()),
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<u64> {
+        Ok(0)
+    }
+
+    fn wake_handle(&self) -> std::io::Result<connmux::WakeAccept> {
+        let push = Mutex::new(self.push.clone());
+        let racer = Arc::clone(&self.racer);
+        Ok(Box::new(move || {
+            let (client, server) = connmux::memory::pair();
+            *racer.lock().unwrap() = Some(client);
+            let push = push.lock().unwrap();
+            let _ = push.send(Some(server));
+            let _ = push.send(None);
+        }))
+    }
+}
+
+#[test]
+fn a_client_accepted_in_the_race_with_shutdown_is_counted_and_reported() {
+    let (push, backlog) = std::sync::mpsc::channel();
+    let racer = Arc::new(Mutex::new(None));
+    let accepting = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let source = RacedSource {
+        backlog: Mutex::new(backlog),
+        push,
+        racer: Arc::clone(&racer),
+        accepting: Arc::clone(&accepting),
+    };
+    let mut mux = Mux::new(source).unwrap();
+    let _catch_all = mux.route(any());
+    let running = serve(mux);
+    eventually("the accept loop waits", || accepting.load(Ordering::SeqCst));
+    running.stop().unwrap();
+    let event = running.next_event();
+    assert_eq!((event.kind, event.peer), ("shut_down", Some(99)));
+    assert_eq!(running.handle.stats().accepted, 1);
+    let mut client = racer.lock().unwrap().take().expect("the racer connected");
+    assert_eq!(client.read(&mut [0u8; 1]).unwrap(), 0, "closed");
+}
+
+#[test]
+fn the_listener_closes_with_the_mux_though_handles_outlive_it() {
+    for serve_first in [false, true] {
+        let mut mux = tcp_mux(Mux::builder());
+        let catch_all = mux.route(any());
+        let handle = mux.handle();
+        let addr = mux.local_addr().unwrap();
+        if serve_first {
+            let running = serve(mux);
+            running.stop().unwrap();
+        } else {
+            drop(mux);
+        }
+        let refused = TcpStream::connect(addr).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        drop((catch_all, handle));
+    }
+}
