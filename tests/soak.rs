@@ -1,7 +1,10 @@
 //! Soak test: good, slow, silent, garbage and resetting clients against
 //! one multiplexer for a fixed time. Good clients must get every byte
-//! back exactly, within a bounded time; threads, descriptors and memory
-//! must not grow between the first and the last quarter of the run.
+//! back exactly, within a bounded time; once the load stops, threads and
+//! descriptors must come back to what they were before it (the sniffer
+//! pool grows and shrinks with bursts, so counts during the load measure
+//! bursts, not leaks); memory must not grow between the first and the
+//! last quarter of the run.
 //!
 //! Ignored by default; `.ci/soak` runs it (`CONNMUX_SOAK_SECS` sets the
 //! duration, 20 s by default).
@@ -180,6 +183,25 @@ fn average(samples: &[Sample]) -> Sample {
     }
 }
 
+/// How long, once the load stops, the counts may take to come back: idle
+/// sniffer threads exit after the soak's 0.5 s idle timeout, and the last
+/// connections close at their 1 s deadline.
+const SETTLE_BOUND: Duration = Duration::from_secs(10);
+
+/// Samples until threads and descriptors are back to `before`, or
+/// [`SETTLE_BOUND`] has passed; returns the last sample.
+fn settled(before: Sample) -> Sample {
+    let started = Instant::now();
+    loop {
+        let now = sample();
+        let back = now.threads <= before.threads && now.descriptors <= before.descriptors;
+        if back || started.elapsed() >= SETTLE_BOUND {
+            return now;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 #[ignore = "long-running; .ci/soak runs it"]
 fn mixed_clients_for_a_fixed_time() {
@@ -204,6 +226,7 @@ fn mixed_clients_for_a_fixed_time() {
     let running_mux = serve(mux);
     let addr = running_mux.addr;
 
+    let before = sample();
     let running = Arc::new(AtomicBool::new(true));
     let good_done = Arc::new(AtomicU64::new(0));
     let mut clients = Vec::new();
@@ -243,13 +266,15 @@ fn mixed_clients_for_a_fixed_time() {
         client.join().expect("client thread");
     }
     let stats = running_mux.handle.stats();
+    let after = settled(before);
     running_mux.stop().unwrap();
 
     let quarter = (samples.len() / 4).max(1);
     let first = average(&samples[..quarter]);
     let last = average(&samples[samples.len() - quarter..]);
     println!(
-        "soak {seconds} s: {} good round trips; first quarter {first:?}, last quarter {last:?}; {stats:?}",
+        "soak {seconds} s: {} good round trips; before {before:?}, first quarter {first:?}, \
+         last quarter {last:?}, settled {after:?}; {stats:?}",
         good_done.load(Ordering::Relaxed)
     );
     assert!(
@@ -262,12 +287,8 @@ fn mixed_clients_for_a_fixed_time() {
     );
     assert!(stats.not_matched > 0, "garbage was not refused: {stats:?}");
     assert!(
-        last.threads <= first.threads + 8,
-        "threads grew: {first:?} -> {last:?}"
-    );
-    assert!(
-        last.descriptors <= first.descriptors + 16,
-        "descriptors grew: {first:?} -> {last:?}"
+        after.threads <= before.threads && after.descriptors <= before.descriptors,
+        "threads or descriptors leaked: {before:?} before the load, {after:?} after"
     );
     assert!(
         last.resident_kib <= first.resident_kib + first.resident_kib / 4 + 4096,
