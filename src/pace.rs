@@ -15,11 +15,13 @@
 //!   [`JUDGE_WHEN_IDLE`] times the input, so a client that stops sending
 //!   learns its fate about a millisecond after its last byte.
 //! - **Reading** is free for the first [`FREE_READS`] reads, then earns
-//!   one read per [`BYTES_PER_READ`] bytes received. A sniff past its
-//!   reads pauses before the next one, [`FIRST_PAUSE`] and doubling each
-//!   time up to [`LONGEST_PAUSE`], so pieces sent back to back pile up in
-//!   the kernel and one read takes them all; within the default 5-second
-//!   deadline that is 13 pauses at most.
+//!   one read per [`BYTES_PER_READ`] bytes received; a read that brought
+//!   that many bytes, or filled its buffer, earns the next one outright
+//!   (more are likely waiting). A sniff past its reads pauses before the
+//!   next one, [`FIRST_PAUSE`] and doubling each time up to
+//!   [`LONGEST_PAUSE`], so pieces sent back to back pile up in the kernel
+//!   and one read takes them all; within the default 5-second deadline
+//!   that is 13 pauses at most.
 //!
 //! Together, for an input of n bytes, each matcher is shown at most
 //! `JUDGE_WHEN_IDLE × n` bytes while the input grows, and n more when it
@@ -70,6 +72,10 @@ pub(crate) struct Pace {
     reads: usize,
     /// Bytes those reads returned.
     read_bytes: usize,
+    /// Whether the last read filled the room it was given or brought
+    /// [`BYTES_PER_READ`] bytes: more are likely waiting, and the next
+    /// read is free.
+    last_read_was_bulk: bool,
     /// The pause before the next read that was not earned.
     next_pause: Duration,
     /// The lengths of every input judged, summed: the bytes each matcher
@@ -84,6 +90,7 @@ impl Default for Pace {
         Pace {
             reads: 0,
             read_bytes: 0,
+            last_read_was_bulk: false,
             next_pause: FIRST_PAUSE,
             shown: 0,
             judged_length: 0,
@@ -95,7 +102,7 @@ impl Pace {
     /// How long to pause before the next read, if it has not been earned;
     /// each pause taken is twice the one before, up to [`LONGEST_PAUSE`].
     pub(crate) fn pause_before_read(&mut self) -> Option<Duration> {
-        if self.reads < FREE_READS + self.read_bytes / BYTES_PER_READ {
+        if self.last_read_was_bulk || self.reads < FREE_READS + self.read_bytes / BYTES_PER_READ {
             return None;
         }
         let pause = self.next_pause;
@@ -103,10 +110,12 @@ impl Pace {
         Some(pause)
     }
 
-    /// Counts a read that returned `bytes` bytes.
-    pub(crate) fn count_read(&mut self, bytes: usize) {
+    /// Counts a read that returned `bytes` bytes into `room` bytes of
+    /// buffer.
+    pub(crate) fn count_read(&mut self, bytes: usize, room: usize) {
         self.reads += 1;
         self.read_bytes = self.read_bytes.saturating_add(bytes);
+        self.last_read_was_bulk = bytes >= room.min(BYTES_PER_READ);
     }
 
     /// Whether an input of `length` bytes, just grown by a read, may be
@@ -153,7 +162,7 @@ mod tests {
         let mut seen = 0;
         while seen < length {
             seen = (seen + piece).min(length);
-            pace.count_read(piece);
+            pace.count_read(piece, 4096);
             if pace.may_judge(seen) || (idle_after_each && pace.awaits_idle_judgement(seen)) {
                 pace.judged(seen);
                 judgements += 1;
@@ -197,11 +206,24 @@ mod tests {
     }
 
     #[test]
+    fn a_read_that_fills_its_buffer_earns_the_next() {
+        let mut pace = Pace::default();
+        for _ in 0..FREE_READS {
+            pace.count_read(1, 4096);
+        }
+        assert!(pace.pause_before_read().is_some());
+        pace.count_read(100, 100);
+        assert_eq!(pace.pause_before_read(), None, "the buffer was full");
+        pace.count_read(99, 100);
+        assert!(pace.pause_before_read().is_some());
+    }
+
+    #[test]
     fn the_first_judgements_of_a_small_input_are_free() {
         // A client that sends a few small pieces is judged after each.
         let mut pace = Pace::default();
         for seen in [5, 10, 300] {
-            pace.count_read(0);
+            pace.count_read(0, 4096);
             assert!(pace.may_judge(seen), "{seen}");
             pace.judged(seen);
         }
@@ -242,19 +264,19 @@ mod tests {
         let mut pace = Pace::default();
         for _ in 0..FREE_READS {
             assert_eq!(pace.pause_before_read(), None);
-            pace.count_read(1);
+            pace.count_read(1, 4096);
         }
         assert_eq!(pace.pause_before_read(), Some(FIRST_PAUSE));
-        pace.count_read(2 * BYTES_PER_READ);
+        pace.count_read(2 * BYTES_PER_READ, 4096);
         // That read brought enough for itself and one more.
         assert_eq!(pace.pause_before_read(), None);
-        pace.count_read(1);
+        pace.count_read(1, 4096);
         assert_eq!(pace.pause_before_read(), Some(2 * FIRST_PAUSE));
-        pace.count_read(1);
+        pace.count_read(1, 4096);
         let mut pauses = vec![];
         for _ in 0..14 {
             pauses.extend(pace.pause_before_read());
-            pace.count_read(1);
+            pace.count_read(1, 4096);
         }
         assert_eq!(pauses[0], 4 * FIRST_PAUSE);
         assert_eq!(pauses.last(), Some(&LONGEST_PAUSE));

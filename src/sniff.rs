@@ -414,10 +414,10 @@ impl<'a, C: Connection> Reader<'a, C> {
         self.make_room()?;
         let end = self.readable_end();
         let count = self.conn.read_shared(&mut self.buffer[self.filled..end])?;
-        self.filled += count;
         if count > 0 {
-            self.pace.count_read(count);
+            self.pace.count_read(count, end - self.filled);
         }
+        self.filled += count;
         Ok(count)
     }
 
