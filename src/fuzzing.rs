@@ -1110,7 +1110,8 @@ mod tests {
                 &[0x04, 0x01, 0x00, 0x01, 0x7f, 0x00, 0x00, 0x01, 0x00],
                 Some(10),
             ),
-            (b"SSH-1.5-x", Some(11)),
+            // Not an SSH opening (no protocol version), but `SSH-`.
+            (b"SSH-x", Some(11)),
             (&[0x00, 0x00, 0x00, 0x08, 0x04, 0xd2, 0x16, 0x2f], Some(12)),
             (
                 b"\x10\x18\x00\x04MQTT\x04\x02\x00\x3c\x00\x0cconnmux-test",

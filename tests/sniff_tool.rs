@@ -345,6 +345,18 @@ fn standard_input_is_read_without_a_file_or_with_a_dash() {
 }
 
 #[test]
+fn ssh_openings_beyond_rfc_4253_are_ssh_without_software() {
+    // What sslh routes as SSH (its tests send `SSH-2.0 hello`), and SSH 1:
+    // the matcher takes them, the RFC 4253 parser reads no fields.
+    assert_eq!(sniff_stdin(b"SSH-2.0 hello"), "match ssh");
+    assert_eq!(sniff_stdin(b"SSH-1.5-OpenSSH_3.9p1\r\n"), "match ssh");
+    assert_eq!(
+        sniff_stdin(b"SSH-1.99-Cisco-1.25\r\n"),
+        "match ssh software=Cisco-1.25"
+    );
+}
+
+#[test]
 fn garbage_and_empty_input_are_nomatch() {
     assert_eq!(sniff_stdin(b"\xff\xfe\xfd\xfc not a protocol"), "nomatch");
     assert_eq!(sniff_stdin(b""), "nomatch");

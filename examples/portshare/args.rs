@@ -41,7 +41,7 @@ SPEC (protocol):
                    label, .example.com any subdomain; several: a.com,b.com
   tls-alpn:PROTO   TLS offering that ALPN protocol (h2, http/1.1, ...);
                    several: h2,http/1.1
-  ssh              SSH client identification (SSH-2.0-...)
+  ssh              SSH client (SSH-2.0-..., SSH-1.99-..., SSH-1.5-...)
   socks5           SOCKS5 greeting
   socks4           SOCKS4 or SOCKS4a request
   redis            Redis command (RESP or inline)

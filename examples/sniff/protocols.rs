@@ -189,8 +189,10 @@ fn describe_http1(seen: &[u8], line: &mut Line) {
     line.fact("version", format!("HTTP/1.{}", request.minor_version));
 }
 
-/// SSH: the software version and comments of the identification line, once
-/// its line ending is there (the matcher decides within 10 bytes).
+/// SSH: the software version and comments of an RFC 4253 identification
+/// line, once its line ending is there (the matcher decides within 12
+/// bytes, and also takes openings that are not RFC 4253 lines, such as
+/// `SSH-1.5-` or `SSH-2.0 hello`, which have none).
 fn describe_ssh(seen: &[u8], line: &mut Line) {
     let Some(identification) = matchers::ssh_identification(seen) else {
         return;
