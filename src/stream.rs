@@ -203,8 +203,9 @@ impl<C> PeekableStream<C> {
     }
 
     /// The HTTP/1 request line (method, target, version) and, once the
-    /// sniff read it, the Host field; `None` if the sniffed bytes do not
-    /// start with a whole request line.
+    /// sniff read the whole head, the Host field (none if the request has
+    /// two); `None` if the sniffed bytes do not start with a whole request
+    /// line.
     pub fn http1_request(&self) -> Option<Http1Request> {
         self.with_sniffed(http1_request)
     }

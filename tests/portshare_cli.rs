@@ -28,7 +28,8 @@ const BANNER: &[u8] = b"220 banner.test ESMTP ready\r\n";
 /// What [`bulk_then_wait`] sends: enough for the bulk buffer.
 const BULK_DOWNLOAD_BYTES: usize = 48 * 1024 * 1024 + 4321;
 
-fn portshare_binary() -> PathBuf {
+/// The example `name` that `cargo test` built beside this test.
+fn example_binary(name: &str) -> PathBuf {
     let test_exe = std::env::current_exe().expect("the test's own path");
     // target/<profile>/deps/portshare_cli-<hash> -> target/<profile>
     let profile_dir = test_exe
@@ -37,13 +38,17 @@ fn portshare_binary() -> PathBuf {
         .expect("target/<profile>/deps");
     let binary = profile_dir
         .join("examples")
-        .join(format!("portshare{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         binary.exists(),
-        "{} is missing: `cargo test` builds it, as does `cargo build --example portshare`",
+        "{} is missing: `cargo test` builds it, as does `cargo build --example {name}`",
         binary.display()
     );
     binary
+}
+
+fn portshare_binary() -> PathBuf {
+    example_binary("portshare")
 }
 
 fn run_to_end(args: &[&str]) -> Output {
@@ -791,5 +796,77 @@ fn quiet_keeps_only_the_startup_line() {
     match portshare.lines.recv_timeout(Duration::from_millis(300)) {
         Err(RecvTimeoutError::Timeout) => {}
         other => panic!("a line in quiet mode: {other:?}"),
+    }
+}
+
+/// What the `sniff` example prints for `opening` with `routes`, the same
+/// `--route` arguments portshare takes.
+fn sniff(routes: &[&str], opening: &[u8]) -> String {
+    let mut child = Command::new(example_binary("sniff"))
+        .args(routes)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sniff starts");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(opening)
+        .expect("sniff reads its input");
+    let output = child.wait_with_output().expect("sniff ends");
+    assert!(
+        output.status.success(),
+        "sniff {routes:?}: {:?}",
+        output.status
+    );
+    String::from_utf8(output.stdout).expect("one line of text")
+}
+
+#[test]
+fn sniff_names_the_route_portshare_takes() {
+    let echo = backend(echo);
+    let routes: Vec<String> = ["websocket", "http1", "ssh", "redis"]
+        .iter()
+        .map(|spec| format!("{spec}={echo}"))
+        .collect();
+    let args: Vec<&str> = routes
+        .iter()
+        .flat_map(|route| ["--route", route.as_str()])
+        .collect();
+    let portshare = Portshare::start(&args);
+    let openings: &[&[u8]] = &[
+        b"GET /chat HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        // http1 is http1_fast in both: decided at the method, so an
+        // unfinished request line is HTTP/1 and an unlisted method is not.
+        b"GET /unfinished",
+        b"PURGE /cache HTTP/1.1\r\n\r\n",
+        b"SSH-2.0 hello\r\n",
+        b"PING\r\n",
+        b"hello world\n",
+        b"\x00\x01nonsense",
+    ];
+    for &opening in openings {
+        let mut client = portshare.connect();
+        let peer = client.local_addr().unwrap();
+        client.write_all(opening).unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        read_until_closed(&mut client);
+        let logged = portshare.line_with(&[&format!("peer={peer} ")]);
+        let route = logged
+            .split(' ')
+            .find_map(|field| field.strip_prefix("route="))
+            .expect("a route= field");
+        let line = sniff(&args, opening);
+        let named = match line.trim_end().strip_prefix("match ") {
+            Some(rest) => rest.split(' ').next().unwrap(),
+            None => "-",
+        };
+        assert_eq!(
+            named,
+            route,
+            "{:?}: sniff says {line:?}, portshare {logged:?}",
+            opening.escape_ascii().to_string()
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! The `sniff` example (`examples/sniff/`) run as a program: on every
 //! capture in `tests/fixtures/` against `tests/fixtures/MANIFEST`, on
-//! standard input, on garbage and on a malformed PROXY header, and its
-//! `--help` and errors.
+//! standard input, on garbage and on a malformed PROXY header, with
+//! portshare's route specs given by `--route`, and its `--help` and
+//! errors. That it names the route portshare takes is checked against
+//! portshare itself in `tests/portshare_cli.rs`.
 //!
 //! `cargo test` builds the examples before it runs the tests; the binary is
 //! found next to this test's own (`target/<profile>/examples/` beside
@@ -345,6 +347,74 @@ fn standard_input_is_read_without_a_file_or_with_a_dash() {
 }
 
 #[test]
+fn ssh_openings_beyond_rfc_4253_are_ssh_without_software() {
+    // What sslh routes as SSH (its tests send `SSH-2.0 hello`), and SSH 1:
+    // the matcher takes them, the RFC 4253 parser reads no fields.
+    assert_eq!(sniff_stdin(b"SSH-2.0 hello"), "match ssh");
+    assert_eq!(sniff_stdin(b"SSH-1.5-OpenSSH_3.9p1\r\n"), "match ssh");
+    assert_eq!(
+        sniff_stdin(b"SSH-1.99-Cisco-1.25\r\n"),
+        "match ssh software=Cisco-1.25"
+    );
+}
+
+#[test]
+fn routes_are_portshare_specs_tried_in_the_order_given() {
+    let route = |specs: &[&str], input: &[u8]| {
+        let args: Vec<&OsStr> = specs.iter().map(OsStr::new).collect();
+        sniff_line(&args, input)
+    };
+    let ssh = b"SSH-2.0-OpenSSH_9.2p1\r\n";
+    assert_eq!(
+        route(&["--route", "any", "--route", "ssh"], ssh),
+        "match any"
+    );
+    // portshare's own --route options, backends and all.
+    assert_eq!(
+        route(
+            &["--route", "ssh=127.0.0.1:22", "--route=any=/run/x.sock"],
+            ssh
+        ),
+        "match ssh software=OpenSSH_9.2p1"
+    );
+    let hello = fs::read(fixtures_dir().join("tls13-openssl-sni-alpn.bin")).unwrap();
+    assert_eq!(
+        route(&["--route", "tls-sni:*.example.com"], &hello),
+        "match tls-sni:*.example.com version=TLS1.3 sni=www.example.com alpn=h2,http/1.1"
+    );
+    assert_eq!(
+        route(&["--route", "tls-sni:example.org"], &hello),
+        "nomatch"
+    );
+    assert_eq!(
+        route(&["--route", "tls-alpn:http/1.1,h3"], &hello),
+        "match tls-alpn:http/1.1,h3 version=TLS1.3 sni=www.example.com alpn=h2,http/1.1"
+    );
+    // A client that sent nothing is what a silence route takes.
+    assert_eq!(
+        route(&["--route", "http1", "--route", "silence"], b""),
+        "match silence"
+    );
+    assert_eq!(
+        route(&["--route", "redis"], b"PING\r\n"),
+        "match redis command=PING"
+    );
+    assert_eq!(route(&["--route", "redis"], b"hello world\n"), "nomatch");
+}
+
+#[test]
+fn http1_is_decided_at_the_method_as_portshare_does() {
+    // portshare's http1 route is http1_fast: a request line still arriving
+    // is HTTP/1 (without facts: http1_request wants the whole line), and a
+    // method outside the IANA registry is not.
+    assert_eq!(sniff_stdin(b"GET /index.html HTT"), "match http1");
+    assert_eq!(
+        sniff_stdin(b"PURGE /cache HTTP/1.1\r\nHost: a\r\n\r\n"),
+        "nomatch"
+    );
+}
+
+#[test]
 fn garbage_and_empty_input_are_nomatch() {
     assert_eq!(sniff_stdin(b"\xff\xfe\xfd\xfc not a protocol"), "nomatch");
     assert_eq!(sniff_stdin(b""), "nomatch");
@@ -410,9 +480,20 @@ fn help_prints_usage_with_an_example() {
         let output = run_sniff(&[OsStr::new(flag)], b"");
         assert!(output.status.success());
         let usage = String::from_utf8(output.stdout).expect("UTF-8 usage");
-        assert!(usage.starts_with("Usage: cargo run --example sniff -- [FILE]"));
+        assert!(usage.starts_with("Usage: cargo run --example sniff -- [--route SPEC ...] [FILE]"));
         assert!(usage.contains("Example:"), "{usage}");
         assert!(usage.contains("match http1 proxy_src="), "{usage}");
+        // portshare's specs, from the file both examples share.
+        for spec in [
+            "http1 ",
+            "grpc ",
+            "tls-sni:HOST",
+            "tls-alpn:PROTO",
+            "silence ",
+            "any ",
+        ] {
+            assert!(usage.contains(spec), "{spec}: {usage}");
+        }
     }
 }
 
@@ -431,7 +512,14 @@ fn a_missing_file_is_an_error_with_exit_code_2() {
 
 #[test]
 fn wrong_arguments_are_an_error_with_exit_code_2() {
-    for args in [&["a.bin", "b.bin"][..], &["--verbose"][..]] {
+    for args in [
+        &["a.bin", "b.bin"][..],
+        &["--verbose"],
+        &["--route"],
+        &["--route", "gopher"],
+        &["--route=tls-sni"],
+        &["--routes", "ssh"],
+    ] {
         let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
         let output = run_sniff(&args, b"");
         assert_eq!(output.status.code(), Some(2), "{args:?}");

@@ -13,10 +13,12 @@ use std::time::Duration;
 use connmux::ProxyMode;
 
 use crate::backend::Backend;
-use crate::spec::RouteSpec;
+use crate::spec::{RouteSpec, SPEC_HELP};
 
 /// The usage text `--help` prints.
-pub(crate) const USAGE: &str = "\
+pub(crate) fn usage() -> String {
+    format!(
+        "\
 portshare: share one TCP port between several protocols (like sslh).
 
 Usage:
@@ -27,29 +29,12 @@ Each connection is sniffed and forwarded to the backend of the first route
 whose SPEC matches it; routes are tried in the order given, so put the
 specific ones (websocket, tls-sni:...) before the general ones (http1, tls)
 and `any` last. The sniffed bytes are forwarded too: the backend sees the
-connection from its first byte.
+connection from its first byte. The sniff example tells which route a
+capture would take with the same routes.
 
 SPEC (protocol):
-  http1            HTTP/1.x request (by its method)
-  http2            HTTP/2 with prior knowledge (the client preface)
-  grpc             gRPC over cleartext HTTP/2 (content-type application/grpc);
-                   answers with an empty SETTINGS frame for clients that wait
-                   for the server's first
-  websocket        HTTP/1.1 WebSocket opening handshake
-  tls              any TLS ClientHello
-  tls-sni:HOST     TLS with that server name; *.example.com matches one more
-                   label, .example.com any subdomain; several: a.com,b.com
-  tls-alpn:PROTO   TLS offering that ALPN protocol (h2, http/1.1, ...);
-                   several: h2,http/1.1
-  ssh              SSH client identification (SSH-2.0-...)
-  socks5           SOCKS5 greeting
-  socks4           SOCKS4 or SOCKS4a request
-  redis            Redis command (RESP or inline)
-  postgres         PostgreSQL startup, SSLRequest, GSSENCRequest or cancel
-  mqtt             MQTT CONNECT (3.1, 3.1.1, 5)
-  silence          a client that sends nothing for --silence ms
-                   (server-first protocols: SMTP, FTP, MySQL, ...)
-  any              anything (the catch-all; give it last)
+{SPEC_HELP}
+The silence route takes a client once it has sent nothing for --silence ms.
 
 BACKEND: HOST:PORT (resolved at start-up) or the path of a UNIX socket
 (anything containing '/').
@@ -92,7 +77,9 @@ Examples:
   # A server-first protocol (SMTP) beside HTTP
   portshare --listen 0.0.0.0:2525 --route http1=127.0.0.1:8000 \\
       --route silence=127.0.0.1:25 --silence 1500 --timeout 3000
-";
+"
+    )
+}
 
 /// The sniff deadline when `--timeout` is not given, in milliseconds.
 const DEFAULT_TIMEOUT_MS: u64 = 5000;

@@ -17,7 +17,8 @@
 //! route, [`session`]): that thread connects to the backend ([`backend`])
 //! and copies client to backend, while a thread from [`pool`] copies
 //! backend to client ([`forward`]); the last to finish writes one log line
-//! ([`log`]).
+//! ([`log`]). The route specs ([`spec`]) are a file shared with the
+//! sniff example, which names the route a capture would take.
 //! Connections no route takes are logged from the multiplexer's events.
 //! Ctrl-C ends the process.
 
@@ -30,6 +31,7 @@ mod pool;
 mod proxy;
 mod session;
 mod socket;
+#[path = "../shared/route_spec.rs"]
 mod spec;
 
 use std::env;
@@ -39,14 +41,14 @@ use std::process::ExitCode;
 
 use connmux::Mux;
 
-use args::{parse_args, Command, Config, USAGE};
+use args::{parse_args, usage, Command, Config};
 use proxy::Proxy;
 
 fn main() -> ExitCode {
     let config = match parse_args(env::args_os().skip(1)) {
         Ok(Command::Run(config)) => config,
         Ok(Command::Help) => {
-            print!("{USAGE}");
+            print!("{}", usage());
             return ExitCode::SUCCESS;
         }
         Err(message) => {

@@ -1,29 +1,41 @@
-//! The command line: a capture file, standard input, or a request for help.
+//! The command line: routes to try, a capture file or standard input, or
+//! a request for help.
 
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::protocols::{protocol_names, MAX_INPUT_BYTES};
+use crate::protocols::{default_specs, MAX_INPUT_BYTES};
+use crate::spec::{RouteSpec, SPEC_HELP};
 
 /// The help text.
 pub(crate) fn usage() -> String {
+    let default_order: Vec<String> = default_specs().iter().map(ToString::to_string).collect();
     format!(
         "\
-Usage: cargo run --example sniff -- [FILE]
+Usage: cargo run --example sniff -- [--route SPEC ...] [FILE]
 
 Reads the first bytes a client sent (FILE, or standard input when FILE is
-absent or '-') and prints one line: the protocol connmux's built-in
-matchers recognise, tried in the order
-  {order}
-with the facts its parser reads from the bytes, or 'nomatch'. A PROXY
-protocol header in front is read and stripped first; its addresses come
-before the protocol's facts.
+absent or '-') and prints one line: the first route whose SPEC matches
+them, as portshare routes a connection whose input has ended, with the
+facts its parser reads from the bytes, or 'nomatch'. A PROXY protocol
+header in front is read and stripped first; its addresses come before the
+protocol's facts.
 
-  match NAME [key=value ...]
+Routes are tried in the order given, as portshare's are; 'SPEC=BACKEND' is
+taken too and the BACKEND ignored, so portshare's --route options can be
+pasted. Without --route, the routes are
+  {default_order}
+An empty input is a client that stayed silent: a silence route takes it.
+
+SPEC:
+{SPEC_HELP}
+The line:
+  match ROUTE [key=value ...]
   nomatch [key=value ...]
   nomatch proxy_error=\"...\"      (a malformed PROXY header)
 
+ROUTE is the SPEC as written (tls-sni:*.example.com), as portshare logs it.
 A value is written bare when it is non-empty printable ASCII without
 spaces, quotes or backslashes; otherwise it is in double quotes, with
 \\\" \\' \\\\ \\t \\r \\n and \\xNN escapes (Rust's escape_ascii).
@@ -31,21 +43,24 @@ spaces, quotes or backslashes; otherwise it is in double quotes, with
 Example:
   $ cargo run --example sniff -- tests/fixtures/proxy-v1-haproxy.bin
   match http1 proxy_src=127.0.0.1:45782 proxy_dst=127.0.0.1:40843 method=GET host=proxied target=/ version=HTTP/1.1
+  $ cargo run --example sniff -- --route ssh=127.0.0.1:22 --route any=127.0.0.1:80 capture.bin
 
 Exits 0 when it printed a line (match or nomatch), 2 when the arguments are
 wrong or the input cannot be read. At most {max_input_kib} KiB of input are read.
 
 Options:
+  --route SPEC  a route to try; repeat for more, in order
   -h, --help    print this help
 ",
-        order = protocol_names().join(", "),
+        default_order = default_order.join(", "),
         max_input_kib = MAX_INPUT_BYTES / 1024,
     )
 }
 
 /// What the command line asks for.
 pub(crate) enum Command {
-    Sniff(Input),
+    /// Classify the input with these routes.
+    Sniff(Input, Vec<RouteSpec>),
     Help,
 }
 
@@ -65,16 +80,31 @@ impl fmt::Display for Input {
 }
 
 /// The command, or a message saying what is wrong with the arguments.
-pub(crate) fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command, String> {
+pub(crate) fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Command, String> {
     let mut input = None;
-    for arg in args {
+    let mut specs = Vec::new();
+    while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
             return Ok(Command::Help);
         }
+        let text = arg.to_string_lossy();
+        if let Some(route) = text.strip_prefix("--route") {
+            let route = match route.strip_prefix('=') {
+                Some(route) => route.to_owned(),
+                None if route.is_empty() => args
+                    .next()
+                    .ok_or("--route needs a value")?
+                    .to_string_lossy()
+                    .into_owned(),
+                None => return Err(format!("unknown option '{text}'")),
+            };
+            specs.push(parse_route(&route)?);
+            continue;
+        }
         let next = if arg == "-" {
             Input::Stdin
-        } else if arg.to_string_lossy().starts_with('-') {
-            return Err(format!("unknown option '{}'", arg.to_string_lossy()));
+        } else if text.starts_with('-') {
+            return Err(format!("unknown option '{text}'"));
         } else {
             Input::File(arg.into())
         };
@@ -82,5 +112,15 @@ pub(crate) fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command
             return Err("give at most one FILE".into());
         }
     }
-    Ok(Command::Sniff(input.unwrap_or(Input::Stdin)))
+    if specs.is_empty() {
+        specs = default_specs();
+    }
+    Ok(Command::Sniff(input.unwrap_or(Input::Stdin), specs))
+}
+
+/// `SPEC` or portshare's `SPEC=BACKEND`, whose BACKEND is not needed here.
+fn parse_route(text: &str) -> Result<RouteSpec, String> {
+    let spec = text.split_once('=').map_or(text, |(spec, _backend)| spec);
+    spec.parse()
+        .map_err(|why| format!("invalid --route '{text}': {why}"))
 }

@@ -15,8 +15,9 @@ use std::fmt;
 /// A verdict and the facts found behind it, in the order they are printed.
 #[derive(Debug, Default)]
 pub(crate) struct Line {
-    /// The matched protocol's name; `None` prints `nomatch`.
-    pub(crate) protocol: Option<&'static str>,
+    /// The winning route's name, its spec as written; `None` prints
+    /// `nomatch`.
+    pub(crate) protocol: Option<String>,
     facts: Vec<(&'static str, Vec<u8>)>,
 }
 
@@ -37,7 +38,7 @@ impl Line {
 
 impl fmt::Display for Line {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.protocol {
+        match &self.protocol {
             Some(name) => write!(f, "match {name}")?,
             None => f.write_str("nomatch")?,
         }

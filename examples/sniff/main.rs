@@ -1,9 +1,11 @@
 //! Which protocol do these bytes open? A tour of connmux's matchers.
 //!
 //! `sniff` reads the first bytes a client sent (a capture file, or standard
-//! input) and prints one line: the protocol that the first built-in matcher
-//! in `protocols::protocols()` order recognises, with what that protocol's
-//! parser finds in the bytes, or `nomatch`.
+//! input) and prints one line: the first route that takes them, with what
+//! that protocol's parser finds in the bytes, or `nomatch`. Routes are
+//! portshare's route specs, given with `--route` in portshare's order or,
+//! by default, every protocol (`protocols::default_specs`), so the tool
+//! says which route portshare would take.
 //!
 //! ```text
 //! $ cargo run --example sniff -- tests/fixtures/tls13-openssl-sni-alpn.bin
@@ -18,23 +20,26 @@
 //! accepts the complete input wins. A PROXY protocol header in front of the
 //! bytes is read and stripped first, as `ProxyMode::Optional` does.
 //!
-//! Files: `args.rs` is the command line, `protocols.rs` the table of
-//! matchers and what to print for each, `line.rs` the output format.
+//! Files: `args.rs` is the command line, `protocols.rs` the routes and
+//! what to print for each, `line.rs` the output format; the route specs
+//! are portshare's own, `examples/shared/route_spec.rs`.
 
 mod args;
 mod line;
 mod protocols;
+#[path = "../shared/route_spec.rs"]
+mod spec;
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::process::ExitCode;
 
 use args::{parse_args, usage, Command, Input};
-use protocols::{classify, MAX_INPUT_BYTES};
+use protocols::{classify, routes, MAX_INPUT_BYTES};
 
 fn main() -> ExitCode {
-    let input = match parse_args(std::env::args_os().skip(1)) {
-        Ok(Command::Sniff(input)) => input,
+    let (input, specs) = match parse_args(std::env::args_os().skip(1)) {
+        Ok(Command::Sniff(input, specs)) => (input, specs),
         Ok(Command::Help) => {
             print!("{}", usage());
             return ExitCode::SUCCESS;
@@ -47,7 +52,7 @@ fn main() -> ExitCode {
     };
     match read_input(&input) {
         Ok(seen) => {
-            println!("{}", classify(&seen));
+            println!("{}", classify(&seen, &routes(&specs)));
             ExitCode::SUCCESS
         }
         Err(error) => {

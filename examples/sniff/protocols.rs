@@ -1,12 +1,16 @@
-//! The built-in matchers in route order, and what to print for each.
+//! The routes `sniff` tries, and what to print for each.
 //!
-//! Each protocol pairs a matcher, which only says whether the bytes are
-//! that protocol, with a describe function built on the parser connmux
-//! offers beside it for handlers and logs (`client_hello_info` beside
+//! A route is a portshare route spec (`examples/shared/route_spec.rs`),
+//! which gives its name and its matcher, so the tool names the route
+//! portshare would take with the same `--route` list. Each spec pairs
+//! here with a describe function built on the parser connmux offers
+//! beside its matcher for handlers and logs (`client_hello_info` beside
 //! `tls`, `http1_request` beside `http1`, ...). Matchers decide as early
 //! as they can, often before the message they recognise is complete; the
 //! parsers want the whole message, so a fact they cannot read yet is left
 //! out.
+
+use std::time::Duration;
 
 use connmux::matchers::{self, Http2HeadersError, PostgresRequest, Socks4Command, TlsVersion};
 use connmux::{
@@ -15,6 +19,7 @@ use connmux::{
 };
 
 use crate::line::Line;
+use crate::spec::RouteSpec;
 
 /// The most bytes any built-in matcher reads after a PROXY header
 /// (`TLS_MAX_CLIENT_HELLO_BYTES` and `HTTP2_HEADERS_LIMIT`, 64 KiB each).
@@ -28,55 +33,70 @@ const _: () = assert!(
 /// a matcher could look at.
 pub(crate) const MAX_INPUT_BYTES: usize = PROXY_V2_MAX_HEADER_BYTES + MAX_PAYLOAD_BYTES;
 
-/// One route: a name, its matcher, and what to print when it wins.
-struct Protocol {
-    name: &'static str,
+/// One route: its spec's name and matcher, and what to print when it wins.
+pub(crate) struct Route {
+    name: String,
     matcher: Box<dyn Matcher>,
     /// Adds the facts its parser finds in the bytes to the line.
     describe: fn(&[u8], &mut Line),
 }
 
-/// The routes, most specific first, as one would register them on a `Mux`.
+/// The routes tried when none are given: every protocol, most specific
+/// first, as one would give them to portshare.
 ///
 /// The order matters where protocols overlap: a gRPC request is HTTP/2, so
 /// `grpc` comes before `http2`; a WebSocket handshake is an HTTP/1 request,
 /// so `websocket` comes before `http1`. The others do not overlap, and most
 /// rule themselves out at their first byte.
-fn protocols() -> [Protocol; 11] {
-    [
-        protocol("tls", matchers::tls(), describe_tls),
-        protocol("grpc", matchers::grpc(), describe_http2),
-        protocol("http2", matchers::http2_preface(), describe_http2),
-        protocol("websocket", matchers::websocket(), describe_http1),
-        protocol("http1", matchers::http1(), describe_http1),
-        protocol("ssh", matchers::ssh(), describe_ssh),
-        protocol("socks5", matchers::socks5(), describe_socks5),
-        protocol("socks4", matchers::socks4(), describe_socks4),
-        protocol("redis", matchers::redis(), describe_redis),
-        protocol("postgres", matchers::postgres(), describe_postgres),
-        protocol("mqtt", matchers::mqtt(), describe_mqtt),
+pub(crate) fn default_specs() -> Vec<RouteSpec> {
+    vec![
+        RouteSpec::Tls,
+        RouteSpec::Grpc,
+        RouteSpec::Http2,
+        RouteSpec::WebSocket,
+        RouteSpec::Http1,
+        RouteSpec::Ssh,
+        RouteSpec::Socks5,
+        RouteSpec::Socks4,
+        RouteSpec::Redis,
+        RouteSpec::Postgres,
+        RouteSpec::Mqtt,
     ]
 }
 
-/// The protocols' names, in the order they are tried.
-pub(crate) fn protocol_names() -> Vec<&'static str> {
-    protocols().iter().map(|protocol| protocol.name).collect()
+/// The routes for `specs`, in their order.
+pub(crate) fn routes(specs: &[RouteSpec]) -> Vec<Route> {
+    specs
+        .iter()
+        .map(|spec| Route {
+            name: spec.to_string(),
+            // A capture has no timing: an empty one is a client that stayed
+            // silent past any timeout.
+            matcher: spec.matcher(Duration::ZERO),
+            describe: describer(spec),
+        })
+        .collect()
 }
 
-fn protocol(
-    name: &'static str,
-    matcher: impl Matcher + 'static,
-    describe: fn(&[u8], &mut Line),
-) -> Protocol {
-    Protocol {
-        name,
-        matcher: Box::new(matcher),
-        describe,
+/// What to print for a route of `spec`.
+fn describer(spec: &RouteSpec) -> fn(&[u8], &mut Line) {
+    match spec {
+        RouteSpec::Tls | RouteSpec::TlsSni(_) | RouteSpec::TlsAlpn(_) => describe_tls,
+        RouteSpec::Http2 | RouteSpec::Grpc => describe_http2,
+        RouteSpec::Http1 | RouteSpec::WebSocket => describe_http1,
+        RouteSpec::Ssh => describe_ssh,
+        RouteSpec::Socks5 => describe_socks5,
+        RouteSpec::Socks4 => describe_socks4,
+        RouteSpec::Redis => describe_redis,
+        RouteSpec::Postgres => describe_postgres,
+        RouteSpec::Mqtt => describe_mqtt,
+        RouteSpec::Silence | RouteSpec::Any => |_, _| {},
     }
 }
 
-/// The line for a connection whose client sent `seen` and nothing more.
-pub(crate) fn classify(seen: &[u8]) -> Line {
+/// The line for a connection whose client sent `seen` and nothing more,
+/// routed by `routes`.
+pub(crate) fn classify(seen: &[u8], routes: &[Route]) -> Line {
     let mut line = Line::default();
     let payload = match parse_proxy_header(seen) {
         ProxyParse::Complete { header, length } => {
@@ -91,21 +111,24 @@ pub(crate) fn classify(seen: &[u8]) -> Line {
         // of one, the bytes are the client's own (`ProxyMode::Optional`).
         ProxyParse::Absent | ProxyParse::Incomplete => seen,
     };
-    if let Some(winner) = protocols()
-        .into_iter()
-        .find(|protocol| accepts(&*protocol.matcher, payload))
+    if let Some(winner) = routes
+        .iter()
+        .find(|route| accepts(&*route.matcher, payload))
     {
-        line.protocol = Some(winner.name);
+        line.protocol = Some(winner.name.clone());
         (winner.describe)(payload, &mut line);
     }
     line
 }
 
-/// Whether `matcher` accepts `seen` as a complete input: `Match`, or the
-/// answer it gives when no more bytes will come (`NeedMore` counts as no
-/// match for every built-in matcher).
+/// Whether `matcher` accepts `seen` as a complete input, as the mux
+/// decides once the input has ended: `Match`, or the answer it gives when
+/// no more bytes will come (`NeedMore` counts as no match for every
+/// built-in matcher), or for a silence route, no input at all.
 fn accepts(matcher: &dyn Matcher, seen: &[u8]) -> bool {
-    matcher.verdict(seen) == Verdict::Match || matcher.matches_at_end(seen)
+    matcher.verdict(seen) == Verdict::Match
+        || matcher.matches_at_end(seen)
+        || (seen.is_empty() && matcher.silence_timeout().is_some())
 }
 
 /// PROXY header: `proxy_src` and `proxy_dst`, or `proxy=local` (a health
@@ -189,8 +212,10 @@ fn describe_http1(seen: &[u8], line: &mut Line) {
     line.fact("version", format!("HTTP/1.{}", request.minor_version));
 }
 
-/// SSH: the software version and comments of the identification line, once
-/// its line ending is there (the matcher decides within 10 bytes).
+/// SSH: the software version and comments of an RFC 4253 identification
+/// line, once its line ending is there (the matcher decides within 12
+/// bytes, and also takes openings that are not RFC 4253 lines, such as
+/// `SSH-1.5-` or `SSH-2.0 hello`, which have none).
 fn describe_ssh(seen: &[u8], line: &mut Line) {
     let Some(identification) = matchers::ssh_identification(seen) else {
         return;

@@ -29,6 +29,17 @@
 //! before the first field, section 2.2) is invalid, so a field is only
 //! complete once the first byte of the next line has arrived and shown
 //! that its value does not continue there.
+//!
+//! `Host` is the one field a request must not repeat: "A server MUST
+//! respond with a 400 (Bad Request) status code to any HTTP/1.1 request
+//! message that lacks a Host header field and to any request message that
+//! contains more than one Host header field line" (RFC 9112 section 3.2).
+//! Go's `net/http` ("too many Host headers") and nginx ("client sent
+//! duplicate host header") do answer 400; a router that picked one of the
+//! two would route by a host that a backend picking the other one does not
+//! serve. So here a request with two `Host` field lines has no host: the
+//! `Host` matchers and [`http1_request`] read the whole head before they
+//! report one.
 
 use std::fmt;
 
@@ -138,6 +149,9 @@ impl Matcher for Http1Fast {
     }
 }
 
+/// The field a request may carry once at most (RFC 9112 section 3.2).
+const HOST: &[u8] = b"host";
+
 /// The longest request line, line ending included, that [`http1`] and the
 /// head parser accept: 8 KiB, the minimum RFC 9112 section 3 recommends
 /// every recipient support ("request-line lengths of 8000 octets").
@@ -206,10 +220,16 @@ pub struct Http1Header {
 /// Names compare ASCII-case-insensitively, values exactly, without the
 /// optional whitespace around them. The first field with that name
 /// decides, as Go's `Header.Get` does: `Match` once it is complete and
-/// equal, `NoMatch` once it is complete and different. The request is
-/// `NoMatch` when its head ends without the field, at the first byte that
-/// breaks the grammar before the field, and when the head has not ended
-/// within [`DEFAULT_MAX_HEAD_BYTES`] (see
+/// equal, `NoMatch` once it is complete and different. `Host` is the
+/// exception: RFC 9112 section 3.2 makes a request with more than one
+/// `Host` field line invalid (a server must answer 400), so an equal
+/// `Host` matches only once the head has ended without a second one, and
+/// a second one is `NoMatch`; [`http1_request`] reads the host by the same
+/// rule.
+/// The request is `NoMatch` when its head ends without the field, at the
+/// first byte that breaks the grammar before the field (or, for `Host`,
+/// before the end of the head), and when the head has not ended within
+/// [`DEFAULT_MAX_HEAD_BYTES`] (see
 /// [`max_head_bytes`](Http1Header::max_head_bytes)): it gives up with no
 /// match past the bound instead of reading an unbounded header block. A
 /// `name` that is not a token, or a `value` with whitespace at either end,
@@ -227,6 +247,11 @@ pub struct Http1Header {
 /// assert_eq!(tests.verdict(b"GET / HTTP/1.1\r\nX-Test: yes\r\n"), Verdict::NeedMore);
 /// assert_eq!(tests.verdict(b"GET / HTTP/1.1\r\nX-Test: no\r\nX-Test: yes\r\n"), Verdict::NoMatch);
 /// assert_eq!(tests.verdict(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), Verdict::NoMatch);
+///
+/// let host = http1_header("Host", "a");
+/// assert_eq!(host.verdict(b"GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n"), Verdict::NeedMore);
+/// assert_eq!(host.verdict(b"GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n"), Verdict::Match);
+/// assert_eq!(host.verdict(b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"), Verdict::NoMatch);
 /// ```
 pub fn http1_header(name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Http1Header {
     Http1Header {
@@ -296,8 +321,10 @@ impl Matcher for Http1Header {
             .request_line()
             .and_then(|_| head.find_field(&self.name));
         match found {
-            Ok(Some(value)) => Verdict::from_bool(self.accepts(value)),
-            Ok(None) => Verdict::NoMatch,
+            Ok(Some(value)) if self.accepts(value) => head
+                .ends_without_repeating(&self.name)
+                .map_or_else(Verdict::from, |()| Verdict::Match),
+            Ok(_) => Verdict::NoMatch,
             Err(stop) => stop.into(),
         }
     }
@@ -401,8 +428,8 @@ pub struct Http1Request {
     pub target: String,
     /// The minor version: 1 for `HTTP/1.1`, 0 for `HTTP/1.0`.
     pub minor_version: u8,
-    /// The value of the first `Host` field, without the whitespace around
-    /// it, if that field was complete in the bytes given (see
+    /// The value of the `Host` field, without the whitespace around it,
+    /// if the head has ended in the bytes given with exactly one (see
     /// [`http1_request`]).
     pub host: Option<String>,
 }
@@ -422,11 +449,14 @@ impl fmt::Display for Http1Request {
 /// start of `seen`, or `None` when `seen` does not start with a complete,
 /// valid request line (as [`http1`] judges it).
 ///
-/// `host` is the value of the first `Host` field among the field lines
-/// before the first of: the end of `seen`, the end of the head, the first
-/// byte that breaks the grammar, or [`DEFAULT_MAX_HEAD_BYTES`]. Like the
-/// matchers, it counts a field line only once the first byte of the next
-/// line is in `seen`. Non-UTF-8 bytes in the host become U+FFFD.
+/// `host` is the value of the `Host` field once the whole head, up to the
+/// empty line that ends it, is in `seen` within [`DEFAULT_MAX_HEAD_BYTES`]
+/// and valid; it is `None` when the head has not ended yet, has no `Host`
+/// field, or has two: RFC 9112 section 3.2 makes such a request invalid,
+/// Go's `net/http` and nginx refuse it, and a router that picked one of
+/// the two could disagree with a backend that picks the other. So a host
+/// once read never changes as more bytes arrive, and it is the host the
+/// `Host` matchers ([`http1_header`], [`http1_header_prefix`]) compare. Non-UTF-8 bytes in the host become U+FFFD.
 ///
 /// ```
 /// use connmux::matchers::http1_request;
@@ -439,18 +469,22 @@ impl fmt::Display for Http1Request {
 /// assert_eq!(request.host.as_deref(), Some("www.w3.org"));
 /// assert_eq!(request.to_string(), "GET http://www.w3.org/ HTTP/1.1");
 /// assert_eq!(http1_request(b"GET / HTTP/1.1\r\n").unwrap().host, None);
+/// let two_hosts = b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n";
+/// assert_eq!(http1_request(two_hosts).unwrap().host, None);
 /// assert_eq!(http1_request(b"GET / HTTP/1.1"), None);
 /// ```
 pub fn http1_request(seen: &[u8]) -> Option<Http1Request> {
     let mut head = Head::new(seen, DEFAULT_MAX_HEAD_BYTES);
     let line = head.request_line().ok()?;
-    let host = head.find_field(b"host").ok().flatten();
+    let host = head
+        .find_field(HOST)
+        .and_then(|host| head.ends_without_repeating(HOST).map(|()| host));
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
     Some(Http1Request {
         method: text(line.method),
         target: text(line.target),
         minor_version: line.minor_version,
-        host: host.map(text),
+        host: host.ok().flatten().map(text),
     })
 }
 
@@ -530,6 +564,20 @@ impl<'a> Head<'a> {
             }
         }
         Ok(None)
+    }
+
+    /// After the first field named `name`: for `Host`, which a valid
+    /// request has at most once, reads the rest of the head and is `Ok`
+    /// once it has ended without another; for any other name, `Ok` at
+    /// once.
+    fn ends_without_repeating(&mut self, name: &[u8]) -> Result<(), Stop> {
+        if !name.eq_ignore_ascii_case(HOST) {
+            return Ok(());
+        }
+        while let Some(field) = self.next_field()? {
+            require(!field.name.eq_ignore_ascii_case(HOST))?;
+        }
+        Ok(())
     }
 
     fn read_field(&mut self) -> Result<Option<Field<'a>>, Stop> {
@@ -891,6 +939,41 @@ mod tests {
     }
 
     #[test]
+    fn host_decides_at_the_end_of_the_head_or_at_a_second_host() {
+        let host = http1_header("Host", "a");
+        let cases: &[(&[u8], Verdict)] = &[
+            (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Match),
+            (b"GET / HTTP/1.1\nHost: a\nAccept: */*\n\n", Match),
+            (b"GET / HTTP/1.1\r\nX: y\r\nhOST:a\r\nZ: z\r\n\r\n", Match),
+            // The first Host decides a different value at once.
+            (b"GET / HTTP/1.1\r\nHost: b\r\nH", NoMatch),
+            // RFC 9112 section 3.2: two Host field lines make the request
+            // invalid (a server answers 400), whatever the second says.
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r", NoMatch),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost:\r\n\r", NoMatch),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\nHOST: c\r\n\r",
+                NoMatch,
+            ),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nA\x00", NoMatch),
+            (b"GET / HTTP/1.1\r\nHost: a\r\n ", NoMatch),
+        ];
+        for &(input, want) in cases {
+            assert_decided_at_last_byte(&host, input, want);
+        }
+        let wrong_then_right = b"GET / HTTP/1.1\r\nHost: b\r\nHost: a\r\n\r\n";
+        assert_eq!(host.verdict(wrong_then_right), NoMatch);
+        let prefix = http1_header_prefix("host", "127.0.0.1:");
+        assert_eq!(prefix.verdict(CURL_GET), Match);
+        let repeated = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:1\r\nHost: 127.0.0.1:1\r\n\r\n";
+        assert_eq!(prefix.verdict(repeated), NoMatch);
+        // Other fields may repeat: the first decides, as before.
+        let x_test = http1_header("X-Test", "yes");
+        let two = b"GET / HTTP/1.1\r\nX-Test: yes\r\nX-Test: no\r\n\r\n";
+        assert_eq!(x_test.verdict(two), Match);
+    }
+
+    #[test]
     fn header_prefix_compares_the_start_of_the_value() {
         let grpc = http1_header_prefix("Content-Type", "application/grpc");
         let cases: &[(&[u8], Verdict)] = &[
@@ -1040,12 +1123,37 @@ mod tests {
                 request("GET", "/", 1, None),
             ),
             (
-                b"GET / HTTP/1.1\r\nhOsT:  a \r\n\r",
+                b"GET / HTTP/1.1\r\nhOsT:  a \r\n\r\n",
                 request("GET", "/", 1, Some("a")),
             ),
+            // The head has not ended: a second Host could still come.
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\n\r",
+                request("GET", "/", 1, None),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n",
+                request("GET", "/", 1, None),
+            ),
+            // RFC 9112 section 3.2: a request with two Host field lines is
+            // invalid, even when they agree or the second is empty.
             (
                 b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-                request("GET", "/", 1, Some("a")),
+                request("GET", "/", 1, None),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\nhost: a\r\n\r\n",
+                request("GET", "/", 1, None),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nHost:\r\n\r\n",
+                request("GET", "/", 1, None),
+            ),
+            // A byte that breaks the grammar after Host makes the request
+            // invalid too.
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nA\x00: b\r\n\r\n",
+                request("GET", "/", 1, None),
             ),
             (
                 b"GET / HTTP/1.1\r\nHost: caf\xc3\xa9\xff\r\n\r\n",
@@ -1146,15 +1254,19 @@ mod tests {
         proptest::collection::vec(prop_oneof![Just(b' '), Just(b'\t')], 0..3)
     }
 
-    fn field() -> impl Strategy<Value = (String, Vec<u8>)> {
-        let name = prop_oneof![
+    fn field_name() -> impl Strategy<Value = String> {
+        prop_oneof![
             "[A-Za-z0-9!#$%&'*+.^_`|~-]{1,8}",
             Just("Host".to_string()),
             Just("hOST".to_string()),
             Just("X-Test".to_string()),
             Just("Upgrade".to_string()),
             Just("connection".to_string()),
-        ];
+        ]
+    }
+
+    /// A field value without the whitespace around it.
+    fn field_value() -> impl Strategy<Value = Vec<u8>> {
         let value_byte = prop_oneof![0x21u8..=0x7e, 0x80u8..=0xff, Just(b' '), Just(b'\t'),];
         let value = prop_oneof![
             proptest::collection::vec(value_byte, 0..12),
@@ -1162,7 +1274,26 @@ mod tests {
             Just(b"websocket".to_vec()),
             Just(b"keep-alive, Upgrade".to_vec()),
         ];
-        (name, value).prop_map(|(name, value)| (name, value.trim_ascii().to_vec()))
+        value.prop_map(|value| value.trim_ascii().to_vec())
+    }
+
+    fn field() -> impl Strategy<Value = (String, Vec<u8>)> {
+        (field_name(), field_value())
+    }
+
+    /// The value of the field `name` that the matchers and
+    /// [`http1_request`] read among `fields`: the first, except that a
+    /// second `Host` leaves none (RFC 9112 section 3.2).
+    fn read_value<'a>(fields: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a [u8]> {
+        let mut named = fields
+            .iter()
+            .filter(|(field, _)| field.eq_ignore_ascii_case(name))
+            .map(|(_, value)| &value[..]);
+        let first = named.next();
+        if name.eq_ignore_ascii_case("host") && named.next().is_some() {
+            return None;
+        }
+        first
     }
 
     fn generated_request() -> impl Strategy<Value = GeneratedRequest> {
@@ -1175,16 +1306,39 @@ mod tests {
             "\\[[0-9a-f:]{2,10}\\]:[0-9]{1,5}",
         ];
         let field_lines = proptest::collection::vec((field(), ows(), ows(), line_ending()), 0..8);
+        // Half the requests repeat the name of one of their fields (Host
+        // among them), with another value, possibly empty.
+        let repeated_line = proptest::option::of((
+            any::<proptest::sample::Index>(),
+            field_value(),
+            ows(),
+            line_ending(),
+        ));
         (
             method,
             target,
             0u8..10,
             line_ending(),
             field_lines,
+            repeated_line,
             line_ending(),
         )
             .prop_map(
-                |(method, target, minor_version, line_end, field_lines, head_end)| {
+                |(
+                    method,
+                    target,
+                    minor_version,
+                    line_end,
+                    mut field_lines,
+                    repeated_line,
+                    head_end,
+                )| {
+                    if let (Some((index, value, before, end)), false) =
+                        (repeated_line, field_lines.is_empty())
+                    {
+                        let name = field_lines[index.index(field_lines.len())].0 .0.clone();
+                        field_lines.push(((name, value), before, Vec::new(), end));
+                    }
                     let mut wire = format!("{method} {target} HTTP/1.{minor_version}").into_bytes();
                     wire.extend(line_end);
                     let mut fields = Vec::new();
@@ -1253,17 +1407,16 @@ mod tests {
             let wire = &request.wire;
             check_invariants(wire, DEFAULT_MAX_HEAD_BYTES);
             prop_assert_eq!(http1().verdict(wire), Match);
-            let first = |name: &str| {
-                request.fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
-            };
             for (name, value) in &request.fields {
+                let read = read_value(&request.fields, name);
                 let shouted = name.to_ascii_uppercase();
-                let want = Verdict::from_bool(first(name) == Some(value));
+                let want = Verdict::from_bool(read == Some(&value[..]));
                 prop_assert_eq!(http1_header(&shouted, value).verdict(wire), want);
                 let longer = [&value[..], b"x"].concat();
-                prop_assert_eq!(http1_header(name, longer).verdict(wire), NoMatch);
+                let want = Verdict::from_bool(read == Some(&longer[..]));
+                prop_assert_eq!(http1_header(name, &longer).verdict(wire), want);
                 let start = &value[..value.len() / 2];
-                let want = Verdict::from_bool(first(name).is_some_and(|v| v.starts_with(start)));
+                let want = Verdict::from_bool(read.is_some_and(|v| v.starts_with(start)));
                 prop_assert_eq!(http1_header_prefix(name, start).verdict(wire), want);
             }
             prop_assert_eq!(http1_header("X-Absent-Name", "").verdict(wire), NoMatch);
@@ -1281,7 +1434,7 @@ mod tests {
             prop_assert_eq!(&read.method, &request.method);
             prop_assert_eq!(&read.target, &request.target);
             prop_assert_eq!(read.minor_version, request.minor_version);
-            let host = first("host").map(|v| String::from_utf8_lossy(v).into_owned());
+            let host = read_value(&request.fields, "host").map(|v| String::from_utf8_lossy(v).into_owned());
             prop_assert_eq!(read.host, host);
         }
 

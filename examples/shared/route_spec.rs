@@ -1,11 +1,41 @@
-//! Route specs: the protocol half of `--route SPEC=BACKEND`, and the
-//! connmux matcher each one stands for.
+//! Route specs: the protocol half of portshare's `--route SPEC=BACKEND`,
+//! the connmux matcher each one stands for, and their help text.
+//!
+//! portshare routes by these specs and `sniff` names a capture's protocol
+//! by them, so `sniff` says what portshare would do with the same routes.
+//! Both include this one file (`#[path = "../shared/route_spec.rs"]`); it
+//! sits in a folder without a `main.rs`, which cargo does not take for an
+//! example of its own.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
 use connmux::{matchers, Matcher};
+
+/// The specs and what each matches, as usage texts list them: one spec a
+/// line (continued on the next for some), indented by two spaces.
+pub(crate) const SPEC_HELP: &str = "  http1            HTTP/1.x request (by its method)
+  http2            HTTP/2 with prior knowledge (the client preface)
+  grpc             gRPC over cleartext HTTP/2 (content-type application/grpc);
+                   answers with an empty SETTINGS frame for clients that wait
+                   for the server's first
+  websocket        HTTP/1.1 WebSocket opening handshake
+  tls              any TLS ClientHello
+  tls-sni:HOST     TLS with that server name; *.example.com matches one more
+                   label, .example.com any subdomain; several: a.com,b.com
+  tls-alpn:PROTO   TLS offering that ALPN protocol (h2, http/1.1, ...);
+                   several: h2,http/1.1
+  ssh              SSH client (SSH-2.0-..., SSH-1.99-..., SSH-1.5-...)
+  socks5           SOCKS5 greeting
+  socks4           SOCKS4 or SOCKS4a request
+  redis            Redis command (RESP, or an inline command Redis would run)
+  postgres         PostgreSQL startup, SSLRequest, GSSENCRequest or cancel
+  mqtt             MQTT CONNECT (3.1, 3.1.1, 5)
+  silence          a client that sends nothing at first (server-first
+                   protocols: SMTP, FTP, MySQL, ...)
+  any              anything (the catch-all; give it last)
+";
 
 /// The longest ALPN protocol name (RFC 7301 section 3.1: a length byte).
 const MAX_ALPN_PROTOCOL_BYTES: usize = 255;
