@@ -1,6 +1,8 @@
 //! Tests of the HPACK decoder: RFC 7541's integers and Appendix C
-//! examples, malformed blocks, the dynamic table, and generated blocks.
+//! examples, malformed blocks, the dynamic table and its arena, the header
+//! list limit, and generated blocks.
 
+use super::wire::integer;
 use super::*;
 use crate::cursor::Cursor;
 use crate::matchers::huffman::huffman_encode;
@@ -50,19 +52,23 @@ impl BlockSource for SliceBlock<'_> {
 
 type Fields = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// A header list limit no test block reaches, for tests of the decoding
+/// itself.
+const NO_LIMIT: usize = usize::MAX;
+
 /// Decodes a complete block with `table`, collecting its fields, each
 /// name and value decoded whole.
 fn decode_with(table: &mut DynamicTable, block: &[u8]) -> Result<Fields, Stop> {
     let mut fields = Vec::new();
     let mut name = StringBuffer::new();
     let mut value = StringBuffer::new();
-    let flow = decode_with_table(SliceBlock::new(block, true), table, |field| {
+    let end = decode_with_table(SliceBlock::new(block, true), table, NO_LIMIT, |field| {
         let name = field.text(field.name, &mut name)?.head().to_vec();
         let value = field.text(field.value, &mut value)?.head().to_vec();
         fields.push((name, value));
         Ok(ControlFlow::<()>::Continue(()))
     })?;
-    assert_eq!(flow, ControlFlow::Continue(()));
+    assert_eq!(end, BlockEnd::Complete);
     Ok(fields)
 }
 
@@ -70,29 +76,26 @@ fn decode(block: &[u8]) -> Result<Fields, Stop> {
     decode_with(&mut DynamicTable::new(), block)
 }
 
-/// The table after decoding `block`, with every entry's size exact.
+/// The table after decoding `block`, with every entry decoded, so that
+/// its size is exact.
 fn table_after(block: &[u8]) -> DynamicTable {
     let mut table = DynamicTable::new();
     decode_with(&mut table, block).unwrap();
-    table.resolve(&SliceBlock::new(block, true)).unwrap();
+    table.decode_all(&SliceBlock::new(block, true)).unwrap();
     table
 }
 
-/// The decoded name and value of dynamic entry `index` of `table`,
-/// whose strings lie in `block`.
-fn entry(table: &DynamicTable, block: &[u8], index: usize) -> Option<(Vec<u8>, Vec<u8>)> {
-    let (name, value) = table.get(index)?;
-    let source = SliceBlock::new(block, true);
-    let decoded = |string| {
-        let mut octets = Vec::new();
-        let _ = decode_string(&source, string, &mut |octet| {
-            octets.push(octet);
-            ControlFlow::Continue(())
-        })
-        .unwrap();
-        octets
+/// The name and value of dynamic entry `index` of `table`, whose strings
+/// were sent in `block`.
+fn entry(table: &mut DynamicTable, block: &[u8], index: usize) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (name, value) = table
+        .field(61 + index, &SliceBlock::new(block, true))
+        .ok()?;
+    let octets = |at| match table.string(at) {
+        FieldString::Decoded(octets) => octets.to_vec(),
+        FieldString::Sent(sent) => panic!("{sent:?} not decoded"),
     };
-    Some((decoded(name), decoded(value)))
+    Some((octets(name), octets(value)))
 }
 
 fn fields(list: &[(&str, &str)]) -> Fields {
@@ -251,7 +254,7 @@ fn rfc_7541_appendix_c4_requests_with_huffman() {
         (":authority", "www.example.com"),
     ];
     assert_eq!(decode(c41), Ok(fields(&request)));
-    assert_eq!(table_after(c41).max_total, 57);
+    assert_eq!(table_after(c41).size(), 57);
     let mut second = request.to_vec();
     second.push(("cache-control", "no-cache"));
     let c41_c42 = [c41, c42].concat();
@@ -259,7 +262,7 @@ fn rfc_7541_appendix_c4_requests_with_huffman() {
         decode(&c41_c42),
         Ok(fields(&[&request[..], &second].concat()))
     );
-    assert_eq!(table_after(&c41_c42).max_total, 110);
+    assert_eq!(table_after(&c41_c42).size(), 110);
     let third = [
         (":method", "GET"),
         (":scheme", "https"),
@@ -272,14 +275,14 @@ fn rfc_7541_appendix_c4_requests_with_huffman() {
         decode(&all),
         Ok(fields(&[&request[..], &second, &third].concat()))
     );
-    let table = table_after(&all);
-    assert_eq!(table.max_total, 164);
+    let mut table = table_after(&all);
+    assert_eq!(table.size(), 164);
     assert_eq!(
-        entry(&table, &all, 1),
+        entry(&mut table, &all, 1),
         Some(fields(&[("custom-key", "custom-value")])[0].clone())
     );
     assert_eq!(
-        entry(&table, &all, 3),
+        entry(&mut table, &all, 3),
         Some(fields(&[(":authority", "www.example.com")])[0].clone())
     );
 }
@@ -313,12 +316,12 @@ fn rfc_7541_appendix_c6_responses_with_eviction() {
         ("location", "https://www.example.com"),
     ];
     assert_eq!(decode(c61), Ok(fields(&first)));
-    assert_eq!(table_after(c61).max_total, 222);
+    assert_eq!(table_after(c61).size(), 222);
     let mut second = first;
     second[0] = (":status", "307");
     let c61_c62 = [c61, c62].concat();
     assert_eq!(decode(&c61_c62), Ok(fields(&[first, second].concat())));
-    assert_eq!(table_after(&c61_c62).max_total, 222);
+    assert_eq!(table_after(&c61_c62).size(), 222);
     let third = [
         (":status", "200"),
         ("cache-control", "private"),
@@ -335,10 +338,10 @@ fn rfc_7541_appendix_c6_responses_with_eviction() {
         decode(&all),
         Ok(fields(&[&first[..], &second, &third].concat()))
     );
-    let table = table_after(&all);
-    assert_eq!(table.max_total, 215);
-    assert_eq!(table.count, 3);
-    assert_eq!(table.get(4), None);
+    let mut table = table_after(&all);
+    assert_eq!(table.size(), 215);
+    assert_eq!(table.count(), 3);
+    assert_eq!(entry(&mut table, &all, 4), None);
 }
 
 #[test]
@@ -373,7 +376,7 @@ fn size_updates_at_the_start_allow_zero() {
     let mut block = vec![0x20];
     block.extend(&entry);
     assert_eq!(decode(&block), Ok(fields(&[("a", "b")])));
-    assert_eq!(table_after(&block).count, 0);
+    assert_eq!(table_after(&block).count(), 0);
     block.push(0xbe);
     assert_eq!(decode(&block), Err(Stop::Invalid));
 }
@@ -401,15 +404,20 @@ fn an_entry_larger_than_the_table_empties_it() {
     let mut table = DynamicTable::new();
     let mut lengths = Vec::new();
     let mut buffer = StringBuffer::new();
-    let flow = decode_with_table(SliceBlock::new(&block, true), &mut table, |field| {
-        let value = field.text(field.value, &mut buffer)?;
-        lengths.push((value.head().len(), value.complete().is_some()));
-        Ok(ControlFlow::<()>::Continue(()))
-    });
-    assert_eq!(flow, Ok(ControlFlow::Continue(())));
+    let end = decode_with_table(
+        SliceBlock::new(&block, true),
+        &mut table,
+        NO_LIMIT,
+        |field| {
+            let value = field.text(field.value, &mut buffer)?;
+            lengths.push((value.head().len(), value.complete().is_some()));
+            Ok(ControlFlow::<()>::Continue(()))
+        },
+    );
+    assert_eq!(end, Ok(BlockEnd::Complete));
     assert_eq!(lengths, [(1, true), (FIELD_CAPACITY, false)]);
-    assert_eq!(table.count, 0);
-    assert_eq!(table.max_total, 0);
+    assert_eq!(table.count(), 0);
+    assert_eq!(table.size(), 0);
 }
 
 #[test]
@@ -435,8 +443,79 @@ fn entries_churn_through_the_table() {
     }
     assert_eq!(decode(&block), Ok(want));
     let table = table_after(&block);
-    assert_eq!(table.count, 4096 / 102);
-    assert!(table.max_total <= MAX_TABLE_SIZE);
+    assert_eq!(table.count(), 4096 / 102);
+    assert!(table.size() <= MAX_TABLE_SIZE);
+}
+
+#[test]
+fn the_header_list_size_counts_decoded_lengths() {
+    // `x: &&&&&` not indexed, Huffman-coded: the name (7 bits of 'x', 1
+    // padding) may decode to 1 octet, the value (five 8-bit codes) to 8
+    // but decodes to 5. The field counts 1 + 5 + 32 = 38.
+    let huffman: &[u8] = &[0x00, 0x81, 0xf3, 0x85, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8];
+    // The same, plain.
+    let plain: &[u8] = &[0x00, 0x01, b'x', 0x05, b'&', b'&', b'&', b'&', b'&'];
+    let field = || fields(&[("x", "&&&&&")]);
+    let cases: &[(&[u8], usize, BlockEnd<()>, Fields)] = &[
+        (huffman, 41, BlockEnd::Complete, field()),
+        (huffman, 38, BlockEnd::Complete, field()),
+        (huffman, 37, BlockEnd::ListTooLarge, vec![]),
+        (plain, 38, BlockEnd::Complete, field()),
+        (plain, 37, BlockEnd::ListTooLarge, vec![]),
+        // :method GET (42), then :path / (38) twice.
+        (
+            &[0x82, 0x84, 0x84],
+            118,
+            BlockEnd::Complete,
+            fields(&[(":method", "GET"), (":path", "/"), (":path", "/")]),
+        ),
+        (
+            &[0x82, 0x84, 0x84],
+            117,
+            BlockEnd::ListTooLarge,
+            fields(&[(":method", "GET"), (":path", "/")]),
+        ),
+        (&[0x82, 0x84, 0x84], 41, BlockEnd::ListTooLarge, vec![]),
+        (&[], 0, BlockEnd::Complete, vec![]),
+    ];
+    for (block, limit, end, want) in cases {
+        assert_eq!(
+            decode_limited(block, *limit),
+            (Ok(*end), want.clone()),
+            "{block:02x?} within {limit}"
+        );
+    }
+}
+
+#[test]
+fn entries_are_decoded_when_a_field_refers_to_them() {
+    // Three entries added with Huffman-coded strings, `a: 1`, `b: 22`,
+    // `c: 333`, never referred to: a consumer that compares names as
+    // sent decodes nothing. Then a reference to `b` (index 63): `a` and
+    // `b` are decoded, oldest first; `c` is not.
+    let mut added = Vec::new();
+    for (name, value) in [(b"a", &b"1"[..]), (b"b", b"22"), (b"c", b"333")] {
+        encode_literal(&mut added, Literal::WithIndexing, 0, name, value, true);
+    }
+    let referred = [&added[..], &[0xbf]].concat();
+    let cases: &[(&[u8], usize)] = &[(&added, 0), (&referred, 1 + 1 + 1 + 2)];
+    for (block, decoded) in cases {
+        let _ = work::take();
+        let end = decode_block(SliceBlock::new(block, true), NO_LIMIT, |field| {
+            let _ = field.equals(field.name, b"x", b"\xf3")?;
+            Ok(ControlFlow::<()>::Continue(()))
+        });
+        assert_eq!(end, Ok(BlockEnd::Complete));
+        assert_eq!(work::take().huffman_decoded, *decoded, "{block:02x?}");
+    }
+}
+
+#[test]
+fn the_table_fits_its_documented_stack_size() {
+    // "About 11 KiB" in `DynamicTable`'s docs; the matchers' say 12 KiB
+    // with the rest of a call's state.
+    let size = std::mem::size_of::<DynamicTable>();
+    assert!((10 * 1024..=12 * 1024).contains(&size), "{size}");
 }
 
 #[test]
@@ -451,7 +530,7 @@ fn a_cut_block_needs_more() {
         true,
     );
     for cut in 0..block.len() {
-        let result = decode_block(SliceBlock::new(&block[..cut], false), |_| {
+        let result = decode_block(SliceBlock::new(&block[..cut], false), NO_LIMIT, |_| {
             Ok(ControlFlow::<()>::Continue(()))
         });
         assert_eq!(result, Err(Stop::Short), "cut at {cut}");
@@ -486,39 +565,84 @@ fn generated_field() -> impl Strategy<Value = GeneratedField> {
         })
 }
 
+/// A block of `generated` fields, each one added to the table followed
+/// by a reference to the oldest entry still there; and its fields.
+fn generated_block(generated: &[GeneratedField]) -> (Vec<u8>, Fields) {
+    let mut block = Vec::new();
+    let mut want = Vec::new();
+    let mut indexed: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for field in generated {
+        encode_literal(
+            &mut block,
+            field.kind,
+            0,
+            &field.name,
+            &field.value,
+            field.huffman,
+        );
+        want.push((field.name.clone(), field.value.clone()));
+        if field.kind == Literal::WithIndexing {
+            indexed.insert(0, (field.name.clone(), field.value.clone()));
+            let mut size = 0;
+            let live = indexed
+                .iter()
+                .take_while(|(n, v)| {
+                    size += n.len() + v.len() + 32;
+                    size <= MAX_TABLE_SIZE
+                })
+                .count();
+            encode_integer(&mut block, 0x80, 7, 61 + live);
+            want.push(indexed[live - 1].clone());
+        }
+    }
+    (block, want)
+}
+
+/// How the decoding of `block` with a header list limit of `limit` ends,
+/// and the fields it hands on, each name and value decoded whole.
+fn decode_limited(block: &[u8], limit: usize) -> (Result<BlockEnd<()>, Stop>, Fields) {
+    let mut fields = Vec::new();
+    let mut name = StringBuffer::new();
+    let mut value = StringBuffer::new();
+    let end = decode_block(SliceBlock::new(block, true), limit, |field| {
+        let name = field.text(field.name, &mut name)?.head().to_vec();
+        let value = field.text(field.value, &mut value)?.head().to_vec();
+        fields.push((name, value));
+        Ok(ControlFlow::Continue(()))
+    });
+    (end, fields)
+}
+
 proptest! {
     #[test]
     fn literal_fields_and_their_references_decode(
         generated in proptest::collection::vec(generated_field(), 0..40),
     ) {
-        let mut block = Vec::new();
-        let mut want = Vec::new();
-        let mut indexed: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        for field in &generated {
-            encode_literal(&mut block, field.kind, 0, &field.name, &field.value, field.huffman);
-            want.push((field.name.clone(), field.value.clone()));
-            if field.kind == Literal::WithIndexing {
-                indexed.insert(0, (field.name.clone(), field.value.clone()));
-                // Refer to the oldest entry still in the table.
-                let mut size = 0;
-                let live = indexed
-                    .iter()
-                    .take_while(|(n, v)| {
-                        size += n.len() + v.len() + 32;
-                        size <= MAX_TABLE_SIZE
-                    })
-                    .count();
-                encode_integer(&mut block, 0x80, 7, 61 + live);
-                want.push(indexed[live - 1].clone());
-            }
-        }
+        let (block, want) = generated_block(&generated);
         prop_assert_eq!(decode(&block), Ok(want));
+    }
+
+    #[test]
+    fn a_list_of_the_limit_is_decoded_and_one_octet_more_is_not(
+        generated in proptest::collection::vec(generated_field(), 1..40),
+    ) {
+        let (block, want) = generated_block(&generated);
+        let size: usize = want.iter().map(|(n, v)| n.len() + v.len() + 32).sum();
+        let _ = work::take();
+        prop_assert_eq!(decode_limited(&block, size), (Ok(BlockEnd::Complete), want.clone()));
+        let work = work::take();
+        prop_assert!(work.total() <= work::bound(block.len(), size), "{:?}", work);
+        let all_but_last = want[..want.len() - 1].to_vec();
+        prop_assert_eq!(
+            decode_limited(&block, size - 1),
+            (Ok(BlockEnd::ListTooLarge), all_but_last)
+        );
     }
 
     #[test]
     fn arbitrary_blocks_never_panic(block in proptest::collection::vec(any::<u8>(), 0..200)) {
         let _ = decode(&block);
-        let _ = decode_block(SliceBlock::new(&block, false), |_| {
+        let _ = decode_block(SliceBlock::new(&block, false), NO_LIMIT, |_| {
             Ok(ControlFlow::<()>::Continue(()))
         });
     }
