@@ -195,7 +195,8 @@ pub(crate) enum BlockEnd<B> {
 /// handed on, or to the one that passed the limit. So one decoding, its
 /// consumer included if it decodes each string it is handed at most
 /// twice, decodes or copies at most 8 × the block's octets + 3 × the
-/// limit + 24 KiB (`work::bound` says why; the tests check it).
+/// limit + 24 KiB (`work::bound` says why; the tests and the fuzz
+/// harnesses check it).
 pub(crate) fn decode_block<S: BlockSource, B>(
     source: S,
     max_header_list_size: usize,

@@ -1,13 +1,15 @@
-//! A count of the work HPACK decoding does, for tests only: the octets
-//! Huffman decoding produces, and the octets copied (decoded strings
-//! handed out or moved, plain strings read out of the block). The bound
-//! on that work is what the tests assert, never wall-clock time.
+//! A count of the work HPACK decoding does, for tests and fuzzing only:
+//! the octets Huffman decoding produces, and the octets copied (decoded
+//! strings handed out or moved, plain strings read out of the block). The
+//! bound on that work is what the tests assert, never wall-clock time.
 //!
-//! Compiled in under `cfg(test)`; elsewhere the counting functions do
-//! nothing and the optimiser removes them.
+//! Compiled in under `cfg(test)` and `cfg(fuzzing)` (cargo-fuzz sets it,
+//! and `RUSTFLAGS='--cfg fuzzing' cargo test --test fuzz_corpus` replays
+//! the corpora with it); elsewhere the counting functions do nothing and
+//! the optimiser removes them.
 
 /// The work counted on this thread since the last [`take`].
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Work {
     /// Octets produced by Huffman decoding.
@@ -17,7 +19,7 @@ pub(crate) struct Work {
     pub(crate) copied: usize,
 }
 
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 impl Work {
     /// Both counts together.
     pub(crate) fn total(&self) -> usize {
@@ -25,7 +27,7 @@ impl Work {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 thread_local! {
     static COUNTED: std::cell::Cell<Work> = const {
         std::cell::Cell::new(Work { huffman_decoded: 0, copied: 0 })
@@ -44,7 +46,7 @@ thread_local! {
 ///   arena and handed to the consumer: each belongs to a field handed on,
 ///   so 3 × the limit, and the field refused at the limit's (at most 4 KiB
 ///   each time) and one arena's worth of moves (8 KiB).
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 pub(crate) fn bound(block_octets: usize, max_header_list_size: usize) -> usize {
     block_octets
         .saturating_mul(8)
@@ -53,7 +55,7 @@ pub(crate) fn bound(block_octets: usize, max_header_list_size: usize) -> usize {
 }
 
 /// The work counted on this thread since the last call, and a new count.
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 pub(crate) fn take() -> Work {
     COUNTED.with(|counted| counted.take())
 }
@@ -61,25 +63,25 @@ pub(crate) fn take() -> Work {
 /// Counts `octets` produced by Huffman decoding.
 #[inline]
 pub(super) fn huffman_decoded(octets: usize) {
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     COUNTED.with(|counted| {
         let mut work = counted.get();
         work.huffman_decoded = work.huffman_decoded.saturating_add(octets);
         counted.set(work);
     });
-    #[cfg(not(test))]
+    #[cfg(not(any(test, fuzzing)))]
     let _ = octets;
 }
 
 /// Counts `octets` copied.
 #[inline]
 pub(super) fn copied(octets: usize) {
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     COUNTED.with(|counted| {
         let mut work = counted.get();
         work.copied = work.copied.saturating_add(octets);
         counted.set(work);
     });
-    #[cfg(not(test))]
+    #[cfg(not(any(test, fuzzing)))]
     let _ = octets;
 }
