@@ -370,6 +370,8 @@ fn request_headers(seen: &[u8]) -> HeaderList {
 /// Checks that the HTTP/2 extraction functions agree with each other and
 /// with the header matchers on `wire`, and returns what they extract.
 fn check_http2_request(wire: &[u8]) -> (HeaderList, Option<Http2Request>) {
+    #[cfg(any(test, fuzzing))]
+    check_hpack_work(wire);
     check_settles("http2_request_headers", wire, request_headers, |headers| {
         *headers != Err(Http2HeadersError::Incomplete)
     });
@@ -378,7 +380,11 @@ fn check_http2_request(wire: &[u8]) -> (HeaderList, Option<Http2Request>) {
     let request = http2_request(wire);
     match &headers {
         Ok(_) => assert!(request.is_some(), "all fields listed, no request"),
-        Err(Http2HeadersError::Incomplete | Http2HeadersError::Invalid) => {
+        Err(
+            Http2HeadersError::Incomplete
+            | Http2HeadersError::Invalid
+            | Http2HeadersError::HeaderListTooLarge,
+        ) => {
             assert_eq!(request, None, "a request from {headers:?}");
         }
         Err(Http2HeadersError::FieldTooLong) => {}
@@ -483,6 +489,39 @@ fn check_http2_request(wire: &[u8]) -> (HeaderList, Option<Http2Request>) {
     (headers, request)
 }
 
+/// Checks that no HPACK consumer decodes or copies more octets on `wire`
+/// than the decoder's bound for its length and the default header list
+/// limit (`matchers::hpack::work::bound`; `http2_request_headers` decodes
+/// twice): work grows with the input and the limit, never with how often
+/// a block refers to its dynamic table. The count exists in tests and
+/// under `--cfg fuzzing` (which cargo-fuzz sets).
+#[cfg(any(test, fuzzing))]
+fn check_hpack_work(wire: &[u8]) {
+    use crate::matchers::hpack::work;
+    use crate::matchers::DEFAULT_MAX_HEADER_LIST_SIZE;
+    let bound = work::bound(wire.len(), DEFAULT_MAX_HEADER_LIST_SIZE);
+    let within = |what: &str, decodings: usize, call: &dyn Fn()| {
+        let _ = work::take();
+        call();
+        let work = work::take();
+        assert!(
+            work.total() <= decodings * bound,
+            "{what}: {work:?}, more than {decodings} × {bound} octets"
+        );
+    };
+    for (index, matcher) in http2_routes().iter().enumerate() {
+        within(&format!("route {index}"), 1, &|| {
+            let _ = matcher.verdict(wire);
+        });
+    }
+    within("http2_request", 1, &|| {
+        let _ = http2_request(wire);
+    });
+    within("http2_request_headers", 2, &|| {
+        let _ = request_headers(wire);
+    });
+}
+
 /// Checks the SETTINGS reply of `grpc().send_settings()` on `wire`: it is
 /// offered only before any HEADERS frame, and the ACK it locates is a
 /// SETTINGS ACK frame header after the preface, found once and for good.
@@ -529,7 +568,9 @@ fn check_settings_reply(wire: &[u8]) {
 /// first field of each name in the block matches by value and by prefix; a
 /// matcher for an absent field is undecided exactly while the block is
 /// incomplete (the extraction may already have met a bad Huffman code in a
-/// string the matcher skips); the SETTINGS reply and its ACK are where they should be.
+/// string the matcher skips); the SETTINGS reply and its ACK are where they should be;
+/// and the HPACK work of each is within the decoder's bound (where it is
+/// counted: tests, and `--cfg fuzzing`).
 pub fn http2_frames(data: &[u8]) {
     let wire: Cow<[u8]> = if data.first() == Some(&b'P') {
         Cow::Borrowed(data)
@@ -648,7 +689,7 @@ const MAX_FUZZED_BLOCK: usize = 16_384 - 1 - 255 - 5;
 /// gives the same fields from [`http2_request_headers`], the same
 /// [`http2_request`] and the same verdict from every HTTP/2 matcher,
 /// including matchers built from the decoded fields. The whole framing and
-/// the split one also pass the matcher and extraction checks of the
+/// the split one also pass the matcher, extraction and work checks of the
 /// `http2_frames` target.
 pub fn hpack(data: &[u8]) {
     let (control, block) = match data.split_first() {
@@ -1135,6 +1176,18 @@ mod tests {
             route_decision(data);
         }
         assert_eq!(cases.len(), routes.len() + 1);
+    }
+
+    /// The seeds of issue 13's block (a 4,064-octet Huffman-coded name,
+    /// then thousands of fields named by it) hold the harnesses' work
+    /// bound, which `tests/fuzz_corpus.rs` does not count (the library is
+    /// built there without `cfg(test)`).
+    #[test]
+    fn the_referenced_name_bomb_seeds_stay_within_the_work_bound() {
+        hpack(include_bytes!("../fuzz/corpus/hpack/referenced-name-bomb"));
+        http2_frames(include_bytes!(
+            "../fuzz/corpus/http2_frames/referenced-name-bomb"
+        ));
     }
 
     /// Found by the `hpack` target (a harness bug, now fixed): a block

@@ -212,7 +212,11 @@ impl<C> PeekableStream<C> {
 
     /// The HTTP/2 request's `:method`, `:scheme`, `:authority`, `:path` and
     /// `content-type`; `None` unless the sniff read the whole first header
-    /// block (which an HTTP/2 header or gRPC match guarantees).
+    /// block and its header list is at most
+    /// [`DEFAULT_MAX_HEADER_LIST_SIZE`](crate::matchers::DEFAULT_MAX_HEADER_LIST_SIZE)
+    /// (see [`http2_request`](crate::matchers::http2_request)). An HTTP/2
+    /// header or gRPC match does not guarantee either: it decides at the
+    /// field it looks for.
     pub fn http2_request(&self) -> Option<Http2Request> {
         self.with_sniffed(http2_request)
     }

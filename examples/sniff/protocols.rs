@@ -185,8 +185,9 @@ fn describe_http2(seen: &[u8], line: &mut Line) {
 }
 
 /// Why an HTTP/2 client's first request cannot be read: `none` when it
-/// sent only frames other than HEADERS, `incomplete`, `invalid`, or
-/// `too-long` (a field over 4096 bytes).
+/// sent only frames other than HEADERS, `incomplete`, `invalid`,
+/// `too-long` (a field over 4096 bytes), or `too-large` (a header list
+/// over 64 KiB).
 fn missing_headers(seen: &[u8]) -> &'static str {
     // `send_settings()` has the sniffer send the server's SETTINGS exactly
     // when the client waits for them: it has sent the preface, and frames
@@ -197,6 +198,7 @@ fn missing_headers(seen: &[u8]) -> &'static str {
     match matchers::http2_request_headers(seen, |_name, _value| {}) {
         Err(Http2HeadersError::Invalid) => "invalid",
         Err(Http2HeadersError::FieldTooLong) => "too-long",
+        Err(Http2HeadersError::HeaderListTooLarge) => "too-large",
         Err(Http2HeadersError::Incomplete) | Ok(()) => "incomplete",
     }
 }

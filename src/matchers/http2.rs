@@ -31,7 +31,7 @@ use std::ops::{ControlFlow, Range};
 use crate::cursor::{require, Cursor, Stop};
 use crate::matcher::{Matcher, ReplyAck, Verdict};
 use crate::matchers::hpack::{
-    decode_block, BlockSource, Field, SentStringsChecked, StringBuffer, FIELD_CAPACITY,
+    decode_block, BlockEnd, BlockSource, Field, StringBuffer, FIELD_CAPACITY,
 };
 use crate::matchers::huffman::huffman_encode;
 use crate::matchers::prefix::prefix_verdict;
@@ -48,6 +48,21 @@ pub const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// a client sends before it (SETTINGS, WINDOW_UPDATE, PRIORITY) take a few
 /// dozen bytes. The sniffer's own byte limit is usually lower.
 pub const HTTP2_HEADERS_LIMIT: usize = 64 * 1024;
+
+/// The largest header list the HTTP/2 header matchers and request
+/// functions read unless told otherwise: 64 KiB, measured as RFC 9113
+/// section 6.5.2 measures SETTINGS_MAX_HEADER_LIST_SIZE (each field's
+/// decoded name and value plus 32 octets).
+///
+/// HPACK lets a block of a few bytes per field refer to large strings in
+/// its dynamic table again and again; the limit bounds what decoding any
+/// block can cost (the block's bytes and this many). 64 KiB is as much as
+/// HTTP/2 servers commonly accept in a request's header fields (nghttp2's
+/// servers refuse a request whose names and values pass 64 KiB), so a
+/// request a server behind connmux would take is not refused here. Set
+/// another with [`Http2Header::max_header_list_size`],
+/// [`http2_request_with_limit`] and [`http2_request_headers_with_limit`].
+pub const DEFAULT_MAX_HEADER_LIST_SIZE: usize = 64 * 1024;
 
 /// The server's empty SETTINGS frame: length 0, type SETTINGS, no flags,
 /// stream 0.
@@ -113,6 +128,7 @@ pub struct Http2Header {
     coded_name: Box<[u8]>,
     test: ValueTest,
     send_settings: bool,
+    max_header_list_size: usize,
 }
 
 /// What the value of the field must be.
@@ -193,18 +209,24 @@ fn starts_with(field: &Field<'_, impl BlockSource>, prefix: &[u8]) -> Result<boo
 /// decoded with that value; `NoMatch` once it is decoded with another, when
 /// the block ends without it, at the first byte that breaks the protocol
 /// (including a first frame other than SETTINGS, which RFC 9113 section
-/// 3.4 requires), or when [`HTTP2_HEADERS_LIMIT`] bytes have not decided
-/// it. A value longer than 4096 bytes never matches. Each call decodes
-/// from byte 0 with a fixed dynamic table on the stack (about 6 KiB),
-/// without heap allocation.
+/// 3.4 requires), when [`HTTP2_HEADERS_LIMIT`] bytes have not decided
+/// it, or when the fields before it take the header list past
+/// [`DEFAULT_MAX_HEADER_LIST_SIZE`] (64 KiB, as RFC 9113 section 6.5.2
+/// counts: see [`Http2Header::max_header_list_size`]). A value longer than
+/// 4096 bytes never matches. Each call decodes from byte 0 with a fixed
+/// dynamic table on the stack (11 KiB; a call takes about 15 KiB of stack
+/// in all in a release build), without heap allocation, and its work is
+/// bounded by the bytes seen and the header list limit.
 ///
 /// Names and values are decoded only as far as the decision needs: a
 /// Huffman-coded name or value is compared as sent with `name` or `value`
 /// Huffman-coded (the coding of a string is unique), the values of other
 /// fields are skipped, and a prefix test stops at the last octet of the
 /// prefix. So a Huffman code error (RFC 7541 section 5.2) in a string the
-/// matcher did not need goes unnoticed, and it may say `Match` on a block
-/// that [`http2_request`] and [`http2_request_headers`], which decode every
+/// matcher did not need goes unnoticed, unless the dynamic table decoded
+/// the string (a field refers to its entry, or evicting or the header list
+/// limit needs its exact length), and it may say `Match` on a block that
+/// [`http2_request`] and [`http2_request_headers`], which decode every
 /// string, reject as invalid.
 ///
 /// ```
@@ -284,7 +306,36 @@ impl Http2Header {
             name: name.into(),
             test,
             send_settings: false,
+            max_header_list_size: DEFAULT_MAX_HEADER_LIST_SIZE,
         }
+    }
+
+    /// The same matcher, reading at most `octets` of header list instead
+    /// of [`DEFAULT_MAX_HEADER_LIST_SIZE`]: it says `NoMatch` if the fields
+    /// before the one it looks for take the list past `octets`, counted as
+    /// RFC 9113 section 6.5.2 counts (each field's decoded name and value
+    /// plus 32 octets). A list of exactly `octets` is read.
+    ///
+    /// A matcher routing to a server that accepts larger header lists may
+    /// raise it; the work of each call grows with it.
+    ///
+    /// ```
+    /// use connmux::{Matcher, Verdict};
+    /// use connmux::matchers::{http2_header, HTTP2_PREFACE};
+    ///
+    /// let mut request = HTTP2_PREFACE.to_vec();
+    /// request.extend([0, 0, 0, 4, 0, 0, 0, 0, 0]); // empty SETTINGS
+    /// request.extend([0, 0, 3, 1, 5, 0, 0, 0, 1]); // HEADERS, END_STREAM | END_HEADERS, stream 1
+    /// request.extend([0x82, 0x86, 0x84]); // :method GET, :scheme http, :path /
+    ///
+    /// // :method GET (7 + 3 + 32), :scheme http (7 + 4 + 32), :path / (5 + 1 + 32).
+    /// let path = http2_header(":path", "/");
+    /// assert_eq!(path.clone().max_header_list_size(123).verdict(&request), Verdict::Match);
+    /// assert_eq!(path.max_header_list_size(122).verdict(&request), Verdict::NoMatch);
+    /// ```
+    pub fn max_header_list_size(mut self, octets: usize) -> Http2Header {
+        self.max_header_list_size = octets;
+        self
     }
 
     /// The same matcher, for clients that wait for the server's SETTINGS
@@ -320,14 +371,14 @@ impl Http2Header {
     /// Whether the first field named `self.name` in the first header block
     /// passes the value test.
     fn first_field_passes(&self, window: &[u8]) -> Result<bool, Stop> {
-        let flow = decode_first_block(window, |field| {
+        let end = decode_first_block(window, self.max_header_list_size, |field| {
             Ok(if field.equals(field.name, &self.name, &self.coded_name)? {
                 ControlFlow::Break(self.test.accepts(&field)?)
             } else {
                 ControlFlow::Continue(())
             })
         })?;
-        Ok(flow == ControlFlow::Break(true))
+        Ok(end == BlockEnd::Broke(true))
     }
 }
 
@@ -368,6 +419,12 @@ pub enum Http2HeadersError {
     Invalid,
     /// A field name or value is longer than 4096 bytes.
     FieldTooLong,
+    /// The header list passes the limit ([`DEFAULT_MAX_HEADER_LIST_SIZE`]
+    /// unless set with [`http2_request_headers_with_limit`]) before the
+    /// block ends: its fields' decoded names and values plus 32 octets
+    /// each (RFC 9113 section 6.5.2) add up to more. Decided as soon as
+    /// the fields that pass it have arrived.
+    HeaderListTooLarge,
 }
 
 impl fmt::Display for Http2HeadersError {
@@ -376,6 +433,9 @@ impl fmt::Display for Http2HeadersError {
             Http2HeadersError::Incomplete => "the first HTTP/2 header block is incomplete",
             Http2HeadersError::Invalid => "not a valid HTTP/2 request",
             Http2HeadersError::FieldTooLong => "an HTTP/2 header field is longer than 4096 bytes",
+            Http2HeadersError::HeaderListTooLarge => {
+                "the HTTP/2 header list is larger than the limit"
+            }
         })
     }
 }
@@ -394,8 +454,12 @@ impl From<Stop> for Http2HeadersError {
 /// Calls `visit` with the name and value of each field of the first
 /// request header block in `seen`, in order, without allocating.
 ///
-/// `visit` is called only if the block is complete and valid, and every
-/// name and value fits in 4096 bytes; otherwise the error says why.
+/// `visit` is called only if the block is complete and valid, every name
+/// and value fits in 4096 bytes, and the header list is at most
+/// [`DEFAULT_MAX_HEADER_LIST_SIZE`] (64 KiB, each field counted as its
+/// name and value plus 32 bytes); otherwise the error says why. To read
+/// larger header lists, or refuse smaller ones, use
+/// [`http2_request_headers_with_limit`].
 ///
 /// ```
 /// use connmux::matchers::{http2_request_headers, HTTP2_PREFACE};
@@ -417,11 +481,46 @@ impl From<Stop> for Http2HeadersError {
 /// ```
 pub fn http2_request_headers(
     seen: &[u8],
+    visit: impl FnMut(&[u8], &[u8]),
+) -> Result<(), Http2HeadersError> {
+    http2_request_headers_with_limit(seen, DEFAULT_MAX_HEADER_LIST_SIZE, visit)
+}
+
+/// [`http2_request_headers`] with a header list of at most
+/// `max_header_list_size` bytes instead of
+/// [`DEFAULT_MAX_HEADER_LIST_SIZE`], counted as RFC 9113 section 6.5.2
+/// counts (each field's decoded name and value plus 32 bytes): a larger
+/// list is [`Http2HeadersError::HeaderListTooLarge`], a list of exactly
+/// that size is read.
+///
+/// The block is decoded twice (once to check it, once to visit it), with
+/// a fixed dynamic table and two 4 KiB buffers on the stack (about 23 KiB
+/// in all in a release build); the work is bounded by `seen`'s length and
+/// the limit.
+///
+/// ```
+/// use connmux::matchers::{http2_request_headers_with_limit, Http2HeadersError, HTTP2_PREFACE};
+///
+/// let mut request = HTTP2_PREFACE.to_vec();
+/// request.extend([0, 0, 0, 4, 0, 0, 0, 0, 0]); // empty SETTINGS
+/// request.extend([0, 0, 3, 1, 5, 0, 0, 0, 1]); // HEADERS, END_STREAM | END_HEADERS, stream 1
+/// request.extend([0x82, 0x86, 0x84]); // :method GET, :scheme http, :path /
+///
+/// // 42 + 43 + 38 bytes, as RFC 9113 section 6.5.2 counts.
+/// assert_eq!(http2_request_headers_with_limit(&request, 123, |_, _| {}), Ok(()));
+/// assert_eq!(
+///     http2_request_headers_with_limit(&request, 122, |_, _| {}),
+///     Err(Http2HeadersError::HeaderListTooLarge),
+/// );
+/// ```
+pub fn http2_request_headers_with_limit(
+    seen: &[u8],
+    max_header_list_size: usize,
     mut visit: impl FnMut(&[u8], &[u8]),
 ) -> Result<(), Http2HeadersError> {
     let mut name = StringBuffer::new();
     let mut value = StringBuffer::new();
-    let checked = decode_first_block(seen, |field| {
+    let checked = decode_first_block(seen, max_header_list_size, |field| {
         let name = field.text(field.name, &mut name)?;
         let value = field.text(field.value, &mut value)?;
         Ok(match (name.complete(), value.complete()) {
@@ -429,11 +528,13 @@ pub fn http2_request_headers(
             _ => ControlFlow::Break(()),
         })
     })?;
-    if checked.is_break() {
-        return Err(Http2HeadersError::FieldTooLong);
+    match checked {
+        BlockEnd::Complete => {}
+        BlockEnd::Broke(()) => return Err(Http2HeadersError::FieldTooLong),
+        BlockEnd::ListTooLarge => return Err(Http2HeadersError::HeaderListTooLarge),
     }
-    // Every field fits: this pass runs to the end of the block.
-    let _ = decode_first_block(seen, |field| {
+    // Every field fits, and so does the list: this pass runs to the end.
+    let _ = decode_first_block(seen, max_header_list_size, |field| {
         let name = field.text(field.name, &mut name)?;
         let value = field.text(field.value, &mut value)?;
         visit(name.head(), value.head());
@@ -461,7 +562,9 @@ pub struct Http2Request {
 
 /// The method, scheme, authority, path and content type of the first
 /// request in `seen`, or `None` unless its header block is complete and
-/// valid.
+/// valid and its header list is at most [`DEFAULT_MAX_HEADER_LIST_SIZE`]
+/// (64 KiB, each field counted as its name and value plus 32 bytes; see
+/// [`http2_request_with_limit`]).
 ///
 /// Each is the first field of that name; bytes that are not UTF-8 become
 /// U+FFFD. A wanted field longer than 4096 bytes gives `None`.
@@ -482,6 +585,32 @@ pub struct Http2Request {
 /// assert_eq!(http2_request(&request[..50]), None);
 /// ```
 pub fn http2_request(seen: &[u8]) -> Option<Http2Request> {
+    http2_request_with_limit(seen, DEFAULT_MAX_HEADER_LIST_SIZE)
+}
+
+/// [`http2_request`] with a header list of at most `max_header_list_size`
+/// bytes instead of [`DEFAULT_MAX_HEADER_LIST_SIZE`], counted as RFC 9113
+/// section 6.5.2 counts (each field's decoded name and value plus 32
+/// bytes): a larger list gives `None`, a list of exactly that size is
+/// read.
+///
+/// It decodes the block once, with a fixed dynamic table and a 4 KiB
+/// buffer on the stack (about 20 KiB in all in a release build); the work
+/// is bounded by `seen`'s length and the limit.
+///
+/// ```
+/// use connmux::matchers::{http2_request_with_limit, HTTP2_PREFACE};
+///
+/// let mut request = HTTP2_PREFACE.to_vec();
+/// request.extend([0, 0, 0, 4, 0, 0, 0, 0, 0]); // empty SETTINGS
+/// request.extend([0, 0, 3, 1, 5, 0, 0, 0, 1]); // HEADERS, END_STREAM | END_HEADERS, stream 1
+/// request.extend([0x82, 0x86, 0x84]); // :method GET, :scheme http, :path /
+///
+/// // 42 + 43 + 38 bytes, as RFC 9113 section 6.5.2 counts.
+/// assert!(http2_request_with_limit(&request, 123).is_some());
+/// assert_eq!(http2_request_with_limit(&request, 122), None);
+/// ```
+pub fn http2_request_with_limit(seen: &[u8], max_header_list_size: usize) -> Option<Http2Request> {
     // In the order of `found` and of the fields of `Http2Request`.
     let wanted = [
         b":method".as_slice(),
@@ -492,13 +621,11 @@ pub fn http2_request(seen: &[u8]) -> Option<Http2Request> {
     ]
     .map(|name| (name, huffman_encode(name)));
     let mut found: [Option<String>; 5] = Default::default();
-    let mut checked = SentStringsChecked::default();
     let mut value = StringBuffer::new();
-    let flow = decode_first_block(seen, |field| {
+    let end = decode_first_block(seen, max_header_list_size, |field| {
         // Every string sent is checked, wanted or not: a request comes
         // only from a valid block.
-        checked.check(&field, field.name)?;
-        checked.check(&field, field.value)?;
+        field.check_strings()?;
         let mut wanted_slot = None;
         for ((plain, coded), slot) in wanted.iter().zip(&mut found) {
             if field.equals(field.name, plain, coded)? {
@@ -520,7 +647,7 @@ pub fn http2_request(seen: &[u8]) -> Option<Http2Request> {
     })
     .ok()?;
     let [method, scheme, authority, path, content_type] = found;
-    flow.is_continue().then_some(Http2Request {
+    (end == BlockEnd::Complete).then_some(Http2Request {
         method,
         scheme,
         authority,
@@ -529,13 +656,15 @@ pub fn http2_request(seen: &[u8]) -> Option<Http2Request> {
     })
 }
 
-/// Decodes the first header block of `seen`, handing each field to
-/// `on_field` until it breaks.
+/// Decodes the first header block of `seen` with a header list of at
+/// most `max_header_list_size` octets, handing each field to `on_field`
+/// until it breaks.
 fn decode_first_block<B>(
     seen: &[u8],
+    max_header_list_size: usize,
     on_field: impl FnMut(Field<'_, HeaderBlockReader<'_>>) -> Result<ControlFlow<B>, Stop>,
-) -> Result<ControlFlow<B>, Stop> {
-    decode_block(first_header_block(seen)?, on_field)
+) -> Result<BlockEnd<B>, Stop> {
+    decode_block(first_header_block(seen)?, max_header_list_size, on_field)
 }
 
 /// One frame header (RFC 9113 section 4.1).
@@ -740,6 +869,7 @@ mod tests {
     use super::*;
     use crate::fuzzing::check_monotone;
     use crate::matchers::hpack::tests::{encode_integer, encode_literal, encode_string, Literal};
+    use crate::matchers::hpack::work::{self, Work};
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};
 
@@ -939,28 +1069,245 @@ mod tests {
         assert_eq!(authority.verdict(&beyond), Match);
     }
 
+    /// The octets decoded and copied while `call` runs.
+    fn work_of(call: impl FnOnce()) -> Work {
+        let _ = work::take();
+        call();
+        work::take()
+    }
+
+    /// The block of issue 13: a literal with incremental indexing whose
+    /// Huffman-coded name decodes to 4,064 octets (the most an entry of a
+    /// 4,096-octet table holds with an empty value), then 6,900 literals
+    /// with incremental indexing named by the newest entry, each adding a
+    /// 4,096-octet entry that evicts the one before. Each field counts
+    /// 4,096 octets of header list: 28 MB in all, from 16,345 octets.
+    fn referenced_name_bomb() -> Vec<u8> {
+        // 'a' is 00011: eight of them are 40 bits, 5 octets.
+        let coded_name = [0x18, 0xc6, 0x31, 0x8c, 0x63].repeat(4064 / 8);
+        assert_eq!(coded_name, huffman_encode(&[b'a'; 4064]));
+        // 01 000000: literal with indexing, name sent; H = 1, length 2,540
+        // (7f, then 2,413 in two continuation octets).
+        let mut block = vec![0x40, 0xff, 0xed, 0x12];
+        block.extend(coded_name);
+        block.push(0x00); // empty value
+        for _ in 0..6_900 {
+            // 01 111110: literal with indexing, name index 62 (the newest
+            // entry); empty value.
+            block.extend([0x7e, 0x00]);
+        }
+        assert_eq!(block.len(), 16_345);
+        block
+    }
+
     #[test]
-    fn references_to_a_large_entry_are_checked_when_sent() {
-        // One 4000-octet Huffman-coded value put in the table, then
-        // thousands of one-octet references to it: each reference is a
-        // field of the request, and the entry was checked once, when sent.
+    fn the_referenced_name_bomb_is_refused_in_bounded_work() {
+        let block = referenced_name_bomb();
+        let split = connection(&[
+            &frame(FRAME_HEADERS, 0, 1, &block[..8_000]),
+            &frame(FRAME_CONTINUATION, FLAG_END_HEADERS, 1, &block[8_000..]),
+        ]);
+        for wire in [request(&block), split] {
+            let bound = work::bound(wire.len(), DEFAULT_MAX_HEADER_LIST_SIZE);
+            let matchers = [
+                grpc(),
+                grpc().send_settings(),
+                http2_header(":path", "/"),
+                http2_header_prefix(":path", "/"),
+            ];
+            for matcher in &matchers {
+                let work = work_of(|| assert_eq!(matcher.verdict(&wire), NoMatch));
+                assert!(work.total() <= bound, "{matcher:?}: {work:?} > {bound}");
+                // The name is decoded once, when the first field names it.
+                assert_eq!(work.huffman_decoded, 4064, "{matcher:?}");
+            }
+            let work = work_of(|| assert_eq!(http2_request(&wire), None));
+            assert!(work.total() <= bound, "http2_request: {work:?} > {bound}");
+            let work = work_of(|| {
+                assert_eq!(
+                    http2_request_headers(&wire, |_, _| panic!("visited")),
+                    Err(Http2HeadersError::HeaderListTooLarge)
+                );
+            });
+            // It may decode twice: to check the block, then to visit it.
+            assert!(work.total() <= 2 * bound, "headers: {work:?} > 2 × {bound}");
+        }
+    }
+
+    #[test]
+    fn an_entry_referenced_thousands_of_times_is_decoded_once() {
+        // `x: a…a` (4,000 a's), both Huffman-coded, added to the table;
+        // :method GET, :scheme http, :path /; then one-octet references to
+        // the entry (index 62), each a field of the request.
         let value = vec![b'a'; 4000];
-        let mut block = Vec::new();
-        encode_literal(&mut block, Literal::WithIndexing, 0, b"x", &value, true);
-        block.extend([0x82, 0x86, 0x84]);
+        let block_with = |references: usize| {
+            let mut block = Vec::new();
+            encode_literal(&mut block, Literal::WithIndexing, 0, b"x", &value, true);
+            block.extend([0x82, 0x86, 0x84]);
+            block.extend(std::iter::repeat_n(0xbe, references));
+            block
+        };
+        let unlimited = usize::MAX;
+        // Huffman-decoded octets per call: the matcher compares the literal
+        // as sent and decodes the entry when the first reference reads it;
+        // `http2_request` also checks the literal; `http2_request_headers`
+        // decodes the literal and the entry in each of its two decodings.
+        let entry = 1 + value.len();
+        let absent = http2_header("x-absent", "").max_header_list_size(unlimited);
         // Fewer under miri, which interprets every decoded octet.
-        let references = if cfg!(miri) { 20 } else { 10_000 };
-        block.extend(std::iter::repeat_n(0xbe, references));
-        let wire = request(&block);
-        let parsed = http2_request(&wire).expect("a valid block");
-        assert_eq!(parsed.method.as_deref(), Some("GET"));
-        assert_eq!(http2_header("x", &value).verdict(&wire), Match);
-        let mut fields = 0;
-        http2_request_headers(&wire, |name, seen| {
-            fields += usize::from(name == b"x" && seen == value.as_slice());
-        })
-        .expect("a valid block");
-        assert_eq!(fields, references + 1);
+        let many = if cfg!(miri) { 20 } else { 10_000 };
+        for references in [10, many] {
+            let wire = request(&block_with(references));
+            let work = work_of(|| assert_eq!(absent.verdict(&wire), NoMatch));
+            assert_eq!(work.huffman_decoded, entry, "{references} references");
+            let work = work_of(|| {
+                let parsed = http2_request_with_limit(&wire, unlimited).expect("a valid block");
+                assert_eq!(parsed.method.as_deref(), Some("GET"));
+            });
+            assert_eq!(work.huffman_decoded, 2 * entry, "{references} references");
+            let mut fields = 0;
+            let work = work_of(|| {
+                http2_request_headers_with_limit(&wire, unlimited, |name, seen| {
+                    fields += usize::from(name == b"x" && seen == value.as_slice());
+                })
+                .expect("a valid block");
+            });
+            assert_eq!(fields, references + 1);
+            assert_eq!(work.huffman_decoded, 4 * entry, "{references} references");
+            assert_eq!(
+                http2_header("x", &value)
+                    .max_header_list_size(unlimited)
+                    .verdict(&wire),
+                Match
+            );
+        }
+        // With the default limit, the 16th reference (4,033 + 42 + 43 + 38
+        // + 16 × 4,033 octets) passes 64 KiB: the block is refused, but a
+        // field decided before that still matches.
+        let wire = request(&block_with(16));
+        assert_eq!(http2_request(&wire), None);
+        assert_eq!(http2_header(":method", "GET").verdict(&wire), Match);
+        assert_eq!(http2_header("x-absent", "").verdict(&wire), NoMatch);
+        assert!(http2_request(&request(&block_with(15))).is_some());
+    }
+
+    /// A block whose header list is `size` octets as RFC 9113 section
+    /// 6.5.2 counts them (each field's name and value plus 32), `size` from
+    /// 61,544 to 69,736; its last field `:path /`. The fields: `x` with a value
+    /// of half the rest, not indexed; `e` with a value of 4,063 octets,
+    /// added to the table (4,096 octets) and referred to 14 times; `y` with
+    /// the other half, not indexed; `:path /` (index 4, 38 octets).
+    /// Huffman-coded, the values are of `&`, whose code is 8 bits long:
+    /// until decoded they may be 8/5 as long.
+    fn block_of_list_size(size: usize, huffman: bool) -> Vec<u8> {
+        let rest = size - (33 + 15 * 4096 + 33 + 38);
+        let filler = if huffman { b'&' } else { b'-' };
+        let mut block = Vec::new();
+        let x = vec![filler; rest / 2];
+        encode_literal(&mut block, Literal::WithoutIndexing, 0, b"x", &x, huffman);
+        let e = vec![filler; 4096 - 32 - 1];
+        encode_literal(&mut block, Literal::WithIndexing, 0, b"e", &e, huffman);
+        block.extend([0xbe; 14]);
+        let y = vec![filler; rest - rest / 2];
+        encode_literal(&mut block, Literal::WithoutIndexing, 0, b"y", &y, huffman);
+        block.push(0x84);
+        block
+    }
+
+    #[test]
+    fn a_header_list_of_the_limit_is_read_and_one_octet_more_is_not() {
+        let limit = DEFAULT_MAX_HEADER_LIST_SIZE;
+        let path = http2_header(":path", "/");
+        for huffman in [false, true] {
+            let at_limit = request(&block_of_list_size(limit, huffman));
+            assert_eq!(path.verdict(&at_limit), Match, "huffman {huffman}");
+            assert_eq!(
+                http2_request(&at_limit).and_then(|r| r.path).as_deref(),
+                Some("/"),
+                "huffman {huffman}"
+            );
+            let mut fields = 0;
+            http2_request_headers(&at_limit, |_, _| fields += 1).unwrap();
+            assert_eq!(fields, 18, "huffman {huffman}");
+            let over_block = block_of_list_size(limit + 1, huffman);
+            let over = request(&over_block);
+            assert_eq!(path.verdict(&over), NoMatch, "huffman {huffman}");
+            assert_eq!(http2_request(&over), None, "huffman {huffman}");
+            assert_eq!(
+                http2_request_headers(&over, |_, _| panic!("visited")),
+                Err(Http2HeadersError::HeaderListTooLarge),
+                "huffman {huffman}"
+            );
+            // Refused before the block ends: more bytes cannot help. The
+            // block goes on with :path /a, not indexed, cut short.
+            let longer = request(&[&over_block[..], &[0x04, 0x02, b'/', b'a']].concat());
+            let cut = &longer[..longer.len() - 2];
+            assert_eq!(path.verdict(cut), NoMatch, "huffman {huffman}");
+            assert_eq!(
+                http2_request_headers(cut, |_, _| ()),
+                Err(Http2HeadersError::HeaderListTooLarge),
+            );
+        }
+    }
+
+    #[test]
+    fn the_header_list_limit_is_settable() {
+        // Raised: a 68,000-octet list.
+        let large = request(&block_of_list_size(68_000, true));
+        let path = http2_header_prefix(":path", "/");
+        assert_eq!(path.verdict(&large), NoMatch);
+        assert_eq!(
+            path.clone().max_header_list_size(68_000).verdict(&large),
+            Match
+        );
+        assert_eq!(
+            path.clone().max_header_list_size(67_999).verdict(&large),
+            NoMatch
+        );
+        assert_eq!(http2_request(&large), None);
+        assert!(http2_request_with_limit(&large, 68_000).is_some());
+        assert_eq!(http2_request_with_limit(&large, 67_999), None);
+        assert_eq!(
+            http2_request_headers_with_limit(&large, 68_000, |_, _| ()),
+            Ok(())
+        );
+        assert_eq!(
+            http2_request_headers_with_limit(&large, 67_999, |_, _| ()),
+            Err(Http2HeadersError::HeaderListTooLarge)
+        );
+        // Lowered: C41_BLOCK's list is :method GET (7 + 3 + 32), :scheme
+        // http (7 + 4 + 32), :path / (5 + 1 + 32) and :authority
+        // www.example.com (10 + 15 + 32): 180 octets.
+        let wire = request(C41_BLOCK);
+        let authority = http2_header(":authority", "www.example.com");
+        let cases: &[(usize, Verdict, Verdict)] = &[
+            // limit, :authority, :method GET (the first field, 42 octets)
+            (180, Match, Match),
+            (179, NoMatch, Match),
+            (42, NoMatch, Match),
+            (41, NoMatch, NoMatch),
+            (0, NoMatch, NoMatch),
+        ];
+        for &(limit, want_authority, want_method) in cases {
+            let method = http2_header(":method", "GET").max_header_list_size(limit);
+            assert_eq!(
+                authority.clone().max_header_list_size(limit).verdict(&wire),
+                want_authority,
+                "{limit}"
+            );
+            assert_eq!(method.verdict(&wire), want_method, "{limit}");
+            let read = want_authority == Match;
+            assert_eq!(
+                http2_request_with_limit(&wire, limit).is_some(),
+                read,
+                "{limit}"
+            );
+            assert_eq!(
+                http2_request_headers_with_limit(&wire, limit, |_, _| ()).is_ok(),
+                read,
+                "{limit}"
+            );
+        }
     }
 
     #[test]

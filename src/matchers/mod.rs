@@ -21,7 +21,7 @@
 //! [`MuxBuilder::proxy_protocol`](crate::MuxBuilder::proxy_protocol).
 
 mod any;
-mod hpack;
+pub(crate) mod hpack;
 mod http1;
 pub(crate) mod http2;
 mod huffman;
@@ -44,7 +44,8 @@ pub use http1::{
 };
 pub use http2::{
     grpc, http2_header, http2_header_prefix, http2_preface, http2_request, http2_request_headers,
-    Http2Header, Http2HeadersError, Http2Preface, Http2Request, HTTP2_HEADERS_LIMIT, HTTP2_PREFACE,
+    http2_request_headers_with_limit, http2_request_with_limit, Http2Header, Http2HeadersError,
+    Http2Preface, Http2Request, DEFAULT_MAX_HEADER_LIST_SIZE, HTTP2_HEADERS_LIMIT, HTTP2_PREFACE,
 };
 pub use mqtt::{mqtt, mqtt_client_id, mqtt_version, Mqtt};
 pub use postgres::{postgres, postgres_request, Postgres, PostgresRequest};
