@@ -285,6 +285,8 @@ struct Reader<'a, C> {
     original_timeout: Option<Option<Duration>>,
     /// The connection's read timeout, once the sniff has set it or looked.
     timeout_set: Option<Option<Duration>>,
+    /// Whether the one look at what arrived by the deadline was taken.
+    read_at_deadline: bool,
     pace: Pace,
     stop: &'a StopSignal,
 }
@@ -315,6 +317,7 @@ impl<'a, C: Connection> Reader<'a, C> {
             ended: None,
             original_timeout: None,
             timeout_set: None,
+            read_at_deadline: false,
             pace: Pace::default(),
             stop,
         }
@@ -465,15 +468,41 @@ impl<'a, C: Connection> Reader<'a, C> {
                 }
                 elapsed = self.elapsed();
             }
-            if awaits_judgement && self.deadline.is_none_or(|deadline| elapsed < deadline) {
-                return match self.read_arrived() {
-                    Ok(0) => Err(InputEnd::Eof),
-                    Ok(_) => Ok(Arrival::Bytes),
-                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(Arrival::Idle),
-                    Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(Arrival::Idle),
-                    Err(error) => Err(InputEnd::Error(error)),
-                };
+        }
+        if self.deadline.is_some_and(|deadline| elapsed >= deadline) {
+            // The deadline may have cut a pause short: what arrived in time
+            // is taken, once, so that the decision does not depend on the
+            // pace.
+            if !self.read_at_deadline {
+                self.read_at_deadline = true;
+                if let Ok(1..) = self.read_arrived() {
+                    return Ok(Arrival::Bytes);
+                }
             }
+            return Err(InputEnd::Deadline);
+        }
+        let woken = wake.is_some_and(|wake| elapsed >= wake);
+        if awaits_judgement || woken {
+            // What arrived during the pause, without waiting for more:
+            // the client is idle, or it is time for a silence check,
+            // which bytes that came in the pause must not be missed by.
+            return match self.read_arrived() {
+                Ok(0) => Err(InputEnd::Eof),
+                Ok(_) => Ok(Arrival::Bytes),
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    Ok(if awaits_judgement {
+                        Arrival::Idle
+                    } else {
+                        Arrival::Woken
+                    })
+                }
+                Err(error) => Err(InputEnd::Error(error)),
+            };
         }
         loop {
             if self.deadline.is_some_and(|deadline| elapsed >= deadline) {

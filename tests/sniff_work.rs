@@ -258,3 +258,41 @@ fn a_short_greeting_in_one_write_is_judged_at_once() {
     assert_eq!(work.reads(), 1);
     assert_eq!(work.judgements.load(Ordering::Relaxed), 1);
 }
+
+#[test]
+fn bytes_that_arrive_while_the_sniff_pauses_are_judged_at_the_deadline() {
+    // One byte every 5 ms for 0.7 s, then the `!` that completes the
+    // opening, all before the 1 s deadline: the sniff reads them in
+    // pauses that grow, and the last pause, which the deadline cuts
+    // short, holds the last bytes. They came in time: they decide the
+    // route, as they would in one write.
+    let deadline = Duration::from_secs(1);
+    let (source, _script) = scripted_source::<MemoryStream>();
+    let mut mux = MuxBuilder::new()
+        .sniff_deadline(Some(deadline))
+        .build(source)
+        .unwrap();
+    mux.route_inline(
+        |seen: &[u8]| match seen.last() {
+            Some(b'!') => Verdict::Match,
+            _ => Verdict::NeedMore,
+        },
+        |_, _| {},
+    );
+    mux.route_inline(connmux::matchers::any(), |_, _| {});
+    let dispatcher = mux.dispatcher();
+    let (client, conn) = memory::pair();
+    let sender = thread::spawn(move || {
+        let mut client = client;
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_millis(700) {
+            client.write_all(b"a").unwrap();
+            thread::sleep(Duration::from_millis(5));
+        }
+        client.write_all(b"!").unwrap();
+        client
+    });
+    let route = within(WAIT, move || dispatcher.dispatch(conn, 1)).expect("routed");
+    assert_eq!(route.index(), 0, "the whole opening was judged");
+    drop(sender.join().unwrap());
+}
