@@ -23,11 +23,8 @@
 //!   idle time whenever that earns one), stopping at the first decision,
 //!   and the end-of-input look if none came. That is the most judgements
 //!   any split or timing can get; back-to-back pieces get fewer, as
-//!   table 2 shows. `parse_proxy_header` is not judged but called after
-//!   every read until the header is complete; its paced column calls it
-//!   at as many lengths as a sniff has reads (4 free, one per KiB, one
-//!   after each of the 13 pauses a 5-second deadline holds), the longest
-//!   ones;
+//!   table 2 shows. `parse_proxy_header` is paced as the matchers are,
+//!   and parsed once more when the input ends;
 //! - **benign**, for the HTTP/2 bombs: a same-size ordinary request whose
 //!   header block the matcher must read to its end, in one write.
 //!
@@ -41,14 +38,17 @@
 //! `Mux::dispatcher()` on a thread of the bench (inline routes whose
 //! handlers drop the stream), so that the whole sniff runs on a thread
 //! whose CPU is measured. A client thread (`set_nodelay(true)`) starts
-//! sending once the connection is accepted, each opening in one write and
-//! then split or timed: one byte (one TLS record, one HTTP/2 frame) per
+//! sending once the connection is accepted, each opening in one write, in
+//! one write 2 ms later (so that the sniffing thread waits for it, as it
+//! does for most clients, and sleeping and waking costs it tens of
+//! microseconds on a VM), and then split or timed: one byte (one TLS record, one HTTP/2 frame) per
 //! write back to back; one byte per 0.9 ms, just under the 1 ms idle
 //! time, for as long as the 5-second deadline allows (5,000 bytes) and for
 //! 1,000 bytes; the first byte at 2.9 s (the first-byte timeout is 3 s);
 //! the last piece at 4.9 s. Per way, the table gives the route reached (a
 //! timing that changes the route shows there), the median CPU of the
-//! dispatching thread and its ratio to one write, how many times that
+//! dispatching thread and its ratios to one write and to the one write
+//! waited for, how many times that
 //! thread waited (blocking reads and pauses: `voluntary_ctxt_switches` in
 //! `/proc/thread-self/status`), and the median wall time.
 //!
@@ -165,14 +165,6 @@ fn median(samples: &mut [Duration]) -> Duration {
 /// `pace::JUDGE_WHEN_IDLE`: the bytes shown to each matcher while the input
 /// grows stay within this many times its length.
 const JUDGE_WHEN_IDLE: usize = 4;
-/// `pace::FREE_READS` and `pace::BYTES_PER_READ`: reads a sniff makes
-/// without a pause.
-const FREE_READS: usize = 4;
-const BYTES_PER_READ: usize = 1024;
-/// The pauses (1 ms doubling to 1 s) that fit in the default 5-second
-/// deadline, each followed by one read.
-const PAUSES_WITHIN_DEADLINE: usize = 13;
-
 /// The lengths at which a sniff judges an opening of `length` bytes that
 /// arrives one byte per read, when every judgement the pace allows is
 /// taken: each is earned by growth, the lengths judged summing to at most
@@ -187,14 +179,6 @@ fn paced_lengths(length: usize) -> Vec<usize> {
         }
     }
     lengths
-}
-
-/// The lengths at which a sniff parses a PROXY header of `length` bytes at
-/// worst: once per read, as many reads as the pace allows, each as long
-/// as it can be.
-fn proxy_read_lengths(length: usize) -> Range<usize> {
-    let reads = FREE_READS + length / BYTES_PER_READ + PAUSES_WITHIN_DEADLINE;
-    length.saturating_sub(reads) + 1..length + 1
 }
 
 // ---------------------------------------------------------------------
@@ -565,10 +549,7 @@ impl MatcherCase {
 
     /// The lengths at which [`MatcherCase::paced`] judges `input`.
     fn paced_lengths(&self, input: &[u8]) -> Vec<usize> {
-        match &self.subject {
-            Subject::Matcher(_) => paced_lengths(input.len()),
-            Subject::ProxyHeader => proxy_read_lengths(input.len()).collect(),
-        }
+        paced_lengths(input.len())
     }
 
     /// Judges `input` as it arrives one byte per read, at `lengths` (the
@@ -586,10 +567,14 @@ impl MatcherCase {
                 lengths.len() + 1
             }
             Subject::ProxyHeader => {
-                for &length in lengths {
-                    black_box(parse_proxy_header(&input[..length]));
+                for (calls, &length) in lengths.iter().enumerate() {
+                    let parsed = black_box(parse_proxy_header(&input[..length]));
+                    if !matches!(parsed, ProxyParse::Incomplete) {
+                        return calls + 1;
+                    }
                 }
-                lengths.len()
+                black_box(parse_proxy_header(input));
+                lengths.len() + 1
             }
         }
     }
@@ -1123,7 +1108,17 @@ fn last_piece_at(length: usize, last: usize, at: Duration) -> Vec<Piece> {
     ]
 }
 
-/// An opening and the ways table 2 sends it; the first is one write.
+/// Table 2's second way of sending each opening, the second base of its
+/// ratios: one write that comes once the sniff is waiting for it, as a
+/// client's first segment usually does, so the sniffing thread sleeps and
+/// wakes once, which costs tens of microseconds on a VM.
+const WAITED: &str = "one write, waited for";
+
+/// When that write is sent, after accept.
+const WAITED_AFTER: Duration = Duration::from_millis(2);
+
+/// An opening and the ways table 2 sends it; the first is one write, the
+/// second the same write waited for.
 struct SniffCase {
     name: &'static str,
     opening: Arc<Vec<u8>>,
@@ -1155,6 +1150,7 @@ fn sniff_cases() -> Vec<SniffCase> {
             name: "HTTP/1 head, x-route last",
             ways: vec![
                 ("one write".into(), one_write(http1.len())),
+                (WAITED.into(), at_once(http1.len(), WAITED_AFTER)),
                 ("1 byte per write".into(), one_byte(http1.len())),
                 (
                     "first byte at 2.9 s".into(),
@@ -1171,6 +1167,7 @@ fn sniff_cases() -> Vec<SniffCase> {
             name: "HTTP/1 head, 5000 bytes",
             ways: vec![
                 ("one write".into(), one_write(http1_trickle.len())),
+                (WAITED.into(), at_once(http1_trickle.len(), WAITED_AFTER)),
                 (
                     "1 byte per 0.9 ms".into(),
                     pieces(http1_trickle.len(), 1, trickle_gap),
@@ -1183,6 +1180,10 @@ fn sniff_cases() -> Vec<SniffCase> {
             ways: vec![
                 ("one write".into(), one_write(http1_short_trickle.len())),
                 (
+                    WAITED.into(),
+                    at_once(http1_short_trickle.len(), WAITED_AFTER),
+                ),
+                (
                     "1 byte per 0.9 ms".into(),
                     pieces(http1_short_trickle.len(), 1, trickle_gap),
                 ),
@@ -1193,6 +1194,7 @@ fn sniff_cases() -> Vec<SniffCase> {
             name: "TLS, 1-byte records, SNI last",
             ways: vec![
                 ("one write".into(), one_write(tls.len())),
+                (WAITED.into(), at_once(tls.len(), WAITED_AFTER)),
                 ("1 byte per write".into(), one_byte(tls.len())),
                 (
                     "1 record per write".into(),
@@ -1205,6 +1207,7 @@ fn sniff_cases() -> Vec<SniffCase> {
             name: "HTTP/2 gRPC, 16 CONTINUATION",
             ways: vec![
                 ("one write".into(), one_write(h2.len())),
+                (WAITED.into(), at_once(h2.len(), WAITED_AFTER)),
                 ("1 frame per write".into(), units(h2_frame_lengths)),
                 ("1 byte per write".into(), one_byte(h2.len())),
             ],
@@ -1214,6 +1217,7 @@ fn sniff_cases() -> Vec<SniffCase> {
             name: "HTTP/2 HPACK bomb",
             ways: vec![
                 ("one write".into(), one_write(h2_bomb.len())),
+                (WAITED.into(), at_once(h2_bomb.len(), WAITED_AFTER)),
                 ("1 byte per write".into(), one_byte(h2_bomb.len())),
             ],
             opening: h2_bomb,
@@ -1345,8 +1349,17 @@ fn run_sniff_table(filters: &[String], runs: usize) {
          the dispatching thread's CPU and waits, median of {runs}"
     );
     println!(
-        "{:<30} {:<24} {:>6} {:>6} {:<13} {:>9} {:>6} {:>6} {:>9}  targets",
-        "opening", "sent as", "bytes", "writes", "route", "CPU µs", "ratio", "waits", "wall ms"
+        "{:<30} {:<24} {:>6} {:>6} {:<13} {:>9} {:>6} {:>7} {:>6} {:>9}  targets",
+        "opening",
+        "sent as",
+        "bytes",
+        "writes",
+        "route",
+        "CPU µs",
+        "ratio",
+        "waited",
+        "waits",
+        "wall ms"
     );
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let mut mux = sniffing_mux();
@@ -1378,13 +1391,15 @@ fn run_sniff_table(filters: &[String], runs: usize) {
         }
         let medians: Vec<Sniffed> = sniffs.iter().map(|sniffs| medians(sniffs)).collect();
         let one_write = medians[0].cpu.as_secs_f64();
+        let waited_for = medians[1].cpu.as_secs_f64();
         for (((way, pieces), sniffed), wanted) in case.ways.iter().zip(&medians).zip(wanted) {
             if !wanted {
                 continue;
             }
             let ratio = sniffed.cpu.as_secs_f64() / one_write.max(1e-9);
+            let ratio_waited = sniffed.cpu.as_secs_f64() / waited_for.max(1e-9);
             println!(
-                "{:<30} {:<24} {:>6} {:>6} {:<13} {:>9.1} {:>6.2} {:>6} {:>9.1}  {}",
+                "{:<30} {:<24} {:>6} {:>6} {:<13} {:>9.1} {:>6.2} {:>7.2} {:>6} {:>9.1}  {}",
                 case.name,
                 way,
                 case.opening.len(),
@@ -1392,6 +1407,7 @@ fn run_sniff_table(filters: &[String], runs: usize) {
                 sniffed.route,
                 sniffed.cpu.as_secs_f64() * 1e6,
                 ratio,
+                ratio_waited,
                 sniffed.waits,
                 sniffed.wall.as_secs_f64() * 1e3,
                 flags(ratio, sniffed.cpu),

@@ -11,23 +11,33 @@
 //!   times the input's length. Each judgement must be earned by growth: an
 //!   input judged at 100 bytes is judged next at about 150.
 //! - **Judging when idle**: bytes that arrived without earning a judgement
-//!   are judged once no more arrive for [`IDLE`], within
-//!   [`JUDGE_WHEN_IDLE`] times the input, so a client that stops sending
-//!   learns its fate about a millisecond after its last byte.
+//!   are judged once no more arrive for a pause (at least [`IDLE`]),
+//!   within [`JUDGE_WHEN_IDLE`] times the input, so a client that stops
+//!   sending learns its fate soon after its last byte.
 //! - **Reading** is free for the first [`FREE_READS`] reads, then earns
 //!   one read per [`BYTES_PER_READ`] bytes received; a read that brought
 //!   that many bytes, or filled its buffer, earns the next one outright
-//!   (more are likely waiting). A sniff past its reads pauses before the
-//!   next one, [`FIRST_PAUSE`] and doubling each time up to
-//!   [`LONGEST_PAUSE`], so pieces sent back to back pile up in the kernel
-//!   and one read takes them all; within the default 5-second deadline
-//!   that is 13 pauses at most.
+//!   (more are likely waiting). A read that was not earned, and a look for
+//!   the bytes of an idle judgement, wait for a pause first: [`FIRST_PAUSE`],
+//!   then [`PAUSE_GROWTH`] times the one before, up to [`LONGEST_PAUSE`].
+//!   Pieces sent back to back pile up in the kernel meanwhile and one read
+//!   takes them all.
+//!
+//! Waiting is what a split opening costs most: each time the sniffing
+//! thread sleeps and wakes costs tens of microseconds of CPU (25 to 100 µs
+//! on the 2-core VM this was measured on, `benches/README.md`), as much as
+//! judging 16 KiB. So the pauses grow fast: however a client trickles its
+//! opening, a sniff starts at most 6 pauses in its first second and 7 in
+//! the default 5-second deadline, besides its free reads. Clients that
+//! send their opening in a couple of pieces, or in full segments, never
+//! pause.
 //!
 //! Together, for an input of n bytes, each matcher is shown at most
 //! `JUDGE_WHEN_IDLE × n` bytes while the input grows, and n more when it
 //! ends undecided (`matches_at_end`): 5n in all, against n when the same
-//! bytes come in one read. Reads number at most `FREE_READS + n /
-//! BYTES_PER_READ` plus the pauses. Whatever the split or the timing, the
+//! bytes come in one read. Reads number at most `FREE_READS + 2n /
+//! BYTES_PER_READ` (a bulk read and the one it earns), one more per buffer
+//! growth, plus one per pause. Whatever the split or the timing, the
 //! decision is the same: verdicts are prefix-monotone, so judging fewer
 //! prefixes changes only when the decision is seen, never what it is.
 //!
@@ -48,12 +58,14 @@ pub(crate) const JUDGE_ON_READ: usize = 3;
 /// reach once idle judgements are counted too.
 pub(crate) const JUDGE_WHEN_IDLE: usize = 4;
 
-/// How long a client must send nothing before bytes that did not earn a
-/// judgement are judged anyway.
+/// The shortest a client must send nothing before bytes that did not earn
+/// a judgement are judged anyway.
 pub(crate) const IDLE: Duration = Duration::from_millis(1);
 
-/// Reads a sniff may make before reads must be earned by bytes.
-pub(crate) const FREE_READS: usize = 4;
+/// Reads a sniff may make before reads must be earned by bytes: enough for
+/// an opening that comes in two pieces (a PROXY header then the client's
+/// bytes, a gRPC client's preface then its request) without a pause.
+pub(crate) const FREE_READS: usize = 2;
 
 /// Bytes received that earn one more read.
 pub(crate) const BYTES_PER_READ: usize = 1024;
@@ -61,9 +73,12 @@ pub(crate) const BYTES_PER_READ: usize = 1024;
 /// The first pause before a read that was not earned.
 pub(crate) const FIRST_PAUSE: Duration = Duration::from_millis(1);
 
+/// How many times longer each pause is than the one before.
+pub(crate) const PAUSE_GROWTH: u32 = 4;
+
 /// The longest pause before a read: without a sniff deadline, a client
 /// that trickles is still read at least this often.
-pub(crate) const LONGEST_PAUSE: Duration = Duration::from_secs(1);
+pub(crate) const LONGEST_PAUSE: Duration = Duration::from_secs(4);
 
 /// One sniff's account of its reads and judgements.
 #[derive(Debug, Clone)]
@@ -99,15 +114,20 @@ impl Default for Pace {
 }
 
 impl Pace {
-    /// How long to pause before the next read, if it has not been earned;
-    /// each pause taken is twice the one before, up to [`LONGEST_PAUSE`].
-    pub(crate) fn pause_before_read(&mut self) -> Option<Duration> {
-        if self.last_read_was_bulk || self.reads < FREE_READS + self.read_bytes / BYTES_PER_READ {
+    /// How long to pause before the next read, if at all: a read that has
+    /// not been earned waits for the next pause, and so does a look for
+    /// bytes that `await` an idle judgement (at least [`IDLE`]). Each pause
+    /// taken is [`PAUSE_GROWTH`] times the one before, up to
+    /// [`LONGEST_PAUSE`].
+    pub(crate) fn pause_before_read(&mut self, awaits_judgement: bool) -> Option<Duration> {
+        let earned =
+            self.last_read_was_bulk || self.reads < FREE_READS + self.read_bytes / BYTES_PER_READ;
+        if earned && !awaits_judgement {
             return None;
         }
         let pause = self.next_pause;
-        self.next_pause = (pause * 2).min(LONGEST_PAUSE);
-        Some(pause)
+        self.next_pause = (pause * PAUSE_GROWTH).min(LONGEST_PAUSE);
+        Some(pause.max(IDLE))
     }
 
     /// Counts a read that returned `bytes` bytes into `room` bytes of
@@ -126,7 +146,7 @@ impl Pace {
 
     /// Whether an input of `length` bytes holds bytes not yet judged that
     /// an idle judgement may look at: if so, the sniff wakes after
-    /// [`IDLE`] with no new bytes and judges them.
+    /// a pause (at least [`IDLE`]) with no new bytes and judges them.
     pub(crate) fn awaits_idle_judgement(&self, length: usize) -> bool {
         self.may_judge_within(length, JUDGE_WHEN_IDLE)
     }
@@ -140,6 +160,14 @@ impl Pace {
     pub(crate) fn judged(&mut self, length: usize) {
         self.shown = self.shown.saturating_add(length);
         self.judged_length = length;
+    }
+
+    /// Forgets the judgements so far, keeping the account of reads: the
+    /// PROXY header, parsed as paced as the routes' judgements, is done,
+    /// and the routes judge the bytes after it.
+    pub(crate) fn start_judging_anew(&mut self) {
+        self.shown = 0;
+        self.judged_length = 0;
     }
 
     /// The bytes each matcher has been shown so far.
@@ -211,11 +239,11 @@ mod tests {
         for _ in 0..FREE_READS {
             pace.count_read(1, 4096);
         }
-        assert!(pace.pause_before_read().is_some());
+        assert!(pace.pause_before_read(false).is_some());
         pace.count_read(100, 100);
-        assert_eq!(pace.pause_before_read(), None, "the buffer was full");
+        assert_eq!(pace.pause_before_read(false), None, "the buffer was full");
         pace.count_read(99, 100);
-        assert!(pace.pause_before_read().is_some());
+        assert!(pace.pause_before_read(false).is_some());
     }
 
     #[test]
@@ -260,35 +288,52 @@ mod tests {
     }
 
     #[test]
-    fn reads_are_earned_by_bytes_and_pauses_double() {
+    fn reads_are_earned_by_bytes_and_pauses_grow() {
         let mut pace = Pace::default();
         for _ in 0..FREE_READS {
-            assert_eq!(pace.pause_before_read(), None);
+            assert_eq!(pace.pause_before_read(false), None);
             pace.count_read(1, 4096);
         }
-        assert_eq!(pace.pause_before_read(), Some(FIRST_PAUSE));
+        assert_eq!(pace.pause_before_read(false), Some(FIRST_PAUSE));
         pace.count_read(2 * BYTES_PER_READ, 4096);
         // That read brought enough for itself and one more.
-        assert_eq!(pace.pause_before_read(), None);
+        assert_eq!(pace.pause_before_read(false), None);
         pace.count_read(1, 4096);
-        assert_eq!(pace.pause_before_read(), Some(2 * FIRST_PAUSE));
+        let growth = PAUSE_GROWTH;
+        assert_eq!(pace.pause_before_read(false), Some(growth * FIRST_PAUSE));
         pace.count_read(1, 4096);
-        let mut pauses = vec![];
+        let mut pauses = vec![FIRST_PAUSE, growth * FIRST_PAUSE];
         for _ in 0..14 {
-            pauses.extend(pace.pause_before_read());
+            pauses.extend(pace.pause_before_read(false));
             pace.count_read(1, 4096);
         }
-        assert_eq!(pauses[0], 4 * FIRST_PAUSE);
+        assert_eq!(pauses[2], growth * growth * FIRST_PAUSE);
         assert_eq!(pauses.last(), Some(&LONGEST_PAUSE));
-        let within_five_seconds = [FIRST_PAUSE, 2 * FIRST_PAUSE]
-            .into_iter()
-            .chain(pauses)
-            .scan(Duration::ZERO, |total, pause| {
-                *total += pause;
-                Some(*total)
-            })
-            .take_while(|total| *total <= Duration::from_secs(5))
-            .count();
-        assert_eq!(within_five_seconds, 13);
+        // How many pauses start before `limit`.
+        let within = |limit: Duration| {
+            pauses
+                .iter()
+                .scan(Duration::ZERO, |start, pause| {
+                    let this = *start;
+                    *start += *pause;
+                    Some(this)
+                })
+                .take_while(|start| *start < limit)
+                .count()
+        };
+        // What the module's docs promise.
+        assert_eq!(within(Duration::from_secs(5)), 7);
+        assert_eq!(within(Duration::from_secs(1)), 6);
+    }
+
+    #[test]
+    fn a_look_for_an_idle_judgement_waits_a_pause_too() {
+        let mut pace = Pace::default();
+        // Reads are earned, yet bytes awaiting an idle judgement wait:
+        // at least IDLE, and longer each time.
+        assert_eq!(pace.pause_before_read(true), Some(IDLE.max(FIRST_PAUSE)));
+        let second = pace.pause_before_read(true).unwrap();
+        assert!(second > IDLE && second == PAUSE_GROWTH * FIRST_PAUSE);
+        assert_eq!(pace.pause_before_read(false), None, "a read is still free");
     }
 }

@@ -21,7 +21,7 @@ use crate::config::{ProxyMode, Settings};
 use crate::connection::Connection;
 use crate::decide::{Decision, Opening, RouteDecider};
 use crate::matcher::{Matcher, ReplyAck};
-use crate::pace::{Pace, FIRST_PAUSE, IDLE, LONGEST_PAUSE};
+use crate::pace::{Pace, FIRST_PAUSE, LONGEST_PAUSE, PAUSE_GROWTH};
 use crate::proxy_protocol::{parse_proxy_header, ProxyError, ProxyHeader, ProxyParse};
 use crate::replay::StreamEnd;
 use crate::sniff_buffer;
@@ -128,7 +128,7 @@ impl InputEnd {
 enum Arrival {
     /// Bytes arrived.
     Bytes,
-    /// Bytes waiting for a judgement saw no more arrive for [`IDLE`].
+    /// Bytes waiting for a judgement saw no more arrive for a pause.
     Idle,
     /// The wake time the caller gave passed.
     Woken,
@@ -346,19 +346,14 @@ impl<'a, C: Connection> Reader<'a, C> {
         if mode == ProxyMode::Off {
             return Ok(());
         }
+        // The header is parsed as the routes judge: as often as the pace
+        // allows, and once more when the input ends.
+        let mut parse = true;
         loop {
-            match parse_proxy_header(&self.buffer[..self.filled]) {
-                ProxyParse::Complete { header, length } => {
-                    self.proxy_header = Some(Box::new(header));
-                    self.header_length = length;
-                    return Ok(());
+            if parse {
+                if let Some(parsed) = self.parse_proxy_header(mode) {
+                    return parsed;
                 }
-                ProxyParse::Absent if mode == ProxyMode::Optional => return Ok(()),
-                ProxyParse::Absent => {
-                    return Err(SniffOutcome::BadProxyHeader(ProxyError::missing()))
-                }
-                ProxyParse::Malformed(error) => return Err(SniffOutcome::BadProxyHeader(error)),
-                ProxyParse::Incomplete => {}
             }
             let elapsed = self.elapsed();
             let wake = match (self.filled, mode) {
@@ -369,22 +364,55 @@ impl<'a, C: Connection> Reader<'a, C> {
                 (0, _) => limits.first_byte_timeout,
                 _ => None,
             };
-            match self.read_more(wake, false, elapsed) {
-                Ok(Arrival::Bytes | Arrival::Idle) => {}
+            let awaits_judgement = self.pace.awaits_idle_judgement(self.filled);
+            parse = match self.read_more(wake, awaits_judgement, elapsed) {
+                Ok(Arrival::Bytes) => self.pace.may_judge(self.filled),
+                Ok(Arrival::Idle) => true,
                 Ok(Arrival::Woken) if mode == ProxyMode::Optional => return Ok(()),
                 Ok(Arrival::Woken) => return Err(SniffOutcome::NoFirstByte),
-                // What came may be the client's own bytes; the routes
-                // judge them as a complete input.
-                Err(end) if mode == ProxyMode::Optional => {
-                    self.ended = Some(end);
-                    return Ok(());
+                Err(end) => {
+                    if let Some(parsed) = self.parse_proxy_header(mode) {
+                        // The routes see the end after the header.
+                        self.ended = Some(end);
+                        return parsed;
+                    }
+                    return match end {
+                        // What came may be the client's own bytes; the
+                        // routes judge them as a complete input.
+                        end if mode == ProxyMode::Optional => {
+                            self.ended = Some(end);
+                            Ok(())
+                        }
+                        InputEnd::Eof | InputEnd::ByteLimit => {
+                            Err(SniffOutcome::BadProxyHeader(ProxyError::truncated()))
+                        }
+                        end => Err(end.unmatched()),
+                    };
                 }
-                Err(InputEnd::Eof | InputEnd::ByteLimit) => {
-                    return Err(SniffOutcome::BadProxyHeader(ProxyError::truncated()))
-                }
-                Err(end) => return Err(end.unmatched()),
-            }
+            };
         }
+    }
+
+    /// Parses the PROXY header `mode` asks for in what has arrived: `None`
+    /// while it is incomplete, `Some(Ok)` once it is removed (or, under
+    /// `Optional`, known to be absent), `Some(Err)` with the outcome for a
+    /// connection that must be refused.
+    fn parse_proxy_header(&mut self, mode: ProxyMode) -> Option<Result<(), SniffOutcome>> {
+        self.pace.judged(self.filled);
+        let parsed = match parse_proxy_header(&self.buffer[..self.filled]) {
+            ProxyParse::Complete { header, length } => {
+                self.proxy_header = Some(Box::new(header));
+                self.header_length = length;
+                Ok(())
+            }
+            ProxyParse::Absent if mode == ProxyMode::Optional => Ok(()),
+            ProxyParse::Absent => Err(SniffOutcome::BadProxyHeader(ProxyError::missing())),
+            ProxyParse::Malformed(error) => Err(SniffOutcome::BadProxyHeader(error)),
+            ProxyParse::Incomplete => return None,
+        };
+        // The routes' judgements have a budget of their own.
+        self.pace.start_judging_anew();
+        Some(parsed)
     }
 
     /// The time since accept, read from the clock.
@@ -438,9 +466,10 @@ impl<'a, C: Connection> Reader<'a, C> {
     /// since accept), whichever comes first; `elapsed` is the time since
     /// accept, read just before. With `awaits_judgement`, bytes already
     /// here wait for a judgement the pace did not allow on arrival: the
-    /// wait then also ends [`IDLE`] after it began if no byte comes. A
-    /// read the pace has not earned waits for its pause first. `Err` when
-    /// the input ended.
+    /// sniff pauses (see [`Pace::pause_before_read`]), then takes what
+    /// arrived without waiting for more, and reports `Idle` if nothing
+    /// did. A read the pace has not earned waits for its pause first.
+    /// `Err` when the input ended.
     fn read_more(
         &mut self,
         wake: Option<Duration>,
@@ -453,12 +482,7 @@ impl<'a, C: Connection> Reader<'a, C> {
         if self.filled >= self.max_bytes {
             return Err(InputEnd::ByteLimit);
         }
-        let pause = match (self.pace.pause_before_read(), awaits_judgement) {
-            (Some(pause), true) => Some(pause.max(IDLE)),
-            (None, true) => Some(IDLE),
-            (pause, false) => pause,
-        };
-        if let Some(pause) = pause {
+        if let Some(pause) = self.pace.pause_before_read(awaits_judgement) {
             // Never past the deadline or the wake.
             let until = earliest(self.deadline, wake);
             let pause = until.map_or(pause, |until| pause.min(until.saturating_sub(elapsed)));
@@ -553,7 +577,7 @@ impl<'a, C: Connection> Reader<'a, C> {
     }
 
     /// Sends a matcher's reply to the client without blocking: a client
-    /// that does not read it is waited for in pauses, doubling from
+    /// that does not read it is waited for in pauses growing from
     /// [`FIRST_PAUSE`], until the deadline.
     fn write_reply(&mut self, mut bytes: &[u8], mut elapsed: Duration) -> Result<(), InputEnd> {
         self.conn.set_nonblocking(true).map_err(InputEnd::Error)?;
@@ -576,7 +600,7 @@ impl<'a, C: Connection> Reader<'a, C> {
                     if !self.stop.sleep(pause.min(left)) {
                         break Err(InputEnd::Stopped);
                     }
-                    pause = (pause * 2).min(LONGEST_PAUSE);
+                    pause = (pause * PAUSE_GROWTH).min(LONGEST_PAUSE);
                     elapsed = self.elapsed();
                 }
                 Err(error) => break Err(InputEnd::Error(error)),

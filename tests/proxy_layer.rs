@@ -274,3 +274,38 @@ fn required_refuses_a_silent_peer_at_the_first_byte_timeout() {
     assert!(is_closed_by_peer(&mut client));
     running.stop().unwrap();
 }
+
+#[test]
+fn a_header_sent_byte_by_byte_then_closed_is_parsed_whole() {
+    // The header is parsed only as often as the sniff's pace allows; the
+    // end of the input parses what arrived one last time.
+    use connmux::memory::{self, MemoryAddr};
+    use std::io::Write as _;
+
+    let (source, _connector) = memory::listener();
+    let mut mux = Mux::builder()
+        .proxy_protocol(ProxyMode::Required)
+        .build(source)
+        .unwrap();
+    let catch_all = mux.route(connmux::matchers::any());
+    let dispatcher = mux.dispatcher();
+    let header = ProxyHeader::tcp(
+        "192.0.2.1:4321".parse().unwrap(),
+        "192.0.2.2:443".parse().unwrap(),
+    );
+    let (mut client, conn) = memory::pair();
+    let sender = std::thread::spawn(move || {
+        for byte in header.encode_v1() {
+            client.write_all(&[byte]).unwrap();
+        }
+        client.shutdown(Shutdown::Write).unwrap();
+        client
+    });
+    dispatcher.dispatch(conn, MemoryAddr(1)).expect("routed");
+    let (conn, _) = catch_all.accept().unwrap();
+    assert_eq!(
+        conn.proxy_header().and_then(ProxyHeader::source),
+        Some(ProxyAddr::Inet("192.0.2.1:4321".parse().unwrap()))
+    );
+    drop(sender.join().unwrap());
+}
