@@ -664,7 +664,8 @@ fn decode_first_block<B>(
     max_header_list_size: usize,
     on_field: impl FnMut(Field<'_, HeaderBlockReader<'_>>) -> Result<ControlFlow<B>, Stop>,
 ) -> Result<BlockEnd<B>, Stop> {
-    decode_block(first_header_block(seen)?, max_header_list_size, on_field)
+    let block = first_header_block(seen)?;
+    decode_block(block.reader(), max_header_list_size, on_field)
 }
 
 /// One frame header (RFC 9113 section 4.1).
@@ -699,7 +700,7 @@ fn read_frame_header(input: &mut Cursor<'_>) -> Result<FrameHeader, Stop> {
 
 /// Walks from the preface to the first HEADERS frame, checking the frames
 /// before it, and returns a reader over its header block.
-fn first_header_block(seen: &[u8]) -> Result<HeaderBlockReader<'_>, Stop> {
+fn first_header_block(seen: &[u8]) -> Result<HeaderBlock<'_>, Stop> {
     let mut input = Cursor::new(seen);
     read_preface(&mut input)?;
     let mut first_frame = true;
@@ -710,7 +711,7 @@ fn first_header_block(seen: &[u8]) -> Result<HeaderBlockReader<'_>, Stop> {
         require(!first_frame || (frame.kind == FRAME_SETTINGS && !ack))?;
         first_frame = false;
         match frame.kind {
-            FRAME_HEADERS => return HeaderBlockReader::start(input, frame),
+            FRAME_HEADERS => return HeaderBlock::find(seen, input, frame),
             FRAME_SETTINGS => require(
                 frame.stream == 0
                     && if ack {
@@ -771,26 +772,37 @@ fn first_settings_ack(seen: &[u8]) -> Result<Range<usize>, Stop> {
 /// it invalid. Clients split a block only when it outgrows a frame (16 KiB
 /// unless the server raised it, more than a sniff holds), so a block in
 /// many small pieces is hostile (the "CONTINUATION flood" servers guard
-/// against), and each piece costs every later string lookup a step: the
-/// cap keeps decoding linear in the bytes seen.
+/// against), and the block's fragments are kept in a fixed table.
 pub(crate) const MAX_CONTINUATION_FRAMES: usize = 16;
 
-/// Reads a header block out of a HEADERS frame and the CONTINUATION frames
-/// after it, checking each frame header as it is reached.
-#[derive(Clone)]
-struct HeaderBlockReader<'a> {
-    input: Cursor<'a>,
-    stream: u32,
-    /// CONTINUATION frames reached so far.
-    continuations: usize,
-    left_in_fragment: usize,
-    padding_after_fragment: usize,
-    last_fragment: bool,
+/// Where the first header block lies in the input: the fragment of its
+/// HEADERS frame and of each CONTINUATION frame after it, found by walking
+/// their frame headers once, before decoding. Decoding then reads a string
+/// anywhere in the block by arithmetic, without walking frame headers
+/// again for each (a block of many small fields in seventeen fragments
+/// spent most of its time doing that).
+struct HeaderBlock<'a> {
+    input: &'a [u8],
+    /// Where each fragment found starts in `input`, and its length; the
+    /// last may run past the input's end.
+    fragments: [(u32, u32); MAX_CONTINUATION_FRAMES + 1],
+    found: usize,
+    /// What follows the last fragment found: the block's end (`Ok`), or
+    /// why no further fragment was found (`Short`: the input ends first;
+    /// `Invalid`: the next frame breaks the protocol). A reader meets it
+    /// only when it gets there, so that an answer decided before a bad
+    /// frame stands, as it would had the input stopped there.
+    after_last: Result<(), Stop>,
 }
 
-impl<'a> HeaderBlockReader<'a> {
-    /// Starts after the header of the HEADERS frame `frame`.
-    fn start(mut input: Cursor<'a>, frame: FrameHeader) -> Result<HeaderBlockReader<'a>, Stop> {
+impl<'a> HeaderBlock<'a> {
+    /// Finds the block that starts after the header of the HEADERS frame
+    /// `frame`, `input` being positioned there in `seen`.
+    fn find(
+        seen: &'a [u8],
+        mut input: Cursor<'a>,
+        frame: FrameHeader,
+    ) -> Result<HeaderBlock<'a>, Stop> {
         // Client streams have odd numbers (RFC 9113 section 5.1.1).
         require(frame.stream % 2 == 1)?;
         let padded = frame.flags & FLAG_PADDED != 0;
@@ -808,59 +820,138 @@ impl<'a> HeaderBlockReader<'a> {
         let overhead = usize::from(padded) + priority_length + padding;
         require(overhead <= frame.length)?;
         input.skip(priority_length)?;
-        Ok(HeaderBlockReader {
-            input,
-            stream: frame.stream,
-            continuations: 0,
-            left_in_fragment: frame.length - overhead,
-            padding_after_fragment: padding,
-            last_fragment: frame.flags & FLAG_END_HEADERS != 0,
-        })
+        let stream = frame.stream;
+        let mut block = HeaderBlock {
+            input: seen,
+            fragments: [(0, 0); MAX_CONTINUATION_FRAMES + 1],
+            found: 0,
+            after_last: Ok(()),
+        };
+        let mut fragment = (seen.len() - input.remaining(), frame.length - overhead);
+        let mut last = frame.flags & FLAG_END_HEADERS != 0;
+        let mut padding_after = padding;
+        loop {
+            let (start, length) = fragment;
+            let (Ok(start_u32), Ok(length_u32)) = (u32::try_from(start), u32::try_from(length))
+            else {
+                block.after_last = Err(Stop::Invalid);
+                break;
+            };
+            block.fragments[block.found] = (start_u32, length_u32);
+            block.found += 1;
+            if last {
+                break;
+            }
+            let mut after = Cursor::new(seen);
+            let next = after
+                .skip(start + length + padding_after)
+                .and_then(|()| read_frame_header(&mut after))
+                .and_then(|frame| {
+                    require(frame.kind == FRAME_CONTINUATION && frame.stream == stream)?;
+                    require(block.found <= MAX_CONTINUATION_FRAMES)?;
+                    Ok(frame)
+                });
+            match next {
+                Ok(frame) => {
+                    fragment = (seen.len() - after.remaining(), frame.length);
+                    last = frame.flags & FLAG_END_HEADERS != 0;
+                    padding_after = 0;
+                }
+                Err(stop) => {
+                    block.after_last = Err(stop);
+                    break;
+                }
+            }
+        }
+        Ok(block)
     }
+}
 
-    /// Moves to a fragment with bytes left, through CONTINUATION frames;
-    /// `false` when the block has ended.
+impl HeaderBlock<'_> {
+    /// A reader at the block's first octet.
+    fn reader(&self) -> HeaderBlockReader<'_> {
+        HeaderBlockReader {
+            block: self,
+            fragment: 0,
+            taken: 0,
+        }
+    }
+}
+
+/// Reads a [`HeaderBlock`] fragment by fragment; a clone reads on from
+/// where the original was.
+#[derive(Clone)]
+struct HeaderBlockReader<'a> {
+    block: &'a HeaderBlock<'a>,
+    /// The fragment being read, and the octets of it taken.
+    fragment: usize,
+    taken: usize,
+}
+
+impl HeaderBlockReader<'_> {
+    /// Moves to a fragment with octets left; `false` at the block's end.
     #[inline]
     fn has_more(&mut self) -> Result<bool, Stop> {
-        if self.left_in_fragment != 0 {
-            return Ok(true);
-        }
-        self.next_fragment()
-    }
-
-    /// [`HeaderBlockReader::has_more`] once the current fragment is used
-    /// up.
-    fn next_fragment(&mut self) -> Result<bool, Stop> {
-        while self.left_in_fragment == 0 {
-            if self.last_fragment {
-                return Ok(false);
+        loop {
+            let Some(&(_, length)) = self.block.fragments[..self.block.found].get(self.fragment)
+            else {
+                return self.block.after_last.map(|()| false);
+            };
+            if self.taken < length as usize {
+                return Ok(true);
             }
-            self.input.skip(self.padding_after_fragment)?;
-            self.padding_after_fragment = 0;
-            let frame = read_frame_header(&mut self.input)?;
-            require(frame.kind == FRAME_CONTINUATION && frame.stream == self.stream)?;
-            self.continuations += 1;
-            require(self.continuations <= MAX_CONTINUATION_FRAMES)?;
-            self.left_in_fragment = frame.length;
-            self.last_fragment = frame.flags & FLAG_END_HEADERS != 0;
+            self.fragment += 1;
+            self.taken = 0;
         }
-        Ok(true)
     }
 }
 
 impl BlockSource for HeaderBlockReader<'_> {
     fn take_up_to(&mut self, max: usize) -> Result<&[u8], Stop> {
         require(self.has_more()?)?;
-        let count = max.min(self.left_in_fragment).min(self.input.remaining());
+        let (start, length) = self.block.fragments[self.fragment];
+        let begin = start as usize + self.taken;
+        let in_input = self.block.input.len().saturating_sub(begin);
+        let count = max.min(length as usize - self.taken).min(in_input);
         if count == 0 {
             return Err(Stop::Short);
         }
-        self.left_in_fragment -= count;
-        self.input.take(count)
+        self.taken += count;
+        Ok(&self.block.input[begin..begin + count])
     }
 
     fn is_done(&mut self) -> Result<bool, Stop> {
         Ok(!self.has_more()?)
+    }
+
+    // The decoder reads most octets one at a time, and each string lookup
+    // skips from the block's start: both by arithmetic on the fragments.
+    #[inline]
+    fn u8(&mut self) -> Result<u8, Stop> {
+        if let Some(&(start, length)) = self.block.fragments[..self.block.found].get(self.fragment)
+        {
+            if self.taken < length as usize {
+                if let Some(&octet) = self.block.input.get(start as usize + self.taken) {
+                    self.taken += 1;
+                    return Ok(octet);
+                }
+            }
+        }
+        self.take_up_to(1)?.first().copied().ok_or(Stop::Short)
+    }
+
+    fn skip(&mut self, mut count: usize) -> Result<(), Stop> {
+        while count > 0 {
+            require(self.has_more()?)?;
+            let (start, length) = self.block.fragments[self.fragment];
+            let step = count.min(length as usize - self.taken);
+            if start as usize + self.taken + step > self.block.input.len() {
+                return Err(Stop::Short);
+            }
+            self.taken += step;
+            count -= step;
+        }
+        Ok(())
     }
 }
 
