@@ -48,7 +48,9 @@
 //! the last piece at 4.9 s. Per way, the table gives the route reached (a
 //! timing that changes the route shows there), the median CPU of the
 //! dispatching thread and its ratios to one write and to the one write
-//! waited for, how many times that
+//! waited for (the targets are checked against the latter: a client's
+//! bytes come after its connection, so a sniff of one write waits once),
+//! how many times that
 //! thread waited (blocking reads and pauses: `voluntary_ctxt_switches` in
 //! `/proc/thread-self/status`), and the median wall time.
 //!
@@ -1410,7 +1412,7 @@ fn run_sniff_table(filters: &[String], runs: usize) {
                 ratio_waited,
                 sniffed.waits,
                 sniffed.wall.as_secs_f64() * 1e3,
-                flags(ratio, sniffed.cpu),
+                flags(ratio_waited, sniffed.cpu),
             );
         }
     }

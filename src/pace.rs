@@ -11,33 +11,36 @@
 //!   times the input's length. Each judgement must be earned by growth: an
 //!   input judged at 100 bytes is judged next at about 150.
 //! - **Judging when idle**: bytes that arrived without earning a judgement
-//!   are judged once no more arrive for a pause (at least [`IDLE`]),
-//!   within [`JUDGE_WHEN_IDLE`] times the input, so a client that stops
-//!   sending learns its fate soon after its last byte.
-//! - **Reading** is free for the first [`FREE_READS`] reads, then earns
-//!   one read per [`BYTES_PER_READ`] bytes received; a read that brought
-//!   that many bytes, or filled its buffer, earns the next one outright
-//!   (more are likely waiting). A read that was not earned, and a look for
-//!   the bytes of an idle judgement, wait for a pause first: [`FIRST_PAUSE`],
-//!   then [`PAUSE_GROWTH`] times the one before, up to [`LONGEST_PAUSE`].
-//!   Pieces sent back to back pile up in the kernel meanwhile and one read
-//!   takes them all.
+//!   are judged once no more arrive for a pause (see below), within
+//!   [`JUDGE_WHEN_IDLE`] times the input, so a client that stops sending
+//!   learns its fate soon after its last byte.
+//! - **Reading**: the first [`FREE_READS`] reads wait for bytes; after
+//!   them, one read per [`BYTES_PER_READ`] bytes received is earned (and a
+//!   read that filled its buffer earns the next), and takes what has
+//!   arrived without waiting. A read that was not earned, or found
+//!   nothing, and a look for the bytes of an idle judgement, wait for a
+//!   pause first: [`FIRST_PAUSE`], then [`PAUSE_GROWTH`] times the one
+//!   before, up to [`LONGEST_PAUSE`]. Pieces sent back to back pile up in
+//!   the kernel meanwhile and one read takes them all; after a pause, a
+//!   read waits for bytes again, so a client that went quiet is read as
+//!   soon as it speaks.
 //!
 //! Waiting is what a split opening costs most: each time the sniffing
 //! thread sleeps and wakes costs tens of microseconds of CPU (25 to 100 µs
 //! on the 2-core VM this was measured on, `benches/README.md`), as much as
 //! judging 16 KiB. So the pauses grow fast: however a client trickles its
-//! opening, a sniff starts at most 6 pauses in its first second and 7 in
-//! the default 5-second deadline, besides its free reads. Clients that
-//! send their opening in a couple of pieces, or in full segments, never
-//! pause.
+//! opening, a sniff starts at most 4 pauses in its first second and 5 in
+//! the default 5-second deadline, besides its free read. Clients that
+//! send their opening in one piece, or in full segments, never pause; one
+//! in two small pieces is read at most 2 ms after its second.
 //!
 //! Together, for an input of n bytes, each matcher is shown at most
 //! `JUDGE_WHEN_IDLE × n` bytes while the input grows, and n more when it
 //! ends undecided (`matches_at_end`): 5n in all, against n when the same
-//! bytes come in one read. Reads number at most `FREE_READS + 2n /
-//! BYTES_PER_READ` (a bulk read and the one it earns), one more per buffer
-//! growth, plus one per pause. Whatever the split or the timing, the
+//! bytes come in one read. Reads number at most `FREE_READS + n /
+//! BYTES_PER_READ`, plus one per buffer filled, plus two per pause (a
+//! look that found nothing, and a read after the pause). Whatever the
+//! split or the timing, the
 //! decision is the same: verdicts are prefix-monotone, so judging fewer
 //! prefixes changes only when the decision is seen, never what it is.
 //!
@@ -58,23 +61,22 @@ pub(crate) const JUDGE_ON_READ: usize = 3;
 /// reach once idle judgements are counted too.
 pub(crate) const JUDGE_WHEN_IDLE: usize = 4;
 
-/// The shortest a client must send nothing before bytes that did not earn
-/// a judgement are judged anyway.
-pub(crate) const IDLE: Duration = Duration::from_millis(1);
-
-/// Reads a sniff may make before reads must be earned by bytes: enough for
-/// an opening that comes in two pieces (a PROXY header then the client's
-/// bytes, a gRPC client's preface then its request) without a pause.
-pub(crate) const FREE_READS: usize = 2;
+/// Reads a sniff may make before reads must be earned by bytes. One: an
+/// opening that comes in two small pieces (a PROXY header then the
+/// client's bytes, a gRPC client's preface then its request) pauses
+/// [`FIRST_PAUSE`] before its second read, which a client that waits for
+/// the server's reply (the gRPC one) does not notice, while every wake-up
+/// saved counts (see the module docs).
+pub(crate) const FREE_READS: usize = 1;
 
 /// Bytes received that earn one more read.
 pub(crate) const BYTES_PER_READ: usize = 1024;
 
 /// The first pause before a read that was not earned.
-pub(crate) const FIRST_PAUSE: Duration = Duration::from_millis(1);
+pub(crate) const FIRST_PAUSE: Duration = Duration::from_millis(2);
 
 /// How many times longer each pause is than the one before.
-pub(crate) const PAUSE_GROWTH: u32 = 4;
+pub(crate) const PAUSE_GROWTH: u32 = 8;
 
 /// The longest pause before a read: without a sniff deadline, a client
 /// that trickles is still read at least this often.
@@ -87,9 +89,8 @@ pub(crate) struct Pace {
     reads: usize,
     /// Bytes those reads returned.
     read_bytes: usize,
-    /// Whether the last read filled the room it was given or brought
-    /// [`BYTES_PER_READ`] bytes: more are likely waiting, and the next
-    /// read is free.
+    /// Whether the last read filled the room it was given: more are likely
+    /// waiting, and the next read is earned.
     last_read_was_bulk: bool,
     /// The pause before the next read that was not earned.
     next_pause: Duration,
@@ -113,21 +114,44 @@ impl Default for Pace {
     }
 }
 
+/// How a sniff makes its next read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NextRead {
+    /// A free read: wait for bytes as long as it takes.
+    Wait,
+    /// An earned read: take what has arrived, without waiting; if nothing
+    /// has, [`Pace::pause`] first, then wait.
+    TakeArrived,
+    /// Pause this long first (the client's bytes pile up meanwhile).
+    Pause(Duration),
+}
+
 impl Pace {
-    /// How long to pause before the next read, if at all: a read that has
-    /// not been earned waits for the next pause, and so does a look for
-    /// bytes that `await` an idle judgement (at least [`IDLE`]). Each pause
-    /// taken is [`PAUSE_GROWTH`] times the one before, up to
-    /// [`LONGEST_PAUSE`].
-    pub(crate) fn pause_before_read(&mut self, awaits_judgement: bool) -> Option<Duration> {
-        let earned =
-            self.last_read_was_bulk || self.reads < FREE_READS + self.read_bytes / BYTES_PER_READ;
-        if earned && !awaits_judgement {
-            return None;
+    /// How to make the next read. The free reads wait for bytes; a read
+    /// earned by the bytes received takes what has arrived (waiting for
+    /// more could wake the sniff for every byte of a trickle); any other
+    /// read, and a look for bytes that `await` an idle judgement, pause
+    /// first.
+    pub(crate) fn next_read(&mut self, awaits_judgement: bool) -> NextRead {
+        if awaits_judgement {
+            NextRead::Pause(self.pause())
+        } else if self.reads < FREE_READS {
+            NextRead::Wait
+        } else if self.last_read_was_bulk
+            || self.reads < FREE_READS + self.read_bytes / BYTES_PER_READ
+        {
+            NextRead::TakeArrived
+        } else {
+            NextRead::Pause(self.pause())
         }
+    }
+
+    /// The next pause: [`PAUSE_GROWTH`] times the one before (the first is
+    /// [`FIRST_PAUSE`]), up to [`LONGEST_PAUSE`].
+    pub(crate) fn pause(&mut self) -> Duration {
         let pause = self.next_pause;
         self.next_pause = (pause * PAUSE_GROWTH).min(LONGEST_PAUSE);
-        Some(pause.max(IDLE))
+        pause
     }
 
     /// Counts a read that returned `bytes` bytes into `room` bytes of
@@ -135,7 +159,7 @@ impl Pace {
     pub(crate) fn count_read(&mut self, bytes: usize, room: usize) {
         self.reads += 1;
         self.read_bytes = self.read_bytes.saturating_add(bytes);
-        self.last_read_was_bulk = bytes >= room.min(BYTES_PER_READ);
+        self.last_read_was_bulk = bytes == room;
     }
 
     /// Whether an input of `length` bytes, just grown by a read, may be
@@ -146,7 +170,7 @@ impl Pace {
 
     /// Whether an input of `length` bytes holds bytes not yet judged that
     /// an idle judgement may look at: if so, the sniff wakes after
-    /// a pause (at least [`IDLE`]) with no new bytes and judges them.
+    /// a pause with no new bytes and judges them.
     pub(crate) fn awaits_idle_judgement(&self, length: usize) -> bool {
         self.may_judge_within(length, JUDGE_WHEN_IDLE)
     }
@@ -239,11 +263,15 @@ mod tests {
         for _ in 0..FREE_READS {
             pace.count_read(1, 4096);
         }
-        assert!(pace.pause_before_read(false).is_some());
+        assert!(matches!(pace.next_read(false), NextRead::Pause(_)));
         pace.count_read(100, 100);
-        assert_eq!(pace.pause_before_read(false), None, "the buffer was full");
+        assert_eq!(
+            pace.next_read(false),
+            NextRead::TakeArrived,
+            "the buffer was full"
+        );
         pace.count_read(99, 100);
-        assert!(pace.pause_before_read(false).is_some());
+        assert!(matches!(pace.next_read(false), NextRead::Pause(_)));
     }
 
     #[test]
@@ -291,20 +319,22 @@ mod tests {
     fn reads_are_earned_by_bytes_and_pauses_grow() {
         let mut pace = Pace::default();
         for _ in 0..FREE_READS {
-            assert_eq!(pace.pause_before_read(false), None);
+            assert_eq!(pace.next_read(false), NextRead::Wait);
             pace.count_read(1, 4096);
         }
-        assert_eq!(pace.pause_before_read(false), Some(FIRST_PAUSE));
+        assert_eq!(pace.next_read(false), NextRead::Pause(FIRST_PAUSE));
         pace.count_read(2 * BYTES_PER_READ, 4096);
         // That read brought enough for itself and one more.
-        assert_eq!(pace.pause_before_read(false), None);
+        assert_eq!(pace.next_read(false), NextRead::TakeArrived);
         pace.count_read(1, 4096);
         let growth = PAUSE_GROWTH;
-        assert_eq!(pace.pause_before_read(false), Some(growth * FIRST_PAUSE));
+        assert_eq!(pace.next_read(false), NextRead::Pause(growth * FIRST_PAUSE));
         pace.count_read(1, 4096);
         let mut pauses = vec![FIRST_PAUSE, growth * FIRST_PAUSE];
         for _ in 0..14 {
-            pauses.extend(pace.pause_before_read(false));
+            if let NextRead::Pause(pause) = pace.next_read(false) {
+                pauses.push(pause);
+            }
             pace.count_read(1, 4096);
         }
         assert_eq!(pauses[2], growth * growth * FIRST_PAUSE);
@@ -322,18 +352,24 @@ mod tests {
                 .count()
         };
         // What the module's docs promise.
-        assert_eq!(within(Duration::from_secs(5)), 7);
-        assert_eq!(within(Duration::from_secs(1)), 6);
+        assert_eq!(within(Duration::from_secs(5)), 5);
+        assert_eq!(within(Duration::from_secs(1)), 4);
     }
 
     #[test]
     fn a_look_for_an_idle_judgement_waits_a_pause_too() {
         let mut pace = Pace::default();
-        // Reads are earned, yet bytes awaiting an idle judgement wait:
-        // at least IDLE, and longer each time.
-        assert_eq!(pace.pause_before_read(true), Some(IDLE.max(FIRST_PAUSE)));
-        let second = pace.pause_before_read(true).unwrap();
-        assert!(second > IDLE && second == PAUSE_GROWTH * FIRST_PAUSE);
-        assert_eq!(pace.pause_before_read(false), None, "a read is still free");
+        // Even a free read, when bytes await an idle judgement, pauses,
+        // longer each time.
+        assert_eq!(pace.next_read(true), NextRead::Pause(FIRST_PAUSE));
+        assert_eq!(
+            pace.next_read(true),
+            NextRead::Pause(PAUSE_GROWTH * FIRST_PAUSE)
+        );
+        assert_eq!(
+            pace.next_read(false),
+            NextRead::Wait,
+            "a read is still free"
+        );
     }
 }

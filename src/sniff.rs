@@ -21,7 +21,7 @@ use crate::config::{ProxyMode, Settings};
 use crate::connection::Connection;
 use crate::decide::{Decision, Opening, RouteDecider};
 use crate::matcher::{Matcher, ReplyAck};
-use crate::pace::{Pace, FIRST_PAUSE, LONGEST_PAUSE, PAUSE_GROWTH};
+use crate::pace::{NextRead, Pace, FIRST_PAUSE, LONGEST_PAUSE, PAUSE_GROWTH};
 use crate::proxy_protocol::{parse_proxy_header, ProxyError, ProxyHeader, ProxyParse};
 use crate::replay::StreamEnd;
 use crate::sniff_buffer;
@@ -255,6 +255,15 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
     }
 }
 
+/// Whether a read that must not wait found nothing (or was interrupted
+/// before it did).
+fn is_would_block(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}
+
 /// The earlier of two optional times; `None` only if both are.
 fn earliest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     match (a, b) {
@@ -466,10 +475,10 @@ impl<'a, C: Connection> Reader<'a, C> {
     /// since accept), whichever comes first; `elapsed` is the time since
     /// accept, read just before. With `awaits_judgement`, bytes already
     /// here wait for a judgement the pace did not allow on arrival: the
-    /// sniff pauses (see [`Pace::pause_before_read`]), then takes what
-    /// arrived without waiting for more, and reports `Idle` if nothing
-    /// did. A read the pace has not earned waits for its pause first.
-    /// `Err` when the input ended.
+    /// sniff pauses, then takes what arrived without waiting for more,
+    /// and reports `Idle` if nothing did. Otherwise the read is made as
+    /// [`Pace::next_read`] says: it waits for bytes, or takes what has
+    /// arrived, or pauses first. `Err` when the input ended.
     fn read_more(
         &mut self,
         wake: Option<Duration>,
@@ -482,7 +491,17 @@ impl<'a, C: Connection> Reader<'a, C> {
         if self.filled >= self.max_bytes {
             return Err(InputEnd::ByteLimit);
         }
-        if let Some(pause) = self.pace.pause_before_read(awaits_judgement) {
+        let pause = match self.pace.next_read(awaits_judgement) {
+            NextRead::Wait => None,
+            NextRead::Pause(pause) => Some(pause),
+            NextRead::TakeArrived => match self.read_arrived() {
+                Ok(0) => return Err(InputEnd::Eof),
+                Ok(_) => return Ok(Arrival::Bytes),
+                Err(error) if is_would_block(&error) => Some(self.pace.pause()),
+                Err(error) => return Err(InputEnd::Error(error)),
+            },
+        };
+        if let Some(pause) = pause {
             // Never past the deadline or the wake.
             let until = earliest(self.deadline, wake);
             let pause = until.map_or(pause, |until| pause.min(until.saturating_sub(elapsed)));
@@ -513,18 +532,11 @@ impl<'a, C: Connection> Reader<'a, C> {
             return match self.read_arrived() {
                 Ok(0) => Err(InputEnd::Eof),
                 Ok(_) => Ok(Arrival::Bytes),
-                Err(error)
-                    if matches!(
-                        error.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    Ok(if awaits_judgement {
-                        Arrival::Idle
-                    } else {
-                        Arrival::Woken
-                    })
-                }
+                Err(error) if is_would_block(&error) => Ok(if awaits_judgement {
+                    Arrival::Idle
+                } else {
+                    Arrival::Woken
+                }),
                 Err(error) => Err(InputEnd::Error(error)),
             };
         }
