@@ -19,8 +19,8 @@
 //! - **paced**: the opening arriving one byte per read, judged at every
 //!   length the sniffer's pace allows (`src/pace.rs`, whose rule this
 //!   bench reproduces: a judgement whenever the bytes shown so far stay
-//!   within 4 times the input, as for a client that pauses past the 1 ms
-//!   idle time whenever that earns one), stopping at the first decision,
+//!   within 4 times the input, as for a client that falls silent for a
+//!   pause whenever that earns one), stopping at the first decision,
 //!   and the end-of-input look if none came. That is the most judgements
 //!   any split or timing can get; back-to-back pieces get fewer, as
 //!   table 2 shows. `parse_proxy_header` is paced as the matchers are,
@@ -41,17 +41,17 @@
 //! sending once the connection is accepted, each opening in one write, in
 //! one write 2 ms later (so that the sniffing thread waits for it, as it
 //! does for most clients, and sleeping and waking costs it tens of
-//! microseconds on a VM), and then split or timed: one byte (one TLS record, one HTTP/2 frame) per
-//! write back to back; one byte per 0.9 ms, just under the 1 ms idle
-//! time, for as long as the 5-second deadline allows (5,000 bytes) and for
-//! 1,000 bytes; the first byte at 2.9 s (the first-byte timeout is 3 s);
-//! the last piece at 4.9 s. Per way, the table gives the route reached (a
-//! timing that changes the route shows there), the median CPU of the
-//! dispatching thread and its ratios to one write and to the one write
-//! waited for (the targets are checked against the latter: a client's
-//! bytes come after its connection, so a sniff of one write waits once),
-//! how many times that
-//! thread waited (blocking reads and pauses: `voluntary_ctxt_switches` in
+//! microseconds on a VM), and then split or timed: one byte (one TLS
+//! record, one HTTP/2 frame) per write back to back; one byte per 0.9 ms,
+//! under the sniff's 2 ms first pause, for as long as the 5-second
+//! deadline allows (5,000 bytes) and for 1,000 bytes; the first byte at
+//! 2.9 s (the first-byte timeout is 3 s); the last piece at 4.9 s. Per
+//! way, the table gives the route reached (a timing that changes the route
+//! shows there), the median CPU of the dispatching thread and its ratios to
+//! one write and to the one write waited for (the targets are checked
+//! against the latter: a client's bytes come after its connection, so a
+//! sniff of one write waits once), how many times that thread waited
+//! (blocking reads and pauses: `voluntary_ctxt_switches` in
 //! `/proc/thread-self/status`), and the median wall time.
 //!
 //! **CPU time** is the calling thread's, from the first field of
@@ -1130,7 +1130,7 @@ struct SniffCase {
 fn sniff_cases() -> Vec<SniffCase> {
     let x_route_last = b"X-Route: blue\r\n\r\n";
     let http1 = Arc::new(http1_head(OPENING, b"a:\n", x_route_last));
-    // One byte per 0.9 ms, just under the 1 ms idle time: 5000 bytes take
+    // One byte per 0.9 ms, under the sniff's 2 ms first pause: 5000 bytes take
     // 4.5 s, as long as the 5-second deadline allows; 1000 bytes, 0.9 s.
     let trickle_gap = Duration::from_micros(900);
     let http1_trickle = Arc::new(http1_head(5000, b"a:\n", x_route_last));
