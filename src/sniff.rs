@@ -218,16 +218,11 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
                 elapsed = reader.elapsed();
             }
         }
-        let length = reader.seen().len();
-        let awaits_judgement = reader.pace.awaits_idle_judgement(length);
-        judged = match reader.read_more(wake, awaits_judgement, elapsed) {
-            Ok(Arrival::Bytes) => reader.pace.may_judge(reader.seen().len()),
-            Ok(Arrival::Idle) => true,
-            Ok(Arrival::Woken) => false,
+        judged = match reader.read_to_judge(wake, elapsed, Reader::seen_length) {
+            Ok((_, judge)) => judge,
             Err(end) => break Err(end),
         };
         if judged {
-            reader.pace.judged(reader.seen().len());
             decision = decider.decide(reader.seen());
         }
     };
@@ -337,6 +332,34 @@ impl<'a, C: Connection> Reader<'a, C> {
         &self.buffer[self.header_length..self.filled]
     }
 
+    /// How many bytes the routes judge.
+    fn seen_length(&self) -> usize {
+        self.filled - self.header_length
+    }
+
+    /// Reads more as [`read_more`](Self::read_more) does, then says
+    /// whether the input, as long as `length` measures it, is to be looked
+    /// at now, and counts that look: bytes that earned it, or bytes that
+    /// awaited an idle client's. The look itself is the caller's.
+    fn read_to_judge(
+        &mut self,
+        wake: Option<Duration>,
+        elapsed: Duration,
+        length: fn(&Self) -> usize,
+    ) -> Result<(Arrival, bool), InputEnd> {
+        let awaits_judgement = self.pace.awaits_idle_judgement(length(self));
+        let arrival = self.read_more(wake, awaits_judgement, elapsed)?;
+        let judge = match arrival {
+            Arrival::Bytes => self.pace.may_judge(length(self)),
+            Arrival::Idle => true,
+            Arrival::Woken => false,
+        };
+        if judge {
+            self.pace.judged(length(self));
+        }
+        Ok((arrival, judge))
+    }
+
     /// Reads and removes the PROXY header the limits ask for. `Err` is the
     /// outcome for a connection that must be refused.
     ///
@@ -373,12 +396,10 @@ impl<'a, C: Connection> Reader<'a, C> {
                 (0, _) => limits.first_byte_timeout,
                 _ => None,
             };
-            let awaits_judgement = self.pace.awaits_idle_judgement(self.filled);
-            parse = match self.read_more(wake, awaits_judgement, elapsed) {
-                Ok(Arrival::Bytes) => self.pace.may_judge(self.filled),
-                Ok(Arrival::Idle) => true,
-                Ok(Arrival::Woken) if mode == ProxyMode::Optional => return Ok(()),
-                Ok(Arrival::Woken) => return Err(SniffOutcome::NoFirstByte),
+            parse = match self.read_to_judge(wake, elapsed, |reader| reader.filled) {
+                Ok((Arrival::Woken, _)) if mode == ProxyMode::Optional => return Ok(()),
+                Ok((Arrival::Woken, _)) => return Err(SniffOutcome::NoFirstByte),
+                Ok((_, parse)) => parse,
                 Err(end) => {
                     if let Some(parsed) = self.parse_proxy_header(mode) {
                         // The routes see the end after the header.
@@ -407,7 +428,6 @@ impl<'a, C: Connection> Reader<'a, C> {
     /// `Optional`, known to be absent), `Some(Err)` with the outcome for a
     /// connection that must be refused.
     fn parse_proxy_header(&mut self, mode: ProxyMode) -> Option<Result<(), SniffOutcome>> {
-        self.pace.judged(self.filled);
         let parsed = match parse_proxy_header(&self.buffer[..self.filled]) {
             ProxyParse::Complete { header, length } => {
                 self.proxy_header = Some(Box::new(header));
@@ -642,16 +662,10 @@ impl<'a, C: Connection> Reader<'a, C> {
                     ReplyAck::Pending | ReplyAck::None => return None,
                 }
             }
-            let awaits_judgement = self.pace.awaits_idle_judgement(self.seen().len());
-            ask = match self.read_more(None, awaits_judgement, self.elapsed()) {
-                Ok(Arrival::Bytes) => self.pace.may_judge(self.seen().len()),
-                Ok(Arrival::Idle) => true,
-                Ok(Arrival::Woken) => false,
+            ask = match self.read_to_judge(None, self.elapsed(), Reader::seen_length) {
+                Ok((_, ask)) => ask,
                 Err(end) => return Some(end),
             };
-            if ask {
-                self.pace.judged(self.seen().len());
-            }
         }
     }
 

@@ -42,6 +42,17 @@ impl Work {
     fn reads(&self) -> usize {
         self.reads.load(Ordering::Relaxed)
     }
+
+    /// Asserts the bound on the bytes shown for an opening of `opening`
+    /// bytes, and at most `max_reads` reads.
+    fn assert_within(&self, opening: usize, max_reads: usize) {
+        assert!(
+            self.shown() <= SHOWN_PER_BYTE * opening,
+            "shown {} bytes for {opening}",
+            self.shown()
+        );
+        assert!(self.reads() <= max_reads, "{} reads", self.reads());
+    }
 }
 
 /// A matcher that needs `opening` bytes, then matches; it counts its work.
@@ -185,13 +196,8 @@ fn one_write_is_judged_as_the_buffer_grows() {
 fn sixteen_kib_in_one_byte_pieces_back_to_back() {
     const OPENING: usize = 16 * 1024;
     let work = sniff_memory(OPENING, one_byte_at_a_time(OPENING, Duration::ZERO));
-    assert!(
-        work.shown() <= SHOWN_PER_BYTE * OPENING,
-        "shown {} bytes for {OPENING}",
-        work.shown()
-    );
     // 1 free read, at most 32 earned, and a handful of pauses.
-    assert!(work.reads() <= 40, "{} reads", work.reads());
+    work.assert_within(OPENING, 40);
 }
 
 #[test]
@@ -210,12 +216,7 @@ fn one_byte_pieces_over_tcp() {
     let (conn, _peer) = listener.accept().unwrap();
     let work = sniff_counted(OPENING, conn);
     client.join().unwrap();
-    assert!(
-        work.shown() <= SHOWN_PER_BYTE * OPENING,
-        "shown {} bytes for {OPENING}",
-        work.shown()
-    );
-    assert!(work.reads() <= 40, "{} reads", work.reads());
+    work.assert_within(OPENING, 40);
 }
 
 #[test]
@@ -228,14 +229,9 @@ fn pieces_just_under_the_idle_time() {
         OPENING,
         one_byte_at_a_time(OPENING, Duration::from_micros(900)),
     );
-    assert!(
-        work.shown() <= SHOWN_PER_BYTE * OPENING,
-        "shown {} bytes for {OPENING}",
-        work.shown()
-    );
-    // About half a second: 1 free read, 5 pauses at most, a read for each and
-    // one more after each pause for the bytes that missed a judgement.
-    assert!(work.reads() <= 1 + 2 * 5, "{} reads", work.reads());
+    // About half a second: 1 free read, 5 pauses at most, a read for each
+    // and one more after each pause for the bytes that missed a judgement.
+    work.assert_within(OPENING, 1 + 2 * 5);
 }
 
 #[test]
@@ -244,7 +240,7 @@ fn a_client_that_stops_is_judged_without_a_deadline() {
     // last judgement the pace allowed are judged once the client is idle.
     // With no deadline, a sniff that waited for more would never end.
     let work = sniff_memory(3000, one_byte_at_a_time(3000, Duration::ZERO));
-    assert!(work.shown() <= SHOWN_PER_BYTE * 3000);
+    work.assert_within(3000, 40);
 }
 
 #[test]
