@@ -336,7 +336,10 @@ impl<S: Accept> Mux<S> {
     /// event), and every route's `accept` hands out the connections
     /// already queued and then fails with
     /// [`AcceptError::ShutDown`](crate::AcceptError::ShutDown). The
-    /// listener is closed when `serve` returns.
+    /// listener is closed when `serve` returns. (On Linux a `TcpListener`
+    /// or `UnixListener` stops listening as soon as shutdown begins: that
+    /// is how the accept loop is woken. A clone of it kept elsewhere
+    /// stops accepting too.)
     ///
     /// Transient accept errors (EMFILE, ENFILE, ECONNABORTED, ENOMEM, ...)
     /// are reported as [`Event::AcceptFailed`] and retried after a back-off;
