@@ -132,6 +132,7 @@ impl Pace {
     /// more could wake the sniff for every byte of a trickle); any other
     /// read, and a look for bytes that `await` an idle judgement, pause
     /// first.
+    #[inline]
     pub(crate) fn next_read(&mut self, awaits_judgement: bool) -> NextRead {
         if awaits_judgement {
             NextRead::Pause(self.pause())
@@ -156,6 +157,7 @@ impl Pace {
 
     /// Counts a read that returned `bytes` bytes into `room` bytes of
     /// buffer.
+    #[inline]
     pub(crate) fn count_read(&mut self, bytes: usize, room: usize) {
         self.reads += 1;
         self.read_bytes = self.read_bytes.saturating_add(bytes);
@@ -164,6 +166,7 @@ impl Pace {
 
     /// Whether an input of `length` bytes, just grown by a read, may be
     /// judged now.
+    #[inline]
     pub(crate) fn may_judge(&self, length: usize) -> bool {
         self.may_judge_within(length, JUDGE_ON_READ)
     }
@@ -171,16 +174,19 @@ impl Pace {
     /// Whether an input of `length` bytes holds bytes not yet judged that
     /// an idle judgement may look at: if so, the sniff wakes after
     /// a pause with no new bytes and judges them.
+    #[inline]
     pub(crate) fn awaits_idle_judgement(&self, length: usize) -> bool {
         self.may_judge_within(length, JUDGE_WHEN_IDLE)
     }
 
+    #[inline]
     fn may_judge_within(&self, length: usize, times: usize) -> bool {
         length > self.judged_length
             && self.shown.saturating_add(length) <= times.saturating_mul(length)
     }
 
     /// Records a judgement of an input of `length` bytes.
+    #[inline]
     pub(crate) fn judged(&mut self, length: usize) {
         self.shown = self.shown.saturating_add(length);
         self.judged_length = length;

@@ -260,6 +260,7 @@ fn is_would_block(error: &io::Error) -> bool {
 }
 
 /// The earlier of two optional times; `None` only if both are.
+#[inline]
 fn earliest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -333,6 +334,7 @@ impl<'a, C: Connection> Reader<'a, C> {
     }
 
     /// How many bytes the routes judge.
+    #[inline]
     fn seen_length(&self) -> usize {
         self.filled - self.header_length
     }
@@ -341,11 +343,12 @@ impl<'a, C: Connection> Reader<'a, C> {
     /// whether the input, as long as `length` measures it, is to be looked
     /// at now, and counts that look: bytes that earned it, or bytes that
     /// awaited an idle client's. The look itself is the caller's.
+    #[inline]
     fn read_to_judge(
         &mut self,
         wake: Option<Duration>,
         elapsed: Duration,
-        length: fn(&Self) -> usize,
+        length: impl Fn(&Self) -> usize,
     ) -> Result<(Arrival, bool), InputEnd> {
         let awaits_judgement = self.pace.awaits_idle_judgement(length(self));
         let arrival = self.read_more(wake, awaits_judgement, elapsed)?;
@@ -522,43 +525,10 @@ impl<'a, C: Connection> Reader<'a, C> {
             },
         };
         if let Some(pause) = pause {
-            // Never past the deadline or the wake.
-            let until = earliest(self.deadline, wake);
-            let pause = until.map_or(pause, |until| pause.min(until.saturating_sub(elapsed)));
-            if !pause.is_zero() {
-                if !self.stop.sleep(pause) {
-                    return Err(InputEnd::Stopped);
-                }
-                elapsed = self.elapsed();
+            elapsed = self.pause(pause, wake, elapsed)?;
+            if let Some(arrival) = self.look_after_pause(wake, awaits_judgement, elapsed)? {
+                return Ok(arrival);
             }
-        }
-        if self.deadline.is_some_and(|deadline| elapsed >= deadline) {
-            // The deadline may have cut a pause short: what arrived in time
-            // is taken, once, so that the decision does not depend on the
-            // pace.
-            if !self.read_at_deadline {
-                self.read_at_deadline = true;
-                if let Ok(1..) = self.read_arrived() {
-                    return Ok(Arrival::Bytes);
-                }
-            }
-            return Err(InputEnd::Deadline);
-        }
-        let woken = wake.is_some_and(|wake| elapsed >= wake);
-        if awaits_judgement || woken {
-            // What arrived during the pause, without waiting for more:
-            // the client is idle, or it is time for a silence check,
-            // which bytes that came in the pause must not be missed by.
-            return match self.read_arrived() {
-                Ok(0) => Err(InputEnd::Eof),
-                Ok(_) => Ok(Arrival::Bytes),
-                Err(error) if is_would_block(&error) => Ok(if awaits_judgement {
-                    Arrival::Idle
-                } else {
-                    Arrival::Woken
-                }),
-                Err(error) => Err(InputEnd::Error(error)),
-            };
         }
         loop {
             if self.deadline.is_some_and(|deadline| elapsed >= deadline) {
@@ -583,6 +553,62 @@ impl<'a, C: Connection> Reader<'a, C> {
                 Err(error) => return Err(InputEnd::Error(error)),
             }
             elapsed = self.elapsed();
+        }
+    }
+
+    /// Sleeps for `pause`, but never past the deadline or `wake`; returns
+    /// the time since accept after it.
+    fn pause(
+        &self,
+        pause: Duration,
+        wake: Option<Duration>,
+        elapsed: Duration,
+    ) -> Result<Duration, InputEnd> {
+        let until = earliest(self.deadline, wake);
+        let pause = until.map_or(pause, |until| pause.min(until.saturating_sub(elapsed)));
+        if pause.is_zero() {
+            return Ok(elapsed);
+        }
+        if !self.stop.sleep(pause) {
+            return Err(InputEnd::Stopped);
+        }
+        Ok(self.elapsed())
+    }
+
+    /// After a pause, takes what arrived during it without waiting for
+    /// more, where something is due now: the deadline (which may have cut
+    /// the pause short: what arrived in time is taken, once, so that the
+    /// decision does not depend on the pace), an idle client's judgement,
+    /// or a silence check (which bytes that came in the pause must not be
+    /// missed by). `None` when nothing is due: the caller reads on.
+    fn look_after_pause(
+        &mut self,
+        wake: Option<Duration>,
+        awaits_judgement: bool,
+        elapsed: Duration,
+    ) -> Result<Option<Arrival>, InputEnd> {
+        if self.deadline.is_some_and(|deadline| elapsed >= deadline) {
+            if !self.read_at_deadline {
+                self.read_at_deadline = true;
+                if let Ok(1..) = self.read_arrived() {
+                    return Ok(Some(Arrival::Bytes));
+                }
+            }
+            return Err(InputEnd::Deadline);
+        }
+        let woken = wake.is_some_and(|wake| elapsed >= wake);
+        if !awaits_judgement && !woken {
+            return Ok(None);
+        }
+        match self.read_arrived() {
+            Ok(0) => Err(InputEnd::Eof),
+            Ok(_) => Ok(Some(Arrival::Bytes)),
+            Err(error) if is_would_block(&error) => Ok(Some(if awaits_judgement {
+                Arrival::Idle
+            } else {
+                Arrival::Woken
+            })),
+            Err(error) => Err(InputEnd::Error(error)),
         }
     }
 

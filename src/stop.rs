@@ -42,13 +42,10 @@ impl StopSignal {
 
     /// Sleeps for `duration`, or until the flag is set; `false` if it is.
     pub(crate) fn sleep(&self, duration: Duration) -> bool {
-        let Some(until) = Instant::now().checked_add(duration) else {
-            let stopped = self.sleepers.wait_while(self.sleepers.lock(), |set| !*set);
-            return !*stopped;
-        };
+        let started = Instant::now();
         let mut stopped = self.sleepers.lock();
         while !*stopped {
-            let left = until.saturating_duration_since(Instant::now());
+            let left = duration.saturating_sub(started.elapsed());
             if left.is_zero() {
                 break;
             }
