@@ -14,7 +14,6 @@ use std::borrow::Cow;
 use std::fmt::Debug;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use crate::decide::{Decision, Opening, RouteDecider};
 use crate::matcher::{Matcher, ReplyAck, Verdict};
 use crate::matchers::http2::MAX_CONTINUATION_FRAMES;
 use crate::matchers::{
@@ -25,7 +24,8 @@ use crate::matchers::{
     Http1Request, Http2HeadersError, Http2Request, TlsVersion, HTTP2_HEADERS_LIMIT, HTTP2_PREFACE,
     HTTP_METHODS, TLS_MAX_CLIENT_HELLO_BYTES,
 };
-use crate::pace::Pace;
+use crate::sniff::decide::{Decision, Opening, RouteDecider};
+use crate::sniff::pace::Pace;
 use crate::{
     all_of, any_of, not, parse_proxy_header, ProxyAddr, ProxyCommand, ProxyHeader, ProxyParse,
     ProxyTransport, ProxyVersion, UnixPath, PROXY_V1_MAX_HEADER_BYTES, PROXY_V2_MAX_HEADER_BYTES,
@@ -491,13 +491,13 @@ fn check_http2_request(wire: &[u8]) -> (HeaderList, Option<Http2Request>) {
 
 /// Checks that no HPACK consumer decodes or copies more octets on `wire`
 /// than the decoder's bound for its length and the default header list
-/// limit (`matchers::hpack::work::bound`; `http2_request_headers` decodes
+/// limit (`matchers::http2::hpack::work::bound`; `http2_request_headers` decodes
 /// twice): work grows with the input and the limit, never with how often
 /// a block refers to its dynamic table. The count exists in tests and
 /// under `--cfg fuzzing` (which cargo-fuzz sets).
 #[cfg(any(test, fuzzing))]
 fn check_hpack_work(wire: &[u8]) {
-    use crate::matchers::hpack::work;
+    use crate::matchers::http2::hpack::work;
     use crate::matchers::DEFAULT_MAX_HEADER_LIST_SIZE;
     let bound = work::bound(wire.len(), DEFAULT_MAX_HEADER_LIST_SIZE);
     let within = |what: &str, decodings: usize, call: &dyn Fn()| {

@@ -164,54 +164,40 @@
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
-mod accept;
-mod accept_retry;
-mod combinators;
-mod config;
-mod connection;
-mod cursor;
-mod decide;
-mod dispatcher;
-mod error;
-mod event;
+// The stages, in the order a connection meets them.
 #[doc(hidden)]
 pub mod fuzzing;
-mod handle;
-mod limit;
-mod listener;
 mod matcher;
 pub mod matchers;
-pub mod memory;
-mod monitor;
 mod mux;
-mod pace;
-mod pool;
-mod proxy_protocol;
-mod queue;
-mod replay;
+mod proxy;
 mod route;
-mod route_target;
 mod sniff;
-mod sniff_buffer;
-mod stats;
-mod stop;
-mod stream;
+mod source;
+mod sync;
 
-pub use accept::{Accept, WakeAccept};
-pub use combinators::{all_of, any_of, not, AllOf, AnyOf, MatcherList, Not};
-pub use config::{MuxBuilder, ProxyMode};
-pub use connection::Connection;
-pub use dispatcher::Dispatcher;
-pub use error::{AcceptError, ServeError};
-pub use event::{DropReason, Event};
-pub use handle::MuxHandle;
-pub use listener::{Incoming, Listener};
-pub use matcher::{Matcher, ReplyAck, Verdict};
+pub use source::accept::{Accept, WakeAccept};
+pub use source::connection::Connection;
+pub use source::memory;
+
+pub use mux::builder::MuxBuilder;
+pub use mux::dispatcher::Dispatcher;
+pub use mux::error::ServeError;
+pub use mux::event::{DropReason, Event};
+pub use mux::handle::MuxHandle;
+pub use mux::stats::Stats;
 pub use mux::Mux;
-pub use proxy_protocol::{
+
+pub use proxy::mode::ProxyMode;
+pub use proxy::{
     parse_proxy_header, ProxyAddr, ProxyCommand, ProxyError, ProxyHeader, ProxyParse,
     ProxyTransport, ProxyVersion, UnixPath, PROXY_V1_MAX_HEADER_BYTES, PROXY_V2_MAX_HEADER_BYTES,
 };
-pub use route::RouteId;
-pub use stats::Stats;
-pub use stream::{PeekableStream, StreamParts};
+
+pub use matcher::combinators::{all_of, any_of, not, AllOf, AnyOf, MatcherList, Not};
+pub use matcher::{Matcher, ReplyAck, Verdict};
+
+pub use route::error::AcceptError;
+pub use route::id::RouteId;
+pub use route::listener::{Incoming, Listener};
+pub use route::stream::{PeekableStream, StreamParts};

@@ -43,7 +43,7 @@
 
 use std::fmt;
 
-use crate::cursor::{require, Cursor, Stop};
+use crate::matcher::cursor::{require, Cursor, Stop};
 use crate::matcher::{Matcher, Verdict};
 use crate::matchers::prefix::{prefix_verdict, prefixes, PrefixSet};
 

@@ -24,17 +24,18 @@
 //! the protocol. The fragments of a header block are separated by frame
 //! headers in the input; a reader walks them without copying.
 
+pub(crate) mod hpack;
+mod huffman;
+
 use std::error::Error;
 use std::fmt;
 use std::ops::{ControlFlow, Range};
 
-use crate::cursor::{require, Cursor, Stop};
+use crate::matcher::cursor::{require, Cursor, Stop};
 use crate::matcher::{Matcher, ReplyAck, Verdict};
-use crate::matchers::hpack::{
-    decode_block, BlockEnd, BlockSource, Field, StringBuffer, FIELD_CAPACITY,
-};
-use crate::matchers::huffman::huffman_encode;
 use crate::matchers::prefix::prefix_verdict;
+use hpack::{decode_block, BlockEnd, BlockSource, Field, StringBuffer, FIELD_CAPACITY};
+use huffman::huffman_encode;
 
 /// The HTTP/2 client connection preface (RFC 9113 section 3.4).
 pub const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -957,10 +958,10 @@ impl BlockSource for HeaderBlockReader<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::hpack::tests::{encode_integer, encode_literal, encode_string, Literal};
+    use super::hpack::work::{self, Work};
     use super::*;
     use crate::fuzzing::check_monotone;
-    use crate::matchers::hpack::tests::{encode_integer, encode_literal, encode_string, Literal};
-    use crate::matchers::hpack::work::{self, Work};
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};
 

@@ -21,10 +21,8 @@
 //! [`MuxBuilder::proxy_protocol`](crate::MuxBuilder::proxy_protocol).
 
 mod any;
-pub(crate) mod hpack;
 mod http1;
 pub(crate) mod http2;
-mod huffman;
 mod mqtt;
 mod postgres;
 pub(crate) mod prefix;

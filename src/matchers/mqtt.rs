@@ -24,7 +24,7 @@
 //! Mosquitto bridges set the high bit of the protocol level (0x83, 0x84) to
 //! tell a Mosquitto broker they are bridges; those match too.
 
-use crate::cursor::{require, Cursor, Stop};
+use crate::matcher::cursor::{require, Cursor, Stop};
 use crate::matcher::{Matcher, Verdict};
 
 const CONNECT_FIXED_HEADER: u8 = 0x10;

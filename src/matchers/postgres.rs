@@ -28,7 +28,7 @@
 
 use std::ops::RangeInclusive;
 
-use crate::cursor::Cursor;
+use crate::matcher::cursor::Cursor;
 use crate::matcher::{Matcher, Verdict};
 
 const SSL_REQUEST_CODE: u32 = 80_877_103;

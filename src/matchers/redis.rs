@@ -30,7 +30,7 @@
 
 mod commands;
 
-use crate::cursor::{require, Cursor, Stop};
+use crate::matcher::cursor::{require, Cursor, Stop};
 use crate::matcher::{Matcher, Verdict};
 use crate::matchers::HTTP_METHODS;
 use commands::{first_starting_with, Command, COMMANDS};

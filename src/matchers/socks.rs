@@ -19,7 +19,7 @@
 
 use std::net::Ipv4Addr;
 
-use crate::cursor::{require, Cursor, Stop};
+use crate::matcher::cursor::{require, Cursor, Stop};
 use crate::matcher::{Matcher, Verdict};
 
 /// RFC 1928 section 3: X'FF' is the server's "no acceptable methods"

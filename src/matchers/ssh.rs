@@ -31,7 +31,7 @@
 //!   an SSH 2 server reads; for the other openings the matcher takes it
 //!   gives `None`.
 
-use crate::cursor::{require, Cursor, Stop};
+use crate::matcher::cursor::{require, Cursor, Stop};
 use crate::matcher::{Matcher, Verdict};
 
 /// The openings of an RFC 4253 identification string, up to the software

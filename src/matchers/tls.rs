@@ -36,7 +36,7 @@
 use std::fmt;
 use std::ops::{ControlFlow, RangeInclusive};
 
-use crate::cursor::{require, Cursor, Stop};
+use crate::matcher::cursor::{require, Cursor, Stop};
 use crate::matcher::{Matcher, Verdict};
 
 const CONTENT_TYPE_HANDSHAKE: u8 = 22;

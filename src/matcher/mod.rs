@@ -1,0 +1,222 @@
+//! The `Matcher` trait: a pure verdict on the bytes a client has sent so far.
+//!
+//! Matchers sit between the sniffer (which does all the I/O) and the route
+//! table (which applies priority). A matcher sees the whole prefix received
+//! so far, every time, and answers `Match`, `NoMatch` or `NeedMore`. It never
+//! reads, never sleeps and keeps no per-connection state, so the same bytes
+//! always give the same answer, whatever chunks they arrived in.
+
+pub(crate) mod combinators;
+pub(crate) mod cursor;
+
+use std::time::Duration;
+
+/// What a [`Matcher`] says about the bytes a client has sent so far.
+///
+/// A verdict of `Match` or `NoMatch` is final: a correct matcher gives the
+/// same verdict for every longer input that starts with the same bytes.
+/// `NeedMore` means more bytes could still change the answer.
+///
+/// ```
+/// use connmux::{Matcher, Verdict};
+/// use connmux::matchers::http2_preface;
+///
+/// let h2 = http2_preface();
+/// assert_eq!(h2.verdict(b"PRI * HT"), Verdict::NeedMore);
+/// assert_eq!(h2.verdict(b"GET / HTTP/1.1\r\n"), Verdict::NoMatch);
+/// assert_eq!(h2.verdict(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), Verdict::Match);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// The bytes belong to this matcher's protocol, whatever follows.
+    Match,
+    /// The bytes cannot belong to this matcher's protocol, whatever follows.
+    NoMatch,
+    /// More bytes are needed to decide.
+    NeedMore,
+}
+
+impl Verdict {
+    /// Turns a yes/no answer on complete input into a verdict.
+    pub fn from_bool(matched: bool) -> Verdict {
+        if matched {
+            Verdict::Match
+        } else {
+            Verdict::NoMatch
+        }
+    }
+}
+
+/// A protocol detector: a pure function of the bytes received so far.
+///
+/// Implement [`verdict`](Matcher::verdict); closures of type
+/// `Fn(&[u8]) -> Verdict` are matchers too. Two rules make a matcher
+/// correct, and the crate's property tests check them for every built-in
+/// matcher:
+///
+/// - **Prefix monotonicity**: once `verdict(p)` is `Match` or `NoMatch`,
+///   `verdict(p + q)` is the same for every `q`.
+/// - **No I/O, no state**: the answer depends on the bytes alone. The
+///   multiplexer relies on it: it asks about the empty input (and for a
+///   [`silence_timeout`](Matcher::silence_timeout)) once, when its routes
+///   are fixed, not for every connection.
+///
+/// ```
+/// use connmux::{Matcher, Verdict};
+///
+/// // A matcher for a made-up protocol whose clients start with "HELO".
+/// let helo = |seen: &[u8]| {
+///     let want = b"HELO";
+///     let n = seen.len().min(want.len());
+///     if seen[..n] != want[..n] {
+///         Verdict::NoMatch
+///     } else if n == want.len() {
+///         Verdict::Match
+///     } else {
+///         Verdict::NeedMore
+///     }
+/// };
+/// assert_eq!(helo.verdict(b"HE"), Verdict::NeedMore);
+/// assert_eq!(helo.verdict(b"HELO there"), Verdict::Match);
+/// assert!(!helo.matches_at_end(b"HE"));
+/// ```
+pub trait Matcher: Send + Sync {
+    /// Judges the bytes received so far (`seen` always starts at byte 0 of
+    /// the connection).
+    fn verdict(&self, seen: &[u8]) -> Verdict;
+
+    /// Judges input that is complete: the client closed, the sniff deadline
+    /// passed or the byte limit was reached, so no more bytes will be
+    /// looked at.
+    ///
+    /// The default treats `NeedMore` as no match, which is right for every
+    /// matcher except those whose answer flips at the end, such as
+    /// [`not`](crate::not): "not HTTP/2" is true of an input that stopped
+    /// half-way through the HTTP/2 preface.
+    fn matches_at_end(&self, seen: &[u8]) -> bool {
+        self.verdict(seen) == Verdict::Match
+    }
+
+    /// Bytes the sniffer should send the client, once per connection, while
+    /// this matcher's route is the one holding up the decision (it says
+    /// `NeedMore` and every earlier route has said `NoMatch`).
+    ///
+    /// For protocols whose clients wait for the server before they say
+    /// enough to be recognised: gRPC clients that send HEADERS only after
+    /// the server's HTTP/2 SETTINGS. The default sends nothing.
+    fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
+        let _ = seen;
+        None
+    }
+
+    /// Where, in `seen`, the client acknowledged the [`reply`](Matcher::reply)
+    /// this matcher had the sniffer send, so that the acknowledgement is
+    /// removed from the bytes the handler reads: the real server never
+    /// sent that reply and must not see its acknowledgement. Asked once a
+    /// route has matched, only of the matcher whose reply was sent.
+    fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
+        let _ = seen;
+        ReplyAck::None
+    }
+
+    /// For a matcher of silence ([`silence`](crate::matchers::silence)):
+    /// how long a client may stay silent before this route takes it. Once
+    /// that long has passed since accept with no byte received, the
+    /// sniffer treats the input as ended at silence: the first route that
+    /// matches empty input at its end, or whose silence timeout has
+    /// passed, wins. The default is `None`: not a silence matcher.
+    fn silence_timeout(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// Where a client's acknowledgement of a matcher's
+/// [`reply`](Matcher::reply) sits in the sniffed bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ReplyAck {
+    /// These bytes are the acknowledgement: the handler never reads them.
+    At(std::ops::Range<usize>),
+    /// The acknowledgement has not arrived yet: the sniffer keeps reading
+    /// (within its deadline and byte limit) until it does.
+    Pending,
+    /// There is nothing to remove.
+    None,
+}
+
+impl<F> Matcher for F
+where
+    F: Fn(&[u8]) -> Verdict + Send + Sync,
+{
+    fn verdict(&self, seen: &[u8]) -> Verdict {
+        self(seen)
+    }
+}
+
+impl Matcher for Box<dyn Matcher> {
+    fn verdict(&self, seen: &[u8]) -> Verdict {
+        (**self).verdict(seen)
+    }
+
+    fn matches_at_end(&self, seen: &[u8]) -> bool {
+        (**self).matches_at_end(seen)
+    }
+
+    fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
+        (**self).reply(seen)
+    }
+
+    fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
+        (**self).reply_ack(seen)
+    }
+
+    fn silence_timeout(&self) -> Option<Duration> {
+        (**self).silence_timeout()
+    }
+}
+
+impl<M: Matcher + ?Sized> Matcher for std::sync::Arc<M> {
+    fn verdict(&self, seen: &[u8]) -> Verdict {
+        (**self).verdict(seen)
+    }
+
+    fn matches_at_end(&self, seen: &[u8]) -> bool {
+        (**self).matches_at_end(seen)
+    }
+
+    fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
+        (**self).reply(seen)
+    }
+
+    fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
+        (**self).reply_ack(seen)
+    }
+
+    fn silence_timeout(&self) -> Option<Duration> {
+        (**self).silence_timeout()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closures_are_matchers_and_default_end_is_match_only() {
+        let need_more = |_: &[u8]| Verdict::NeedMore;
+        let yes = |_: &[u8]| Verdict::Match;
+        assert!(!need_more.matches_at_end(b"x"));
+        assert!(yes.matches_at_end(b""));
+        let boxed: Box<dyn Matcher> = Box::new(yes);
+        assert_eq!(boxed.verdict(b"abc"), Verdict::Match);
+        let shared = std::sync::Arc::new(need_more);
+        assert_eq!(shared.verdict(b"abc"), Verdict::NeedMore);
+        assert_eq!(shared.reply(b""), None);
+        assert_eq!(shared.reply_ack(b""), ReplyAck::None);
+    }
+
+    #[test]
+    fn from_bool() {
+        assert_eq!(Verdict::from_bool(true), Verdict::Match);
+        assert_eq!(Verdict::from_bool(false), Verdict::NoMatch);
+    }
+}

@@ -1,0 +1,231 @@
+//! Settings and their defaults, and the builder that applies them.
+//!
+//! Every limit is on by default and sized for a public port: a client that
+//! sends nothing is closed after the sniff deadline, a client that sends an
+//! endless header is cut off at the byte limit, a route nobody accepts on
+//! holds a bounded queue, and at most so many sniffs run at once (beyond
+//! that, connections wait in the kernel's backlog).
+
+use std::time::Duration;
+
+use crate::proxy::mode::ProxyMode;
+use crate::sniff::SniffLimits;
+
+/// The settings a [`Mux`](crate::Mux) runs with; see [`MuxBuilder`] for each one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Settings {
+    pub(crate) sniff_deadline: Option<Duration>,
+    pub(crate) first_byte_timeout: Option<Duration>,
+    pub(crate) max_connections: usize,
+    pub(crate) max_sniff_bytes: usize,
+    pub(crate) route_queue_capacity: usize,
+    pub(crate) max_concurrent_sniffs: usize,
+    pub(crate) sniffer_stack_size: usize,
+    pub(crate) idle_sniffer_timeout: Duration,
+    pub(crate) proxy_mode: ProxyMode,
+}
+
+impl Settings {
+    /// The limits these settings give every sniff.
+    pub(crate) fn sniff_limits(&self) -> SniffLimits {
+        SniffLimits {
+            deadline: self.sniff_deadline,
+            max_bytes: self.max_sniff_bytes,
+            first_byte_timeout: self.first_byte_timeout,
+            proxy_mode: self.proxy_mode,
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            sniff_deadline: Some(MuxBuilder::DEFAULT_SNIFF_DEADLINE),
+            first_byte_timeout: Some(MuxBuilder::DEFAULT_FIRST_BYTE_TIMEOUT),
+            max_connections: MuxBuilder::DEFAULT_MAX_CONNECTIONS,
+            max_sniff_bytes: MuxBuilder::DEFAULT_MAX_SNIFF_BYTES,
+            route_queue_capacity: MuxBuilder::DEFAULT_ROUTE_QUEUE_CAPACITY,
+            max_concurrent_sniffs: MuxBuilder::DEFAULT_MAX_CONCURRENT_SNIFFS,
+            sniffer_stack_size: MuxBuilder::DEFAULT_SNIFFER_STACK_SIZE,
+            idle_sniffer_timeout: MuxBuilder::DEFAULT_IDLE_SNIFFER_TIMEOUT,
+            proxy_mode: ProxyMode::Off,
+        }
+    }
+}
+
+/// Configures a [`Mux`](crate::Mux) before it is built over a listener.
+///
+/// ```
+/// use connmux::Mux;
+/// use std::net::TcpListener;
+/// use std::time::Duration;
+///
+/// let mux = Mux::builder()
+///     .sniff_deadline(Some(Duration::from_secs(2)))
+///     .max_sniff_bytes(8 * 1024)
+///     .route_queue_capacity(64)
+///     .build(TcpListener::bind("127.0.0.1:0")?)?;
+/// assert!(mux.local_addr()?.ip().is_loopback());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MuxBuilder {
+    pub(crate) settings: Settings,
+}
+
+impl MuxBuilder {
+    /// Default [`sniff_deadline`](Self::sniff_deadline): 5 seconds.
+    pub const DEFAULT_SNIFF_DEADLINE: Duration = Duration::from_secs(5);
+    /// Default [`first_byte_timeout`](Self::first_byte_timeout): 3 seconds.
+    pub const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(3);
+    /// Default [`max_connections`](Self::max_connections): 10,000.
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+    /// Default [`max_sniff_bytes`](Self::max_sniff_bytes): 16 KiB.
+    pub const DEFAULT_MAX_SNIFF_BYTES: usize = 16 * 1024;
+    /// Default [`route_queue_capacity`](Self::route_queue_capacity): 128.
+    pub const DEFAULT_ROUTE_QUEUE_CAPACITY: usize = 128;
+    /// Default [`max_concurrent_sniffs`](Self::max_concurrent_sniffs): 1024.
+    pub const DEFAULT_MAX_CONCURRENT_SNIFFS: usize = 1024;
+    /// Default [`sniffer_stack_size`](Self::sniffer_stack_size): 256 KiB.
+    pub const DEFAULT_SNIFFER_STACK_SIZE: usize = 256 * 1024;
+    /// Default [`idle_sniffer_timeout`](Self::idle_sniffer_timeout): 10 seconds.
+    pub const DEFAULT_IDLE_SNIFFER_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// A builder with every setting at its default.
+    pub fn new() -> Self {
+        MuxBuilder::default()
+    }
+
+    /// How long a connection may take, from accept, to be matched; `None`
+    /// waits forever (not advised on a public port). When it passes, the
+    /// routes decide on the bytes received so far, so a catch-all route
+    /// still takes a silent client.
+    pub fn sniff_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.settings.sniff_deadline = deadline;
+        self
+    }
+
+    /// How long, from accept, a client may take to send its first byte
+    /// (after any PROXY header); `None` leaves only the sniff deadline.
+    /// Under [`ProxyMode::Required`] it also bounds the wait for the
+    /// header's first byte (a load balancer sends its header as soon as it
+    /// connects): a peer silent that long is refused.
+    /// Silent clients are the cheapest attack on a public port, so this is
+    /// shorter than the deadline by default. A [`silence`] route with a
+    /// shorter timeout takes silent clients first; when this timeout
+    /// passes, the routes decide on empty input at its end (a catch-all
+    /// still takes the client), and otherwise the connection is closed
+    /// with a [`DropReason::NoFirstByte`] event.
+    ///
+    /// [`silence`]: crate::matchers::silence
+    /// [`DropReason::NoFirstByte`]: crate::DropReason::NoFirstByte
+    pub fn first_byte_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.settings.first_byte_timeout = timeout;
+        self
+    }
+
+    /// How many connections may be open at once (at least 1): those being
+    /// sniffed or held by a handler (a stream counts until it is dropped
+    /// or taken apart with [`into_parts`](crate::PeekableStream::into_parts)).
+    /// When that many are open, the accept loop waits and new connections
+    /// stay in the kernel's listen backlog, as with HAProxy's `maxconn`
+    /// (at most one, accepted just before the limit was reached, waits in
+    /// the accept loop instead).
+    ///
+    /// A connection queued for a route holds no place while it waits:
+    /// queues are bounded by [`route_queue_capacity`](Self::route_queue_capacity),
+    /// and a route nobody accepts on must not take the places of the
+    /// others. It takes a place when a handle accepts it, even past the
+    /// limit (an accepted connection cannot be refused); the accept loop
+    /// then waits until the count is back under. So at most
+    /// `max_connections` plus the queues' capacities are open at once.
+    pub fn max_connections(mut self, count: usize) -> Self {
+        self.settings.max_connections = count.max(1);
+        self
+    }
+
+    /// How many bytes a sniff may read before the routes must decide on
+    /// what they have.
+    pub fn max_sniff_bytes(mut self, bytes: usize) -> Self {
+        self.settings.max_sniff_bytes = bytes;
+        self
+    }
+
+    /// How many matched connections each route holds for its handles
+    /// before it drops new ones with [`DropReason::QueueFull`]
+    /// (at least 1).
+    ///
+    /// [`DropReason::QueueFull`]: crate::DropReason::QueueFull
+    pub fn route_queue_capacity(mut self, capacity: usize) -> Self {
+        self.settings.route_queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// How many connections may be sniffed at once (at least 1); when that
+    /// many are, the accept loop waits and new connections stay in the
+    /// kernel's listen backlog.
+    pub fn max_concurrent_sniffs(mut self, count: usize) -> Self {
+        self.settings.max_concurrent_sniffs = count.max(1);
+        self
+    }
+
+    /// The stack size of sniffer threads (matchers and the event callback
+    /// run on them).
+    pub fn sniffer_stack_size(mut self, bytes: usize) -> Self {
+        self.settings.sniffer_stack_size = bytes;
+        self
+    }
+
+    /// How long an idle sniffer thread waits for a new connection before
+    /// it exits. Sniffer threads are reused across connections; this
+    /// bounds how long a burst's threads outlive it.
+    pub fn idle_sniffer_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.idle_sniffer_timeout = timeout;
+        self
+    }
+
+    /// Whether connections start with a PROXY protocol header: off (the
+    /// default), optional or required. The header is parsed and removed
+    /// before the routes see the bytes; its addresses are on the stream
+    /// ([`PeekableStream::proxy_header`]). The deadline and byte limit
+    /// cover the header too. Under `Optional`, a client that sends nothing
+    /// is silent like any other: silence routes and the
+    /// [`first_byte_timeout`](Self::first_byte_timeout) apply.
+    ///
+    /// ```
+    /// use connmux::{Mux, ProxyMode};
+    /// use std::net::TcpListener;
+    ///
+    /// let behind_haproxy = Mux::builder()
+    ///     .proxy_protocol(ProxyMode::Required)
+    ///     .build(TcpListener::bind("127.0.0.1:0")?)?;
+    /// # drop(behind_haproxy);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// [`PeekableStream::proxy_header`]: crate::PeekableStream::proxy_header
+    pub fn proxy_protocol(mut self, mode: ProxyMode) -> Self {
+        self.settings.proxy_mode = mode;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_on_by_default_and_clamped() {
+        let defaults = Settings::default();
+        assert_eq!(defaults.sniff_deadline, Some(Duration::from_secs(5)));
+        assert_eq!(defaults.max_sniff_bytes, 16 * 1024);
+        let built = MuxBuilder::new()
+            .route_queue_capacity(0)
+            .max_concurrent_sniffs(0)
+            .sniff_deadline(None)
+            .settings;
+        assert_eq!(built.route_queue_capacity, 1);
+        assert_eq!(built.max_concurrent_sniffs, 1);
+        assert_eq!(built.sniff_deadline, None);
+    }
+}

@@ -1,0 +1,118 @@
+//! `MuxHandle`: shut a running multiplexer down, or read its counters,
+//! from any thread.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::mux::stats::Stats;
+
+/// What a handle can ask of the multiplexer, whatever its listener type.
+pub(crate) trait Control: Send + Sync {
+    fn shutdown(&self);
+    fn shutdown_graceful(&self, grace: Duration);
+    fn is_shut_down(&self) -> bool;
+    fn stats(&self) -> Stats;
+    fn sniffing(&self) -> usize;
+    fn open_connections(&self) -> usize;
+}
+
+/// A cloneable handle to a [`Mux`](crate::Mux), valid before, during and
+/// after `serve`.
+///
+/// ```
+/// use connmux::{matchers, Mux};
+/// use std::net::TcpListener;
+///
+/// let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+/// let any = mux.route(matchers::any());
+/// let handle = mux.handle();
+/// let server = std::thread::spawn(move || mux.serve());
+/// handle.shutdown();
+/// server.join().unwrap()?;
+/// assert!(handle.is_shut_down());
+/// assert_eq!(handle.stats().accepted, 0);
+/// assert_eq!(any.accept().unwrap_err(), connmux::AcceptError::ShutDown);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct MuxHandle {
+    control: Arc<dyn Control>,
+}
+
+impl MuxHandle {
+    pub(crate) fn new(control: Arc<dyn Control>) -> Self {
+        MuxHandle { control }
+    }
+
+    /// Stops the multiplexer and returns at once; `serve` returns soon
+    /// after (join its thread to wait for that).
+    ///
+    /// Accepting stops, connections being sniffed are closed now (even
+    /// with no sniff deadline), and each route's `accept` hands out the
+    /// connections already queued, then fails with
+    /// [`AcceptError::ShutDown`](crate::AcceptError::ShutDown). Calling it
+    /// again does nothing; calling it before `serve` makes `serve` return
+    /// at once.
+    pub fn shutdown(&self) {
+        self.control.shutdown();
+    }
+
+    /// Stops accepting at once and lets the connections being sniffed
+    /// finish their sniff for up to `grace` (they are routed as usual),
+    /// then shuts down as [`shutdown`](Self::shutdown) does; returns at
+    /// once. `serve` returns as soon as every sniff has ended, or when
+    /// `grace` has passed. Calling [`shutdown`](Self::shutdown) meanwhile
+    /// cuts the grace short.
+    ///
+    /// ```
+    /// use connmux::{matchers, Mux};
+    /// use std::net::TcpListener;
+    /// use std::time::Duration;
+    ///
+    /// let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// let http = mux.route(matchers::http1_fast());
+    /// let handle = mux.handle();
+    /// let server = std::thread::spawn(move || mux.serve());
+    /// handle.shutdown_graceful(Duration::from_secs(2));
+    /// server.join().unwrap()?;
+    /// assert!(http.accept().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shutdown_graceful(&self, grace: Duration) {
+        self.control.shutdown_graceful(grace);
+    }
+
+    /// Whether shutdown has begun (by this or another handle, or because
+    /// `serve` returned).
+    pub fn is_shut_down(&self) -> bool {
+        self.control.is_shut_down()
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        self.control.stats()
+    }
+
+    /// How many connections are being sniffed (or waiting for a sniffer
+    /// thread) right now.
+    pub fn sniffing(&self) -> usize {
+        self.control.sniffing()
+    }
+
+    /// How many connections hold a place under the open-connection limit
+    /// right now: those being sniffed or held by a handler, not those
+    /// queued for a route (see
+    /// [`MuxBuilder::max_connections`](crate::MuxBuilder::max_connections)).
+    pub fn open_connections(&self) -> usize {
+        self.control.open_connections()
+    }
+}
+
+impl fmt::Debug for MuxHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MuxHandle")
+            .field("shut_down", &self.is_shut_down())
+            .finish_non_exhaustive()
+    }
+}

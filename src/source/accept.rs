@@ -1,0 +1,148 @@
+//! The `Accept` trait: a source of connections for the accept loop.
+//!
+//! `TcpListener` and `UnixListener` implement it, and so does the in-memory
+//! [`MemoryListener`](crate::memory::MemoryListener) used by tests and
+//! benches. Besides accepting, a source says how to wake a thread blocked
+//! in its `accept`, which shutdown needs. On Linux, shutting a listening
+//! socket down wakes every thread blocked in `accept` on it (with EINVAL)
+//! and refuses connections from then on, so nothing a client sends can be
+//! mistaken for the wake-up. Elsewhere the wake-up is one connection to the
+//! listener's own address (tiny_http does the same), which a client
+//! connecting at that instant can race.
+
+use std::fmt;
+use std::io;
+#[cfg(not(target_os = "linux"))]
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+
+use crate::source::connection::Connection;
+
+/// A function that makes every thread blocked in [`Accept::accept`] return
+/// soon (with a connection or an error, either will do). The multiplexer
+/// keeps it until `serve` returns, or until the [`Mux`](crate::Mux) is
+/// dropped unserved, and may call it more than once.
+pub type WakeAccept = Box<dyn Fn() + Send + Sync>;
+
+/// How long the shutdown wake-up connection may take to connect.
+#[cfg(not(target_os = "linux"))]
+const WAKE_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A listener the multiplexer can accept connections from.
+///
+/// The listener must be in blocking mode (the default for std listeners).
+///
+/// ```
+/// use connmux::Accept;
+/// use std::net::TcpListener;
+///
+/// let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+/// let addr = Accept::local_addr(&listener).unwrap();
+/// assert!(addr.ip().is_loopback());
+/// ```
+pub trait Accept: Send + 'static {
+    /// The accepted connection type.
+    type Conn: Connection;
+    /// The peer and local address type.
+    type Addr: Clone + fmt::Debug + Send + Sync + 'static;
+
+    /// Blocks until a connection arrives and returns it with the peer's
+    /// address.
+    fn accept(&self) -> io::Result<(Self::Conn, Self::Addr)>;
+
+    /// The address this listener is bound to.
+    fn local_addr(&self) -> io::Result<Self::Addr>;
+
+    /// A function that wakes the threads blocked in
+    /// [`accept`](Accept::accept) on this listener; called from another
+    /// thread at shutdown.
+    ///
+    /// Best, the wake-up is an error from `accept` (as shutting a socket
+    /// down gives on Linux): a connection accepted after shutdown began is
+    /// then known to be a client's, and is counted and reported as
+    /// [`DropReason::ShutDown`](crate::DropReason::ShutDown).
+    fn wake_handle(&self) -> io::Result<WakeAccept>;
+}
+
+impl Accept for TcpListener {
+    type Conn = TcpStream;
+    type Addr = SocketAddr;
+
+    fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        TcpListener::accept(self)
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        TcpListener::local_addr(self)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn wake_handle(&self) -> io::Result<WakeAccept> {
+        let listening = TcpStream::from(std::os::fd::OwnedFd::from(self.try_clone()?));
+        Ok(wake_by_shutdown(listening))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn wake_handle(&self) -> io::Result<WakeAccept> {
+        let mut target = TcpListener::local_addr(self)?;
+        if target.ip().is_unspecified() {
+            target.set_ip(match target.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        Ok(Box::new(move || {
+            // The accept loop drops this connection once it sees the
+            // shutdown flag; a failed connect means accept is not blocked
+            // on a live listener, so there is nothing to wake.
+            let _ = TcpStream::connect_timeout(&target, WAKE_CONNECT_TIMEOUT);
+        }))
+    }
+}
+
+/// Wakes the threads blocked in `accept` on the listening socket that
+/// `listening` is a second descriptor of, by shutting it down; the
+/// descriptor is closed when the returned function is dropped.
+#[cfg(target_os = "linux")]
+fn wake_by_shutdown(listening: impl Connection) -> WakeAccept {
+    Box::new(move || {
+        // A socket that is no longer listening has no accept to wake.
+        let _ = Connection::shutdown(&listening, std::net::Shutdown::Both);
+    })
+}
+
+#[cfg(unix)]
+impl Accept for std::os::unix::net::UnixListener {
+    type Conn = std::os::unix::net::UnixStream;
+    type Addr = std::os::unix::net::SocketAddr;
+
+    fn accept(&self) -> io::Result<(Self::Conn, Self::Addr)> {
+        std::os::unix::net::UnixListener::accept(self)
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        std::os::unix::net::UnixListener::local_addr(self)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn wake_handle(&self) -> io::Result<WakeAccept> {
+        let listening =
+            std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(self.try_clone()?));
+        Ok(wake_by_shutdown(listening))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn wake_handle(&self) -> io::Result<WakeAccept> {
+        let target = std::os::unix::net::UnixListener::local_addr(self)?;
+        if target.is_unnamed() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an unnamed UNIX listener cannot be woken at shutdown; bind it to a path",
+            ));
+        }
+        Ok(Box::new(move || {
+            // As for TCP: the accept loop drops this connection.
+            let _ = std::os::unix::net::UnixStream::connect_addr(&target);
+        }))
+    }
+}
