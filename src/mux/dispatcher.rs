@@ -10,8 +10,8 @@ use std::fmt;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
+use crate::mux::core::Core;
 use crate::mux::event::DropReason;
-use crate::mux::Core;
 use crate::route::id::RouteId;
 use crate::source::connection::Connection;
 

@@ -1,99 +1,46 @@
-//! `Mux`: route registration, the accept loop, the sniffer threads' work,
-//! and shutdown.
+//! The multiplexer: `Mux`, the API a user calls (build, register routes,
+//! serve, shut down), and the machinery behind it.
 //!
-//! `serve` runs the accept loop on the calling thread. Each accepted
-//! connection becomes a job for the sniffer pool; a sniffer thread reads
-//! it until the routes decide, then queues it for the winning route's
-//! `Listener` or closes it and reports an event.
+//! `serve` runs the accept loop ([`accept_loop`](mod@accept_loop)) on the calling thread.
+//! Each accepted connection becomes a job for the sniffer pool ([`pool`]);
+//! a sniffer thread takes it down the per-connection path
+//! ([`per_connection`]): sniff until the routes decide, then queue it for
+//! the winning route's `Listener`, run the inline route's handler, or
+//! close it and report an [`event`]. A [`Dispatcher`] takes the same path
+//! on its caller's thread. What they all share, and how shutdown reaches
+//! each of them, is in [`core`].
 
+mod accept_loop;
 mod accept_retry;
 pub(crate) mod builder;
+pub(crate) mod core;
 pub(crate) mod dispatcher;
 pub(crate) mod error;
 pub(crate) mod event;
 pub(crate) mod handle;
+mod per_connection;
 mod pool;
 pub(crate) mod stats;
 
 use std::io;
 use std::net::TcpListener;
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 use crate::matcher::Matcher;
-use crate::mux::accept_retry::{classify, AcceptFailure, Backoff};
+use crate::mux::accept_loop::accept_loop;
 use crate::mux::builder::{MuxBuilder, Settings};
+use crate::mux::core::{Core, EventCallback};
 use crate::mux::dispatcher::Dispatcher;
 use crate::mux::error::ServeError;
-use crate::mux::event::{DropReason, Event};
+use crate::mux::event::Event;
 use crate::mux::handle::{Control, MuxHandle};
-use crate::mux::pool::{Job, SniffSlot, SnifferPool, Submitted};
-use crate::mux::stats::{Counters, Stats};
-use crate::proxy::ProxyHeader;
 use crate::route::id::RouteId;
 use crate::route::listener::Listener;
-use crate::route::shared::{HandOffError, RouteShared};
-use crate::route::stream::{Arrival, PeekableStream};
-use crate::route::target::{InlineHandler, RouteTarget};
-use crate::sniff::buffer;
-use crate::sniff::decide::Opening;
-use crate::sniff::replay::Replay;
-use crate::sniff::{sniff, SniffLimits, SniffOutcome, Sniffed};
-use crate::source::accept::{Accept, WakeAccept};
-use crate::sync::limit::ConnectionLimit;
-use crate::sync::stop::StopSignal;
-
-type EventCallback<A> = Box<dyn Fn(&Event<A>) + Send + Sync>;
-
-/// What the sniffers consult for every connection; fixed once `serve`
-/// starts.
-struct RouteTable<C, A> {
-    matchers: Vec<Box<dyn Matcher>>,
-    /// Where the matchers stand before any byte; `None` if asking them
-    /// panicked (each sniff then asks again, and reports the panic).
-    opening: Option<Opening>,
-    routes: Vec<RouteTarget<C, A>>,
-    on_event: Option<EventCallback<A>>,
-}
-
-/// A connection matched by an inline route, to be served once the sniff's
-/// place has been given back; with the route's handler and counter.
-struct InlineWork<'a, C, A> {
-    id: RouteId,
-    handler: &'a InlineHandler<C, A>,
-    routed: &'a AtomicU64,
-    stream: PeekableStream<C>,
-    peer: A,
-}
-
-/// Where a matched connection went.
-enum Delivery<'a, C, A> {
-    /// Into the queue of this route.
-    Queued(RouteId),
-    /// To an inline route, whose handler has yet to run.
-    Inline(InlineWork<'a, C, A>),
-}
-
-/// State shared by `serve`, the sniffer threads and every `MuxHandle`.
-pub(crate) struct Core<C, A> {
-    settings: Settings,
-    /// The settings a sniff runs under.
-    limits: SniffLimits,
-    stop: StopSignal,
-    /// Wakes the accept loop; dropped once `serve` returns (on Linux it
-    /// holds a descriptor of the listening socket, which must close with
-    /// the listener).
-    wake_accept: Mutex<Option<WakeAccept>>,
-    pool: SnifferPool<C, A>,
-    /// When a graceful shutdown must give up waiting for sniffs.
-    drain_deadline: Mutex<Option<Instant>>,
-    connections: Arc<ConnectionLimit>,
-    counters: Counters,
-    table: OnceLock<RouteTable<C, A>>,
-}
+use crate::route::shared::RouteShared;
+use crate::route::stream::PeekableStream;
+use crate::route::target::RouteTarget;
+use crate::source::accept::Accept;
 
 /// A protocol multiplexer over one listener.
 ///
@@ -167,25 +114,10 @@ impl<S: Accept> Mux<S> {
     pub(crate) fn with_settings(source: S, settings: Settings) -> io::Result<Self> {
         let local_addr = source.local_addr()?;
         let wake_accept = source.wake_handle()?;
-        let connections = ConnectionLimit::new(settings.max_connections);
-        let pool = SnifferPool::new(
-            settings.max_concurrent_sniffs,
-            settings.idle_sniffer_timeout,
-        );
         Ok(Mux {
             source,
             local_addr,
-            core: Arc::new(Core {
-                limits: settings.sniff_limits(),
-                settings,
-                stop: StopSignal::new(),
-                wake_accept: Mutex::new(Some(wake_accept)),
-                pool,
-                drain_deadline: Mutex::new(None),
-                connections,
-                counters: Counters::default(),
-                table: OnceLock::new(),
-            }),
+            core: Arc::new(Core::new(settings, wake_accept)),
             matchers: Vec::new(),
             routes: Vec::new(),
             on_event: None,
@@ -319,21 +251,13 @@ impl<S: Accept> Mux<S> {
     /// Moves the routes into the shared core, where sniffers and
     /// dispatchers read them; later calls keep the first table.
     fn fix_routes(&mut self) {
-        if self.core.table.get().is_some() {
-            return;
+        if self.core.table.get().is_none() {
+            self.core.fix_routes(
+                std::mem::take(&mut self.matchers),
+                std::mem::take(&mut self.routes),
+                self.on_event.take(),
+            );
         }
-        let matchers = std::mem::take(&mut self.matchers);
-        // The panic hook has reported a panicking matcher; every sniff
-        // will report it again, as a dropped connection.
-        let opening = panic::catch_unwind(AssertUnwindSafe(|| Opening::of(&matchers))).ok();
-        let table = RouteTable {
-            opening,
-            matchers,
-            routes: std::mem::take(&mut self.routes),
-            on_event: self.on_event.take(),
-        };
-        // Only `&mut self` methods set it, so this `set` succeeds.
-        let _ = self.core.table.set(table);
     }
 
     /// A handle that shuts this multiplexer down and reads its counters,
@@ -369,7 +293,7 @@ impl<S: Accept> Mux<S> {
         let result = if self.core.is_stopping() {
             Ok(())
         } else {
-            self.accept_loop()
+            accept_loop(&self.core, &self.source)
         };
         if let Some(deadline) = self.core.drain_deadline() {
             self.core.pool.wait_idle(deadline);
@@ -381,82 +305,6 @@ impl<S: Accept> Mux<S> {
         self.core.pool.interrupt_sniffs();
         self.core.pool.join_threads();
         result
-    }
-
-    fn accept_loop(&self) -> Result<(), ServeError> {
-        let core = &self.core;
-        let mut backoff = Backoff::default();
-        // Waiting for room takes nothing: blocked in `accept`, the loop
-        // holds no place under the connection limit.
-        while core.connections.wait_for_place() && core.pool.wait_for_capacity() {
-            match self.source.accept() {
-                Ok((conn, peer)) => {
-                    core.counters.count_accepted();
-                    let stopping = core.is_stopping() || core.drain_deadline().is_some();
-                    // A dispatcher may have taken the last place since:
-                    // then this connection waits for one.
-                    let permit = (!stopping).then(|| core.connections.acquire()).flatten();
-                    let Some(permit) = permit else {
-                        // A client that raced shutdown (or, where the
-                        // wake-up is a connection, the wake-up itself).
-                        drop(conn);
-                        core.report_drop(peer, DropReason::ShutDown, 0, None);
-                        break;
-                    };
-                    backoff.reset();
-                    self.submit(Job {
-                        conn,
-                        peer,
-                        accepted_at: Instant::now(),
-                        permit,
-                    });
-                }
-                Err(_) if core.is_stopping() || core.drain_deadline().is_some() => break,
-                Err(error) => match classify(&error) {
-                    AcceptFailure::Transient => {
-                        let retry_in = backoff.next_delay();
-                        core.counters.count_accept_error();
-                        core.emit(&Event::AcceptFailed { error, retry_in });
-                        if !core.pool.pause(retry_in) {
-                            break;
-                        }
-                    }
-                    AcceptFailure::Fatal => return Err(ServeError::Accept(error)),
-                },
-            }
-        }
-        Ok(())
-    }
-
-    fn submit(&self, job: Job<S::Conn, S::Addr>) {
-        let core = &self.core;
-        match core.pool.submit(job) {
-            Ok(Submitted::ToIdleThread) => {}
-            Ok(Submitted::NeedsThread) => {
-                if let Err(error) = self.start_sniffer_thread() {
-                    if let Some(Job { conn, peer, .. }) = core.pool.thread_failed_to_start() {
-                        drop(conn);
-                        core.report_drop(peer, DropReason::NoSnifferThread(error), 0, None);
-                    }
-                }
-            }
-            Err(Job { conn, peer, .. }) => {
-                drop(conn);
-                core.report_drop(peer, DropReason::ShutDown, 0, None);
-            }
-        }
-    }
-
-    fn start_sniffer_thread(&self) -> io::Result<()> {
-        let slot = Arc::new(SniffSlot::new());
-        let thread_slot = Arc::clone(&slot);
-        let core = Arc::clone(&self.core);
-        let thread = thread::Builder::new()
-            .name("connmux-sniffer".into())
-            .stack_size(self.core.settings.sniffer_stack_size)
-            .spawn(move || core.run_sniffer(&thread_slot))?;
-        self.core.pool.thread_started(slot, thread);
-        Ok(())
     }
 }
 
@@ -471,408 +319,68 @@ impl<S: Accept> Drop for Mux<S> {
     }
 }
 
-/// The message a panic was raised with, when it is a string.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|message| (*message).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned())
-}
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
 
-/// Marks the current job done when the sniffer thread leaves it, even by
-/// unwinding from a panic in a matcher or the event callback.
-struct JobDone<'a, C: crate::Connection, A> {
-    pool: &'a SnifferPool<C, A>,
-}
+    use crate::memory::{self, MemoryAddr};
+    use crate::{matchers, AcceptError, Mux, ProxyMode};
 
-impl<C: crate::Connection, A> Drop for JobDone<'_, C, A> {
-    fn drop(&mut self) {
-        self.pool.job_done();
-        if thread::panicking() {
-            self.pool.thread_died();
-        }
-    }
-}
-
-impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
-    fn is_stopping(&self) -> bool {
-        self.stop.is_set()
+    #[test]
+    fn routes_are_numbered_in_registration_order() {
+        let mut mux = Mux::new(memory::listener().0).unwrap();
+        let first = mux.route(matchers::http1_fast());
+        let inline = mux.route_inline(matchers::tls(), |_, _| {});
+        let last = mux.route(matchers::any());
+        assert_eq!(
+            [first.route().index(), inline.index(), last.route().index()],
+            [0, 1, 2]
+        );
+        assert_eq!(mux.local_addr().unwrap(), MemoryAddr(0));
     }
 
-    fn wake_accept_loop(&self) {
-        if let Some(wake) = &*self
-            .wake_accept
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-        {
-            wake();
-        }
+    #[test]
+    fn a_route_added_after_the_dispatcher_is_closed_at_once() {
+        let mut mux = Mux::new(memory::listener().0).unwrap();
+        let early = mux.route(matchers::any());
+        let _dispatcher = mux.dispatcher();
+        let late = mux.route(matchers::any());
+        assert_eq!(late.accept().unwrap_err(), AcceptError::ShutDown);
+        assert_eq!(
+            early.accept_timeout(Duration::ZERO).unwrap_err(),
+            AcceptError::TimedOut
+        );
     }
 
-    /// Drops the wake-up function: nothing will accept any more.
-    fn release_wake_accept(&self) {
-        let wake = self
-            .wake_accept
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        drop(wake);
+    #[test]
+    fn an_unserved_mux_dropped_or_shut_down_answers_its_listeners() {
+        let mut mux = Mux::new(memory::listener().0).unwrap();
+        let route = mux.route(matchers::any());
+        drop(mux);
+        assert_eq!(route.accept().unwrap_err(), AcceptError::ShutDown);
+
+        let mut mux = Mux::new(memory::listener().0).unwrap();
+        let route = mux.route(matchers::any());
+        let handle = mux.handle();
+        handle.shutdown();
+        assert!(mux.serve().is_ok(), "serve returns at once after shutdown");
+        assert!(handle.is_shut_down());
+        assert_eq!(route.accept().unwrap_err(), AcceptError::ShutDown);
     }
 
-    /// When a graceful shutdown, if one began, stops waiting for sniffs.
-    fn drain_deadline(&self) -> Option<Instant> {
-        *self
-            .drain_deadline
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Stops everything; `wake` also wakes the accept loop, which is only
-    /// needed when another thread asks.
-    ///
-    /// Order matters: the flag first (sniffs that end from now on report
-    /// `Interrupted`), then the route queues (nothing new gets queued),
-    /// then the sniffs in progress are interrupted.
-    ///
-    /// The route queues are closed on every call, because a shutdown that
-    /// came before `serve` found no routes to close yet.
-    fn stop(&self, wake: bool) {
-        let first_call = self.stop.set();
-        if let Some(table) = self.table.get() {
-            for route in &table.routes {
-                route.close_for_shutdown();
-            }
-        }
-        if !first_call {
-            return;
-        }
-        self.connections.stop();
-        for Job { conn, peer, .. } in self.pool.stop() {
-            drop(conn);
-            self.report_drop(peer, DropReason::ShutDown, 0, None);
-        }
-        self.pool.interrupt_sniffs();
-        if wake {
-            self.wake_accept_loop();
-        }
-    }
-
-    fn emit(&self, event: &Event<A>) {
-        if let Some(callback) = self.table.get().and_then(|t| t.on_event.as_ref()) {
-            // A panicking callback must not take a sniffer thread or the
-            // accept loop down with it; the panic hook has reported it.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| callback(event)));
-        }
-    }
-
-    /// Counts and reports a connection closed before reaching a handler;
-    /// the caller has already dropped it. Returns the reason, for a
-    /// dispatcher's caller.
-    fn report_drop(
-        &self,
-        peer: A,
-        reason: DropReason,
-        sniffed_bytes: usize,
-        proxy_header: Option<ProxyHeader>,
-    ) -> DropReason {
-        self.counters.count_drop(&reason);
-        let event = Event::Dropped {
-            peer,
-            reason,
-            sniffed_bytes,
-            proxy_header,
-        };
-        self.emit(&event);
-        match event {
-            Event::Dropped { reason, .. } => reason,
-            Event::AcceptFailed { .. } => unreachable!("built as Event::Dropped above"),
-        }
-    }
-
-    /// Sniffs and routes a connection on the calling thread: the
-    /// dispatcher's path, the same as a sniffer thread's but for the
-    /// open-connection limit, which refuses instead of waiting.
-    pub(crate) fn dispatch(&self, conn: C, peer: A) -> Result<RouteId, DropReason> {
-        self.counters.count_accepted();
-        let table = match self.table.get() {
-            Some(table) if !self.is_stopping() => table,
-            _ => {
-                drop(conn);
-                return Err(self.report_drop(peer, DropReason::ShutDown, 0, None));
-            }
-        };
-        let Some(permit) = self.connections.try_acquire() else {
-            drop(conn);
-            let reason = if self.is_stopping() || self.drain_deadline().is_some() {
-                DropReason::ShutDown
-            } else {
-                DropReason::TooManyConnections
-            };
-            return Err(self.report_drop(peer, reason, 0, None));
-        };
-        let accepted_at = Instant::now();
-        let sniffed = panic::catch_unwind(AssertUnwindSafe(|| {
-            sniff(
-                &conn,
-                accepted_at,
-                Duration::ZERO,
-                &table.matchers,
-                table.opening,
-                &self.limits,
-                &self.stop,
-            )
-        }));
-        let sniffed = match sniffed {
-            Ok(sniffed) => sniffed,
-            Err(panic) => {
-                drop(conn);
-                let reason = DropReason::MatcherPanicked(panic_message(panic.as_ref()));
-                return Err(self.report_drop(peer, reason, 0, None));
-            }
-        };
-        let arrival = Arrival {
-            proxy_header: None,
-            accepted_at,
-            permit: Some(permit),
-        };
-        match self.deliver(table, conn, peer, arrival, sniffed)? {
-            Delivery::Queued(route) => Ok(route),
-            Delivery::Inline(work) => self.serve_inline(work),
-        }
-    }
-
-    /// A sniffer thread's life: take jobs until the pool says stop.
-    fn run_sniffer(&self, slot: &SniffSlot<C>) {
-        while let Some(job) = self.pool.next_job() {
-            let inline = {
-                let _done = JobDone { pool: &self.pool };
-                self.sniff_and_dispatch(slot, job)
-            };
-            if let Some(work) = inline {
-                self.run_inline(slot, work);
-            }
-        }
-    }
-
-    /// Serves a connection of an inline route on this thread, unless the
-    /// multiplexer is stopping (then it is dropped like a queued one would
-    /// be). The slot's flag tells `serve` not to wait for the handler; it
-    /// is set before the stop check so that `serve` either sees it or sees
-    /// the handler not run.
-    fn run_inline(&self, slot: &SniffSlot<C>, work: InlineWork<'_, C, A>) {
-        slot.set_in_handler(true);
-        let _ = self.serve_inline(work);
-        slot.set_in_handler(false);
-    }
-
-    /// Runs an inline route's handler on this thread, unless the
-    /// multiplexer is stopping.
-    // Inlined into its two callers (measured with callgrind: with `deliver`
-    // inlined too, a dispatched connection costs ~150 fewer instructions,
-    // as the stream is built where it is used instead of moved through
-    // `Delivery` and `InlineWork`).
-    #[inline(always)]
-    fn serve_inline(&self, work: InlineWork<'_, C, A>) -> Result<RouteId, DropReason> {
-        let InlineWork {
-            id,
-            handler,
-            routed,
-            stream,
-            peer,
-        } = work;
-        if self.is_stopping() {
-            let sniffed_bytes = stream.with_sniffed(<[u8]>::len);
-            let proxy_header = stream.proxy_header().cloned();
-            drop(stream);
-            return Err(self.report_drop(peer, DropReason::ShutDown, sniffed_bytes, proxy_header));
-        }
-        routed.fetch_add(1, Ordering::Relaxed);
-        // The panic has been reported by the panic hook; the connection it
-        // was serving is dropped by the unwinding.
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| handler(stream, peer)));
-        Ok(id)
-    }
-
-    fn sniff_and_dispatch(
-        &self,
-        slot: &SniffSlot<C>,
-        job: Job<C, A>,
-    ) -> Option<InlineWork<'_, C, A>> {
-        let Job {
-            conn,
-            peer,
-            accepted_at,
-            permit,
-        } = job;
-        let Some(table) = self.table.get() else {
-            drop(conn);
-            self.report_drop(peer, DropReason::ShutDown, 0, None);
-            return None;
-        };
-        slot.hold(conn);
-        if self.is_stopping() {
-            // Shutdown may have looked at the slots before this one was
-            // filled; interrupting here closes that window.
-            slot.interrupt();
-        }
-        let sniffed = slot.with(|conn| {
-            panic::catch_unwind(AssertUnwindSafe(|| {
-                sniff(
-                    conn,
-                    accepted_at,
-                    accepted_at.elapsed(),
-                    &table.matchers,
-                    table.opening,
-                    &self.limits,
-                    &self.stop,
-                )
-            }))
-        });
-        match (slot.release(), sniffed) {
-            (Some(conn), Some(Ok(sniffed))) => {
-                let arrival = Arrival {
-                    proxy_header: None,
-                    accepted_at,
-                    permit: Some(permit),
-                };
-                match self.deliver(table, conn, peer, arrival, sniffed) {
-                    Ok(Delivery::Inline(work)) => Some(work),
-                    Ok(Delivery::Queued(_)) | Err(_) => None,
-                }
-            }
-            (Some(conn), Some(Err(panic))) => {
-                drop(conn);
-                self.report_drop(
-                    peer,
-                    DropReason::MatcherPanicked(panic_message(panic.as_ref())),
-                    0,
-                    None,
-                );
-                None
-            }
-            _ => None,
-        }
-    }
-
-    /// Queues a sniffed connection for its route, or returns it for an
-    /// inline route's handler; `Err` once it has been dropped and reported.
-    // Inlined into its two callers: see `serve_inline`.
-    #[inline(always)]
-    fn deliver<'t>(
-        &self,
-        table: &'t RouteTable<C, A>,
-        conn: C,
-        peer: A,
-        mut arrival: Arrival,
-        sniffed: Sniffed,
-    ) -> Result<Delivery<'t, C, A>, DropReason> {
-        let Sniffed {
-            buffer,
-            range,
-            proxy_header,
-            end,
-            outcome,
-        } = sniffed;
-        arrival.proxy_header = proxy_header;
-        let sniffed_bytes = range.len();
-        let reason = match outcome {
-            SniffOutcome::Route(index) => {
-                let route = match &table.routes[index] {
-                    RouteTarget::Queue(route) => route,
-                    RouteTarget::Inline {
-                        id,
-                        handler,
-                        routed,
-                    } => {
-                        let replay = Replay::from_sniff(buffer, range, end);
-                        let stream = PeekableStream::new(conn, replay, *id, arrival);
-                        return Ok(Delivery::Inline(InlineWork {
-                            id: *id,
-                            handler,
-                            routed,
-                            stream,
-                            peer,
-                        }));
-                    }
-                };
-                let replay = Replay::from_sniff(buffer, range, end);
-                // A queued connection waits without a place under the
-                // limit (a route nobody accepts on must not take them all):
-                // it takes one when a handle accepts it.
-                arrival.permit = None;
-                let stream = PeekableStream::new(conn, replay, route.id, arrival);
-                let (rejected, reason) = match route.hand_off(stream, peer) {
-                    Ok(()) => return Ok(Delivery::Queued(route.id)),
-                    Err(HandOffError::Full(rejected)) => {
-                        (rejected, DropReason::QueueFull(route.id))
-                    }
-                    Err(HandOffError::RouteClosed(rejected)) => {
-                        (rejected, DropReason::RouteClosed(route.id))
-                    }
-                    Err(HandOffError::ShutDown(rejected)) => (rejected, DropReason::ShutDown),
-                };
-                let (stream, peer) = rejected;
-                let proxy_header = stream.proxy_header().cloned();
-                drop(stream);
-                return Err(self.report_drop(peer, reason, sniffed_bytes, proxy_header));
-            }
-            SniffOutcome::NotMatched => DropReason::NotMatched,
-            SniffOutcome::TimedOut => DropReason::TimedOut,
-            SniffOutcome::NoFirstByte => DropReason::NoFirstByte,
-            SniffOutcome::Failed(error) => DropReason::Io(error),
-            SniffOutcome::BadProxyHeader(error) => DropReason::ProxyHeader(error),
-            SniffOutcome::Interrupted => DropReason::ShutDown,
-        };
-        buffer::give_back(buffer);
-        drop(conn);
-        let proxy_header = arrival.proxy_header.map(|header| *header);
-        Err(self.report_drop(peer, reason, sniffed_bytes, proxy_header))
-    }
-}
-
-impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Control for Core<C, A> {
-    fn shutdown(&self) {
-        self.stop(true);
-    }
-
-    fn shutdown_graceful(&self, grace: Duration) {
-        /// Longer graces are as good as forever.
-        const LONGEST_GRACE: Duration = Duration::from_secs(365 * 24 * 3600);
-        let deadline = Instant::now() + grace.min(LONGEST_GRACE);
-        {
-            let mut drain_deadline = self
-                .drain_deadline
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if drain_deadline.is_some() || self.is_stopping() {
-                return;
-            }
-            *drain_deadline = Some(deadline);
-        }
-        self.pool.drain();
-        self.connections.stop();
-        self.wake_accept_loop();
-    }
-
-    fn is_shut_down(&self) -> bool {
-        self.is_stopping()
-    }
-
-    fn stats(&self) -> Stats {
-        let routed = self
-            .table
-            .get()
-            .map(|t| t.routes.iter().map(|r| r.routed()).collect())
-            .unwrap_or_default();
-        self.counters.snapshot(routed)
-    }
-
-    fn sniffing(&self) -> usize {
-        self.pool.in_flight()
-    }
-
-    fn open_connections(&self) -> usize {
-        self.connections.open()
+    #[test]
+    fn the_builders_settings_reach_every_sniff() {
+        let mux = Mux::builder()
+            .sniff_deadline(Some(Duration::from_millis(250)))
+            .first_byte_timeout(None)
+            .max_sniff_bytes(100)
+            .proxy_protocol(ProxyMode::Required)
+            .build(memory::listener().0)
+            .unwrap();
+        let limits = mux.core.limits;
+        assert_eq!(limits.deadline, Some(Duration::from_millis(250)));
+        assert_eq!(limits.first_byte_timeout, None);
+        assert_eq!(limits.max_bytes, 100);
+        assert_eq!(limits.proxy_mode, ProxyMode::Required);
     }
 }

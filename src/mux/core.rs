@@ -1,0 +1,277 @@
+//! `Core`: the state the accept loop, the sniffer threads, every
+//! `Dispatcher` and every `MuxHandle` share (settings, route table,
+//! sniffer pool, connection limit, counters, shutdown state), and how a
+//! shutdown, abrupt or graceful, reaches each of them.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::matcher::Matcher;
+use crate::mux::builder::Settings;
+use crate::mux::event::{DropReason, Event};
+use crate::mux::handle::Control;
+use crate::mux::pool::{Job, SnifferPool};
+use crate::mux::stats::{Counters, Stats};
+use crate::proxy::ProxyHeader;
+use crate::route::target::RouteTarget;
+use crate::sniff::decide::Opening;
+use crate::sniff::SniffLimits;
+use crate::source::accept::WakeAccept;
+use crate::sync::limit::ConnectionLimit;
+use crate::sync::stop::StopSignal;
+
+pub(super) type EventCallback<A> = Box<dyn Fn(&Event<A>) + Send + Sync>;
+
+/// What the sniffers consult for every connection; fixed once `serve`
+/// starts.
+pub(super) struct RouteTable<C, A> {
+    pub(super) matchers: Vec<Box<dyn Matcher>>,
+    /// Where the matchers stand before any byte; `None` if asking them
+    /// panicked (each sniff then asks again, and reports the panic).
+    pub(super) opening: Option<Opening>,
+    pub(super) routes: Vec<RouteTarget<C, A>>,
+    pub(super) on_event: Option<EventCallback<A>>,
+}
+
+/// State shared by `serve`, the sniffer threads and every `MuxHandle`.
+pub(crate) struct Core<C, A> {
+    pub(super) settings: Settings,
+    /// The settings a sniff runs under.
+    pub(super) limits: SniffLimits,
+    pub(super) stop: StopSignal,
+    /// Wakes the accept loop; dropped once `serve` returns (on Linux it
+    /// holds a descriptor of the listening socket, which must close with
+    /// the listener).
+    pub(super) wake_accept: Mutex<Option<WakeAccept>>,
+    pub(super) pool: SnifferPool<C, A>,
+    /// When a graceful shutdown must give up waiting for sniffs.
+    pub(super) drain_deadline: Mutex<Option<Instant>>,
+    pub(super) connections: Arc<ConnectionLimit>,
+    pub(super) counters: Counters,
+    pub(super) table: OnceLock<RouteTable<C, A>>,
+}
+
+impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
+    /// The core of a multiplexer that has yet to fix its routes.
+    pub(super) fn new(settings: Settings, wake_accept: WakeAccept) -> Self {
+        Core {
+            limits: settings.sniff_limits(),
+            stop: StopSignal::new(),
+            wake_accept: Mutex::new(Some(wake_accept)),
+            pool: SnifferPool::new(
+                settings.max_concurrent_sniffs,
+                settings.idle_sniffer_timeout,
+            ),
+            drain_deadline: Mutex::new(None),
+            connections: ConnectionLimit::new(settings.max_connections),
+            counters: Counters::default(),
+            table: OnceLock::new(),
+            settings,
+        }
+    }
+
+    /// Fixes the routes: sniffers and dispatchers read them from here on.
+    /// Only the first table is kept.
+    pub(super) fn fix_routes(
+        &self,
+        matchers: Vec<Box<dyn Matcher>>,
+        routes: Vec<RouteTarget<C, A>>,
+        on_event: Option<EventCallback<A>>,
+    ) {
+        // The panic hook has reported a panicking matcher; every sniff
+        // will report it again, as a dropped connection.
+        let opening = panic::catch_unwind(AssertUnwindSafe(|| Opening::of(&matchers))).ok();
+        let _ = self.table.set(RouteTable {
+            matchers,
+            opening,
+            routes,
+            on_event,
+        });
+    }
+
+    pub(super) fn is_stopping(&self) -> bool {
+        self.stop.is_set()
+    }
+
+    pub(super) fn wake_accept_loop(&self) {
+        if let Some(wake) = &*self
+            .wake_accept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            wake();
+        }
+    }
+
+    /// Drops the wake-up function: nothing will accept any more.
+    pub(super) fn release_wake_accept(&self) {
+        let wake = self
+            .wake_accept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(wake);
+    }
+
+    /// When a graceful shutdown, if one began, stops waiting for sniffs.
+    pub(super) fn drain_deadline(&self) -> Option<Instant> {
+        *self
+            .drain_deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stops everything; `wake` also wakes the accept loop, which is only
+    /// needed when another thread asks.
+    ///
+    /// Order matters: the flag first (sniffs that end from now on report
+    /// `Interrupted`), then the route queues (nothing new gets queued),
+    /// then the sniffs in progress are interrupted.
+    ///
+    /// The route queues are closed on every call, because a shutdown that
+    /// came before `serve` found no routes to close yet.
+    pub(super) fn stop(&self, wake: bool) {
+        let first_call = self.stop.set();
+        if let Some(table) = self.table.get() {
+            for route in &table.routes {
+                route.close_for_shutdown();
+            }
+        }
+        if !first_call {
+            return;
+        }
+        self.connections.stop();
+        for Job { conn, peer, .. } in self.pool.stop() {
+            drop(conn);
+            self.report_drop(peer, DropReason::ShutDown, 0, None);
+        }
+        self.pool.interrupt_sniffs();
+        if wake {
+            self.wake_accept_loop();
+        }
+    }
+
+    pub(super) fn emit(&self, event: &Event<A>) {
+        if let Some(callback) = self.table.get().and_then(|t| t.on_event.as_ref()) {
+            // A panicking callback must not take a sniffer thread or the
+            // accept loop down with it; the panic hook has reported it.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| callback(event)));
+        }
+    }
+
+    /// Counts and reports a connection closed before reaching a handler;
+    /// the caller has already dropped it. Returns the reason, for a
+    /// dispatcher's caller.
+    pub(super) fn report_drop(
+        &self,
+        peer: A,
+        reason: DropReason,
+        sniffed_bytes: usize,
+        proxy_header: Option<ProxyHeader>,
+    ) -> DropReason {
+        self.counters.count_drop(&reason);
+        let event = Event::Dropped {
+            peer,
+            reason,
+            sniffed_bytes,
+            proxy_header,
+        };
+        self.emit(&event);
+        match event {
+            Event::Dropped { reason, .. } => reason,
+            Event::AcceptFailed { .. } => unreachable!("built as Event::Dropped above"),
+        }
+    }
+}
+
+impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Control for Core<C, A> {
+    fn shutdown(&self) {
+        self.stop(true);
+    }
+
+    fn shutdown_graceful(&self, grace: Duration) {
+        /// Longer graces are as good as forever.
+        const LONGEST_GRACE: Duration = Duration::from_secs(365 * 24 * 3600);
+        let deadline = Instant::now() + grace.min(LONGEST_GRACE);
+        {
+            let mut drain_deadline = self
+                .drain_deadline
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if drain_deadline.is_some() || self.is_stopping() {
+                return;
+            }
+            *drain_deadline = Some(deadline);
+        }
+        self.pool.drain();
+        self.connections.stop();
+        self.wake_accept_loop();
+    }
+
+    fn is_shut_down(&self) -> bool {
+        self.is_stopping()
+    }
+
+    fn stats(&self) -> Stats {
+        let routed = self
+            .table
+            .get()
+            .map(|t| t.routes.iter().map(|r| r.routed()).collect())
+            .unwrap_or_default();
+        self.counters.snapshot(routed)
+    }
+
+    fn sniffing(&self) -> usize {
+        self.pool.in_flight()
+    }
+
+    fn open_connections(&self) -> usize {
+        self.connections.open()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::time::Duration;
+
+    use crate::memory::{self, MemoryAddr};
+    use crate::{matchers, DropReason, Mux};
+
+    #[test]
+    fn a_panicking_event_callback_does_not_reach_the_caller() {
+        let mut mux = Mux::new(memory::listener().0).unwrap();
+        mux.route(matchers::prefixes(["AB"]));
+        mux.on_event(|_| panic!("callback"));
+        let dispatcher = mux.dispatcher();
+        let (mut client, conn) = memory::pair();
+        client.write_all(b"XY").unwrap();
+        let refused = dispatcher.dispatch(conn, MemoryAddr(1));
+        assert!(matches!(refused, Err(DropReason::NotMatched)));
+        assert_eq!(mux.handle().stats().not_matched, 1);
+    }
+
+    #[test]
+    fn a_graceful_shutdown_starts_once_and_not_after_a_stop() {
+        let mut mux = Mux::new(memory::listener().0).unwrap();
+        mux.route(matchers::any());
+        let handle = mux.handle();
+        handle.shutdown_graceful(Duration::from_secs(60));
+        let deadline = mux.core.drain_deadline().expect("draining");
+        handle.shutdown_graceful(Duration::ZERO);
+        assert_eq!(
+            mux.core.drain_deadline(),
+            Some(deadline),
+            "the first grace stands"
+        );
+        assert!(!handle.is_shut_down(), "draining is not yet stopped");
+
+        let mut stopped = Mux::new(memory::listener().0).unwrap();
+        stopped.route(matchers::any());
+        stopped.handle().shutdown();
+        stopped.handle().shutdown_graceful(Duration::from_secs(60));
+        assert_eq!(stopped.core.drain_deadline(), None);
+        assert!(stopped.handle().is_shut_down());
+    }
+}
