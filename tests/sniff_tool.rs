@@ -6,8 +6,7 @@
 //! portshare itself in `tests/portshare_cli.rs`.
 //!
 //! `cargo test` builds the examples before it runs the tests; the binary is
-//! found next to this test's own (`target/<profile>/examples/` beside
-//! `target/<profile>/deps/`).
+//! found next to this test's own (`tests/common/example.rs`).
 //!
 //! How a MANIFEST line is compared with what the tool prints:
 //!
@@ -30,12 +29,16 @@
 //! - [`EXPECTED_DIFFERENCES`] lists the captures whose printed protocol
 //!   differs from MANIFEST on purpose, with the reason.
 
+mod common;
+
 use std::ffi::OsStr;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::thread;
+
+use common::example::example_binary;
 
 /// Captures the tool classifies differently from MANIFEST: (file, printed
 /// protocol, why).
@@ -51,54 +54,9 @@ fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-/// The example binary that `cargo test` built beside this test binary.
-fn sniff_binary() -> PathBuf {
-    let test_binary = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = test_binary
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary is in target/<profile>/deps/");
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("sniff{}", std::env::consts::EXE_SUFFIX));
-    let rebuild = "run `cargo test` (which builds the examples) or `cargo build --example sniff`";
-    let built = fs::metadata(&binary)
-        .and_then(|metadata| metadata.modified())
-        .unwrap_or_else(|_| panic!("{} is missing: {rebuild}", binary.display()));
-    // `cargo test --test sniff_tool` alone does not rebuild the example.
-    for source in sources_of(&binary) {
-        if let Ok(changed) = fs::metadata(&source).and_then(|metadata| metadata.modified()) {
-            assert!(
-                changed <= built,
-                "{} changed since {} was built: {rebuild}",
-                source.display(),
-                binary.display()
-            );
-        }
-    }
-    binary
-}
-
-/// The source files `binary` was built from, as the dep-info file cargo
-/// writes beside it (`sniff.d`, one make rule) lists them; none without it.
-fn sources_of(binary: &Path) -> Vec<PathBuf> {
-    let Ok(dep_info) = fs::read_to_string(binary.with_extension("d")) else {
-        return Vec::new();
-    };
-    let Some((_, sources)) = dep_info.split_once(": ") else {
-        return Vec::new();
-    };
-    // Make escapes a space in a path as `\ `.
-    let sources = sources.replace("\\ ", "\0");
-    sources
-        .split_whitespace()
-        .map(|path| PathBuf::from(path.replace('\0', " ")))
-        .collect()
-}
-
 /// Runs the tool with `args`, feeding it `stdin`.
 fn run_sniff(args: &[&OsStr], stdin: &[u8]) -> Output {
-    let mut child = Command::new(sniff_binary())
+    let mut child = Command::new(example_binary("sniff"))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -1,8 +1,10 @@
 //! Helpers shared by the socket tests: start a multiplexer on a loopback
 //! port, collect its events, connect clients with bounded waits, and stop
-//! it with a bounded wait.
+//! it with a bounded wait; and run an example program (`example`).
 
 #![allow(dead_code)] // each test file uses its own subset of the helpers
+
+pub mod example;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
