@@ -165,8 +165,6 @@
 #![doc(test(attr(deny(warnings))))]
 
 // The stages, in the order a connection meets them.
-#[doc(hidden)]
-pub mod fuzzing;
 mod matcher;
 pub mod matchers;
 mod mux;
@@ -175,6 +173,10 @@ mod route;
 mod sniff;
 mod source;
 mod sync;
+
+// Test machinery shared with fuzz/ and tests/: not part of the API.
+#[doc(hidden)]
+pub mod internal;
 
 pub use source::accept::{Accept, WakeAccept};
 pub use source::connection::Connection;

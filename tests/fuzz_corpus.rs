@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::Path;
 
-use connmux::fuzzing::{self, decide_whole, standard_routes};
+use connmux::internal::{self, decide_whole, standard_routes};
 use connmux::matchers::{client_hello_version, TlsVersion};
 
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
@@ -25,17 +25,17 @@ fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
     files
 }
 
-/// A harness of `connmux::fuzzing`: panics when an invariant breaks.
+/// A harness of `connmux::internal`: panics when an invariant breaks.
 type Harness = fn(&[u8]);
 
 /// Every cargo-fuzz target (`fuzz/fuzz_targets/<name>.rs`) and its harness.
 const TARGETS: &[(&str, Harness)] = &[
-    ("route_decision", fuzzing::route_decision),
-    ("http1", fuzzing::http1),
-    ("hpack", fuzzing::hpack),
-    ("http2_frames", fuzzing::http2_frames),
-    ("tls_client_hello", fuzzing::tls_client_hello),
-    ("proxy_header", fuzzing::proxy_header),
+    ("route_decision", internal::route_decision),
+    ("http1", internal::http1),
+    ("hpack", internal::hpack),
+    ("http2_frames", internal::http2_frames),
+    ("tls_client_hello", internal::tls_client_hello),
+    ("proxy_header", internal::proxy_header),
 ];
 
 /// Runs every file of `target`'s corpus through its harness.

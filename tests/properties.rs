@@ -11,7 +11,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{read_to_end, serve, tcp_mux, WAIT};
-use connmux::fuzzing::{decide_whole, standard_routes};
+use connmux::internal::{decide_whole, standard_routes};
 use connmux::matchers::HTTP2_PREFACE;
 use connmux::{memory, Accept, Connection, Listener, Mux};
 use proptest::prelude::*;

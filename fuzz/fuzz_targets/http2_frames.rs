@@ -4,4 +4,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| connmux::fuzzing::http2_frames(data));
+fuzz_target!(|data: &[u8]| connmux::internal::http2_frames(data));

@@ -4,4 +4,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| connmux::fuzzing::route_decision(data));
+fuzz_target!(|data: &[u8]| connmux::internal::route_decision(data));

@@ -4,4 +4,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| connmux::fuzzing::tls_client_hello(data));
+fuzz_target!(|data: &[u8]| connmux::internal::tls_client_hello(data));

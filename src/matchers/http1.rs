@@ -680,7 +680,7 @@ fn is_field_value_byte(byte: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fuzzing::check_monotone;
+    use crate::internal::check_monotone;
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};
 

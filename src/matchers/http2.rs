@@ -961,7 +961,7 @@ mod tests {
     use super::hpack::tests::{encode_integer, encode_literal, encode_string, Literal};
     use super::hpack::work::{self, Work};
     use super::*;
-    use crate::fuzzing::check_monotone;
+    use crate::internal::check_monotone;
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};
 

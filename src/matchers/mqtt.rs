@@ -175,7 +175,7 @@ fn variable_byte_integer(packet: &mut Cursor<'_>) -> Result<u32, Stop> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fuzzing::check_monotone;
+    use crate::internal::check_monotone;
     use crate::matchers::testing::{assert_decides, near_miss};
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};

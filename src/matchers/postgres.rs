@@ -226,7 +226,7 @@ pub fn postgres_request(seen: &[u8]) -> Option<PostgresRequest> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fuzzing::check_monotone;
+    use crate::internal::check_monotone;
     use crate::matchers::testing::near_miss;
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};

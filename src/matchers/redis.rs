@@ -333,7 +333,7 @@ fn is_integer(word: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fuzzing::check_monotone;
+    use crate::internal::check_monotone;
     use crate::matchers::testing::near_miss;
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};

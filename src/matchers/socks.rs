@@ -225,7 +225,7 @@ fn socks4_parts(seen: &[u8]) -> Result<Socks4Parts<'_>, Stop> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fuzzing::check_monotone;
+    use crate::internal::check_monotone;
     use crate::matchers::testing::{assert_decides, near_miss};
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};

@@ -186,7 +186,7 @@ pub fn ssh_identification(seen: &[u8]) -> Option<SshIdentification<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fuzzing::check_monotone;
+    use crate::internal::check_monotone;
     use crate::matchers::testing::near_miss;
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};

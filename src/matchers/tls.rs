@@ -975,7 +975,7 @@ impl<'a> HandshakeReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fuzzing::check_monotone;
+    use crate::internal::check_monotone;
     use proptest::prelude::*;
     use proptest::sample::{select, Index};
     use Verdict::{Match, NeedMore, NoMatch};

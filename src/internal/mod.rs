@@ -1136,7 +1136,7 @@ mod tests {
         grpc_request.extend(b"\x0f\x10\x16application/grpc+proto");
         let tls12_hello = tls12_hello_to_a_example_com();
         let tls13_hello: &[u8] =
-            include_bytes!("matchers/testdata/openssl-tls13-no-sni-no-alpn.bin");
+            include_bytes!("../matchers/testdata/openssl-tls13-no-sni-no-alpn.bin");
         let tls13_hello_prefix: &[u8] = &[
             0x16, 0x03, 0x01, 0x00, 0x40, 0x01, 0x00, 0x00, 0x3c, 0x03, 0x03,
         ];
@@ -1184,9 +1184,11 @@ mod tests {
     /// built there without `cfg(test)`).
     #[test]
     fn the_referenced_name_bomb_seeds_stay_within_the_work_bound() {
-        hpack(include_bytes!("../fuzz/corpus/hpack/referenced-name-bomb"));
+        hpack(include_bytes!(
+            "../../fuzz/corpus/hpack/referenced-name-bomb"
+        ));
         http2_frames(include_bytes!(
-            "../fuzz/corpus/http2_frames/referenced-name-bomb"
+            "../../fuzz/corpus/http2_frames/referenced-name-bomb"
         ));
     }
 
