@@ -4,7 +4,7 @@
 //! shutdown, abrupt or graceful, reaches each of them.
 
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::matcher::Matcher;
@@ -19,6 +19,7 @@ use crate::sniff::decide::Opening;
 use crate::sniff::SniffLimits;
 use crate::source::accept::WakeAccept;
 use crate::sync::limit::ConnectionLimit;
+use crate::sync::lock::lock;
 use crate::sync::stop::StopSignal;
 
 pub(super) type EventCallback<A> = Box<dyn Fn(&Event<A>) + Send + Sync>;
@@ -95,31 +96,20 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     }
 
     pub(super) fn wake_accept_loop(&self) {
-        if let Some(wake) = &*self
-            .wake_accept
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-        {
+        if let Some(wake) = &*lock(&self.wake_accept) {
             wake();
         }
     }
 
     /// Drops the wake-up function: nothing will accept any more.
     pub(super) fn release_wake_accept(&self) {
-        let wake = self
-            .wake_accept
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let wake = lock(&self.wake_accept).take();
         drop(wake);
     }
 
     /// When a graceful shutdown, if one began, stops waiting for sniffs.
     pub(super) fn drain_deadline(&self) -> Option<Instant> {
-        *self
-            .drain_deadline
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        *lock(&self.drain_deadline)
     }
 
     /// Stops everything; `wake` also wakes the accept loop, which is only
@@ -195,10 +185,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Control for Core<C,
         const LONGEST_GRACE: Duration = Duration::from_secs(365 * 24 * 3600);
         let deadline = Instant::now() + grace.min(LONGEST_GRACE);
         {
-            let mut drain_deadline = self
-                .drain_deadline
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut drain_deadline = lock(&self.drain_deadline);
             if drain_deadline.is_some() || self.is_stopping() {
                 return;
             }

@@ -15,12 +15,13 @@
 use std::collections::VecDeque;
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::source::connection::Connection;
 use crate::sync::limit::ConnectionPermit;
+use crate::sync::lock::{lock, read, unpoisoned, write};
 
 /// An accepted connection waiting to be sniffed.
 pub(crate) struct Job<C, A> {
@@ -55,33 +56,25 @@ impl<C: Connection> SniffSlot<C> {
 
     /// Puts `conn` in the slot for the duration of its sniff.
     pub(crate) fn hold(&self, conn: C) {
-        *self.conn.write().unwrap_or_else(PoisonError::into_inner) = Some(conn);
+        *write(&self.conn) = Some(conn);
     }
 
     /// Runs `sniff` on the held connection; `None` if the slot is empty.
     /// Shutdown can interrupt the connection meanwhile, since this holds
     /// only a shared lock.
     pub(crate) fn with<R>(&self, sniff: impl FnOnce(&C) -> R) -> Option<R> {
-        let guard = self.conn.read().unwrap_or_else(PoisonError::into_inner);
+        let guard = read(&self.conn);
         guard.as_ref().map(sniff)
     }
 
     /// Takes the connection back out once its sniff is over.
     pub(crate) fn release(&self) -> Option<C> {
-        self.conn
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
+        write(&self.conn).take()
     }
 
     /// Shuts down the held connection, if any, so its sniff ends now.
     pub(crate) fn interrupt(&self) {
-        if let Some(conn) = self
-            .conn
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-        {
+        if let Some(conn) = read(&self.conn).as_ref() {
             // The connection is being dropped anyway; a socket that is
             // already closed has nothing left to interrupt.
             let _ = conn.shutdown(Shutdown::Both);
@@ -150,17 +143,14 @@ impl<C: Connection, A> SnifferPool<C, A> {
     }
 
     fn lock(&self) -> MutexGuard<'_, PoolState<C, A>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// Waits until another sniff may start; `false` once the pool stops.
     pub(crate) fn wait_for_capacity(&self) -> bool {
-        let state = self
-            .capacity_or_stop
-            .wait_while(self.lock(), |s| {
-                s.in_flight >= self.max_in_flight && !s.stopping && !s.draining
-            })
-            .unwrap_or_else(PoisonError::into_inner);
+        let state = unpoisoned(self.capacity_or_stop.wait_while(self.lock(), |s| {
+            s.in_flight >= self.max_in_flight && !s.stopping && !s.draining
+        }));
         !state.stopping && !state.draining
     }
 
@@ -175,18 +165,19 @@ impl<C: Connection, A> SnifferPool<C, A> {
     /// `deadline` passes.
     pub(crate) fn wait_idle(&self, deadline: Instant) {
         let left = deadline.saturating_duration_since(Instant::now());
-        let _ = self
-            .capacity_or_stop
-            .wait_timeout_while(self.lock(), left, |s| s.in_flight > 0 && !s.stopping)
-            .unwrap_or_else(PoisonError::into_inner);
+        let _ = unpoisoned(
+            self.capacity_or_stop
+                .wait_timeout_while(self.lock(), left, |s| s.in_flight > 0 && !s.stopping),
+        );
     }
 
     /// Sleeps for `delay` unless the pool stops first; `false` if it did.
     pub(crate) fn pause(&self, delay: Duration) -> bool {
-        let (state, _) = self
-            .capacity_or_stop
-            .wait_timeout_while(self.lock(), delay, |s| !s.stopping && !s.draining)
-            .unwrap_or_else(PoisonError::into_inner);
+        let (state, _) = unpoisoned(self.capacity_or_stop.wait_timeout_while(
+            self.lock(),
+            delay,
+            |s| !s.stopping && !s.draining,
+        ));
         !state.stopping && !state.draining
     }
 
@@ -214,7 +205,7 @@ impl<C: Connection, A> SnifferPool<C, A> {
     /// amortised constant time per start.
     pub(crate) fn thread_started(&self, slot: Arc<SniffSlot<C>>, thread: JoinHandle<()>) {
         let alive = self.lock().threads;
-        let mut threads = self.threads.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut threads = lock(&self.threads);
         threads.push(SnifferThread { slot, thread });
         if threads.len() <= 2 * alive + 16 {
             return;
@@ -261,10 +252,8 @@ impl<C: Connection, A> SnifferPool<C, A> {
             let timed_out = if state.stopping {
                 true
             } else {
-                let (next, wait) = self
-                    .job_queued
-                    .wait_timeout(state, self.idle_timeout)
-                    .unwrap_or_else(PoisonError::into_inner);
+                let (next, wait) =
+                    unpoisoned(self.job_queued.wait_timeout(state, self.idle_timeout));
                 state = next;
                 wait.timed_out() && state.jobs.is_empty()
             };
@@ -310,7 +299,7 @@ impl<C: Connection, A> SnifferPool<C, A> {
 
     /// Shuts down every connection being sniffed.
     pub(crate) fn interrupt_sniffs(&self) {
-        let threads = self.threads.lock().unwrap_or_else(PoisonError::into_inner);
+        let threads = lock(&self.threads);
         for started in threads.iter() {
             started.slot.interrupt();
         }
@@ -320,8 +309,7 @@ impl<C: Connection, A> SnifferPool<C, A> {
     /// inline handler, which exit on their own when it returns; call
     /// after `stop`.
     pub(crate) fn join_threads(&self) {
-        let threads =
-            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        let threads = std::mem::take(&mut *lock(&self.threads));
         for SnifferThread { slot, thread } in threads {
             if !slot.in_handler.load(Ordering::SeqCst) {
                 // A thread that panicked has already been accounted for.

@@ -46,20 +46,62 @@ pub struct Stats {
     pub accept_errors: u64,
 }
 
+/// The one table from drop reason to counter: each reason's pattern and
+/// the [`Stats`] field that counts it. A new reason is one line here and
+/// its field in `Stats`; the match it expands to is exhaustive, so a
+/// reason without a line does not compile.
+macro_rules! drop_counters {
+    ($($reason:pat => $field:ident,)*) => {
+        /// A drop counter: its place in [`Counters`]' array.
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy)]
+        enum DropCounter {
+            $($field,)*
+        }
+
+        const DROP_COUNTERS: [DropCounter; [$(DropCounter::$field),*].len()] =
+            [$(DropCounter::$field),*];
+
+        impl DropCounter {
+            fn of(reason: &DropReason) -> DropCounter {
+                match reason {
+                    $($reason => DropCounter::$field,)*
+                }
+            }
+
+            fn read(self, stats: &Stats) -> u64 {
+                match self {
+                    $(DropCounter::$field => stats.$field,)*
+                }
+            }
+
+            fn in_stats(self, stats: &mut Stats) -> &mut u64 {
+                match self {
+                    $(DropCounter::$field => &mut stats.$field,)*
+                }
+            }
+        }
+    };
+}
+
+drop_counters! {
+    DropReason::NotMatched => not_matched,
+    DropReason::TimedOut => timed_out,
+    DropReason::NoFirstByte => no_first_byte,
+    DropReason::QueueFull(_) => queue_full,
+    DropReason::RouteClosed(_) => route_closed,
+    DropReason::Io(_) => io_errors,
+    DropReason::ShutDown => shut_down,
+    DropReason::ProxyHeader(_) => bad_proxy_header,
+    DropReason::NoSnifferThread(_) => no_sniffer_thread,
+    DropReason::MatcherPanicked(_) => matcher_panics,
+    DropReason::TooManyConnections => too_many_connections,
+}
+
 impl Stats {
     /// Connections closed before reaching a handler, for any reason.
     pub fn dropped(&self) -> u64 {
-        self.not_matched
-            + self.timed_out
-            + self.no_first_byte
-            + self.queue_full
-            + self.route_closed
-            + self.io_errors
-            + self.shut_down
-            + self.bad_proxy_header
-            + self.no_sniffer_thread
-            + self.matcher_panics
-            + self.too_many_connections
+        DROP_COUNTERS.iter().map(|counter| counter.read(self)).sum()
     }
 
     /// Connections handed to any route.
@@ -73,18 +115,8 @@ impl Stats {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     accepted: AtomicU64,
-    not_matched: AtomicU64,
-    timed_out: AtomicU64,
-    no_first_byte: AtomicU64,
-    queue_full: AtomicU64,
-    route_closed: AtomicU64,
-    io_errors: AtomicU64,
-    shut_down: AtomicU64,
-    bad_proxy_header: AtomicU64,
-    no_sniffer_thread: AtomicU64,
-    matcher_panics: AtomicU64,
-    too_many_connections: AtomicU64,
     accept_errors: AtomicU64,
+    dropped: [AtomicU64; DROP_COUNTERS.len()],
 }
 
 impl Counters {
@@ -97,40 +129,20 @@ impl Counters {
     }
 
     pub(crate) fn count_drop(&self, reason: &DropReason) {
-        let counter = match reason {
-            DropReason::NotMatched => &self.not_matched,
-            DropReason::TimedOut => &self.timed_out,
-            DropReason::NoFirstByte => &self.no_first_byte,
-            DropReason::QueueFull(_) => &self.queue_full,
-            DropReason::RouteClosed(_) => &self.route_closed,
-            DropReason::Io(_) => &self.io_errors,
-            DropReason::ShutDown => &self.shut_down,
-            DropReason::ProxyHeader(_) => &self.bad_proxy_header,
-            DropReason::NoSnifferThread(_) => &self.no_sniffer_thread,
-            DropReason::MatcherPanicked(_) => &self.matcher_panics,
-            DropReason::TooManyConnections => &self.too_many_connections,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        self.dropped[DropCounter::of(reason) as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn snapshot(&self, routed: Vec<u64>) -> Stats {
-        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        Stats {
-            accepted: read(&self.accepted),
+        let mut stats = Stats {
+            accepted: self.accepted.load(Ordering::Relaxed),
+            accept_errors: self.accept_errors.load(Ordering::Relaxed),
             routed,
-            not_matched: read(&self.not_matched),
-            timed_out: read(&self.timed_out),
-            no_first_byte: read(&self.no_first_byte),
-            queue_full: read(&self.queue_full),
-            route_closed: read(&self.route_closed),
-            io_errors: read(&self.io_errors),
-            shut_down: read(&self.shut_down),
-            bad_proxy_header: read(&self.bad_proxy_header),
-            no_sniffer_thread: read(&self.no_sniffer_thread),
-            matcher_panics: read(&self.matcher_panics),
-            too_many_connections: read(&self.too_many_connections),
-            accept_errors: read(&self.accept_errors),
+            ..Stats::default()
+        };
+        for counter in DROP_COUNTERS {
+            *counter.in_stats(&mut stats) = self.dropped[counter as usize].load(Ordering::Relaxed);
         }
+        stats
     }
 }
 

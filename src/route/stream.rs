@@ -9,7 +9,7 @@
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::matchers::{
@@ -20,6 +20,7 @@ use crate::route::id::RouteId;
 use crate::sniff::replay::Replay;
 use crate::source::connection::Connection;
 use crate::sync::limit::ConnectionPermit;
+use crate::sync::lock::{lock, unpoisoned};
 
 /// Where the sniffed bytes live.
 enum ReplaySlot {
@@ -28,10 +29,6 @@ enum ReplaySlot {
     /// Shared with clones made by `try_clone`, so that each sniffed byte is
     /// still read exactly once across all of them.
     Shared(Arc<Mutex<Replay>>),
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl ReplaySlot {
@@ -289,10 +286,7 @@ impl<C> PeekableStream<C> {
     /// # server.join().unwrap().unwrap();
     /// ```
     pub fn into_parts(self) -> StreamParts<C> {
-        let replay = self
-            .replay
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
+        let replay = unpoisoned(self.replay.into_inner());
         let (unread, pending_error) = replay.into_parts();
         StreamParts {
             conn: self.conn,
@@ -407,10 +401,7 @@ impl PeekableStream<TcpStream> {
 impl<C: Read> Read for PeekableStream<C> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if !self.replay_drained {
-            let slot = self
-                .replay
-                .get_mut()
-                .unwrap_or_else(PoisonError::into_inner);
+            let slot = unpoisoned(self.replay.get_mut());
             match slot.read(buf) {
                 Some(served) => return served,
                 None => self.replay_drained = true,

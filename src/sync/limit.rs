@@ -12,7 +12,9 @@
 //! takes one again when a handle accepts it.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex};
+
+use crate::sync::lock::lock;
 
 /// How many connections are open, and the most that may be.
 ///
@@ -91,7 +93,7 @@ impl ConnectionLimit {
             if self.open.load(Ordering::SeqCst) < self.max_open {
                 return true;
             }
-            let guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            let guard = lock(&self.lock);
             self.waiters.fetch_add(1, Ordering::SeqCst);
             // Looked at again once counted: a release from here on sees
             // the count and notifies, under the lock this thread holds
@@ -137,7 +139,7 @@ impl ConnectionLimit {
     /// Wakes waiting threads with `wake`, if any wait.
     fn notify(&self, wake: fn(&Condvar)) {
         if self.waiters.load(Ordering::SeqCst) > 0 {
-            let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            let _guard = lock(&self.lock);
             wake(&self.freed);
         }
     }

@@ -4,6 +4,7 @@
 //! limit, and the shutdown flag a sniff can sleep on.
 
 pub(crate) mod limit;
+pub(crate) mod lock;
 pub(crate) mod monitor;
 pub(crate) mod queue;
 pub(crate) mod stop;

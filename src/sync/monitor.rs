@@ -9,8 +9,10 @@
 //! thread waits: see [`limit`](crate::sync::limit).)
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
+
+use crate::sync::lock::{lock, unpoisoned};
 
 /// State behind a lock, with waits and notifications on it.
 pub(crate) struct Monitor<T> {
@@ -32,7 +34,7 @@ impl<T> Monitor<T> {
     /// Locks the state; a panic while it was locked does not poison it
     /// (every user keeps it consistent between statements).
     pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// Waits, with `state` unlocked, while `blocked` holds.
@@ -43,10 +45,7 @@ impl<T> Monitor<T> {
     ) -> MutexGuard<'a, T> {
         while blocked(&mut state) {
             self.waiters.fetch_add(1, Ordering::Relaxed);
-            state = self
-                .changed
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            state = unpoisoned(self.changed.wait(state));
             self.waiters.fetch_sub(1, Ordering::Relaxed);
         }
         state
@@ -60,10 +59,7 @@ impl<T> Monitor<T> {
         timeout: Duration,
     ) -> MutexGuard<'a, T> {
         self.waiters.fetch_add(1, Ordering::Relaxed);
-        let (state, _) = self
-            .changed
-            .wait_timeout(state, timeout)
-            .unwrap_or_else(PoisonError::into_inner);
+        let (state, _) = unpoisoned(self.changed.wait_timeout(state, timeout));
         self.waiters.fetch_sub(1, Ordering::Relaxed);
         state
     }
