@@ -8,6 +8,22 @@
 //! does for blocking Rust what Go's cmux does for etcd, with the limits a
 //! public port needs switched on by default.
 //!
+//! # The stages
+//!
+//! A connection passes through five stages, and the source tree has a
+//! folder for each, read top to bottom:
+//!
+//! | stage | in `src/` | what happens |
+//! |---|---|---|
+//! | accept | `source/` | an [`Accept`] source (`TcpListener`, `UnixListener`, [`memory`]) yields a [`Connection`] |
+//! | multiplex | `mux/` | [`Mux`] runs the accept loop and the sniffer threads, or a [`Dispatcher`] your own loop; limits, [`Event`]s, [`Stats`], shutdown |
+//! | sniff | `sniff/`, `proxy/` | the first bytes are read at a pace the client pays for, a PROXY header is removed, the routes decide |
+//! | judge | `matcher/`, `matchers/` | each route's [`Matcher`] gives a [`Verdict`] on the bytes so far |
+//! | hand over | `route/` | the winner's queue and [`Listener`], or its inline handler; the handler reads a [`PeekableStream`] |
+//!
+//! `sync/` holds the small primitives they share (a bounded queue, the
+//! connection limit, the shutdown signal).
+//!
 //! # A first multiplexer
 //!
 //! ```
