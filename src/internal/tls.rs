@@ -1,0 +1,191 @@
+//! The `tls_client_hello` target: the TLS matchers against each other and
+//! against [`client_hello_info`], also with the handshake message
+//! re-split into other records (RFC 8446 section 5.1).
+
+use crate::matcher::{Matcher, Verdict};
+use crate::matchers::{
+    client_hello_info, client_hello_version, tls, tls_alpn, tls_alpn_any, tls_sni, tls_versions,
+    ClientHelloInfo, TlsVersion, TLS_MAX_CLIENT_HELLO_BYTES,
+};
+
+use super::checks::{check_route_table, check_settles, is_exact_text, verdicts};
+
+/// The TLS matchers the `tls_client_hello` harness runs.
+fn tls_routes() -> Vec<Box<dyn Matcher>> {
+    vec![
+        Box::new(tls()),
+        Box::new(tls_versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3)),
+        Box::new(tls_versions(TlsVersion::SSL3_0..=TlsVersion::TLS1_2)),
+        Box::new(tls_sni("www.example.com")),
+        Box::new(tls_sni("*.example.net")),
+        Box::new(tls_sni(".example.org")),
+        Box::new(tls_alpn("h2")),
+        Box::new(tls_alpn_any(["http/1.1", "acme-tls/1"])),
+        Box::new(
+            tls()
+                .sni("api.example.net")
+                .alpn("h2")
+                .versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3),
+        ),
+    ]
+}
+
+/// The `tls_client_hello` target: the TLS matchers are prefix-monotone
+/// and chunk-invariant; [`client_hello_info`] never changes once it has
+/// answered and agrees with [`client_hello_version`]; a filtered matcher
+/// matches only what `tls()` matches and says `NoMatch` whenever it does;
+/// on a complete ClientHello every matcher has decided, `tls()` matches,
+/// the version, server name and ALPN protocols the info reports are the
+/// ones the filters match (and only those), and re-splitting the
+/// handshake message into other records (sizes taken from the input, and
+/// one byte per record) changes neither the info nor any verdict.
+pub fn tls_client_hello(data: &[u8]) {
+    let routes = tls_routes();
+    check_route_table(&routes, data);
+    check_settles(
+        "client_hello_info",
+        data,
+        client_hello_info,
+        Option::is_some,
+    );
+    let info = client_hello_info(data);
+    assert_eq!(
+        client_hello_version(data),
+        info.as_ref().map(|info| info.version)
+    );
+    let any_tls = tls().verdict(data);
+    for (index, matcher) in routes.iter().enumerate() {
+        let verdict = matcher.verdict(data);
+        if any_tls == Verdict::NoMatch {
+            assert_eq!(verdict, Verdict::NoMatch, "route {index} after tls()");
+        }
+        if verdict == Verdict::Match {
+            assert_eq!(any_tls, Verdict::Match, "route {index} without tls()");
+        }
+        if info.is_some() {
+            assert_ne!(verdict, Verdict::NeedMore, "route {index} on a whole hello");
+        }
+    }
+    let Some(info) = info else {
+        return;
+    };
+    check_client_hello_info(data, &info);
+    if let Some((record_minor, message)) = handshake_message(data) {
+        let expected = verdicts(&routes, data);
+        for sizes in [data, &[0]] {
+            let records = into_records(&message, record_minor, sizes);
+            if records.len() > TLS_MAX_CLIENT_HELLO_BYTES {
+                continue;
+            }
+            assert_eq!(
+                client_hello_info(&records).as_ref(),
+                Some(&info),
+                "re-split records"
+            );
+            assert_eq!(verdicts(&routes, &records), expected, "re-split records");
+        }
+    }
+}
+
+/// Checks that the filters of [`tls`] agree with what `client_hello_info`
+/// reported for the complete ClientHello in `data`.
+fn check_client_hello_info(data: &[u8], info: &ClientHelloInfo) {
+    let verdict = |matcher: crate::matchers::Tls| matcher.verdict(data);
+    assert_eq!(verdict(tls()), Verdict::Match);
+    assert_eq!(
+        verdict(tls_versions(info.version..=info.version)),
+        Verdict::Match
+    );
+    if let Some(above) = info.version.wire().checked_add(1) {
+        let higher = TlsVersion::from_wire(above)..=TlsVersion::from_wire(u16::MAX);
+        assert_eq!(verdict(tls_versions(higher)), Verdict::NoMatch);
+    }
+    assert_eq!(verdict(tls().sni_any([""; 0])), Verdict::NoMatch);
+    assert_eq!(verdict(tls().alpn_any([""; 0])), Verdict::NoMatch);
+    // The server name, without one trailing dot, as the patterns see it.
+    let name = info
+        .sni
+        .as_deref()
+        .map(|name| name.strip_suffix('.').unwrap_or(name));
+    for pattern in ["www.example.com", "api.example.net", "connmux.invalid"] {
+        let named = name.is_some_and(|name| name.eq_ignore_ascii_case(pattern));
+        assert_eq!(
+            verdict(tls_sni(pattern)) == Verdict::Match,
+            named,
+            "tls_sni({pattern:?}) on {:?}",
+            info.sni
+        );
+    }
+    match (&info.sni, name) {
+        (Some(sni), Some(name))
+            if is_exact_text(sni)
+                && !name.is_empty()
+                && !name.starts_with('.')
+                && !name.starts_with("*.") =>
+        {
+            assert_eq!(verdict(tls_sni(sni)), Verdict::Match, "{sni:?}");
+            assert_eq!(
+                verdict(tls_sni(sni.to_ascii_uppercase())),
+                Verdict::Match,
+                "{sni:?}"
+            );
+            assert_eq!(verdict(tls_sni(format!("{name}x"))), Verdict::NoMatch);
+        }
+        _ => {}
+    }
+    for protocol in &info.alpn {
+        if is_exact_text(protocol) {
+            assert_eq!(verdict(tls_alpn(protocol)), Verdict::Match, "{protocol:?}");
+        }
+    }
+    for protocol in ["h2", "http/1.1", "acme-tls/1"] {
+        assert_eq!(
+            verdict(tls_alpn(protocol)) == Verdict::Match,
+            info.alpn.iter().any(|listed| listed == protocol),
+            "tls_alpn({protocol:?}) on {:?}",
+            info.alpn
+        );
+    }
+}
+
+/// The handshake message at the start of the TLS records in `data`, with
+/// the minor version of the first record, if the records hold all of it.
+fn handshake_message(data: &[u8]) -> Option<(u8, Vec<u8>)> {
+    let mut message = Vec::new();
+    let mut rest = data;
+    let mut record_minor = None;
+    loop {
+        if let Some(&[high, middle, low]) = message.get(1..4) {
+            let total = 4 + (usize::from(high) << 16 | usize::from(middle) << 8 | usize::from(low));
+            if message.len() >= total {
+                message.truncate(total);
+                return Some((record_minor?, message));
+            }
+        }
+        let (header, after) = rest.split_at_checked(5)?;
+        let length = usize::from(u16::from_be_bytes([header[3], header[4]]));
+        record_minor.get_or_insert(header[2]);
+        let (fragment, after) = after.split_at_checked(length)?;
+        message.extend(fragment);
+        rest = after;
+    }
+}
+
+/// `message` in handshake records of version 3.`record_minor`, with
+/// fragment sizes `b + 1` for the bytes `b` of `sizes`, cycled.
+fn into_records(message: &[u8], record_minor: u8, sizes: &[u8]) -> Vec<u8> {
+    let mut records = Vec::new();
+    let mut rest = message;
+    for &size in sizes.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (fragment, after) = rest.split_at((usize::from(size) + 1).min(rest.len()));
+        let length = u16::try_from(fragment.len()).expect("at most 256 bytes");
+        records.extend([22, 3, record_minor]);
+        records.extend(length.to_be_bytes());
+        records.extend(fragment);
+        rest = after;
+    }
+    records
+}
