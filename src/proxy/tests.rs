@@ -2,6 +2,12 @@
 //! and byte tables, every malformation at its first bad byte, HAProxy's
 //! captures, round trips, and properties against a naive v1 parser.
 
+use std::error::Error;
+use std::net::{IpAddr, SocketAddr, SocketAddrV4};
+
+use super::error::ErrorKind;
+use super::header::Addresses;
+use super::wire::{AddressFamily, Endpoint, V1Protocol, UNIX_PATH_BYTES, V1_PREFIX, V2_SIGNATURE};
 use super::*;
 use proptest::prelude::*;
 
