@@ -487,41 +487,41 @@ fn accessors_and_display() {
     assert_eq!((local.source(), local.destination()), (None, None));
 }
 
-/// What HAProxy 2.6 sends (see `testdata/README.md`): each capture is
+/// What HAProxy 2.6 sends (see `tests/fixtures/README.md`): each capture is
 /// the header, then the client's `hello\n`.
 #[test]
 fn haproxy_captures() {
     let cases: [(&[u8], ProxyVersion, &str, &str, usize); 5] = [
         (
-            include_bytes!("testdata/haproxy-send-proxy-tcp4.bin"),
+            include_bytes!("../../tests/fixtures/manual/proxy-v1-haproxy-tcp4.bin"),
             ProxyVersion::V1,
             "127.0.0.1:54404",
             "127.0.0.1:18401",
             44,
         ),
         (
-            include_bytes!("testdata/haproxy-send-proxy-tcp6.bin"),
+            include_bytes!("../../tests/fixtures/manual/proxy-v1-haproxy-tcp6.bin"),
             ProxyVersion::V1,
             "[::1]:40486",
             "[::1]:18404",
             32,
         ),
         (
-            include_bytes!("testdata/haproxy-send-proxy-v2-tcp4.bin"),
+            include_bytes!("../../tests/fixtures/manual/proxy-v2-haproxy-tcp4.bin"),
             ProxyVersion::V2,
             "127.0.0.1:45170",
             "127.0.0.1:18402",
             28,
         ),
         (
-            include_bytes!("testdata/haproxy-send-proxy-v2-tcp6.bin"),
+            include_bytes!("../../tests/fixtures/manual/proxy-v2-haproxy-tcp6.bin"),
             ProxyVersion::V2,
             "[::1]:39376",
             "[::1]:18405",
             52,
         ),
         (
-            include_bytes!("testdata/haproxy-send-proxy-v2-tlv-tcp4.bin"),
+            include_bytes!("../../tests/fixtures/manual/proxy-v2-haproxy-tlv-tcp4.bin"),
             ProxyVersion::V2,
             "127.0.0.1:52382",
             "127.0.0.1:18403",

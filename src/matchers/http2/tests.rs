@@ -824,10 +824,11 @@ fn the_bound_decides() {
 // and `h2load -n 1 http://127.0.0.1:18083/load/test` (nghttp2 1.52.0),
 // and nghttp again against a socket that sent an empty SETTINGS frame
 // right after the preface.
-const CURL: &[u8] = include_bytes!("../testdata/curl_prior_knowledge.bin");
-const NGHTTP: &[u8] = include_bytes!("../testdata/nghttp.bin");
-const H2LOAD: &[u8] = include_bytes!("../testdata/h2load.bin");
-const NGHTTP_AFTER_SETTINGS: &[u8] = include_bytes!("../testdata/nghttp_after_server_settings.bin");
+const CURL: &[u8] = include_bytes!("../../../tests/fixtures/manual/http2-curl-prior-knowledge.bin");
+const NGHTTP: &[u8] = include_bytes!("../../../tests/fixtures/manual/http2-nghttp.bin");
+const H2LOAD: &[u8] = include_bytes!("../../../tests/fixtures/manual/http2-h2load.bin");
+const NGHTTP_AFTER_SETTINGS: &[u8] =
+    include_bytes!("../../../tests/fixtures/manual/http2-nghttp-after-server-settings.bin");
 
 #[test]
 fn real_clients() {

@@ -8,8 +8,8 @@ use crate::matchers::testing::near_miss;
 use proptest::prelude::*;
 use Verdict::{Match, NeedMore, NoMatch};
 
-const REDIS_CLI_PING: &[u8] = include_bytes!("../testdata/redis_cli_ping.bin");
-const REDIS_CLI_SET: &[u8] = include_bytes!("../testdata/redis_cli_set.bin");
+const REDIS_CLI_PING: &[u8] = include_bytes!("../../../tests/fixtures/redis-cli-ping.bin");
+const REDIS_CLI_SET: &[u8] = include_bytes!("../../../tests/fixtures/manual/redis-cli-set.bin");
 
 /// Redis's `sdssplitargs` ported as it is written, a state machine over
 /// a whole line without its line ending: the words as sent, quotes

@@ -10,14 +10,17 @@ use Verdict::{Match, NeedMore, NoMatch};
 
 /// `openssl s_client -servername www.example.com -alpn h2,http/1.1`
 /// (OpenSSL 3.0), TLS 1.3.
-const OPENSSL_TLS13: &[u8] = include_bytes!("../testdata/openssl-tls13-sni-alpn.bin");
+const OPENSSL_TLS13: &[u8] =
+    include_bytes!("../../../tests/fixtures/manual/tls13-openssl-sni-alpn.bin");
 /// The same with `-tls1_2`: no supported_versions extension.
-const OPENSSL_TLS12: &[u8] = include_bytes!("../testdata/openssl-tls12-sni-alpn.bin");
+const OPENSSL_TLS12: &[u8] =
+    include_bytes!("../../../tests/fixtures/manual/tls12-openssl-sni-alpn.bin");
 /// `curl -k https://api.example.org:PORT/` (curl 7.88, OpenSSL 3.0):
 /// ALPN h2, http/1.1, and a padding extension last.
-const CURL_TLS13: &[u8] = include_bytes!("../testdata/curl-tls13-sni-alpn.bin");
+const CURL_TLS13: &[u8] = include_bytes!("../../../tests/fixtures/manual/tls13-curl-sni-alpn.bin");
 /// `openssl s_client -noservername`: neither server_name nor ALPN.
-const OPENSSL_NO_SNI: &[u8] = include_bytes!("../testdata/openssl-tls13-no-sni-no-alpn.bin");
+const OPENSSL_NO_SNI: &[u8] =
+    include_bytes!("../../../tests/fixtures/manual/tls13-openssl-no-sni-no-alpn.bin");
 const CAPTURES: [&[u8]; 4] = [OPENSSL_TLS13, OPENSSL_TLS12, CURL_TLS13, OPENSSL_NO_SNI];
 
 /// Matchers with every kind of filter, used on every input below.
