@@ -98,7 +98,7 @@ mod tests {
         grpc_request.extend(b"\x0f\x10\x16application/grpc+proto");
         let tls12_hello = tls12_hello_to_a_example_com();
         let tls13_hello: &[u8] =
-            include_bytes!("../matchers/testdata/openssl-tls13-no-sni-no-alpn.bin");
+            include_bytes!("../../tests/fixtures/manual/tls13-openssl-no-sni-no-alpn.bin");
         let tls13_hello_prefix: &[u8] = &[
             0x16, 0x03, 0x01, 0x00, 0x40, 0x01, 0x00, 0x00, 0x3c, 0x03, 0x03,
         ];

@@ -180,9 +180,10 @@ mod tests {
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};
 
-    const MOSQUITTO_V31: &[u8] = include_bytes!("testdata/mqtt_mosquitto_v31.bin");
-    const MOSQUITTO_V311: &[u8] = include_bytes!("testdata/mqtt_mosquitto_v311.bin");
-    const MOSQUITTO_V5: &[u8] = include_bytes!("testdata/mqtt_mosquitto_v5.bin");
+    const MOSQUITTO_V31: &[u8] = include_bytes!("../../tests/fixtures/manual/mqtt31-mosquitto.bin");
+    const MOSQUITTO_V311: &[u8] =
+        include_bytes!("../../tests/fixtures/manual/mqtt311-mosquitto.bin");
+    const MOSQUITTO_V5: &[u8] = include_bytes!("../../tests/fixtures/manual/mqtt5-mosquitto.bin");
 
     #[test]
     fn table() {

@@ -231,8 +231,9 @@ mod tests {
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};
 
-    const PSQL_SSL_REQUEST: &[u8] = include_bytes!("testdata/postgres_psql_sslrequest.bin");
-    const PSQL_STARTUP: &[u8] = include_bytes!("testdata/postgres_psql_startup.bin");
+    const PSQL_SSL_REQUEST: &[u8] =
+        include_bytes!("../../tests/fixtures/postgres-psql-sslrequest.bin");
+    const PSQL_STARTUP: &[u8] = include_bytes!("../../tests/fixtures/postgres-psql-startup.bin");
 
     /// The message formats read literally, on a complete 8-byte header.
     fn naive(header: [u8; 8]) -> bool {

@@ -230,11 +230,13 @@ mod tests {
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};
 
-    const CURL_SOCKS5: &[u8] = include_bytes!("testdata/socks5_curl.bin");
-    const CURL_SOCKS5_AUTH: &[u8] = include_bytes!("testdata/socks5_curl_auth.bin");
-    const CURL_SOCKS4: &[u8] = include_bytes!("testdata/socks4_curl.bin");
-    const CURL_SOCKS4A: &[u8] = include_bytes!("testdata/socks4a_curl.bin");
-    const CURL_SOCKS4A_USER: &[u8] = include_bytes!("testdata/socks4a_curl_user.bin");
+    const CURL_SOCKS5: &[u8] = include_bytes!("../../tests/fixtures/socks5-curl-greeting.bin");
+    const CURL_SOCKS5_AUTH: &[u8] =
+        include_bytes!("../../tests/fixtures/manual/socks5-curl-auth.bin");
+    const CURL_SOCKS4: &[u8] = include_bytes!("../../tests/fixtures/socks4-curl.bin");
+    const CURL_SOCKS4A: &[u8] = include_bytes!("../../tests/fixtures/socks4a-curl.bin");
+    const CURL_SOCKS4A_USER: &[u8] =
+        include_bytes!("../../tests/fixtures/manual/socks4a-curl-user.bin");
 
     /// RFC 1928 section 3 read literally, to check the SOCKS5 matcher
     /// against.

@@ -191,7 +191,7 @@ mod tests {
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};
 
-    const OPENSSH: &[u8] = include_bytes!("testdata/ssh_openssh.bin");
+    const OPENSSH: &[u8] = include_bytes!("../../tests/fixtures/ssh-openssh.bin");
     /// The longest opening the matcher reads before it decides: `SSH-`,
     /// two numbers of [`MAX_VERSION_DIGITS`], the dot, and the byte after.
     const MAX_OPENING_LENGTH: usize = 4 + 2 * MAX_VERSION_DIGITS + 2;
