@@ -196,6 +196,7 @@ pub mod internal;
 
 pub use source::accept::{Accept, WakeAccept};
 pub use source::connection::Connection;
+pub use source::layered::{handshake, Handshake, Layered, Socket};
 pub use source::memory;
 
 pub use mux::builder::MuxBuilder;

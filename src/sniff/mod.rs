@@ -153,6 +153,16 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
     let opening = opening.unwrap_or_else(|| Opening::of(matchers));
     let mut decider = RouteDecider::opened(matchers, opening);
     let mut reader = Reader::new(conn, accepted_at, limits, buffer::take(), stop);
+    if let Err(error) = conn.set_up(set_up_timeout(limits, elapsed)) {
+        let outcome = if stop.is_set() {
+            SniffOutcome::Interrupted
+        } else if is_timeout(&error) {
+            SniffOutcome::TimedOut
+        } else {
+            SniffOutcome::Failed(error)
+        };
+        return reader.finish(None, outcome);
+    }
     if let Err(outcome) = reader.read_proxy_header(limits, &decider) {
         let outcome = if stop.is_set() {
             SniffOutcome::Interrupted
@@ -240,6 +250,21 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
             Decision::NoRoute | Decision::Undecided => reader.finish(None, input_end.unmatched()),
         },
     }
+}
+
+/// How long each read of a connection's set-up may wait: until the first
+/// byte is due, or the deadline, whichever comes first.
+fn set_up_timeout(limits: &SniffLimits, elapsed: Duration) -> Option<Duration> {
+    earliest(limits.first_byte_timeout, limits.deadline)
+        .map(|limit| limit.saturating_sub(elapsed).max(TIMEOUT_SLACK))
+}
+
+/// Whether a read failed because its timeout passed.
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// Whether a read that must not wait found nothing (or was interrupted

@@ -30,6 +30,20 @@ pub trait Connection: Read + Write + Send + Sync + Sized + 'static {
     /// [`reply`](crate::Matcher::reply).
     fn write_shared(&self, buf: &[u8]) -> io::Result<usize>;
 
+    /// Does the work the connection needs before its first byte can be
+    /// read (a TLS handshake, say: see [`handshake`](crate::handshake)).
+    /// The sniffer calls it first, on the connection's own thread, and
+    /// each read it makes must wait at most `timeout` (what is left of the
+    /// first-byte timeout or the deadline; `None` for no limit). A
+    /// timeout ends the sniff as its deadline would; another error closes
+    /// the connection with a [`DropReason::Io`](crate::DropReason::Io).
+    ///
+    /// The default does nothing.
+    fn set_up(&self, timeout: Option<Duration>) -> io::Result<()> {
+        let _ = timeout;
+        Ok(())
+    }
+
     /// Blocks, like a read, until a read would not block (bytes have
     /// arrived, or the stream has ended or failed), without consuming
     /// anything; the read timeout applies as it does to a read. The
