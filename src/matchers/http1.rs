@@ -371,6 +371,16 @@ pub fn websocket() -> WebSocket {
 impl WebSocket {
     /// Sets the bound on the request head, request line included, past
     /// which the matcher says `NoMatch` (default [`DEFAULT_MAX_HEAD_BYTES`]).
+    ///
+    /// ```
+    /// use connmux::{Matcher, Verdict};
+    /// use connmux::matchers::websocket;
+    ///
+    /// let handshake = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nCookie: session=0123456789\r\n\
+    ///     Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+    /// assert_eq!(websocket().verdict(handshake), Verdict::Match);
+    /// assert_eq!(websocket().max_head_bytes(64).verdict(handshake), Verdict::NoMatch);
+    /// ```
     pub fn max_head_bytes(mut self, bytes: usize) -> Self {
         self.max_head_bytes = bytes;
         self

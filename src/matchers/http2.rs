@@ -462,6 +462,19 @@ impl From<Stop> for Http2HeadersError {
 /// larger header lists, or refuse smaller ones, use
 /// [`http2_request_headers_with_limit`].
 ///
+/// # Errors
+///
+/// [`Http2HeadersError::Incomplete`] while the preface, the frames before
+/// the first HEADERS frame or the header block itself have not all
+/// arrived; [`Invalid`](Http2HeadersError::Invalid) when the bytes are not
+/// an HTTP/2 client's (a wrong preface, a frame or HPACK block that breaks
+/// RFC 9113 or RFC 7541); [`FieldTooLong`](Http2HeadersError::FieldTooLong)
+/// when a name or value is longer than 4096 bytes;
+/// [`HeaderListTooLarge`](Http2HeadersError::HeaderListTooLarge) when the
+/// list passes [`DEFAULT_MAX_HEADER_LIST_SIZE`].
+///
+/// # Examples
+///
 /// ```
 /// use connmux::matchers::{http2_request_headers, HTTP2_PREFACE};
 ///
@@ -498,6 +511,13 @@ pub fn http2_request_headers(
 /// a fixed dynamic table and two 4 KiB buffers on the stack (about 23 KiB
 /// in all in a release build); the work is bounded by `seen`'s length and
 /// the limit.
+///
+/// # Errors
+///
+/// As [`http2_request_headers`], with `max_header_list_size` as the limit
+/// past which the list is [`Http2HeadersError::HeaderListTooLarge`].
+///
+/// # Examples
 ///
 /// ```
 /// use connmux::matchers::{http2_request_headers_with_limit, Http2HeadersError, HTTP2_PREFACE};
