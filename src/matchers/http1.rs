@@ -429,7 +429,11 @@ fn lists_token(value: &[u8], token: &[u8]) -> bool {
 
 /// What the request line and `Host` field of an HTTP/1 request say; see
 /// [`http1_request`].
+///
+/// Non-exhaustive: more of the request head (an `Upgrade` field, say) may
+/// be added.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Http1Request {
     /// The method, such as `GET` or `CONNECT`.
     pub method: String,

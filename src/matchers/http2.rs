@@ -411,6 +411,7 @@ impl Matcher for Http2Header {
 
 /// Why [`http2_request_headers`] could not list the fields of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Http2HeadersError {
     /// The bytes are a valid start of HTTP/2, but the first header block
     /// has not arrived whole.
@@ -566,7 +567,11 @@ pub fn http2_request_headers_with_limit(
 
 /// The request-line fields of an HTTP/2 request and its content type, as
 /// [`http2_request`] extracts them.
+///
+/// Non-exhaustive: more fields of the request (`:protocol` of an extended
+/// CONNECT, say) may be added.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Http2Request {
     /// The `:method` pseudo-header, such as `GET`.
     pub method: Option<String>,

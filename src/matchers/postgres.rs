@@ -116,7 +116,11 @@ fn could_be(prefix: &[u8], range: &RangeInclusive<u32>) -> bool {
 }
 
 /// A complete PostgreSQL first message; see [`postgres_request`].
+///
+/// Non-exhaustive: new protocol versions add request codes (GSSENCRequest
+/// came with PostgreSQL 12).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PostgresRequest {
     /// A StartupMessage: protocol 3.`minor_version`, and its parameters
     /// (`user`, `database`, `application_name`, ...) in order, invalid

@@ -11,7 +11,11 @@ use super::wire::{
 };
 
 /// Which format a PROXY header came in.
+///
+/// Non-exhaustive: the header's 4-bit version field leaves room for a
+/// third format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProxyVersion {
     /// The text line of spec section 2.1 (`PROXY TCP4 ...\r\n`).
     V1,
@@ -20,7 +24,11 @@ pub enum ProxyVersion {
 }
 
 /// What the connection carrying a PROXY header is.
+///
+/// Non-exhaustive: version 2 has a 4-bit command field of which the spec
+/// defines two values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProxyCommand {
     /// The proxy opened the connection on its own behalf (a health check):
     /// the real endpoints are the connection's own, and the header carries
@@ -32,7 +40,11 @@ pub enum ProxyCommand {
 }
 
 /// The transport protocol of the relayed connection.
+///
+/// Non-exhaustive: version 2 has a 4-bit transport field of which the
+/// spec defines three values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProxyTransport {
     /// `SOCK_STREAM`: TCP, or a UNIX stream socket.
     Stream,
@@ -112,7 +124,11 @@ impl fmt::Debug for UnixPath {
 }
 
 /// One endpoint of a relayed connection, as a PROXY header names it.
+///
+/// Non-exhaustive: version 2 has a 4-bit address family field of which
+/// the spec defines four values.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProxyAddr {
     /// An IPv4 or IPv6 address and port.
     Inet(SocketAddr),
