@@ -140,7 +140,7 @@ fn describe_proxy(header: &ProxyHeader, line: &mut Line) {
             line.fact("proxy_src", address_bytes(&source));
             line.fact("proxy_dst", address_bytes(&destination));
         }
-        (ProxyCommand::Proxy, _, _) => line.fact("proxy", "unknown"),
+        _ => line.fact("proxy", "unknown"),
     }
 }
 
@@ -149,6 +149,7 @@ fn address_bytes(address: &ProxyAddr) -> Vec<u8> {
     match address {
         ProxyAddr::Inet(address) => address.to_string().into_bytes(),
         ProxyAddr::Unix(path) => path.as_bytes().to_vec(),
+        other => other.to_string().into_bytes(),
     }
 }
 
@@ -200,6 +201,7 @@ fn missing_headers(seen: &[u8]) -> &'static str {
         Err(Http2HeadersError::FieldTooLong) => "too-long",
         Err(Http2HeadersError::HeaderListTooLarge) => "too-large",
         Err(Http2HeadersError::Incomplete) | Ok(()) => "incomplete",
+        Err(_) => "invalid",
     }
 }
 

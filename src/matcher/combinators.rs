@@ -15,6 +15,20 @@ use crate::matcher::{Matcher, ReplyAck, Verdict};
 pub trait MatcherList: Send + Sync {
     /// Calls `visit` on each matcher in order until it returns `true`;
     /// returns whether some call did.
+    ///
+    /// ```
+    /// use connmux::{MatcherList, Verdict};
+    /// use connmux::matchers::{http1_fast, ssh};
+    ///
+    /// let list = (http1_fast(), ssh());
+    /// let mut asked = 0;
+    /// let matched = list.any(&mut |m| {
+    ///     asked += 1;
+    ///     m.verdict(b"GET / HTTP/1.1\r\n") == Verdict::Match
+    /// });
+    /// assert!(matched);
+    /// assert_eq!(asked, 1); // ssh() was never asked
+    /// ```
     fn any(&self, visit: &mut dyn FnMut(&dyn Matcher) -> bool) -> bool;
 }
 

@@ -38,6 +38,14 @@ pub enum Verdict {
 
 impl Verdict {
     /// Turns a yes/no answer on complete input into a verdict.
+    ///
+    /// ```
+    /// use connmux::Verdict;
+    ///
+    /// let starts_with_brace = |seen: &[u8]| Verdict::from_bool(seen.first() == Some(&b'{'));
+    /// assert_eq!(starts_with_brace(b"{\"id\":1}"), Verdict::Match);
+    /// assert_eq!(starts_with_brace(b"GET /"), Verdict::NoMatch);
+    /// ```
     pub fn from_bool(matched: bool) -> Verdict {
         if matched {
             Verdict::Match
@@ -83,6 +91,15 @@ impl Verdict {
 pub trait Matcher: Send + Sync {
     /// Judges the bytes received so far (`seen` always starts at byte 0 of
     /// the connection).
+    ///
+    /// ```
+    /// use connmux::{Matcher, Verdict};
+    /// use connmux::matchers::ssh;
+    ///
+    /// assert_eq!(ssh().verdict(b"SSH-2."), Verdict::NeedMore);
+    /// assert_eq!(ssh().verdict(b"SSH-2.0-OpenSSH_9.6\r\n"), Verdict::Match);
+    /// assert_eq!(ssh().verdict(b"GET / HTTP/1.1\r\n"), Verdict::NoMatch);
+    /// ```
     fn verdict(&self, seen: &[u8]) -> Verdict;
 
     /// Judges input that is complete: the client closed, the sniff deadline
@@ -93,6 +110,15 @@ pub trait Matcher: Send + Sync {
     /// matcher except those whose answer flips at the end, such as
     /// [`not`](crate::not): "not HTTP/2" is true of an input that stopped
     /// half-way through the HTTP/2 preface.
+    ///
+    /// ```
+    /// use connmux::{not, Matcher};
+    /// use connmux::matchers::http2_preface;
+    ///
+    /// // A client that sent "PRI * HT" and then stopped.
+    /// assert!(!http2_preface().matches_at_end(b"PRI * HT"));
+    /// assert!(not(http2_preface()).matches_at_end(b"PRI * HT"));
+    /// ```
     fn matches_at_end(&self, seen: &[u8]) -> bool {
         self.verdict(seen) == Verdict::Match
     }
@@ -103,7 +129,19 @@ pub trait Matcher: Send + Sync {
     ///
     /// For protocols whose clients wait for the server before they say
     /// enough to be recognised: gRPC clients that send HEADERS only after
-    /// the server's HTTP/2 SETTINGS. The default sends nothing.
+    /// the server's HTTP/2 SETTINGS. `None` sends nothing, and is the
+    /// default.
+    ///
+    /// ```
+    /// use connmux::Matcher;
+    /// use connmux::matchers::{grpc, HTTP2_PREFACE};
+    ///
+    /// let waits_for_server = grpc().send_settings();
+    /// // Once the preface has arrived: an empty server SETTINGS frame.
+    /// assert_eq!(waits_for_server.reply(HTTP2_PREFACE), Some(&[0, 0, 0, 4, 0, 0, 0, 0, 0][..]));
+    /// assert_eq!(waits_for_server.reply(b"PRI * "), None);
+    /// assert_eq!(grpc().reply(HTTP2_PREFACE), None);
+    /// ```
     fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
         let _ = seen;
         None
@@ -114,6 +152,17 @@ pub trait Matcher: Send + Sync {
     /// removed from the bytes the handler reads: the real server never
     /// sent that reply and must not see its acknowledgement. Asked once a
     /// route has matched, only of the matcher whose reply was sent.
+    ///
+    /// ```
+    /// use connmux::{Matcher, ReplyAck};
+    /// use connmux::matchers::{grpc, HTTP2_PREFACE};
+    ///
+    /// let mut seen = HTTP2_PREFACE.to_vec();
+    /// seen.extend([0, 0, 0, 4, 0, 0, 0, 0, 0]); // the client's SETTINGS
+    /// assert_eq!(grpc().send_settings().reply_ack(&seen), ReplyAck::Pending);
+    /// seen.extend([0, 0, 0, 4, 1, 0, 0, 0, 0]); // its ACK of the server's
+    /// assert_eq!(grpc().send_settings().reply_ack(&seen), ReplyAck::At(33..42));
+    /// ```
     fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
         let _ = seen;
         ReplyAck::None
@@ -125,6 +174,16 @@ pub trait Matcher: Send + Sync {
     /// sniffer treats the input as ended at silence: the first route that
     /// matches empty input at its end, or whose silence timeout has
     /// passed, wins. The default is `None`: not a silence matcher.
+    ///
+    /// ```
+    /// use connmux::Matcher;
+    /// use connmux::matchers::{http1_fast, silence};
+    /// use std::time::Duration;
+    ///
+    /// let server_first = silence(Duration::from_secs(2));
+    /// assert_eq!(server_first.silence_timeout(), Some(Duration::from_secs(2)));
+    /// assert_eq!(http1_fast().silence_timeout(), None);
+    /// ```
     fn silence_timeout(&self) -> Option<Duration> {
         None
     }

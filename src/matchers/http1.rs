@@ -371,6 +371,16 @@ pub fn websocket() -> WebSocket {
 impl WebSocket {
     /// Sets the bound on the request head, request line included, past
     /// which the matcher says `NoMatch` (default [`DEFAULT_MAX_HEAD_BYTES`]).
+    ///
+    /// ```
+    /// use connmux::{Matcher, Verdict};
+    /// use connmux::matchers::websocket;
+    ///
+    /// let handshake = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nCookie: session=0123456789\r\n\
+    ///     Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+    /// assert_eq!(websocket().verdict(handshake), Verdict::Match);
+    /// assert_eq!(websocket().max_head_bytes(64).verdict(handshake), Verdict::NoMatch);
+    /// ```
     pub fn max_head_bytes(mut self, bytes: usize) -> Self {
         self.max_head_bytes = bytes;
         self
@@ -419,7 +429,11 @@ fn lists_token(value: &[u8], token: &[u8]) -> bool {
 
 /// What the request line and `Host` field of an HTTP/1 request say; see
 /// [`http1_request`].
+///
+/// Non-exhaustive: more of the request head (an `Upgrade` field, say) may
+/// be added.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Http1Request {
     /// The method, such as `GET` or `CONNECT`.
     pub method: String,

@@ -411,6 +411,7 @@ impl Matcher for Http2Header {
 
 /// Why [`http2_request_headers`] could not list the fields of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Http2HeadersError {
     /// The bytes are a valid start of HTTP/2, but the first header block
     /// has not arrived whole.
@@ -462,6 +463,19 @@ impl From<Stop> for Http2HeadersError {
 /// larger header lists, or refuse smaller ones, use
 /// [`http2_request_headers_with_limit`].
 ///
+/// # Errors
+///
+/// [`Http2HeadersError::Incomplete`] while the preface, the frames before
+/// the first HEADERS frame or the header block itself have not all
+/// arrived; [`Invalid`](Http2HeadersError::Invalid) when the bytes are not
+/// an HTTP/2 client's (a wrong preface, a frame or HPACK block that breaks
+/// RFC 9113 or RFC 7541); [`FieldTooLong`](Http2HeadersError::FieldTooLong)
+/// when a name or value is longer than 4096 bytes;
+/// [`HeaderListTooLarge`](Http2HeadersError::HeaderListTooLarge) when the
+/// list passes [`DEFAULT_MAX_HEADER_LIST_SIZE`].
+///
+/// # Examples
+///
 /// ```
 /// use connmux::matchers::{http2_request_headers, HTTP2_PREFACE};
 ///
@@ -498,6 +512,13 @@ pub fn http2_request_headers(
 /// a fixed dynamic table and two 4 KiB buffers on the stack (about 23 KiB
 /// in all in a release build); the work is bounded by `seen`'s length and
 /// the limit.
+///
+/// # Errors
+///
+/// As [`http2_request_headers`], with `max_header_list_size` as the limit
+/// past which the list is [`Http2HeadersError::HeaderListTooLarge`].
+///
+/// # Examples
 ///
 /// ```
 /// use connmux::matchers::{http2_request_headers_with_limit, Http2HeadersError, HTTP2_PREFACE};
@@ -546,7 +567,11 @@ pub fn http2_request_headers_with_limit(
 
 /// The request-line fields of an HTTP/2 request and its content type, as
 /// [`http2_request`] extracts them.
+///
+/// Non-exhaustive: more fields of the request (`:protocol` of an extended
+/// CONNECT, say) may be added.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Http2Request {
     /// The `:method` pseudo-header, such as `GET`.
     pub method: Option<String>,

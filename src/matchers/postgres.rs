@@ -116,7 +116,11 @@ fn could_be(prefix: &[u8], range: &RangeInclusive<u32>) -> bool {
 }
 
 /// A complete PostgreSQL first message; see [`postgres_request`].
+///
+/// Non-exhaustive: new protocol versions add request codes (GSSENCRequest
+/// came with PostgreSQL 12).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PostgresRequest {
     /// A StartupMessage: protocol 3.`minor_version`, and its parameters
     /// (`user`, `database`, `application_name`, ...) in order, invalid
@@ -141,6 +145,15 @@ pub enum PostgresRequest {
 impl PostgresRequest {
     /// A short name for the kind of message: `startup`, `ssl`, `gssenc` or
     /// `cancel`.
+    ///
+    /// ```
+    /// use connmux::matchers::postgres_request;
+    ///
+    /// let ssl_request = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+    /// assert_eq!(postgres_request(&ssl_request).unwrap().kind(), "ssl");
+    /// let cancel = [0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e, 0, 0, 0x30, 0x39, 1, 2, 3, 4];
+    /// assert_eq!(postgres_request(&cancel).unwrap().kind(), "cancel");
+    /// ```
     pub fn kind(&self) -> &'static str {
         match self {
             PostgresRequest::Startup { .. } => "startup",
@@ -152,6 +165,18 @@ impl PostgresRequest {
 
     /// The value of the StartupMessage parameter `name` (such as `user` or
     /// `database`), if this is a StartupMessage that has it.
+    ///
+    /// ```
+    /// use connmux::matchers::postgres_request;
+    ///
+    /// // psql's StartupMessage for protocol 3.0: user, database, application_name.
+    /// let mut startup = vec![0, 0, 0, 0, 0, 3, 0, 0];
+    /// startup.extend(b"user\0alice\0database\0shop\0application_name\0psql\0\0");
+    /// startup[3] = startup.len() as u8;
+    /// let request = postgres_request(&startup).unwrap();
+    /// assert_eq!(request.parameter("application_name"), Some("psql"));
+    /// assert_eq!(request.parameter("options"), None);
+    /// ```
     pub fn parameter(&self, name: &str) -> Option<&str> {
         match self {
             PostgresRequest::Startup { parameters, .. } => parameters

@@ -92,6 +92,14 @@ where
 impl PrefixSet {
     /// The prefixes in the set, in sorted order (the empty prefix first if
     /// present).
+    ///
+    /// ```
+    /// use connmux::matchers::prefixes;
+    ///
+    /// let set = prefixes(["SSH-", "GET ", "", "GET "]);
+    /// let listed: Vec<&[u8]> = set.iter().collect();
+    /// assert_eq!(listed, [&b""[..], b"GET ", b"SSH-"]);
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
         let empty: &[u8] = &[];
         self.has_empty

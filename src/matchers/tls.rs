@@ -104,11 +104,26 @@ impl TlsVersion {
     pub const TLS1_3: TlsVersion = TlsVersion(0x0304);
 
     /// The version with this two-byte wire code.
+    ///
+    /// ```
+    /// use connmux::matchers::TlsVersion;
+    ///
+    /// assert_eq!(TlsVersion::from_wire(0x0304), TlsVersion::TLS1_3);
+    /// // A draft of TLS 1.3, as some early clients sent it.
+    /// assert_eq!(TlsVersion::from_wire(0x7f1c).to_string(), "TLS version 0x7f1c");
+    /// ```
     pub const fn from_wire(code: u16) -> TlsVersion {
         TlsVersion(code)
     }
 
     /// The two-byte wire code of this version.
+    ///
+    /// ```
+    /// use connmux::matchers::TlsVersion;
+    ///
+    /// assert_eq!(TlsVersion::TLS1_2.wire(), 0x0303);
+    /// assert_eq!(TlsVersion::from_wire(0x0301).wire(), 0x0301);
+    /// ```
     pub const fn wire(self) -> u16 {
         self.0
     }
@@ -340,6 +355,25 @@ impl Tls {
     /// This matcher, but only for ClientHellos offering at least one
     /// version in `versions` (see [`tls_versions`]); replaces an earlier
     /// version filter.
+    ///
+    /// ```
+    /// use connmux::{Matcher, Verdict};
+    /// use connmux::matchers::{tls, TlsVersion};
+    ///
+    /// // `hello`: a TLS 1.2 ClientHello for "a.example.com" offering ALPN
+    /// // "h2" and "http/1.1" (its bytes are spelt out in the example on `Tls`).
+    /// # let mut hello = vec![0x16, 0x03, 0x01, 0x00, 87, 0x01, 0x00, 0x00, 83, 0x03, 0x03];
+    /// # hello.extend([0u8; 32]);
+    /// # hello.extend([0x00, 0x00, 0x02, 0xc0, 0x2f, 0x01, 0x00]);
+    /// # hello.extend([0x00, 40, 0x00, 0x00, 0x00, 18, 0x00, 16, 0x00, 0x00, 13]);
+    /// # hello.extend(b"a.example.com");
+    /// # hello.extend([0x00, 16, 0x00, 14, 0x00, 12, 2]);
+    /// # hello.extend(b"h2\x08http/1.1");
+    /// let tls13_only = tls().versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3);
+    /// assert_eq!(tls13_only.verdict(&hello), Verdict::NoMatch);
+    /// let up_to_tls12 = tls13_only.versions(TlsVersion::TLS1_0..=TlsVersion::TLS1_2);
+    /// assert_eq!(up_to_tls12.verdict(&hello), Verdict::Match);
+    /// ```
     pub fn versions(mut self, versions: RangeInclusive<TlsVersion>) -> Tls {
         self.versions = Some(versions);
         self
@@ -347,6 +381,23 @@ impl Tls {
 
     /// This matcher, but only for ClientHellos whose server name matches
     /// `pattern` or a pattern given before (see [`tls_sni`] for patterns).
+    ///
+    /// ```
+    /// use connmux::{Matcher, Verdict};
+    /// use connmux::matchers::tls;
+    ///
+    /// // `hello`: a TLS 1.2 ClientHello for "a.example.com" offering ALPN
+    /// // "h2" and "http/1.1" (its bytes are spelt out in the example on `Tls`).
+    /// # let mut hello = vec![0x16, 0x03, 0x01, 0x00, 87, 0x01, 0x00, 0x00, 83, 0x03, 0x03];
+    /// # hello.extend([0u8; 32]);
+    /// # hello.extend([0x00, 0x00, 0x02, 0xc0, 0x2f, 0x01, 0x00]);
+    /// # hello.extend([0x00, 40, 0x00, 0x00, 0x00, 18, 0x00, 16, 0x00, 0x00, 13]);
+    /// # hello.extend(b"a.example.com");
+    /// # hello.extend([0x00, 16, 0x00, 14, 0x00, 12, 2]);
+    /// # hello.extend(b"h2\x08http/1.1");
+    /// assert_eq!(tls().sni("example.org").verdict(&hello), Verdict::NoMatch);
+    /// assert_eq!(tls().sni("example.org").sni("*.example.com").verdict(&hello), Verdict::Match);
+    /// ```
     pub fn sni(self, pattern: impl AsRef<str>) -> Tls {
         self.sni_any([pattern])
     }
@@ -354,6 +405,24 @@ impl Tls {
     /// This matcher, but only for ClientHellos whose server name matches
     /// one of `patterns` or a pattern given before; an empty list with none
     /// given before matches nothing.
+    ///
+    /// ```
+    /// use connmux::{Matcher, Verdict};
+    /// use connmux::matchers::tls;
+    ///
+    /// // `hello`: a TLS 1.2 ClientHello for "a.example.com" offering ALPN
+    /// // "h2" and "http/1.1" (its bytes are spelt out in the example on `Tls`).
+    /// # let mut hello = vec![0x16, 0x03, 0x01, 0x00, 87, 0x01, 0x00, 0x00, 83, 0x03, 0x03];
+    /// # hello.extend([0u8; 32]);
+    /// # hello.extend([0x00, 0x00, 0x02, 0xc0, 0x2f, 0x01, 0x00]);
+    /// # hello.extend([0x00, 40, 0x00, 0x00, 0x00, 18, 0x00, 16, 0x00, 0x00, 13]);
+    /// # hello.extend(b"a.example.com");
+    /// # hello.extend([0x00, 16, 0x00, 14, 0x00, 12, 2]);
+    /// # hello.extend(b"h2\x08http/1.1");
+    /// let our_sites = tls().sni_any(["example.org", ".example.com"]);
+    /// assert_eq!(our_sites.verdict(&hello), Verdict::Match);
+    /// assert_eq!(tls().sni_any(Vec::<String>::new()).verdict(&hello), Verdict::NoMatch);
+    /// ```
     pub fn sni_any<I, S>(mut self, patterns: I) -> Tls
     where
         I: IntoIterator<Item = S>,
@@ -370,6 +439,24 @@ impl Tls {
 
     /// This matcher, but only for ClientHellos whose ALPN extension lists
     /// `protocol` or a protocol given before (see [`tls_alpn`]).
+    ///
+    /// ```
+    /// use connmux::{Matcher, Verdict};
+    /// use connmux::matchers::tls;
+    ///
+    /// // `hello`: a TLS 1.2 ClientHello for "a.example.com" offering ALPN
+    /// // "h2" and "http/1.1" (its bytes are spelt out in the example on `Tls`).
+    /// # let mut hello = vec![0x16, 0x03, 0x01, 0x00, 87, 0x01, 0x00, 0x00, 83, 0x03, 0x03];
+    /// # hello.extend([0u8; 32]);
+    /// # hello.extend([0x00, 0x00, 0x02, 0xc0, 0x2f, 0x01, 0x00]);
+    /// # hello.extend([0x00, 40, 0x00, 0x00, 0x00, 18, 0x00, 16, 0x00, 0x00, 13]);
+    /// # hello.extend(b"a.example.com");
+    /// # hello.extend([0x00, 16, 0x00, 14, 0x00, 12, 2]);
+    /// # hello.extend(b"h2\x08http/1.1");
+    /// assert_eq!(tls().alpn("h2").verdict(&hello), Verdict::Match);
+    /// assert_eq!(tls().alpn("acme-tls/1").verdict(&hello), Verdict::NoMatch);
+    /// assert_eq!(tls().alpn("acme-tls/1").alpn("h2").verdict(&hello), Verdict::Match);
+    /// ```
     pub fn alpn(self, protocol: impl AsRef<[u8]>) -> Tls {
         self.alpn_any([protocol])
     }
@@ -377,6 +464,24 @@ impl Tls {
     /// This matcher, but only for ClientHellos whose ALPN extension lists
     /// one of `protocols` or a protocol given before; an empty list with
     /// none given before matches nothing.
+    ///
+    /// ```
+    /// use connmux::{Matcher, Verdict};
+    /// use connmux::matchers::tls;
+    ///
+    /// // `hello`: a TLS 1.2 ClientHello for "a.example.com" offering ALPN
+    /// // "h2" and "http/1.1" (its bytes are spelt out in the example on `Tls`).
+    /// # let mut hello = vec![0x16, 0x03, 0x01, 0x00, 87, 0x01, 0x00, 0x00, 83, 0x03, 0x03];
+    /// # hello.extend([0u8; 32]);
+    /// # hello.extend([0x00, 0x00, 0x02, 0xc0, 0x2f, 0x01, 0x00]);
+    /// # hello.extend([0x00, 40, 0x00, 0x00, 0x00, 18, 0x00, 16, 0x00, 0x00, 13]);
+    /// # hello.extend(b"a.example.com");
+    /// # hello.extend([0x00, 16, 0x00, 14, 0x00, 12, 2]);
+    /// # hello.extend(b"h2\x08http/1.1");
+    /// let web = tls().alpn_any(["h3", "http/1.1"]);
+    /// assert_eq!(web.verdict(&hello), Verdict::Match);
+    /// assert_eq!(tls().alpn_any(["imap", "pop3"]).verdict(&hello), Verdict::NoMatch);
+    /// ```
     pub fn alpn_any<I, P>(mut self, protocols: I) -> Tls
     where
         I: IntoIterator<Item = P>,

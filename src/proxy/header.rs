@@ -11,7 +11,11 @@ use super::wire::{
 };
 
 /// Which format a PROXY header came in.
+///
+/// Non-exhaustive: the header's 4-bit version field leaves room for a
+/// third format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProxyVersion {
     /// The text line of spec section 2.1 (`PROXY TCP4 ...\r\n`).
     V1,
@@ -20,7 +24,11 @@ pub enum ProxyVersion {
 }
 
 /// What the connection carrying a PROXY header is.
+///
+/// Non-exhaustive: version 2 has a 4-bit command field of which the spec
+/// defines two values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProxyCommand {
     /// The proxy opened the connection on its own behalf (a health check):
     /// the real endpoints are the connection's own, and the header carries
@@ -32,7 +40,11 @@ pub enum ProxyCommand {
 }
 
 /// The transport protocol of the relayed connection.
+///
+/// Non-exhaustive: version 2 has a 4-bit transport field of which the
+/// spec defines three values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProxyTransport {
     /// `SOCK_STREAM`: TCP, or a UNIX stream socket.
     Stream,
@@ -64,12 +76,29 @@ pub struct UnixPath(pub(super) Box<[u8]>);
 impl UnixPath {
     /// The path `bytes` without its trailing NULs, or `None` when that is
     /// longer than the 108 bytes of a v2 address field.
+    ///
+    /// ```
+    /// use connmux::UnixPath;
+    ///
+    /// // As a v2 header carries it: the path, then NULs to 108 bytes.
+    /// let mut field = b"/var/run/haproxy.sock".to_vec();
+    /// field.resize(108, 0);
+    /// assert_eq!(UnixPath::new(&field).unwrap().to_string(), "/var/run/haproxy.sock");
+    /// assert_eq!(UnixPath::new(&[b'x'; 200]), None);
+    /// ```
     pub fn new(bytes: &[u8]) -> Option<UnixPath> {
         let path = without_nul_padding(bytes);
         (path.len() <= UNIX_PATH_BYTES).then(|| UnixPath(path.into()))
     }
 
     /// The path's bytes, without padding.
+    ///
+    /// ```
+    /// use connmux::UnixPath;
+    ///
+    /// let abstract_socket = UnixPath::new(b"\0connmux\0\0").unwrap();
+    /// assert_eq!(abstract_socket.as_bytes(), b"\0connmux");
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
@@ -95,7 +124,11 @@ impl fmt::Debug for UnixPath {
 }
 
 /// One endpoint of a relayed connection, as a PROXY header names it.
+///
+/// Non-exhaustive: version 2 has a 4-bit address family field of which
+/// the spec defines four values.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProxyAddr {
     /// An IPv4 or IPv6 address and port.
     Inet(SocketAddr),
@@ -179,6 +212,16 @@ impl ProxyHeader {
 
     /// A header relaying UDP datagrams from `source` to `destination`
     /// (version 2 only; addresses as for [`tcp`](ProxyHeader::tcp)).
+    ///
+    /// ```
+    /// use connmux::{ProxyHeader, ProxyTransport};
+    ///
+    /// let dns = ProxyHeader::udp("198.51.100.4:53124".parse()?, "192.0.2.53:53".parse()?);
+    /// assert_eq!(dns.transport(), ProxyTransport::Datagram);
+    /// assert_eq!(dns.encode_v2()[13], 0x12); // UDP over IPv4
+    /// assert_eq!(dns.encode_v1(), b"PROXY UNKNOWN\r\n");
+    /// # Ok::<(), std::net::AddrParseError>(())
+    /// ```
     pub fn udp(source: SocketAddr, destination: SocketAddr) -> ProxyHeader {
         ProxyHeader::inet(ProxyTransport::Datagram, source, destination)
     }
@@ -200,6 +243,15 @@ impl ProxyHeader {
     }
 
     /// A header relaying a UNIX datagram socket (version 2 only).
+    ///
+    /// ```
+    /// use connmux::{ProxyHeader, ProxyTransport, UnixPath};
+    ///
+    /// let log = UnixPath::new(b"/dev/log").unwrap();
+    /// let header = ProxyHeader::unix_datagram(log.clone(), log);
+    /// assert_eq!(header.transport(), ProxyTransport::Datagram);
+    /// assert_eq!(header.encode_v2()[13], 0x32); // UNIX datagram
+    /// ```
     pub fn unix_datagram(source: UnixPath, destination: UnixPath) -> ProxyHeader {
         ProxyHeader::proxied(
             ProxyTransport::Datagram,
@@ -227,6 +279,15 @@ impl ProxyHeader {
     /// A header relaying a connection whose addresses cannot be said:
     /// v1 `PROXY UNKNOWN`, v2 `PROXY` with family `AF_UNSPEC`. The receiver
     /// uses the connection's real endpoints.
+    ///
+    /// ```
+    /// use connmux::{ProxyCommand, ProxyHeader};
+    ///
+    /// let header = ProxyHeader::unknown();
+    /// assert_eq!(header.command(), ProxyCommand::Proxy);
+    /// assert_eq!(header.source(), None);
+    /// assert_eq!(header.encode_v1(), b"PROXY UNKNOWN\r\n");
+    /// ```
     pub fn unknown() -> ProxyHeader {
         ProxyHeader::proxied(ProxyTransport::Unspecified, Addresses::None)
     }
@@ -257,28 +318,76 @@ impl ProxyHeader {
     /// The format this header was parsed from. Headers built with the
     /// constructors say [`ProxyVersion::V2`], the format that can carry all
     /// of them; the encoders write the format their name says regardless.
+    ///
+    /// ```
+    /// use connmux::{parse_proxy_header, ProxyHeader, ProxyParse, ProxyVersion};
+    ///
+    /// let seen = b"PROXY TCP4 203.0.113.7 192.0.2.1 41000 443\r\n";
+    /// let ProxyParse::Complete { header, .. } = parse_proxy_header(seen) else { panic!() };
+    /// assert_eq!(header.version(), ProxyVersion::V1);
+    /// assert_eq!(ProxyHeader::local().version(), ProxyVersion::V2);
+    /// ```
     pub fn version(&self) -> ProxyVersion {
         self.version
     }
 
     /// Whether the connection is relayed ([`ProxyCommand::Proxy`]) or the
     /// proxy's own ([`ProxyCommand::Local`]).
+    ///
+    /// ```
+    /// use connmux::{parse_proxy_header, ProxyCommand, ProxyParse};
+    ///
+    /// // An AWS NLB or HAProxy health check: v2, LOCAL, no addresses.
+    /// let seen = b"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00";
+    /// let ProxyParse::Complete { header, .. } = parse_proxy_header(seen) else { panic!() };
+    /// assert_eq!(header.command(), ProxyCommand::Local);
+    /// ```
     pub fn command(&self) -> ProxyCommand {
         self.command
     }
 
     /// The relayed connection's transport.
+    ///
+    /// ```
+    /// use connmux::{parse_proxy_header, ProxyParse, ProxyTransport};
+    ///
+    /// let seen = b"PROXY TCP6 2001:db8::7 2001:db8::1 41000 443\r\n";
+    /// let ProxyParse::Complete { header, .. } = parse_proxy_header(seen) else { panic!() };
+    /// assert_eq!(header.transport(), ProxyTransport::Stream);
+    /// ```
     pub fn transport(&self) -> ProxyTransport {
         self.transport
     }
 
     /// The client's address, if the header carries addresses.
+    ///
+    /// ```
+    /// use connmux::{parse_proxy_header, ProxyAddr, ProxyParse};
+    ///
+    /// let seen = b"PROXY TCP4 203.0.113.7 192.0.2.1 41000 443\r\nGET / HTTP/1.1\r\n";
+    /// let ProxyParse::Complete { header, .. } = parse_proxy_header(seen) else { panic!() };
+    /// assert_eq!(header.source(), Some(ProxyAddr::Inet("203.0.113.7:41000".parse()?)));
+    /// let ProxyParse::Complete { header, .. } = parse_proxy_header(b"PROXY UNKNOWN\r\n") else {
+    ///     panic!()
+    /// };
+    /// assert_eq!(header.source(), None);
+    /// # Ok::<(), std::net::AddrParseError>(())
+    /// ```
     pub fn source(&self) -> Option<ProxyAddr> {
         self.endpoint(Endpoint::Source)
     }
 
     /// The address the client connected to, if the header carries
     /// addresses.
+    ///
+    /// ```
+    /// use connmux::{parse_proxy_header, ProxyAddr, ProxyParse};
+    ///
+    /// let seen = b"PROXY TCP4 203.0.113.7 192.0.2.1 41000 443\r\nGET / HTTP/1.1\r\n";
+    /// let ProxyParse::Complete { header, .. } = parse_proxy_header(seen) else { panic!() };
+    /// assert_eq!(header.destination(), Some(ProxyAddr::Inet("192.0.2.1:443".parse()?)));
+    /// # Ok::<(), std::net::AddrParseError>(())
+    /// ```
     pub fn destination(&self) -> Option<ProxyAddr> {
         self.endpoint(Endpoint::Destination)
     }

@@ -3,7 +3,11 @@
 /// Whether connections start with a PROXY protocol header (v1 or v2), as
 /// they do behind HAProxy, a cloud load balancer or stunnel configured to
 /// send one; see [`MuxBuilder::proxy_protocol`](crate::MuxBuilder::proxy_protocol).
+///
+/// Non-exhaustive: other policies (accepting one version only, say) may
+/// be added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum ProxyMode {
     /// No PROXY header is expected: the first byte belongs to the client's
     /// protocol. The default.

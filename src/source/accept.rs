@@ -48,9 +48,45 @@ pub trait Accept: Send + 'static {
 
     /// Blocks until a connection arrives and returns it with the peer's
     /// address.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the source's own `accept` fails with. For sockets, a
+    /// [`Mux`](crate::Mux) retries the transient errors (running out of
+    /// descriptors or memory, a client that aborted), reporting each as
+    /// [`Event::AcceptFailed`](crate::Event::AcceptFailed); any other error
+    /// ends `serve`. A [`MemoryListener`](crate::memory::MemoryListener)
+    /// fails with `NotConnected` once every connector has been dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::Accept;
+    /// use std::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// let client = TcpStream::connect(listener.local_addr()?)?;
+    /// let (_server, peer) = Accept::accept(&listener)?;
+    /// assert_eq!(peer, client.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn accept(&self) -> io::Result<(Self::Conn, Self::Addr)>;
 
     /// The address this listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// When the source cannot tell: for sockets, when `getsockname` fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::{memory, Accept};
+    ///
+    /// let (listener, _connector) = memory::listener();
+    /// assert_eq!(listener.local_addr()?, memory::MemoryAddr(0));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn local_addr(&self) -> io::Result<Self::Addr>;
 
     /// A function that wakes the threads blocked in
@@ -61,6 +97,28 @@ pub trait Accept: Send + 'static {
     /// down gives on Linux): a connection accepted after shutdown began is
     /// then known to be a client's, and is counted and reported as
     /// [`DropReason::ShutDown`](crate::DropReason::ShutDown).
+    ///
+    /// # Errors
+    ///
+    /// When the wake-up cannot be prepared: on Linux, when the listening
+    /// socket's descriptor cannot be duplicated (`EMFILE`); elsewhere,
+    /// when the listener's address cannot be read, or a `UnixListener` has
+    /// no path to connect to (`InvalidInput`). [`Mux::new`](crate::Mux::new)
+    /// and [`MuxBuilder::build`](crate::MuxBuilder::build) return it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::{memory, Accept};
+    /// use std::thread;
+    ///
+    /// let (listener, _connector) = memory::listener();
+    /// let wake = listener.wake_handle()?;
+    /// let blocked = thread::spawn(move || listener.accept().map(drop));
+    /// wake();
+    /// assert!(blocked.join().unwrap().is_err()); // woken, with no connection
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn wake_handle(&self) -> io::Result<WakeAccept>;
 }
 

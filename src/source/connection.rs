@@ -23,11 +23,50 @@ use std::time::Duration;
 pub trait Connection: Read + Write + Send + Sync + Sized + 'static {
     /// Reads into `buf` through a shared reference, with the semantics of
     /// [`Read::read`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Read::read`]: `WouldBlock` or `TimedOut` when the read timeout
+    /// passes, `WouldBlock` in non-blocking mode when nothing has arrived,
+    /// and whatever the transport fails with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::{memory, Connection};
+    /// use std::io::Write;
+    ///
+    /// let (mut client, server) = memory::pair();
+    /// client.write_all(b"PING")?;
+    /// let mut buf = [0; 16];
+    /// assert_eq!(server.read_shared(&mut buf)?, 4); // `server` is not `mut`
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize>;
 
     /// Writes from `buf` through a shared reference, with the semantics of
     /// [`Write::write`]; the sniffer uses it for a matcher's
     /// [`reply`](crate::Matcher::reply).
+    ///
+    /// # Errors
+    ///
+    /// As [`Write::write`]: when the peer has closed the connection
+    /// (`BrokenPipe`, `ConnectionReset`), `WouldBlock` in non-blocking mode
+    /// when the send buffer is full, and whatever the transport fails with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::{memory, Connection};
+    /// use std::io::Read;
+    ///
+    /// let (mut client, server) = memory::pair();
+    /// assert_eq!(server.write_shared(b"PONG")?, 4);
+    /// let mut reply = [0; 4];
+    /// client.read_exact(&mut reply)?;
+    /// assert_eq!(&reply, b"PONG");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn write_shared(&self, buf: &[u8]) -> io::Result<usize>;
 
     /// Does the work the connection needs before its first byte can be
@@ -52,18 +91,76 @@ pub trait Connection: Read + Write + Send + Sync + Sized + 'static {
     ///
     /// The default returns at once (the read that follows does the
     /// waiting); `TcpStream` peeks at one byte.
+    ///
+    /// # Errors
+    ///
+    /// As a read: `WouldBlock` or `TimedOut` when the read timeout passes,
+    /// and whatever the transport fails with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::Connection;
+    /// use std::io::Write;
+    /// use std::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// let mut client = TcpStream::connect(listener.local_addr()?)?;
+    /// let (server, _) = listener.accept()?;
+    /// client.write_all(b"SSH-2.0-")?;
+    /// server.wait_for_input()?; // returns once bytes are there, reading none
+    /// assert!(server.peek(&mut [0; 8])? > 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn wait_for_input(&self) -> io::Result<()> {
         Ok(())
     }
 
     /// Sets how long a read may block; `None` blocks forever. A read that
     /// times out fails with `WouldBlock` or `TimedOut`.
+    ///
+    /// # Errors
+    ///
+    /// When the transport refuses the timeout: std's sockets and the
+    /// in-memory streams refuse `Some(Duration::ZERO)` with `InvalidInput`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::{memory, Connection};
+    /// use std::io::ErrorKind;
+    /// use std::time::Duration;
+    ///
+    /// let (_client, server) = memory::pair();
+    /// Connection::set_read_timeout(&server, Some(Duration::from_millis(10)))?;
+    /// let silent = server.read_shared(&mut [0; 1]).unwrap_err();
+    /// assert_eq!(silent.kind(), ErrorKind::WouldBlock);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
 
     /// The read timeout, as [`set_read_timeout`](Connection::set_read_timeout)
     /// last set it. The sniffer puts it back when it hands the connection
     /// on, so a timeout the [`Accept`](crate::Accept) source set survives
     /// the sniff.
+    ///
+    /// # Errors
+    ///
+    /// When the transport cannot tell: for sockets, when `getsockopt`
+    /// fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::{memory, Connection};
+    /// use std::time::Duration;
+    ///
+    /// let (_client, server) = memory::pair();
+    /// assert_eq!(Connection::read_timeout(&server)?, None);
+    /// Connection::set_read_timeout(&server, Some(Duration::from_secs(5)))?;
+    /// assert_eq!(Connection::read_timeout(&server)?, Some(Duration::from_secs(5)));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn read_timeout(&self) -> io::Result<Option<Duration>>;
 
     /// Moves the connection into or out of non-blocking mode: while in it,
@@ -74,10 +171,47 @@ pub trait Connection: Read + Write + Send + Sync + Sized + 'static {
     /// what has arrived without waiting for more, and to write a matcher's
     /// [`reply`](crate::Matcher::reply) to a client that may never read
     /// it without blocking past the sniff deadline.
+    ///
+    /// # Errors
+    ///
+    /// When the transport cannot change mode: for sockets, when `fcntl`
+    /// (or `ioctlsocket`) fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::{memory, Connection};
+    /// use std::io::ErrorKind;
+    ///
+    /// let (_client, server) = memory::pair();
+    /// Connection::set_nonblocking(&server, true)?;
+    /// let nothing_yet = server.read_shared(&mut [0; 1]).unwrap_err();
+    /// assert_eq!(nothing_yet.kind(), ErrorKind::WouldBlock);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()>;
 
     /// Shuts down the read half, the write half, or both; a read blocked
     /// in another thread must then return.
+    ///
+    /// # Errors
+    ///
+    /// When the transport's own shutdown fails: for std's sockets, as
+    /// `TcpStream::shutdown` documents (a second call fails with
+    /// `NotConnected` on macOS). The in-memory streams never fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::{memory, Connection};
+    /// use std::io::Read;
+    /// use std::net::Shutdown;
+    ///
+    /// let (mut client, server) = memory::pair();
+    /// Connection::shutdown(&server, Shutdown::Write)?;
+    /// assert_eq!(client.read(&mut [0; 1])?, 0); // end of stream
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn shutdown(&self, how: Shutdown) -> io::Result<()>;
 }
 

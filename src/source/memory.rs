@@ -237,6 +237,17 @@ pub fn pair() -> (MemoryStream, MemoryStream) {
 impl MemoryStream {
     /// The current read timeout; `None` blocks forever. It is kept in
     /// nanoseconds: a timeout set beyond 584 years reads back as that.
+    ///
+    /// ```
+    /// use connmux::memory;
+    /// use std::time::Duration;
+    ///
+    /// let (stream, _peer) = memory::pair();
+    /// assert_eq!(stream.read_timeout(), None);
+    /// stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    /// assert_eq!(stream.read_timeout(), Some(Duration::from_secs(5)));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn read_timeout(&self) -> Option<Duration> {
         match self.read_timeout_nanos.load(Ordering::Relaxed) {
             0 => None,
@@ -245,7 +256,25 @@ impl MemoryStream {
     }
 
     /// Sets how long a read may block before failing with `WouldBlock`;
-    /// `None` blocks forever. A zero duration is refused, as for sockets.
+    /// `None` blocks forever.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for `Some(Duration::ZERO)`, as for sockets.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::memory;
+    /// use std::io::{ErrorKind, Read};
+    /// use std::time::Duration;
+    ///
+    /// let (mut stream, _peer) = memory::pair();
+    /// stream.set_read_timeout(Some(Duration::from_millis(10)))?;
+    /// assert_eq!(stream.read(&mut [0; 1]).unwrap_err().kind(), ErrorKind::WouldBlock);
+    /// assert!(stream.set_read_timeout(Some(Duration::ZERO)).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         if timeout == Some(Duration::ZERO) {
             return Err(io::Error::new(
@@ -261,6 +290,24 @@ impl MemoryStream {
     /// Moves the stream into or out of non-blocking mode: while in it, a
     /// read with nothing to read, or a write with no room, fails with
     /// `WouldBlock` at once.
+    ///
+    /// # Errors
+    ///
+    /// None: the `io::Result` is that of `TcpStream::set_nonblocking`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::memory;
+    /// use std::io::{ErrorKind, Read, Write};
+    ///
+    /// let (mut stream, mut peer) = memory::pair();
+    /// stream.set_nonblocking(true)?;
+    /// assert_eq!(stream.read(&mut [0; 1]).unwrap_err().kind(), ErrorKind::WouldBlock);
+    /// peer.write_all(b"x")?;
+    /// assert_eq!(stream.read(&mut [0; 1])?, 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.nonblocking.store(nonblocking, Ordering::Relaxed);
         Ok(())
@@ -278,6 +325,24 @@ impl MemoryStream {
     /// Shuts down the read half (reads return EOF, the peer's writes
     /// fail), the write half (the peer reads EOF), or both; blocked reads
     /// and writes return at once.
+    ///
+    /// # Errors
+    ///
+    /// None: the `io::Result` is that of `TcpStream::shutdown`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::memory;
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    ///
+    /// let (stream, mut peer) = memory::pair();
+    /// stream.shutdown(Shutdown::Write)?;
+    /// assert_eq!(peer.read(&mut [0; 1])?, 0); // end of stream
+    /// peer.write_all(b"the other direction stays open")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         if matches!(how, Shutdown::Read | Shutdown::Both) {
             self.inbound.close_reader();
@@ -389,6 +454,17 @@ impl fmt::Debug for MemoryConnector {
 }
 
 /// A new in-memory listener and the connector that reaches it.
+///
+/// ```
+/// use connmux::{memory, Accept};
+///
+/// let (listener, connector) = memory::listener();
+/// let _first = connector.clone().connect()?;
+/// let _second = connector.connect()?;
+/// assert_eq!(listener.accept()?.1, memory::MemoryAddr(1));
+/// assert_eq!(listener.accept()?.1.to_string(), "memory:2");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn listener() -> (MemoryListener, MemoryConnector) {
     let backlog = Arc::new(Queue::new(usize::MAX));
     let connector = MemoryConnector {
@@ -404,7 +480,21 @@ impl MemoryConnector {
     /// Opens a connection to the listener and returns the client end; the
     /// server end waits in the listener's backlog (which is unbounded).
     ///
-    /// Fails with `ConnectionRefused` once the listener is dropped.
+    /// # Errors
+    ///
+    /// `ConnectionRefused` once the listener has been dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::memory;
+    /// use std::io::ErrorKind;
+    ///
+    /// let (listener, connector) = memory::listener();
+    /// assert!(connector.connect().is_ok());
+    /// drop(listener);
+    /// assert_eq!(connector.connect().unwrap_err().kind(), ErrorKind::ConnectionRefused);
+    /// ```
     pub fn connect(&self) -> io::Result<MemoryStream> {
         let (client, server) = pair();
         let peer = MemoryAddr(self.shared.next_peer.fetch_add(1, Ordering::Relaxed));
