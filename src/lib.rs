@@ -128,7 +128,48 @@
 //! # Other connection sources
 //!
 //! `Mux` works over any [`Accept`] source: `TcpListener`, `UnixListener`,
-//! or the in-memory listener in [`memory`], which tests and benches use.
+//! the in-memory listener in [`memory`], which tests and benches use, and
+//! a route's own [`Listener`], so multiplexers nest.
+//!
+//! # A multiplexer inside TLS
+//!
+//! As with cmux's recursive example: the outer multiplexer tells TLS from
+//! plain text, and an inner one, over the TLS route, tells HTTP/2 from
+//! HTTP/1 inside the TLS session. [`handshake`] wraps the TLS route so
+//! each connection's handshake runs on the inner multiplexer's sniffer
+//! thread for that connection, never on an accept loop, under the sniff's
+//! time limits. With rustls, given its `config` (an
+//! `Arc<rustls::ServerConfig>`):
+//!
+//! ```ignore
+//! use connmux::{handshake, matchers, Mux};
+//! use rustls::{ServerConnection, StreamOwned};
+//! use std::{io, net::TcpListener, sync::Arc, thread};
+//!
+//! # let listener = TcpListener::bind("127.0.0.1:0")?;
+//! // nested example: begin
+//! let mut outer = Mux::new(listener)?;
+//! let tls = outer.route(matchers::tls());
+//! let plain = outer.route(matchers::any());
+//! let terminate = move |socket| {
+//!     let session = ServerConnection::new(Arc::clone(&config)).map_err(io::Error::other)?;
+//!     Ok(StreamOwned::new(session, socket))
+//! };
+//! let mut inner = Mux::new(handshake(tls, terminate))?;
+//! let h2 = inner.route(matchers::http2_preface());
+//! let h1 = inner.route(matchers::any());
+//! let (outer_handle, inner_handle) = (outer.handle(), inner.handle());
+//! thread::spawn(move || inner.serve());
+//! thread::spawn(move || outer.serve());
+//! // nested example: end
+//! ```
+//!
+//! `h2`, `h1` and `plain` are listeners like any other; the streams of
+//! `h2` and `h1` read and write the TLS session's plain text. This
+//! example is compiled and run, line for line, by the interop tests in
+//! `tests/interop/rust/` (with curl over TLS reaching both inner routes).
+//! Shutting the inner multiplexer down leaves the outer route open for as
+//! long as a clone of its `Listener` lives.
 //!
 //! # Bringing your own accept loop
 //!
