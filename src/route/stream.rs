@@ -27,6 +27,7 @@ use crate::route::id::RouteId;
 use crate::sniff::buffer;
 use crate::sniff::replay::Replay;
 use crate::source::connection::Connection;
+use crate::source::memory::MemoryStream;
 use crate::sync::limit::ConnectionPermit;
 use crate::sync::lock::{lock, unpoisoned};
 
@@ -206,6 +207,42 @@ fn try_lock<T>(mutex: &Mutex<T>) -> Option<std::sync::MutexGuard<'_, T>> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
+/// # Reading and writing from two threads
+///
+/// As with `&TcpStream`, one thread can read through `&stream` while
+/// another writes through it (over `TcpStream`, `UnixStream` or
+/// `MemoryStream`):
+///
+/// ```
+/// use connmux::{matchers, memory, Mux};
+/// use std::io::{Read, Write};
+///
+/// let (source, _unused) = memory::listener();
+/// let mut mux = Mux::new(source)?;
+/// let hello = mux.route(matchers::prefixes(["HELLO"]));
+/// let dispatcher = mux.dispatcher();
+/// let (mut client, conn) = memory::pair();
+/// client.write_all(b"HELLO server")?;
+/// client.shutdown(std::net::Shutdown::Write)?;
+/// dispatcher.dispatch(conn, memory::MemoryAddr(1))?;
+/// let (stream, _) = hello.accept()?;
+///
+/// std::thread::scope(|scope| {
+///     let reader = scope.spawn(|| {
+///         let mut request = String::new();
+///         (&stream).read_to_string(&mut request).map(|_| request)
+///     });
+///     (&stream).write_all(b"HELLO client")?;
+///     assert_eq!(reader.join().unwrap()?, "HELLO server");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// drop(stream);
+/// let mut reply = String::new();
+/// client.read_to_string(&mut reply)?;
+/// assert_eq!(reply, "HELLO client");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # Parity with `TcpStream`
 ///
 /// | `std::net::TcpStream` | `PeekableStream<TcpStream>` |
@@ -240,6 +277,11 @@ fn try_lock<T>(mutex: &Mutex<T>) -> Option<std::sync::MutexGuard<'_, T>> {
 ///   bytes, as it would have from the socket.
 /// - `UnixStream` has no TTL or `nodelay`, and so neither has
 ///   `PeekableStream<UnixStream>`.
+/// - `Read` and `Write` for `&PeekableStream<C>` exist for `TcpStream`,
+///   `UnixStream` and `MemoryStream`, not for every `C` whose `&C` reads:
+///   that blanket impl would recurse through `PeekableStream<PeekableStream<…>>`
+///   and make rustc overflow (E0275) on user code bounded by
+///   `for<'a> &'a S: Read`, even for `S = TcpStream`.
 // In declaration order (`repr(C)`): with the order the compiler picks,
 // moving the stream to an inline handler copies its small fields in odd
 // pieces that stall the later wide reloads (dispatch bench: ~7 ns per
@@ -871,49 +913,6 @@ impl<C: Read> Read for PeekableStream<C> {
     }
 }
 
-/// Reads through a shared reference, as `Read for &TcpStream` does, so
-/// that one thread can read while another writes: sniffed bytes first
-/// (each read once, whichever reference reads it), then the connection.
-///
-/// ```
-/// use connmux::{matchers, memory, Mux};
-/// use std::io::{Read, Write};
-///
-/// let (source, _unused) = memory::listener();
-/// let mut mux = Mux::new(source)?;
-/// let echo = mux.route(matchers::prefixes(["ECHO "]));
-/// let dispatcher = mux.dispatcher();
-/// let (mut client, conn) = memory::pair();
-/// client.write_all(b"ECHO hi")?;
-/// client.shutdown(std::net::Shutdown::Write)?;
-/// dispatcher.dispatch(conn, memory::MemoryAddr(1))?;
-/// let (stream, _) = echo.accept()?;
-///
-/// std::thread::scope(|scope| {
-///     scope.spawn(|| std::io::copy(&mut &stream, &mut &stream));
-/// });
-/// drop(stream);
-/// let mut echoed = String::new();
-/// client.read_to_string(&mut echoed)?;
-/// assert_eq!(echoed, "ECHO hi");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-impl<C> Read for &PeekableStream<C>
-where
-    for<'a> &'a C: Read,
-{
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.read_through(buf, |mut conn, buf| conn.read(buf))
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        match self.read_replay_shared(first_nonempty(bufs)) {
-            Some(served) => served,
-            None => (&self.conn).read_vectored(bufs),
-        }
-    }
-}
-
 /// Straight to the connection.
 impl<C: Write> Write for PeekableStream<C> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -929,24 +928,58 @@ impl<C: Write> Write for PeekableStream<C> {
     }
 }
 
-/// Straight to the connection, through a shared reference, as `Write for
-/// &TcpStream` does; see `Read for &PeekableStream` for an example.
-impl<C> Write for &PeekableStream<C>
-where
-    for<'a> &'a C: Write,
-{
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&self.conn).write(buf)
-    }
+/// `Read` and `Write` through a shared reference for `PeekableStream` over
+/// each stream type below, as std has them for `&TcpStream`.
+///
+/// For these stream types alone: a blanket `impl<C> Read for
+/// &PeekableStream<C> where for<'a> &'a C: Read` recurses through
+/// `PeekableStream<PeekableStream<…>>`, and rustc then overflows (E0275) on
+/// user code as plain as a call `f(&tcp_stream)` to a function bounded by
+/// `for<'a> &'a S: Read`. A handler holding another connection type reads
+/// it through `&mut`.
+macro_rules! shared_io {
+    ($conn:ty) => {
+        /// Reads through a shared reference, as `Read for &TcpStream` does,
+        /// so that one thread can read while another writes: sniffed bytes
+        /// first (each read once, whichever reference reads it), then the
+        /// connection. Example:
+        /// [Reading and writing from two threads](PeekableStream#reading-and-writing-from-two-threads).
+        impl Read for &PeekableStream<$conn> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.read_through(buf, |mut conn, buf| conn.read(buf))
+            }
 
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&self.conn).write_vectored(bufs)
-    }
+            fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+                match self.read_replay_shared(first_nonempty(bufs)) {
+                    Some(served) => served,
+                    None => (&self.conn).read_vectored(bufs),
+                }
+            }
+        }
 
-    fn flush(&mut self) -> io::Result<()> {
-        (&self.conn).flush()
-    }
+        /// Straight to the connection, through a shared reference, as
+        /// `Write for &TcpStream` does. Example:
+        /// [Reading and writing from two threads](PeekableStream#reading-and-writing-from-two-threads).
+        impl Write for &PeekableStream<$conn> {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                (&self.conn).write(buf)
+            }
+
+            fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+                (&self.conn).write_vectored(bufs)
+            }
+
+            fn flush(&mut self) -> io::Result<()> {
+                (&self.conn).flush()
+            }
+        }
+    };
 }
+
+shared_io!(TcpStream);
+shared_io!(MemoryStream);
+#[cfg(unix)]
+shared_io!(std::os::unix::net::UnixStream);
 
 /// Shows the connection, the route and how many sniffed bytes are unread.
 /// It never waits for the replay's lock: while another thread copies
