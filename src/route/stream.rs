@@ -427,10 +427,30 @@ impl<C> PeekableStream<C> {
 
     /// The PROXY protocol header the connection started with, when the
     /// multiplexer is set to expect one
-    /// ([`MuxBuilder::proxy_protocol`](crate::MuxBuilder::proxy_protocol),
-    /// which shows it in use): the real client's address as the load
-    /// balancer saw it. The header's bytes are not part of what the
-    /// handler reads.
+    /// ([`MuxBuilder::proxy_protocol`](crate::MuxBuilder::proxy_protocol)):
+    /// the real client's address as the load balancer saw it. The header's
+    /// bytes are not part of what the handler reads.
+    ///
+    /// ```
+    /// use connmux::{matchers, memory, Mux, ProxyAddr, ProxyMode};
+    /// use std::io::{Read, Write};
+    ///
+    /// let (source, _unused) = memory::listener();
+    /// let mut mux = Mux::builder().proxy_protocol(ProxyMode::Required).build(source)?;
+    /// let http = mux.route(matchers::http1_fast());
+    /// let dispatcher = mux.dispatcher();
+    /// let (mut balancer, conn) = memory::pair();
+    /// balancer.write_all(b"PROXY TCP4 192.0.2.1 198.51.100.1 56324 443\r\nGET / HTTP/1.0\r\n\r\n")?;
+    /// dispatcher.dispatch(conn, memory::MemoryAddr(1))?;
+    /// let (mut stream, _balancer_addr) = http.accept()?;
+    ///
+    /// let client = stream.proxy_header().unwrap().source();
+    /// assert_eq!(client, Some(ProxyAddr::Inet("192.0.2.1:56324".parse()?)));
+    /// let mut head = [0u8; 3];
+    /// stream.read_exact(&mut head)?;
+    /// assert_eq!(&head, b"GET"); // the header is gone
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn proxy_header(&self) -> Option<&ProxyHeader> {
         self.proxy_header.as_deref()
     }
