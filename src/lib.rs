@@ -260,4 +260,4 @@ pub use matcher::{Matcher, ReplyAck, Verdict};
 pub use route::error::AcceptError;
 pub use route::id::RouteId;
 pub use route::listener::{Incoming, Listener};
-pub use route::stream::{PeekableStream, StreamParts};
+pub use route::stream::{IntoInnerError, PeekableStream, StreamParts};

@@ -1,5 +1,7 @@
 //! `PeekableStream` over real sockets: replay order, the end seen during
-//! the sniff, socket methods, clones and taking the parts back out.
+//! the sniff, socket methods, clones and taking the parts back out; and
+//! its parity with `TcpStream`, each test doing the same to a plain
+//! `TcpStream` pair beside it.
 
 mod common;
 
@@ -263,5 +265,184 @@ fn the_read_timeout_the_source_set_survives_the_sniff() {
         stream.get_ref().read_timeout().unwrap(),
         Some(Duration::from_secs(7))
     );
+    running.stop().unwrap();
+}
+
+/// A plain loopback connection, the reference the parity tests compare
+/// with: (client, server).
+fn std_pair() -> (std::net::TcpStream, std::net::TcpStream) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = connect(listener.local_addr().unwrap());
+    let (server, _) = listener.accept().unwrap();
+    server.set_read_timeout(Some(WAIT)).unwrap();
+    (client, server)
+}
+
+/// A multiplexed connection whose replay is exactly `sniffed` (the sniff
+/// cannot read more than the client sent): (client, server, the running
+/// mux).
+fn mux_pair(
+    sniffed: &[u8],
+) -> (
+    std::net::TcpStream,
+    PeekableStream,
+    common::Running<std::net::SocketAddr>,
+) {
+    let mut mux = tcp_mux(Mux::builder());
+    let _sniff_deep = mux.route(wants_bytes(sniffed.len()));
+    let catch_all = mux.route(any());
+    let running = serve(mux);
+    let client = connect_and_send(running.addr, sniffed);
+    let (server, _) = catch_all.accept_timeout(WAIT).unwrap();
+    assert_eq!(server.unread_len(), sniffed.len());
+    (client, server, running)
+}
+
+#[test]
+fn peek_is_tcp_streams_peek_with_the_sniffed_bytes_first() {
+    let (mut std_client, std_server) = std_pair();
+    std_client.write_all(b"hello").unwrap();
+    let (mut client, mut conn, running) = mux_pair(b"hello");
+
+    // Peeking leaves the bytes for the read, on both.
+    let (mut peeked, mut std_peeked) = ([0u8; 16], [0u8; 16]);
+    assert_eq!(std_server.peek(&mut std_peeked).unwrap(), 5);
+    assert_eq!(conn.peek(&mut peeked).unwrap(), 5);
+    assert_eq!(conn.peek(&mut peeked[..2]).unwrap(), 2);
+    assert_eq!(
+        (&peeked[..5], &std_peeked[..5]),
+        (&b"hello"[..], &b"hello"[..])
+    );
+    let mut read = [0u8; 5];
+    conn.read_exact(&mut read).unwrap();
+    assert_eq!(&read, b"hello");
+
+    // Past the sniffed bytes, peek is the socket's own.
+    std_client.write_all(b" world").unwrap();
+    client.write_all(b" world").unwrap();
+    assert_eq!(std_server.peek(&mut std_peeked).unwrap(), 11);
+    assert_eq!(conn.peek(&mut peeked).unwrap(), 6);
+    assert_eq!(&peeked[..6], b" world");
+    let mut rest = [0u8; 6];
+    conn.read_exact(&mut rest).unwrap();
+    assert_eq!(&rest, b" world");
+
+    // Nothing to peek at, in non-blocking mode: WouldBlock from both.
+    std_server.set_nonblocking(true).unwrap();
+    conn.set_nonblocking(true).unwrap();
+    let mut std_read = [0u8; 11];
+    (&std_server).read_exact(&mut std_read).unwrap();
+    let std_error = std_server.peek(&mut std_peeked).unwrap_err();
+    let error = conn.peek(&mut peeked).unwrap_err();
+    assert_eq!(std_error.kind(), io::ErrorKind::WouldBlock);
+    assert_eq!(error.kind(), std_error.kind());
+    running.stop().unwrap();
+}
+
+#[test]
+fn nonblocking_reads_give_the_sniffed_bytes_then_would_block_as_tcp_stream_does() {
+    let (mut std_client, mut std_server) = std_pair();
+    let (mut client, mut conn, running) = mux_pair(b"early");
+    std_server.set_nonblocking(true).unwrap();
+    conn.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 16];
+
+    assert_eq!(
+        conn.read(&mut buf).unwrap(),
+        5,
+        "the sniffed bytes come first"
+    );
+    assert_eq!(&buf[..5], b"early");
+    let std_error = std_server.read(&mut buf).unwrap_err();
+    let error = conn.read(&mut buf).unwrap_err();
+    assert_eq!(std_error.kind(), io::ErrorKind::WouldBlock);
+    assert_eq!(error.kind(), std_error.kind());
+
+    // Then bytes as they arrive, and back to blocking reads.
+    std_client.write_all(b"late").unwrap();
+    client.write_all(b"late").unwrap();
+    std_server.set_nonblocking(false).unwrap();
+    conn.set_nonblocking(false).unwrap();
+    let (mut late, mut std_late) = ([0u8; 4], [0u8; 4]);
+    std_server.read_exact(&mut std_late).unwrap();
+    conn.read_exact(&mut late).unwrap();
+    assert_eq!((&late, &std_late), (b"late", b"late"));
+    running.stop().unwrap();
+}
+
+#[test]
+fn reads_and_writes_through_a_shared_reference_as_with_tcp_stream() {
+    // An echo served by two threads sharing one stream, one reading and
+    // one writing, which `&TcpStream` allows. Called with no type
+    // argument on purpose: a blanket `Read for &PeekableStream<C>` over
+    // `for<'a> &'a C: Read` made rustc overflow (E0275) on such a call,
+    // for any `S`.
+    fn echo_through_shared<S>(stream: &S)
+    where
+        for<'a> &'a S: Read + Write,
+        S: Sync,
+    {
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut buf = [0u8; 64];
+                loop {
+                    match (&*stream).read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => tx.send(buf[..n].to_vec()).unwrap(),
+                    }
+                }
+            });
+            scope.spawn(move || {
+                for chunk in rx {
+                    (&*stream).write_all(&chunk).unwrap();
+                }
+                (&*stream).flush().unwrap();
+            });
+        });
+    }
+
+    let (mut std_client, std_server) = std_pair();
+    let (mut client, conn, running) = mux_pair(b"sniffed|");
+    for client in [&mut std_client, &mut client] {
+        client.write_all(b"live").unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+    }
+    echo_through_shared(&std_server);
+    echo_through_shared(&conn);
+    drop((std_server, conn));
+    assert_eq!(read_to_end(&mut std_client), b"live");
+    assert_eq!(read_to_end(&mut client), b"sniffed|live");
+    running.stop().unwrap();
+}
+
+#[test]
+fn into_inner_gives_the_tcp_stream_back_once_the_sniffed_bytes_are_read() {
+    use std::net::TcpStream;
+    let (mut client, conn, running) = mux_pair(b"head");
+    let refused = TcpStream::try_from(conn).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "4 sniffed bytes have not been read yet"
+    );
+    let mut conn = refused.into_stream();
+    let mut head = [0u8; 4];
+    conn.read_exact(&mut head).unwrap();
+    let mut socket = TcpStream::try_from(conn).unwrap();
+
+    // The plain socket, as the client sees it.
+    assert_eq!(socket.peer_addr().unwrap(), client.local_addr().unwrap());
+    client.write_all(b"body").unwrap();
+    socket.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"body");
+    #[cfg(unix)]
+    {
+        // The descriptor, through into_inner, as IntoRawFd would give it.
+        let fd = std::os::fd::OwnedFd::from(socket);
+        socket = TcpStream::from(fd);
+    }
+    socket.write_all(b"bye").unwrap();
+    socket.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_to_end(&mut client), b"bye");
     running.stop().unwrap();
 }

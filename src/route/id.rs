@@ -18,7 +18,8 @@ use std::fmt;
 pub struct RouteId(pub(crate) usize);
 
 impl RouteId {
-    /// The route's position in registration order, from 0.
+    /// The route's position in registration order, from 0. Example: on
+    /// the [type](RouteId).
     pub fn index(self) -> usize {
         self.0
     }

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,6 +61,61 @@ use crate::sync::queue::RecvError;
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # Without waiting
+///
+/// [`try_accept`](Self::try_accept) and
+/// [`accept_timeout`](Self::accept_timeout) wait for nothing, or for a
+/// while; in non-blocking mode [`accept`](Self::accept) fails with
+/// [`AcceptError::WouldBlock`], as `TcpListener::accept` fails with
+/// `WouldBlock`. This example routes connections itself with a
+/// [`Dispatcher`](crate::Dispatcher), so that nothing runs on another
+/// thread:
+///
+/// ```
+/// use connmux::{matchers, memory, AcceptError, Mux};
+/// use std::io;
+/// use std::time::Duration;
+///
+/// let (source, _unused) = memory::listener();
+/// let mut mux = Mux::new(source)?;
+/// let any = mux.route(matchers::any());
+/// let dispatcher = mux.dispatcher();
+///
+/// assert!(any.try_accept()?.is_none());
+/// let waited = any.accept_timeout(Duration::from_millis(1));
+/// assert_eq!(waited.unwrap_err(), AcceptError::TimedOut);
+/// any.set_nonblocking(true)?;
+/// assert_eq!(any.accept().unwrap_err(), AcceptError::WouldBlock);
+/// // As from a non-blocking TcpListener, incoming() yields WouldBlock.
+/// let error = any.incoming().next().unwrap().unwrap_err();
+/// assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
+///
+/// let (_client, conn) = memory::pair();
+/// dispatcher.dispatch(conn, memory::MemoryAddr(1))?;
+/// assert_eq!(any.queued(), 1);
+/// let (_stream, peer) = any.accept()?;
+/// assert_eq!(peer, memory::MemoryAddr(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Parity with `TcpListener`
+///
+/// | `std::net::TcpListener` | `Listener` |
+/// |---|---|
+/// | `accept` | [`accept`](Self::accept): `(stream, peer)`, the error converts into `io::Error` |
+/// | `incoming` | [`incoming`](Self::incoming), and `for stream in &listener` |
+/// | `set_nonblocking` | [`set_nonblocking`](Self::set_nonblocking): `accept` fails with `WouldBlock` |
+/// | `local_addr` | [`local_addr`](Self::local_addr): the multiplexer's address |
+/// | `try_clone` | `Clone`, which cannot fail; clones share the route and its mode |
+/// | `take_error`, `set_ttl`, `ttl` | none: they belong to the multiplexer's socket, not to a route |
+/// | `AsFd`, `AsRawFd`, `IntoRawFd` | none: a route is a queue in memory, with no descriptor to poll |
+/// | `bind` | none: [`Mux::route`](crate::Mux::route) makes one |
+/// | none | [`accept_timeout`](Self::accept_timeout), [`try_accept`](Self::try_accept), [`close`](Self::close), [`queued`](Self::queued) |
+///
+/// A route has no descriptor, so there is nothing to give `poll` or
+/// `epoll`: wait on several routes with a thread each, with
+/// `accept_timeout`, or with non-blocking `accept` in a loop of your own.
 pub struct Listener<C = TcpStream, A = SocketAddr> {
     handle: Arc<HandleGuard<C, A>>,
 }
@@ -67,6 +123,9 @@ pub struct Listener<C = TcpStream, A = SocketAddr> {
 /// Closes the route when the last clone of its `Listener` is dropped.
 struct HandleGuard<C, A> {
     route: Arc<RouteShared<C, A>>,
+    /// Set by `set_nonblocking`, for every clone (as clones of a
+    /// `TcpListener` share one socket's mode).
+    nonblocking: AtomicBool,
 }
 
 impl<C, A> Drop for HandleGuard<C, A> {
@@ -86,7 +145,10 @@ impl<C, A> Clone for Listener<C, A> {
 impl<C, A: Clone> Listener<C, A> {
     pub(crate) fn new(route: Arc<RouteShared<C, A>>) -> Self {
         Listener {
-            handle: Arc::new(HandleGuard { route }),
+            handle: Arc::new(HandleGuard {
+                route,
+                nonblocking: AtomicBool::new(false),
+            }),
         }
     }
 
@@ -103,20 +165,58 @@ impl<C, A: Clone> Listener<C, A> {
     }
 
     /// Waits for the next connection on this route and returns it with
-    /// the peer's address.
+    /// the peer's address, as `TcpListener::accept` does; in non-blocking
+    /// mode, returns one only if it is already queued.
     ///
-    /// Fails with [`AcceptError::Closed`] once this route's handle has been
-    /// closed, and with [`AcceptError::ShutDown`] once the multiplexer has
-    /// stopped and the connections queued before that have been handed out.
+    /// # Errors
+    ///
+    /// - [`AcceptError::Closed`] once this route's handle has been closed;
+    /// - [`AcceptError::ShutDown`] once the multiplexer has stopped and the
+    ///   connections queued before that have been handed out;
+    /// - [`AcceptError::WouldBlock`] in non-blocking mode
+    ///   ([`set_nonblocking`](Self::set_nonblocking)) when none is queued.
+    ///
+    /// ```
+    /// use connmux::{matchers, memory, AcceptError, Mux};
+    /// use std::io::Write;
+    ///
+    /// let (source, _unused) = memory::listener();
+    /// let mut mux = Mux::new(source)?;
+    /// let hello = mux.route(matchers::prefixes(["hello"]));
+    /// let dispatcher = mux.dispatcher();
+    /// let (mut client, conn) = memory::pair();
+    /// client.write_all(b"hello")?;
+    /// dispatcher.dispatch(conn, memory::MemoryAddr(1))?;
+    ///
+    /// let (stream, peer) = hello.accept()?;
+    /// assert_eq!((peer, stream.unread_len()), (memory::MemoryAddr(1), 5));
+    /// hello.close();
+    /// assert!(hello.is_closed());
+    /// assert_eq!(hello.accept().unwrap_err(), AcceptError::Closed);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn accept(&self) -> Result<(PeekableStream<C>, A), AcceptError> {
         let route = self.route_shared();
-        route
-            .admit(route.queue().recv())
-            .map_err(|_| self.closed_error())
+        let received = if self.handle.nonblocking.load(Ordering::Relaxed) {
+            route.queue().try_recv()
+        } else {
+            route.queue().recv()
+        };
+        match route.admit(received) {
+            Ok(accepted) => Ok(accepted),
+            Err(RecvError::Empty) => Err(AcceptError::WouldBlock),
+            Err(RecvError::Closed) => Err(self.closed_error()),
+        }
     }
 
-    /// Like [`accept`](Self::accept), but fails with
-    /// [`AcceptError::TimedOut`] if nothing arrives within `timeout`.
+    /// Like [`accept`](Self::accept), but gives up when nothing arrives
+    /// within `timeout`. It waits in non-blocking mode too: the timeout
+    /// says how long. Example: [Without waiting](Self#without-waiting).
+    ///
+    /// # Errors
+    ///
+    /// [`AcceptError::TimedOut`] if nothing arrives within `timeout`;
+    /// otherwise as [`accept`](Self::accept), never `WouldBlock`.
     pub fn accept_timeout(&self, timeout: Duration) -> Result<(PeekableStream<C>, A), AcceptError> {
         let route = self.route_shared();
         match route.admit(route.queue().recv_timeout(timeout)) {
@@ -126,9 +226,13 @@ impl<C, A: Clone> Listener<C, A> {
         }
     }
 
-    /// Returns a queued connection if there is one, without waiting.
+    /// Returns a queued connection if there is one, without waiting, in
+    /// either mode: `Ok(None)` means none is queued right now. Example:
+    /// [Without waiting](Self#without-waiting).
     ///
-    /// `Ok(None)` means none is queued right now.
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept), never `WouldBlock`.
     pub fn try_accept(&self) -> Result<Option<(PeekableStream<C>, A)>, AcceptError> {
         let route = self.route_shared();
         match route.admit(route.queue().try_recv()) {
@@ -140,22 +244,61 @@ impl<C, A: Clone> Listener<C, A> {
 
     /// An iterator over this route's connections, as
     /// `TcpListener::incoming`; it ends when the route is closed or the
-    /// multiplexer stops (instead of yielding errors forever).
+    /// multiplexer stops (instead of yielding errors forever). In
+    /// non-blocking mode it yields a `WouldBlock` error whenever none is
+    /// queued, as `TcpListener::incoming` does. `for stream in &listener`
+    /// is the same loop. Example: on the [type](Listener).
     pub fn incoming(&self) -> Incoming<'_, C, A> {
         Incoming { listener: self }
     }
 
-    /// The address of the multiplexer's listener.
+    /// Moves this route's handle, and all its clones, into or out of
+    /// non-blocking mode, as `TcpListener::set_nonblocking` does: in it,
+    /// [`accept`](Self::accept) and [`incoming`](Self::incoming) fail with
+    /// `WouldBlock` instead of waiting. The streams it hands out are in
+    /// blocking mode either way (see
+    /// [`PeekableStream::set_nonblocking`]). Example:
+    /// [Without waiting](Self#without-waiting).
+    ///
+    /// # Errors
+    ///
+    /// None: the mode is a flag in memory. The `io::Result` keeps code
+    /// written for `TcpListener` compiling unchanged.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.handle
+            .nonblocking
+            .store(nonblocking, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The address of the multiplexer's listener, where clients connect.
+    ///
+    /// # Errors
+    ///
+    /// None: the address is the one the multiplexer read when it was
+    /// built. The `io::Result` is `TcpListener::local_addr`'s.
+    ///
+    /// ```
+    /// use connmux::{matchers, Mux};
+    /// use std::net::TcpListener;
+    ///
+    /// let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// let any = mux.route(matchers::any());
+    /// assert_eq!(any.local_addr()?, mux.local_addr()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<A> {
         Ok(self.route_shared().local_addr.clone())
     }
 
-    /// Which route this handle accepts for.
+    /// Which route this handle accepts for; the example is on
+    /// [`RouteId`].
     pub fn route(&self) -> RouteId {
         self.route_shared().id
     }
 
-    /// How many matched connections are waiting to be accepted.
+    /// How many matched connections are waiting to be accepted. Example:
+    /// [Without waiting](Self#without-waiting).
     pub fn queued(&self) -> usize {
         self.route_shared().queue().len()
     }
@@ -164,12 +307,14 @@ impl<C, A: Clone> Listener<C, A> {
     /// connections are closed now, later matches are closed with a
     /// [`DropReason::RouteClosed`](crate::DropReason::RouteClosed) event,
     /// and `accept` fails with [`AcceptError::Closed`]. Other routes and
-    /// the multiplexer's listener are not affected.
+    /// the multiplexer's listener are not affected. Example:
+    /// [`accept`](Self::accept).
     pub fn close(&self) {
         self.route_shared().close_by_handle();
     }
 
     /// Whether this route was closed by its handle or by shutdown.
+    /// Example: [`accept`](Self::accept).
     pub fn is_closed(&self) -> bool {
         self.route_shared().queue().is_closed()
     }
@@ -180,6 +325,10 @@ impl<C, A: fmt::Debug> fmt::Debug for Listener<C, A> {
         f.debug_struct("Listener")
             .field("route", &self.handle.route.id)
             .field("local_addr", &self.handle.route.local_addr)
+            .field(
+                "nonblocking",
+                &self.handle.nonblocking.load(Ordering::Relaxed),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -187,8 +336,10 @@ impl<C, A: fmt::Debug> fmt::Debug for Listener<C, A> {
 /// An iterator over a route's connections; see [`Listener::incoming`].
 ///
 /// Its items are `io::Result` so that loops written for
-/// `TcpListener::incoming` compile unchanged; it never yields an error, and
-/// ends when the route is closed or the multiplexer stops.
+/// `TcpListener::incoming` compile unchanged. It ends when the route is
+/// closed or the multiplexer stops; the only error it yields is
+/// `WouldBlock`, in non-blocking mode.
+#[must_use = "iterators are lazy and do nothing unless consumed"]
 pub struct Incoming<'a, C, A> {
     listener: &'a Listener<C, A>,
 }
@@ -197,7 +348,41 @@ impl<C, A: Clone> Iterator for Incoming<'_, C, A> {
     type Item = io::Result<PeekableStream<C>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.listener.accept().ok().map(|(stream, _)| Ok(stream))
+        match self.listener.accept() {
+            Ok((stream, _peer)) => Some(Ok(stream)),
+            Err(AcceptError::WouldBlock) => Some(Err(AcceptError::WouldBlock.into())),
+            Err(_) => None,
+        }
+    }
+}
+
+/// `for stream in &listener`, the same as
+/// [`listener.incoming()`](Listener::incoming).
+///
+/// ```
+/// use connmux::{matchers, memory, Mux};
+///
+/// let (source, _unused) = memory::listener();
+/// let mut mux = Mux::new(source)?;
+/// let any = mux.route(matchers::any());
+/// let dispatcher = mux.dispatcher();
+/// let (_client, conn) = memory::pair();
+/// dispatcher.dispatch(conn, memory::MemoryAddr(1))?;
+/// drop(mux); // unserved, it stops its routes: the loop ends when the queue is empty
+/// let mut served = 0;
+/// for stream in &any {
+///     let _stream = stream?;
+///     served += 1;
+/// }
+/// assert_eq!(served, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<'a, C, A: Clone> IntoIterator for &'a Listener<C, A> {
+    type Item = io::Result<PeekableStream<C>>;
+    type IntoIter = Incoming<'a, C, A>;
+
+    fn into_iter(self) -> Incoming<'a, C, A> {
+        self.incoming()
     }
 }
 

@@ -92,6 +92,22 @@ impl Replay {
         }
     }
 
+    /// What [`read`](Self::read) would serve now, without consuming it: the
+    /// next unread bytes, then the end (as a copy of the error: its kind
+    /// and message, since `io::Error` is not `Clone`), then `None`.
+    pub(crate) fn peek(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+        let unread = self.unread();
+        if !unread.is_empty() || (self.end.is_some() && buf.is_empty()) {
+            let count = unread.len().min(buf.len());
+            buf[..count].copy_from_slice(&unread[..count]);
+            return Some(Ok(count));
+        }
+        match self.end.as_ref()? {
+            StreamEnd::Eof => Some(Ok(0)),
+            StreamEnd::Error(error) => Some(Err(io::Error::new(error.kind(), error.to_string()))),
+        }
+    }
+
     /// The bytes not yet read.
     pub(crate) fn unread(&self) -> &[u8] {
         &self.buffer[self.position..self.sniffed.end]
@@ -167,6 +183,41 @@ mod tests {
         let failed = replay.read(&mut one).unwrap().unwrap_err();
         assert_eq!(failed.kind(), io::ErrorKind::ConnectionReset);
         assert!(replay.read(&mut one).is_none());
+    }
+
+    #[test]
+    fn peek_shows_what_read_serves_next_and_consumes_nothing() {
+        let error = io::Error::new(io::ErrorKind::ConnectionReset, "reset");
+        let mut replay = Replay::new(b"abc".to_vec(), Some(StreamEnd::Error(error)));
+        let mut two = [0u8; 2];
+        assert_eq!(replay.peek(&mut two).unwrap().unwrap(), 2);
+        assert_eq!(&two, b"ab");
+        assert_eq!(replay.peek(&mut []).unwrap().unwrap(), 0);
+        let (got, _) = read_all(&mut replay, 8);
+        assert_eq!(got, b"abc", "the peek consumed nothing");
+        let replay = Replay::new(b"x".to_vec(), Some(StreamEnd::Eof));
+        let mut one = [0u8; 1];
+        assert_eq!(replay.peek(&mut one).unwrap().unwrap(), 1);
+        let mut replay = Replay::new(Vec::new(), None);
+        assert!(replay.peek(&mut one).is_none());
+        assert!(replay.read(&mut one).is_none());
+    }
+
+    #[test]
+    fn peek_at_the_end_reports_it_and_leaves_it_for_the_read() {
+        let error = io::Error::new(io::ErrorKind::ConnectionReset, "reset by peer");
+        let mut replay = Replay::new(Vec::new(), Some(StreamEnd::Error(error)));
+        let mut one = [0u8; 1];
+        let peeked = replay.peek(&mut one).unwrap().unwrap_err();
+        assert_eq!(
+            (peeked.kind(), peeked.to_string()),
+            (io::ErrorKind::ConnectionReset, "reset by peer".to_string())
+        );
+        let read = replay.read(&mut one).unwrap().unwrap_err();
+        assert_eq!(read.kind(), io::ErrorKind::ConnectionReset);
+        assert!(replay.peek(&mut one).is_none());
+        let replay = Replay::new(Vec::new(), Some(StreamEnd::Eof));
+        assert_eq!(replay.peek(&mut one).unwrap().unwrap(), 0);
     }
 
     #[test]
