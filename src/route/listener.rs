@@ -15,6 +15,8 @@ use crate::route::error::AcceptError;
 use crate::route::id::RouteId;
 use crate::route::shared::RouteShared;
 use crate::route::stream::PeekableStream;
+use crate::source::accept::{Accept, WakeAccept};
+use crate::source::connection::Connection;
 use crate::sync::queue::RecvError;
 
 /// The accept side of one route: where the connections its matcher chose
@@ -118,6 +120,10 @@ use crate::sync::queue::RecvError;
 /// `accept_timeout`, or with non-blocking `accept` in a loop of your own.
 pub struct Listener<C = TcpStream, A = SocketAddr> {
     handle: Arc<HandleGuard<C, A>>,
+    /// Set by the wake-up of a multiplexer this handle is the source of
+    /// (see the [`Accept`] impl); each clone has its own, so waking one
+    /// nested multiplexer leaves other handles waiting.
+    woken: Arc<AtomicBool>,
 }
 
 /// Closes the route when the last clone of its `Listener` is dropped.
@@ -138,6 +144,7 @@ impl<C, A> Clone for Listener<C, A> {
     fn clone(&self) -> Self {
         Listener {
             handle: Arc::clone(&self.handle),
+            woken: Arc::default(),
         }
     }
 }
@@ -149,6 +156,7 @@ impl<C, A: Clone> Listener<C, A> {
                 route,
                 nonblocking: AtomicBool::new(false),
             }),
+            woken: Arc::default(),
         }
     }
 
@@ -391,5 +399,80 @@ impl<C, A: fmt::Debug> fmt::Debug for Incoming<'_, C, A> {
         f.debug_struct("Incoming")
             .field("listener", self.listener)
             .finish()
+    }
+}
+
+/// A route's handle is a connection source for another multiplexer, as a
+/// listener from cmux feeds another cmux: the nested one sniffs each
+/// stream again, from its first sniffed byte (the outer sniff's bytes are
+/// replayed to it intact).
+///
+/// The nested multiplexer's shutdown wakes only its own handle: the route
+/// stays open for its other clones, so keep one to go on accepting, or to
+/// nest a new multiplexer later. (Once the nested multiplexer is dropped
+/// with the last handle, the route closes as with any handle.) When the
+/// outer multiplexer stops, the nested one's `serve` ends with
+/// [`ServeError::Accept`](crate::ServeError::Accept) (kind `NotConnected`).
+/// Blocking or not, the nested multiplexer waits for connections: it does
+/// not follow [`set_nonblocking`](Listener::set_nonblocking).
+///
+/// ```
+/// use connmux::{matchers, Mux};
+/// use std::io::{Read, Write};
+/// use std::net::{TcpListener, TcpStream};
+///
+/// let mut outer = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+/// let text = outer.route(matchers::prefixes(["GET ", "PING"]));
+/// let addr = outer.local_addr()?;
+/// let mut inner = Mux::new(text.clone())?; // route the text protocols apart
+/// let pings = inner.route(matchers::prefixes(["PING"]));
+/// let (outer_handle, inner_handle) = (outer.handle(), inner.handle());
+/// let outer_server = std::thread::spawn(move || outer.serve());
+/// let inner_server = std::thread::spawn(move || inner.serve());
+///
+/// TcpStream::connect(addr)?.write_all(b"PING")?;
+/// let (mut stream, _peer) = pings.accept()?;
+/// let mut ping = [0u8; 4];
+/// stream.read_exact(&mut ping)?;
+/// assert_eq!(&ping, b"PING");
+///
+/// inner_handle.shutdown();
+/// inner_server.join().unwrap()?;
+/// assert!(!text.is_closed(), "the outer route stays open");
+/// outer_handle.shutdown();
+/// outer_server.join().unwrap()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<C, A> Accept for Listener<C, A>
+where
+    C: Connection,
+    A: Clone + fmt::Debug + Send + Sync + 'static,
+{
+    type Conn = PeekableStream<C>;
+    type Addr = A;
+
+    fn accept(&self) -> io::Result<(PeekableStream<C>, A)> {
+        let route = self.route_shared();
+        match route.admit(route.queue().recv_unless(&self.woken)) {
+            Ok(accepted) => Ok(accepted),
+            Err(RecvError::Empty) => Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "woken for shutdown",
+            )),
+            Err(RecvError::Closed) => Err(self.closed_error().into()),
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<A> {
+        Ok(self.route_shared().local_addr.clone())
+    }
+
+    fn wake_handle(&self) -> io::Result<WakeAccept> {
+        let woken = Arc::clone(&self.woken);
+        let handle = Arc::clone(&self.handle);
+        Ok(Box::new(move || {
+            woken.store(true, Ordering::SeqCst);
+            handle.route.queue().wake_receivers();
+        }))
     }
 }

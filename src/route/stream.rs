@@ -1004,6 +1004,47 @@ shared_io!(std::os::unix::net::UnixStream);
 /// Shows the connection, the route and how many sniffed bytes are unread.
 /// It never waits for the replay's lock: while another thread copies
 /// replayed bytes, the count shows as `<locked>`.
+/// A stream handed to a route is a connection too, so that another
+/// multiplexer can sniff it (see the [`Accept`](crate::Accept) impl of
+/// [`Listener`](crate::Listener)): its reads serve the sniffed bytes first,
+/// intact, then the connection's own.
+impl<C: Connection> Connection for PeekableStream<C> {
+    fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_through(buf, C::read_shared)
+    }
+
+    fn write_shared(&self, buf: &[u8]) -> io::Result<usize> {
+        self.conn.write_shared(buf)
+    }
+
+    fn set_up(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.conn.set_up(timeout)
+    }
+
+    fn wait_for_input(&self) -> io::Result<()> {
+        if self.peek_replay(&mut []).is_some() {
+            return Ok(());
+        }
+        self.conn.wait_for_input()
+    }
+
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.conn.set_read_timeout(timeout)
+    }
+
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        self.conn.read_timeout()
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.conn.set_nonblocking(nonblocking)
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.conn.shutdown(how)
+    }
+}
+
 impl<C: fmt::Debug> fmt::Debug for PeekableStream<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let unread_len = if self.replay_drained.load(Ordering::Relaxed) {

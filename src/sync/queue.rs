@@ -11,6 +11,7 @@
 //! which is why this exists.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
@@ -83,6 +84,29 @@ impl<T> Queue<T> {
             .state
             .wait_while(self.lock(), |s| s.items.is_empty() && !s.closed);
         state.items.pop_front().ok_or(RecvError::Closed)
+    }
+
+    /// Takes the oldest item, waiting until there is one or `woken` is
+    /// set (then `Empty`); [`wake_receivers`](Self::wake_receivers) makes
+    /// a waiting receiver look at `woken` again.
+    pub(crate) fn recv_unless(&self, woken: &AtomicBool) -> Result<T, RecvError> {
+        let is_woken = || woken.load(Ordering::SeqCst);
+        let mut state = self.state.wait_while(self.lock(), |s| {
+            s.items.is_empty() && !s.closed && !is_woken()
+        });
+        match state.items.pop_front() {
+            Some(item) => Ok(item),
+            None if state.closed => Err(RecvError::Closed),
+            None => Err(RecvError::Empty),
+        }
+    }
+
+    /// Wakes every waiting receiver without changing the queue: those in
+    /// [`recv_unless`](Self::recv_unless) look at their flag again, the
+    /// others go back to waiting.
+    pub(crate) fn wake_receivers(&self) {
+        drop(self.lock());
+        self.state.notify_all();
     }
 
     /// Takes the oldest item, waiting at most `timeout`.
@@ -262,5 +286,36 @@ mod tests {
             .flat_map(|p| (0..500).map(move |i| p * 1000 + i))
             .collect();
         assert_eq!(all, want);
+    }
+
+    #[test]
+    fn a_wake_up_ends_only_the_receiver_whose_flag_is_set() {
+        let queue = Arc::new(Queue::<u32>::new(4));
+        let (mine, other) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let waiters: Vec<_> = [&mine, &other]
+            .into_iter()
+            .map(|flag| {
+                let (queue, flag) = (Arc::clone(&queue), Arc::clone(flag));
+                thread::spawn(move || queue.recv_unless(&flag))
+            })
+            .collect();
+        mine.store(true, Ordering::SeqCst);
+        queue.wake_receivers();
+        let mut waiters = waiters.into_iter();
+        assert_eq!(
+            waiters.next().unwrap().join().unwrap(),
+            Err(RecvError::Empty)
+        );
+        // The other receiver went back to waiting: it takes the next item.
+        queue.try_send(7).unwrap();
+        assert_eq!(waiters.next().unwrap().join().unwrap(), Ok(7));
+        assert_eq!(
+            queue.recv_unless(&mine),
+            Err(RecvError::Empty),
+            "no wait once woken"
+        );
     }
 }
