@@ -220,6 +220,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
+// docs.rs builds with `--cfg docsrs` on nightly, where `doc_cfg` marks the
+// items that exist only on Unix (Unix-socket sources, file descriptors).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The stages, in the order a connection meets them.
 mod matcher;

@@ -1,18 +1,26 @@
-//! Replays every file of every fuzz seed corpus (`fuzz/corpus/<target>/`)
+//! Replays every file of every fuzz seed corpus (`tests/corpus/<target>/`)
 //! through the harness its cargo-fuzz target calls, on stable Rust, so CI
 //! exercises them; and checks that the captures of real clients take the
 //! route they should.
+//!
+//! The seeds live here rather than in the fuzz crate so that the published
+//! crate, which cannot contain `fuzz/` (cargo never packages a directory
+//! holding another `Cargo.toml`), still runs these tests; `fuzz/corpus` is
+//! a symbolic link to them, where `cargo fuzz run` looks.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use connmux::internal::{self, decide_whole, standard_routes};
 use connmux::matchers::{client_hello_version, TlsVersion};
 
+/// The seed corpora, one folder per cargo-fuzz target.
+fn corpora() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
+}
+
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
-        .join(target);
+    let dir = corpora().join(target);
     let mut files: Vec<_> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| {
@@ -85,22 +93,29 @@ fn proxy_header_corpus_holds_its_invariants() {
     replay("proxy_header");
 }
 
-#[test]
-fn every_fuzz_target_has_a_corpus_and_a_test() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
-    let mut targets: Vec<String> = fs::read_dir(root.join("fuzz_targets"))
-        .unwrap()
+/// The names of the entries of `dir`, without extensions, sorted.
+fn stems(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| {
             let path = entry.unwrap().path();
             path.file_stem().unwrap().to_string_lossy().into_owned()
         })
         .collect();
-    targets.sort();
+    names.sort();
+    names
+}
+
+#[test]
+fn every_fuzz_target_has_a_corpus_and_a_test() {
     let mut listed: Vec<String> = TARGETS.iter().map(|(name, _)| name.to_string()).collect();
     listed.sort();
-    assert_eq!(targets, listed);
-    for target in &targets {
-        assert!(root.join("corpus").join(target).is_dir(), "{target}");
+    assert_eq!(stems(&corpora()), listed, "tests/corpus/");
+    // The fuzz crate is not published: the packaged crate has the corpora
+    // but no targets to compare them with.
+    let targets = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/fuzz_targets");
+    if targets.is_dir() {
+        assert_eq!(stems(&targets), listed, "fuzz/fuzz_targets/");
     }
 }
 
@@ -108,12 +123,7 @@ fn every_fuzz_target_has_a_corpus_and_a_test() {
 fn captured_clients_take_their_routes() {
     let routes = standard_routes();
     let route_of = |name: &str| {
-        let data = fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fuzz/corpus/route_decision")
-                .join(name),
-        )
-        .unwrap();
+        let data = fs::read(corpora().join("route_decision").join(name)).unwrap();
         (decide_whole(&routes, &data), data)
     };
     // standard_routes: 0 gRPC, 1 HTTP/2, 2 WebSocket, 3 HTTP/1 by method,

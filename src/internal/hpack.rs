@@ -94,10 +94,10 @@ mod tests {
     #[test]
     fn the_referenced_name_bomb_seeds_stay_within_the_work_bound() {
         hpack(include_bytes!(
-            "../../fuzz/corpus/hpack/referenced-name-bomb"
+            "../../tests/corpus/hpack/referenced-name-bomb"
         ));
         http2_frames(include_bytes!(
-            "../../fuzz/corpus/http2_frames/referenced-name-bomb"
+            "../../tests/corpus/http2_frames/referenced-name-bomb"
         ));
     }
 
