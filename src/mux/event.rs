@@ -6,6 +6,7 @@
 //! happened (a sniffer, or the accept loop), so the callback should be
 //! quick and must not block.
 
+use std::error::Error;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -99,6 +100,7 @@ pub enum DropReason {
 }
 
 impl<A: fmt::Debug> fmt::Display for Event<A> {
+    /// One log line: what happened, then each cause in the chain.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Event::Dropped {
@@ -111,7 +113,13 @@ impl<A: fmt::Debug> fmt::Display for Event<A> {
                 if let Some(source) = proxy_header.as_ref().and_then(ProxyHeader::source) {
                     write!(f, " (PROXY source {source})")?;
                 }
-                write!(f, " closed after {sniffed_bytes} sniffed bytes: {reason}")
+                write!(f, " closed after {sniffed_bytes} sniffed bytes: {reason}")?;
+                let mut cause = reason.source();
+                while let Some(error) = cause {
+                    write!(f, ": {error}")?;
+                    cause = error.source();
+                }
+                Ok(())
             }
             Event::AcceptFailed { error, retry_in } => {
                 write!(f, "accept failed ({error}); retrying in {retry_in:?}")
@@ -120,6 +128,9 @@ impl<A: fmt::Debug> fmt::Display for Event<A> {
     }
 }
 
+/// Says what failed; the error that caused it, if any, is the
+/// [`source`](Error::source), not repeated here (see
+/// [`ServeError`](crate::ServeError) for the rule).
 impl fmt::Display for DropReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -132,27 +143,98 @@ impl fmt::Display for DropReason {
             DropReason::RouteClosed(route) => {
                 write!(f, "{route} matched but its listener is closed")
             }
-            DropReason::Io(error) => write!(f, "reading from the client failed: {error}"),
+            DropReason::Io(_) => f.write_str("reading from the client failed"),
             DropReason::ShutDown => f.write_str("the multiplexer is shutting down"),
-            DropReason::ProxyHeader(error) => write!(f, "bad PROXY protocol header: {error}"),
+            DropReason::ProxyHeader(_) => f.write_str("bad PROXY protocol header"),
             DropReason::MatcherPanicked(message) => write!(f, "a matcher panicked: {message}"),
-            DropReason::NoSnifferThread(error) => {
-                write!(f, "no sniffer thread could be started: {error}")
-            }
+            DropReason::NoSnifferThread(_) => f.write_str("no sniffer thread could be started"),
             DropReason::TooManyConnections => f.write_str("the open-connection limit was reached"),
         }
     }
 }
 
 /// A `DropReason` is also the error of
-/// [`Dispatcher::dispatch`](crate::Dispatcher::dispatch).
-impl std::error::Error for DropReason {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+/// [`Dispatcher::dispatch`](crate::Dispatcher::dispatch); its source is the
+/// I/O error or PROXY header error behind it, if any.
+impl Error for DropReason {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
             DropReason::Io(error) | DropReason::NoSnifferThread(error) => Some(error),
             DropReason::ProxyHeader(error) => Some(error),
             _ => None,
         }
+    }
+}
+
+impl DropReason {
+    /// The [`io::ErrorKind`] this reason converts to (see the `From`
+    /// impl).
+    fn io_kind(&self) -> io::ErrorKind {
+        match self {
+            DropReason::NotMatched | DropReason::ProxyHeader(_) => io::ErrorKind::InvalidData,
+            DropReason::TimedOut | DropReason::NoFirstByte => io::ErrorKind::TimedOut,
+            DropReason::QueueFull(_) | DropReason::TooManyConnections => {
+                io::ErrorKind::ConnectionRefused
+            }
+            DropReason::RouteClosed(_) | DropReason::ShutDown => io::ErrorKind::NotConnected,
+            DropReason::Io(error) | DropReason::NoSnifferThread(error) => error.kind(),
+            DropReason::MatcherPanicked(_) => io::ErrorKind::Other,
+        }
+    }
+
+    /// The `DropReason` inside an `io::Error` made from one, so that a
+    /// caller of [`dispatch`](crate::Dispatcher::dispatch) that used `?`
+    /// into `io::Error` can still tell the reasons apart.
+    ///
+    /// ```
+    /// use connmux::DropReason;
+    /// use std::io;
+    ///
+    /// let error = io::Error::from(DropReason::NotMatched);
+    /// assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    /// assert!(matches!(DropReason::from_io(&error), Some(DropReason::NotMatched)));
+    /// assert!(DropReason::from_io(&io::Error::other("elsewhere")).is_none());
+    /// ```
+    pub fn from_io(error: &io::Error) -> Option<&DropReason> {
+        error.get_ref()?.downcast_ref::<DropReason>()
+    }
+}
+
+/// An `io::Error` whose kind says what kind of failure the reason is, with
+/// the reason inside it (recover it with [`DropReason::from_io`]):
+///
+/// | reason | `io::ErrorKind` |
+/// |---|---|
+/// | `NotMatched`, `ProxyHeader` | `InvalidData`: the client's bytes are not what a route or the PROXY layer accepts |
+/// | `TimedOut`, `NoFirstByte` | `TimedOut` |
+/// | `QueueFull`, `TooManyConnections` | `ConnectionRefused`: refused for want of room (the connection is closed, there is nothing to retry) |
+/// | `RouteClosed`, `ShutDown` | `NotConnected`, as [`AcceptError`](crate::AcceptError)'s `Closed` and `ShutDown` |
+/// | `Io(e)`, `NoSnifferThread(e)` | `e.kind()` |
+/// | `MatcherPanicked` | `Other` |
+///
+/// ```
+/// use connmux::{matchers, memory, DropReason, Mux};
+/// use std::io::{self, Write};
+///
+/// let mut mux = Mux::new(memory::listener().0)?;
+/// let _http = mux.route(matchers::http1_fast());
+/// let dispatcher = mux.dispatcher();
+///
+/// let (mut client, server_end) = memory::pair();
+/// client.write_all(b"\x16\x03\x01")?;
+/// drop(client);
+/// let refused = || -> io::Result<()> {
+///     dispatcher.dispatch(server_end, memory::MemoryAddr(1))?;
+///     Ok(())
+/// }();
+/// let error = refused.unwrap_err();
+/// assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+/// assert!(matches!(DropReason::from_io(&error), Some(DropReason::NotMatched)));
+/// # Ok::<(), io::Error>(())
+/// ```
+impl From<DropReason> for io::Error {
+    fn from(reason: DropReason) -> io::Error {
+        io::Error::new(reason.io_kind(), reason)
     }
 }
 
@@ -194,5 +276,55 @@ mod tests {
             event.to_string(),
             "accept failed (too many open files); retrying in 40ms"
         );
+    }
+
+    #[test]
+    fn an_event_prints_the_reason_and_its_cause_once() {
+        let event: Event = Event::Dropped {
+            peer: "192.0.2.7:4242".parse().unwrap(),
+            reason: DropReason::Io(io::Error::new(io::ErrorKind::ConnectionReset, "reset")),
+            sniffed_bytes: 0,
+            proxy_header: None,
+        };
+        assert_eq!(
+            event.to_string(),
+            "connection from 192.0.2.7:4242 closed after 0 sniffed bytes: reading from the client failed: reset"
+        );
+    }
+
+    #[test]
+    fn a_drop_reason_converts_into_io_error_and_comes_back() {
+        use io::ErrorKind::*;
+        let cases = [
+            (DropReason::NotMatched, InvalidData),
+            (
+                DropReason::ProxyHeader(crate::ProxyError::missing()),
+                InvalidData,
+            ),
+            (DropReason::TimedOut, TimedOut),
+            (DropReason::NoFirstByte, TimedOut),
+            (DropReason::QueueFull(RouteId(3)), ConnectionRefused),
+            (DropReason::TooManyConnections, ConnectionRefused),
+            (DropReason::RouteClosed(RouteId(3)), NotConnected),
+            (DropReason::ShutDown, NotConnected),
+            (
+                DropReason::Io(io::Error::from(ConnectionReset)),
+                ConnectionReset,
+            ),
+            (
+                DropReason::NoSnifferThread(io::Error::from(OutOfMemory)),
+                OutOfMemory,
+            ),
+            (DropReason::MatcherPanicked("bug".into()), Other),
+        ];
+        for (reason, kind) in cases {
+            let message = reason.to_string();
+            let error = io::Error::from(reason);
+            assert_eq!(error.kind(), kind, "{message}");
+            assert_eq!(error.to_string(), message);
+            let back = DropReason::from_io(&error).expect("the reason is inside");
+            assert_eq!(back.to_string(), message);
+        }
+        assert!(DropReason::from_io(&io::Error::from(TimedOut)).is_none());
     }
 }
