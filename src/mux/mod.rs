@@ -160,6 +160,13 @@ impl<S: Accept> Mux<S> {
     /// not wait for running handlers when it returns: each one's thread
     /// exits when its handler does.
     ///
+    /// The handler runs on the sniffer thread's stack, whose size is
+    /// [`MuxBuilder::sniffer_stack_size`] (256 KiB by default): a handler
+    /// that needs more (deep recursion, large buffers on the stack) needs
+    /// that raised, since a stack overflow aborts the process. Through a
+    /// [`Dispatcher`], the handler runs on the thread that calls
+    /// [`dispatch`](Dispatcher::dispatch).
+    ///
     /// ```
     /// use connmux::{matchers, Mux};
     /// use std::io::{Read, Write};
