@@ -87,7 +87,7 @@ fn a_failed_set_up_drops_the_connection_with_its_error() {
     let threads = Arc::default();
     let (source, connector) = memory::listener();
     let mut mux = Mux::new(handshake(source, greeting(&threads))).unwrap();
-    mux.route(matchers::any());
+    let _any = mux.route(matchers::any());
     let reasons = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&reasons);
     mux.on_event(move |event| {
@@ -120,7 +120,7 @@ fn shutdown_interrupts_a_set_up_blocked_in_a_read() {
         .sniff_deadline(None)
         .build(handshake(source, greeting(&threads)))
         .unwrap();
-    mux.route(matchers::any());
+    let _any = mux.route(matchers::any());
     let handle = mux.handle();
     let server = thread::spawn(move || mux.serve());
     let _silent = connector.connect().unwrap();

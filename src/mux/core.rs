@@ -229,7 +229,7 @@ mod tests {
     #[test]
     fn a_panicking_event_callback_does_not_reach_the_caller() {
         let mut mux = Mux::new(memory::listener().0).unwrap();
-        mux.route(matchers::prefixes(["AB"]));
+        let _ab = mux.route(matchers::prefixes(["AB"]));
         mux.on_event(|_| panic!("callback"));
         let dispatcher = mux.dispatcher();
         let (mut client, conn) = memory::pair();
@@ -242,7 +242,7 @@ mod tests {
     #[test]
     fn a_graceful_shutdown_starts_once_and_not_after_a_stop() {
         let mut mux = Mux::new(memory::listener().0).unwrap();
-        mux.route(matchers::any());
+        let _any = mux.route(matchers::any());
         let handle = mux.handle();
         handle.shutdown_graceful(Duration::from_secs(60));
         let deadline = mux.core.drain_deadline().expect("draining");
@@ -255,7 +255,7 @@ mod tests {
         assert!(!handle.is_shut_down(), "draining is not yet stopped");
 
         let mut stopped = Mux::new(memory::listener().0).unwrap();
-        stopped.route(matchers::any());
+        let _any = stopped.route(matchers::any());
         stopped.handle().shutdown();
         stopped.handle().shutdown_graceful(Duration::from_secs(60));
         assert_eq!(stopped.core.drain_deadline(), None);

@@ -130,7 +130,44 @@ impl<S: Accept> Mux<S> {
     /// A connection goes to the first route whose matcher says `Match`
     /// while every earlier route has said `NoMatch`. Routes registered
     /// after a catch-all such as [`any`](crate::matchers::any) never match.
+    ///
+    /// The route stays open as long as its [`Listener`] or a clone of it
+    /// does. Dropping the last one (or calling
+    /// [`Listener::close`]) closes the route, not the multiplexer: the
+    /// connections it matches from then on are closed and reported with
+    /// [`DropReason::RouteClosed`](crate::DropReason::RouteClosed). They
+    /// do not fall through to later routes: which route a connection
+    /// belongs to depends on its bytes only. So `mux.route(m);` with the
+    /// listener ignored refuses every client that `m` matches (the
+    /// compiler warns about it); to send them to a later route, do not
+    /// register this one.
+    ///
+    /// ```
+    /// use connmux::{matchers, memory, DropReason, Mux};
+    /// use std::io::Write;
+    ///
+    /// let mut mux = Mux::new(memory::listener().0)?;
+    /// let http = mux.route(matchers::http1_fast());
+    /// let _other = mux.route(matchers::any());
+    /// let dispatcher = mux.dispatcher();
+    ///
+    /// drop(http);
+    /// let (mut client, server_end) = memory::pair();
+    /// client.write_all(b"GET / HTTP/1.1\r\n\r\n")?;
+    /// let refused = dispatcher.dispatch(server_end, memory::MemoryAddr(1));
+    /// assert!(matches!(refused, Err(DropReason::RouteClosed(_))));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If [`dispatcher`](Mux::dispatcher) has been called: it fixed the
+    /// routes, and a route added afterwards could never get a connection.
+    #[must_use = "dropping the Listener closes the route: the clients it matches are then \
+                  closed (DropReason::RouteClosed), not passed to later routes"]
+    #[track_caller]
     pub fn route<M: Matcher + 'static>(&mut self, matcher: M) -> Listener<S::Conn, S::Addr> {
+        self.assert_routes_open("route");
         let id = RouteId(self.routes.len());
         let shared = Arc::new(RouteShared::new(
             id,
@@ -138,11 +175,6 @@ impl<S: Accept> Mux<S> {
             self.core.settings.route_queue_capacity,
             Arc::clone(&self.core.connections),
         ));
-        if self.core.table.get().is_some() {
-            // The routes were fixed by `dispatcher`: this one never gets a
-            // connection, so its handles must not wait for one.
-            shared.close_for_shutdown();
-        }
         self.matchers.push(Box::new(matcher));
         self.routes.push(RouteTarget::Queue(Arc::clone(&shared)));
         Listener::new(shared)
@@ -192,11 +224,18 @@ impl<S: Accept> Mux<S> {
     /// server.join().unwrap()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If [`dispatcher`](Mux::dispatcher) has been called, as
+    /// [`route`](Mux::route) does.
+    #[track_caller]
     pub fn route_inline<M, H>(&mut self, matcher: M, handler: H) -> RouteId
     where
         M: Matcher + 'static,
         H: Fn(PeekableStream<S::Conn>, S::Addr) + Send + Sync + 'static,
     {
+        self.assert_routes_open("route_inline");
         let id = RouteId(self.routes.len());
         self.matchers.push(Box::new(matcher));
         self.routes.push(RouteTarget::Inline {
@@ -210,23 +249,64 @@ impl<S: Accept> Mux<S> {
     /// Sets the function that receives an [`Event`] for every connection
     /// closed before reaching a handler and every transient accept error.
     ///
-    /// It runs on sniffer threads and on the accept loop's thread: keep it
-    /// short, and do not block in it.
+    /// It runs on sniffer threads and on the accept loop's thread (and on
+    /// a dispatcher's caller's thread): keep it short, and do not block in
+    /// it. A later call replaces the callback.
+    ///
+    /// ```
+    /// use connmux::{matchers, memory, Event, Mux};
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let mut mux = Mux::new(memory::listener().0)?;
+    /// let _http = mux.route(matchers::http1_fast());
+    /// let dropped = Arc::new(AtomicU64::new(0));
+    /// let counter = Arc::clone(&dropped);
+    /// mux.on_event(move |event| {
+    ///     if let Event::Dropped { .. } = event {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    /// });
+    ///
+    /// let (client, server_end) = memory::pair();
+    /// drop(client); // sends nothing: no route matches
+    /// assert!(mux.dispatcher().dispatch(server_end, memory::MemoryAddr(1)).is_err());
+    /// assert_eq!(dropped.load(Ordering::Relaxed), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If [`dispatcher`](Mux::dispatcher) has been called: it fixed the
+    /// callback with the routes.
+    #[track_caller]
     pub fn on_event<F>(&mut self, callback: F)
     where
         F: Fn(&Event<S::Addr>) + Send + Sync + 'static,
     {
+        self.assert_routes_open("on_event");
         self.on_event = Some(Box::new(callback));
+    }
+
+    /// Panics if the routes are fixed: `method` would change nothing.
+    #[track_caller]
+    fn assert_routes_open(&self, method: &str) {
+        assert!(
+            self.core.table.get().is_none(),
+            "connmux: Mux::{method} called after Mux::dispatcher fixed the routes; \
+             register every route, and the event callback, before calling dispatcher"
+        );
     }
 
     /// A [`Dispatcher`] that routes connections you accepted yourself,
     /// with this multiplexer's routes, limits, events and counters; see
     /// [`Dispatcher::dispatch`].
     ///
-    /// The first call fixes the routes: register every route before it.
-    /// A route registered afterwards never receives a connection (its
-    /// `Listener` reports [`AcceptError::ShutDown`](crate::AcceptError::ShutDown)).
-    /// Dispatching works with or without [`serve`](Mux::serve) running;
+    /// The first call fixes the routes and the event callback: register
+    /// them all before it ([`route`](Mux::route),
+    /// [`route_inline`](Mux::route_inline) and [`on_event`](Mux::on_event)
+    /// panic afterwards). Later calls give dispatchers sharing the same
+    /// routes. Dispatching works with or without [`serve`](Mux::serve) running;
     /// [`MuxHandle::shutdown`], and dropping the `Mux` unserved, stop it.
     ///
     /// ```
@@ -328,9 +408,10 @@ impl<S: Accept> Drop for Mux<S> {
 
 #[cfg(test)]
 mod tests {
+    use std::panic::{self, AssertUnwindSafe};
     use std::time::Duration;
 
-    use crate::memory::{self, MemoryAddr};
+    use crate::memory::{self, MemoryAddr, MemoryListener};
     use crate::{matchers, AcceptError, Mux, ProxyMode};
 
     #[test]
@@ -347,15 +428,31 @@ mod tests {
     }
 
     #[test]
-    fn a_route_added_after_the_dispatcher_is_closed_at_once() {
+    fn registering_after_the_dispatcher_panics_and_leaves_the_routes_be() {
         let mut mux = Mux::new(memory::listener().0).unwrap();
         let early = mux.route(matchers::any());
         let _dispatcher = mux.dispatcher();
-        let late = mux.route(matchers::any());
-        assert_eq!(late.accept().unwrap_err(), AcceptError::ShutDown);
+        let mut assert_refused = |method: &str, call: &dyn Fn(&mut Mux<MemoryListener>)| {
+            let panic = panic::catch_unwind(AssertUnwindSafe(|| call(&mut mux))).unwrap_err();
+            let message = panic.downcast_ref::<String>().expect("a formatted message");
+            assert!(
+                message.contains(method) && message.contains("before calling dispatcher"),
+                "{message}"
+            );
+        };
+        assert_refused("Mux::route ", &|mux| drop(mux.route(matchers::any())));
+        assert_refused("Mux::route_inline ", &|mux| {
+            mux.route_inline(matchers::any(), |_, _| {});
+        });
+        assert_refused("Mux::on_event ", &|mux| mux.on_event(|_| {}));
         assert_eq!(
             early.accept_timeout(Duration::ZERO).unwrap_err(),
-            AcceptError::TimedOut
+            AcceptError::TimedOut,
+            "the routes fixed before stay open"
+        );
+        assert_eq!(
+            mux.core.table.get().map(|table| table.routes.len()),
+            Some(1)
         );
     }
 

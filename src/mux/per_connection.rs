@@ -440,7 +440,7 @@ mod tests {
     #[test]
     fn unmatched_and_late_connections_are_closed_and_reported() {
         let (mut mux, drops) = mux_with_drops();
-        mux.route(matchers::prefixes(["AB"]));
+        let _ab = mux.route(matchers::prefixes(["AB"]));
         let dispatcher = mux.dispatcher();
         let (client, conn) = client_sent(b"XY");
         assert!(matches!(

@@ -120,7 +120,7 @@ fn the_inner_mux_shuts_down_without_closing_the_outer_route() {
         Ok(rustls::StreamOwned::new(session, socket))
     };
     let mut inner = Mux::new(connmux::handshake(tls.clone(), terminate)).unwrap();
-    inner.route(matchers::any());
+    let _inner_any = inner.route(matchers::any());
     let inner_handle = inner.handle();
     let (done, served) = mpsc::channel();
     thread::spawn(move || done.send(inner.serve().is_ok()));
