@@ -43,8 +43,9 @@ pub(crate) struct Core<C, A> {
     pub(super) stop: StopSignal,
     /// Wakes the accept loop; dropped once `serve` returns (on Linux it
     /// holds a descriptor of the listening socket, which must close with
-    /// the listener).
-    pub(super) wake_accept: Mutex<Option<WakeAccept>>,
+    /// the listener). An `Arc` so that it runs outside the lock: a source
+    /// of the user's supplies it.
+    pub(super) wake_accept: Mutex<Option<Arc<WakeAccept>>>,
     pub(super) pool: SnifferPool<C, A>,
     /// When a graceful shutdown must give up waiting for sniffs.
     pub(super) drain_deadline: Mutex<Option<Instant>>,
@@ -59,7 +60,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         Core {
             limits: settings.sniff_limits(),
             stop: StopSignal::new(),
-            wake_accept: Mutex::new(Some(wake_accept)),
+            wake_accept: Mutex::new(Some(Arc::new(wake_accept))),
             pool: SnifferPool::new(
                 settings.max_concurrent_sniffs,
                 settings.idle_sniffer_timeout,
@@ -96,12 +97,17 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     }
 
     pub(super) fn wake_accept_loop(&self) {
-        if let Some(wake) = &*lock(&self.wake_accept) {
+        // Called outside the lock: it may block, or shut the multiplexer
+        // down itself. A wake-up that races `release_wake_accept` keeps
+        // its descriptor open until it returns.
+        let wake = lock(&self.wake_accept).clone();
+        if let Some(wake) = wake {
             wake();
         }
     }
 
-    /// Drops the wake-up function: nothing will accept any more.
+    /// Drops the wake-up function: nothing will accept any more. (Its
+    /// last clone, if a wake-up is running, is dropped when that returns.)
     pub(super) fn release_wake_accept(&self) {
         let wake = lock(&self.wake_accept).take();
         drop(wake);
@@ -220,11 +226,13 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Control for Core<C,
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
+    use std::io::{self, Write};
+    use std::sync::{mpsc, Arc, OnceLock};
+    use std::thread;
     use std::time::Duration;
 
-    use crate::memory::{self, MemoryAddr};
-    use crate::{matchers, DropReason, Mux};
+    use crate::memory::{self, MemoryAddr, MemoryStream};
+    use crate::{matchers, Accept, DropReason, Mux, MuxHandle, WakeAccept};
 
     #[test]
     fn a_panicking_event_callback_does_not_reach_the_caller() {
@@ -237,6 +245,46 @@ mod tests {
         let refused = dispatcher.dispatch(conn, MemoryAddr(1));
         assert!(matches!(refused, Err(DropReason::NotMatched)));
         assert_eq!(mux.handle().stats().not_matched, 1);
+    }
+
+    /// A source of nothing whose wake-up shuts the multiplexer down with
+    /// the handle it is given.
+    struct ShutsDownOnWake(Arc<OnceLock<MuxHandle>>);
+
+    impl Accept for ShutsDownOnWake {
+        type Conn = MemoryStream;
+        type Addr = MemoryAddr;
+
+        fn accept(&self) -> io::Result<(MemoryStream, MemoryAddr)> {
+            Err(io::ErrorKind::InvalidInput.into())
+        }
+
+        fn local_addr(&self) -> io::Result<MemoryAddr> {
+            Ok(MemoryAddr(0))
+        }
+
+        fn wake_handle(&self) -> io::Result<WakeAccept> {
+            let handle = Arc::clone(&self.0);
+            Ok(Box::new(move || handle.get().expect("set").shutdown()))
+        }
+    }
+
+    #[test]
+    fn the_wake_up_of_a_users_source_runs_outside_the_lock() {
+        let handle_for_wake = Arc::new(OnceLock::new());
+        let mux = Mux::new(ShutsDownOnWake(Arc::clone(&handle_for_wake))).unwrap();
+        let handle = mux.handle();
+        let _ = handle_for_wake.set(mux.handle());
+        let (done, finished) = mpsc::channel();
+        thread::spawn(move || {
+            // Wakes the accept loop, whose wake-up shuts down, which wakes
+            // the accept loop again: under the lock, a deadlock.
+            handle.shutdown_graceful(Duration::from_secs(60));
+            done.send(handle.is_shut_down()).unwrap();
+        });
+        let shut_down = finished.recv_timeout(Duration::from_secs(10));
+        assert_eq!(shut_down, Ok(true), "no deadlock");
+        drop(mux);
     }
 
     #[test]

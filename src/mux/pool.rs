@@ -60,8 +60,15 @@ impl<C: Connection> SniffSlot<C> {
     }
 
     /// Runs `sniff` on the held connection; `None` if the slot is empty.
-    /// Shutdown can interrupt the connection meanwhile, since this holds
-    /// only a shared lock.
+    ///
+    /// The sniff, and the matchers (user code) in it, run under the
+    /// slot's read lock, and that is harmless: the only writer is this
+    /// same thread (`hold` before, `release` after), so no writer can be
+    /// waiting meanwhile, and every other user of the lock (`interrupt`,
+    /// from shutdown) only reads and so gets it at once. The lock is
+    /// private to the pool, so a matcher cannot take it again. What it
+    /// buys is that `interrupt` can reach the connection while it is
+    /// being read, with no reference count or allocation per connection.
     pub(crate) fn with<R>(&self, sniff: impl FnOnce(&C) -> R) -> Option<R> {
         let guard = read(&self.conn);
         guard.as_ref().map(sniff)
@@ -73,6 +80,11 @@ impl<C: Connection> SniffSlot<C> {
     }
 
     /// Shuts down the held connection, if any, so its sniff ends now.
+    ///
+    /// The connection's `shutdown` (user code, for a source of the
+    /// user's) runs under the read lock, which keeps the connection from
+    /// being released and dropped meanwhile; it delays only this slot's
+    /// thread, whose connection is being closed anyway.
     pub(crate) fn interrupt(&self) {
         if let Some(conn) = read(&self.conn).as_ref() {
             // The connection is being dropped anyway; a socket that is
@@ -297,11 +309,16 @@ impl<C: Connection, A> SnifferPool<C, A> {
         unstarted
     }
 
-    /// Shuts down every connection being sniffed.
+    /// Shuts down every connection being sniffed. The connections'
+    /// `shutdown` runs after the thread list is unlocked: the accept loop
+    /// must not wait on it to record a new thread.
     pub(crate) fn interrupt_sniffs(&self) {
-        let threads = lock(&self.threads);
-        for started in threads.iter() {
-            started.slot.interrupt();
+        let slots: Vec<Arc<SniffSlot<C>>> = lock(&self.threads)
+            .iter()
+            .map(|started| Arc::clone(&started.slot))
+            .collect();
+        for slot in slots {
+            slot.interrupt();
         }
     }
 
@@ -410,6 +427,72 @@ mod tests {
         assert_eq!(unstarted, [2, 3]);
         assert_eq!(pool.in_flight(), 0);
         assert!(!pool.pause(Duration::from_secs(10)));
+    }
+
+    /// A connection whose `shutdown` records whether the pool's thread
+    /// list was unlocked while it ran.
+    struct ListProbe {
+        pool: std::sync::Weak<SnifferPool<ListProbe, u32>>,
+        list_was_free: Arc<AtomicBool>,
+    }
+
+    impl std::io::Read for ListProbe {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.read_shared(buf)
+        }
+    }
+
+    impl std::io::Write for ListProbe {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.write_shared(buf)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Connection for ListProbe {
+        fn read_shared(&self, _: &mut [u8]) -> std::io::Result<usize> {
+            Ok(0)
+        }
+
+        fn write_shared(&self, buf: &[u8]) -> std::io::Result<usize> {
+            Ok(buf.len())
+        }
+
+        fn set_read_timeout(&self, _: Option<Duration>) -> std::io::Result<()> {
+            Ok(())
+        }
+
+        fn read_timeout(&self) -> std::io::Result<Option<Duration>> {
+            Ok(None)
+        }
+
+        fn set_nonblocking(&self, _: bool) -> std::io::Result<()> {
+            Ok(())
+        }
+
+        fn shutdown(&self, _: Shutdown) -> std::io::Result<()> {
+            let pool = self.pool.upgrade().expect("the pool");
+            let free = pool.threads.try_lock().is_ok();
+            self.list_was_free.store(free, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_connection_shuts_down_outside_the_pools_locks() {
+        let pool = Arc::new(SnifferPool::new(1, Duration::from_secs(10)));
+        let list_was_free = Arc::new(AtomicBool::new(false));
+        let slot = Arc::new(SniffSlot::new());
+        slot.hold(ListProbe {
+            pool: Arc::downgrade(&pool),
+            list_was_free: Arc::clone(&list_was_free),
+        });
+        pool.thread_started(slot, thread::spawn(|| {}));
+        pool.interrupt_sniffs();
+        assert!(list_was_free.load(Ordering::SeqCst));
     }
 
     #[test]
