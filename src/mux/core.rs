@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::matcher::Matcher;
 use crate::mux::builder::Settings;
 use crate::mux::event::{DropReason, Event};
-use crate::mux::handle::Control;
+use crate::mux::handle::{Control, Lifecycle};
 use crate::mux::pool::{Job, SnifferPool};
 use crate::mux::stats::{Counters, Stats};
 use crate::proxy::ProxyHeader;
@@ -54,6 +54,35 @@ pub(crate) struct Core<C, A> {
     pub(super) table: OnceLock<RouteTable<C, A>>,
 }
 
+/// What any holder of the core may ask, whatever its connection type.
+impl<C, A> Core<C, A> {
+    pub(super) fn is_stopping(&self) -> bool {
+        self.stop.is_set()
+    }
+
+    /// When a graceful shutdown, if one began, stops waiting for sniffs.
+    pub(super) fn drain_deadline(&self) -> Option<Instant> {
+        *lock(&self.drain_deadline)
+    }
+
+    pub(super) fn lifecycle(&self) -> Lifecycle {
+        if self.is_stopping() {
+            Lifecycle::ShutDown
+        } else if self.drain_deadline().is_some() {
+            Lifecycle::Draining
+        } else if self.table.get().is_some() {
+            Lifecycle::Routing
+        } else {
+            Lifecycle::Registering
+        }
+    }
+
+    /// How many routes the table holds, once fixed.
+    pub(super) fn fixed_routes(&self) -> Option<usize> {
+        self.table.get().map(|table| table.routes.len())
+    }
+}
+
 impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     /// The core of a multiplexer that has yet to fix its routes.
     pub(super) fn new(settings: Settings, wake_accept: WakeAccept) -> Self {
@@ -92,10 +121,6 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         });
     }
 
-    pub(super) fn is_stopping(&self) -> bool {
-        self.stop.is_set()
-    }
-
     pub(super) fn wake_accept_loop(&self) {
         // Called outside the lock: it may block, or shut the multiplexer
         // down itself. A wake-up that races `release_wake_accept` keeps
@@ -111,11 +136,6 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     pub(super) fn release_wake_accept(&self) {
         let wake = lock(&self.wake_accept).take();
         drop(wake);
-    }
-
-    /// When a graceful shutdown, if one began, stops waiting for sniffs.
-    pub(super) fn drain_deadline(&self) -> Option<Instant> {
-        *lock(&self.drain_deadline)
     }
 
     /// Stops everything; `wake` also wakes the accept loop, which is only
@@ -204,6 +224,10 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Control for Core<C,
 
     fn is_shut_down(&self) -> bool {
         self.is_stopping()
+    }
+
+    fn lifecycle(&self) -> Lifecycle {
+        Core::lifecycle(self)
     }
 
     fn stats(&self) -> Stats {

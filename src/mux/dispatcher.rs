@@ -60,9 +60,15 @@ impl<C, A> Clone for Dispatcher<C, A> {
     }
 }
 
+/// How many routes it dispatches to, the settings it sniffs under, and
+/// the multiplexer's state (`Routing`, `Draining` or `ShutDown`).
 impl<C, A> fmt::Debug for Dispatcher<C, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Dispatcher").finish_non_exhaustive()
+        f.debug_struct("Dispatcher")
+            .field("routes", &self.core.fixed_routes().unwrap_or_default())
+            .field("settings", &self.core.settings)
+            .field("state", &self.core.lifecycle())
+            .finish_non_exhaustive()
     }
 }
 

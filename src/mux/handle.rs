@@ -7,11 +7,27 @@ use std::time::Duration;
 
 use crate::mux::stats::Stats;
 
+/// Where a multiplexer is in its life, as its `Debug` output shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lifecycle {
+    /// Routes may still be registered: neither `serve` nor `dispatcher`
+    /// has been called.
+    Registering,
+    /// The routes are fixed and connections are being routed (by `serve`
+    /// or through a `Dispatcher`).
+    Routing,
+    /// A graceful shutdown is letting the sniffs in progress finish.
+    Draining,
+    /// Shut down: nothing is routed any more.
+    ShutDown,
+}
+
 /// What a handle can ask of the multiplexer, whatever its listener type.
 pub(crate) trait Control: Send + Sync {
     fn shutdown(&self);
     fn shutdown_graceful(&self, grace: Duration);
     fn is_shut_down(&self) -> bool;
+    fn lifecycle(&self) -> Lifecycle;
     fn stats(&self) -> Stats;
     fn sniffing(&self) -> usize;
     fn open_connections(&self) -> usize;
@@ -109,10 +125,14 @@ impl MuxHandle {
     }
 }
 
+/// The multiplexer's state (registering routes, routing, draining, shut
+/// down) and how many connections it is sniffing and holding.
 impl fmt::Debug for MuxHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MuxHandle")
-            .field("shut_down", &self.is_shut_down())
+            .field("state", &self.control.lifecycle())
+            .field("sniffing", &self.sniffing())
+            .field("open_connections", &self.open_connections())
             .finish_non_exhaustive()
     }
 }

@@ -22,6 +22,7 @@ mod per_connection;
 mod pool;
 pub(crate) mod stats;
 
+use std::fmt;
 use std::io;
 use std::net::TcpListener;
 use std::sync::atomic::AtomicU64;
@@ -395,6 +396,36 @@ impl<S: Accept> Mux<S> {
     }
 }
 
+/// The source, its address, how many routes are registered, the settings,
+/// and the state: `Registering` until [`dispatcher`](Mux::dispatcher) fixes
+/// the routes, then `Routing`, `Draining` or `ShutDown` (a `Mux` is
+/// consumed by [`serve`](Mux::serve), so none is seen while serving; its
+/// [`MuxHandle`]'s `Debug` shows that).
+///
+/// ```
+/// use connmux::{matchers, Mux};
+/// use std::net::TcpListener;
+///
+/// let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+/// let _http = mux.route(matchers::http1_fast());
+/// let shown = format!("{mux:?}");
+/// assert!(shown.starts_with("Mux { source: TcpListener {"));
+/// assert!(shown.contains("routes: 1") && shown.contains("state: Registering"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl<S: Accept + fmt::Debug> fmt::Debug for Mux<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let routes = self.routes.len() + self.core.fixed_routes().unwrap_or_default();
+        f.debug_struct("Mux")
+            .field("source", &self.source)
+            .field("local_addr", &self.local_addr)
+            .field("routes", &routes)
+            .field("settings", &self.core.settings)
+            .field("state", &self.core.lifecycle())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S: Accept> Drop for Mux<S> {
     fn drop(&mut self) {
         // A Mux dropped without serving still owes its handles an answer.
@@ -470,6 +501,42 @@ mod tests {
         assert!(mux.serve().is_ok(), "serve returns at once after shutdown");
         assert!(handle.is_shut_down());
         assert_eq!(route.accept().unwrap_err(), AcceptError::ShutDown);
+    }
+
+    #[test]
+    fn debug_shows_the_routes_the_settings_and_the_state() {
+        let mut mux = Mux::builder()
+            .max_sniff_bytes(100)
+            .build(memory::listener().0)
+            .unwrap();
+        let _http = mux.route(matchers::http1_fast());
+        mux.route_inline(matchers::any(), |_, _| {});
+        let handle = mux.handle();
+        let shown = format!("{mux:?}");
+        for part in [
+            "Mux { source: MemoryListener { .. }, local_addr: MemoryAddr(0), routes: 2,",
+            "max_sniff_bytes: 100,",
+            "state: Registering, .. }",
+        ] {
+            assert!(shown.contains(part), "{part} in {shown}");
+        }
+        assert_eq!(
+            format!("{handle:?}"),
+            "MuxHandle { state: Registering, sniffing: 0, open_connections: 0, .. }"
+        );
+
+        let dispatcher = mux.dispatcher();
+        let shown = format!("{dispatcher:?}");
+        assert!(shown.starts_with("Dispatcher { routes: 2, settings: Settings {"));
+        assert!(shown.ends_with("state: Routing, .. }"), "{shown}");
+        assert!(
+            format!("{mux:?}").contains("routes: 2,"),
+            "counted once fixed"
+        );
+        handle.shutdown_graceful(Duration::from_secs(60));
+        assert!(format!("{dispatcher:?}").contains("state: Draining"));
+        handle.shutdown();
+        assert!(format!("{handle:?}").contains("state: ShutDown"));
     }
 
     #[test]
