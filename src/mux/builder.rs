@@ -105,6 +105,14 @@ impl MuxBuilder {
     pub const DEFAULT_IDLE_SNIFFER_TIMEOUT: Duration = Duration::from_secs(10);
 
     /// A builder with every setting at its default.
+    ///
+    /// ```
+    /// use connmux::{memory, MuxBuilder};
+    ///
+    /// let mux = MuxBuilder::new().build(memory::listener().0)?;
+    /// # drop(mux);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> Self {
         MuxBuilder::default()
     }
@@ -113,6 +121,18 @@ impl MuxBuilder {
     /// waits forever (not advised on a public port). When it passes, the
     /// routes decide on the bytes received so far, so a catch-all route
     /// still takes a silent client.
+    ///
+    /// ```
+    /// use connmux::{matchers, memory, Mux};
+    /// use std::time::Duration;
+    ///
+    /// // Clients on this port are slow: give them 30 seconds to be routed.
+    /// let mut mux = Mux::builder()
+    ///     .sniff_deadline(Some(Duration::from_secs(30)))
+    ///     .build(memory::listener().0)?;
+    /// let _ssh = mux.route(matchers::ssh());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn sniff_deadline(mut self, deadline: Option<Duration>) -> Self {
         self.settings.sniff_deadline = deadline;
         self
@@ -132,6 +152,20 @@ impl MuxBuilder {
     ///
     /// [`silence`]: crate::matchers::silence
     /// [`DropReason::NoFirstByte`]: crate::DropReason::NoFirstByte
+    ///
+    /// ```
+    /// use connmux::{matchers, memory, Mux};
+    /// use std::time::Duration;
+    ///
+    /// // An SMTP client waits for the server to speak: a client silent for
+    /// // 500 ms goes to the SMTP route, long before the timeout.
+    /// let mut mux = Mux::builder()
+    ///     .first_byte_timeout(Some(Duration::from_secs(3)))
+    ///     .build(memory::listener().0)?;
+    /// let _http = mux.route(matchers::http1_fast());
+    /// let _smtp = mux.route(matchers::silence(Duration::from_millis(500)));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn first_byte_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.settings.first_byte_timeout = timeout;
         self
@@ -152,6 +186,14 @@ impl MuxBuilder {
     /// limit (an accepted connection cannot be refused); the accept loop
     /// then waits until the count is back under. So at most
     /// `max_connections` plus the queues' capacities are open at once.
+    ///
+    /// ```
+    /// use connmux::{memory, Mux};
+    ///
+    /// let mux = Mux::builder().max_connections(500).build(memory::listener().0)?;
+    /// # drop(mux);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn max_connections(mut self, count: usize) -> Self {
         self.settings.max_connections = count.max(1);
         self
@@ -159,6 +201,18 @@ impl MuxBuilder {
 
     /// How many bytes a sniff may read before the routes must decide on
     /// what they have.
+    ///
+    /// ```
+    /// use connmux::{matchers, memory, Mux};
+    ///
+    /// // Routing by a header that may come after large cookies.
+    /// let mut mux = Mux::builder()
+    ///     .max_sniff_bytes(64 * 1024)
+    ///     .build(memory::listener().0)?;
+    /// let tenant = matchers::http1_header("x-tenant", "blue").max_head_bytes(64 * 1024);
+    /// let _blue = mux.route(tenant);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn max_sniff_bytes(mut self, bytes: usize) -> Self {
         self.settings.max_sniff_bytes = bytes;
         self
@@ -169,6 +223,14 @@ impl MuxBuilder {
     /// (at least 1).
     ///
     /// [`DropReason::QueueFull`]: crate::DropReason::QueueFull
+    ///
+    /// ```
+    /// use connmux::{memory, Mux};
+    ///
+    /// let mux = Mux::builder().route_queue_capacity(16).build(memory::listener().0)?;
+    /// # drop(mux);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn route_queue_capacity(mut self, capacity: usize) -> Self {
         self.settings.route_queue_capacity = capacity.max(1);
         self
@@ -177,6 +239,14 @@ impl MuxBuilder {
     /// How many connections may be sniffed at once (at least 1); when that
     /// many are, the accept loop waits and new connections stay in the
     /// kernel's listen backlog.
+    ///
+    /// ```
+    /// use connmux::{memory, Mux};
+    ///
+    /// let mux = Mux::builder().max_concurrent_sniffs(64).build(memory::listener().0)?;
+    /// # drop(mux);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn max_concurrent_sniffs(mut self, count: usize) -> Self {
         self.settings.max_concurrent_sniffs = count.max(1);
         self
@@ -221,6 +291,17 @@ impl MuxBuilder {
     /// How long an idle sniffer thread waits for a new connection before
     /// it exits. Sniffer threads are reused across connections; this
     /// bounds how long a burst's threads outlive it.
+    ///
+    /// ```
+    /// use connmux::{memory, Mux};
+    /// use std::time::Duration;
+    ///
+    /// let mux = Mux::builder()
+    ///     .idle_sniffer_timeout(Duration::from_secs(60))
+    ///     .build(memory::listener().0)?;
+    /// # drop(mux);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn idle_sniffer_timeout(mut self, timeout: Duration) -> Self {
         self.settings.idle_sniffer_timeout = timeout;
         self

@@ -96,6 +96,43 @@ impl<C: Connection, A: Clone + Send + Sync + 'static> Dispatcher<C, A> {
     /// A sniff in progress is not interrupted by shutdown: it ends at its
     /// deadline, or when the client sends enough, and then reports
     /// [`DropReason::ShutDown`].
+    ///
+    /// ```
+    /// use connmux::{matchers, memory, DropReason, Mux};
+    /// use std::io::Write;
+    ///
+    /// let mut mux = Mux::new(memory::listener().0)?;
+    /// let redis = mux.route(matchers::redis());
+    /// let dispatcher = mux.dispatcher();
+    ///
+    /// let (mut client, server_end) = memory::pair();
+    /// client.write_all(b"*1\r\n$4\r\nPING\r\n")?;
+    /// assert_eq!(dispatcher.dispatch(server_end, memory::MemoryAddr(1))?, redis.route());
+    ///
+    /// let (mut client, server_end) = memory::pair();
+    /// client.write_all(b"SSH-2.0-OpenSSH_9.6\r\n")?;
+    /// let refused = dispatcher.dispatch(server_end, memory::MemoryAddr(2));
+    /// assert!(matches!(refused, Err(DropReason::NotMatched)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The [`DropReason`] the connection was closed for when it reached no
+    /// route: no route matched ([`NotMatched`](DropReason::NotMatched)),
+    /// the sniff's time ran out ([`TimedOut`](DropReason::TimedOut),
+    /// [`NoFirstByte`](DropReason::NoFirstByte)), its route could not take
+    /// it ([`QueueFull`](DropReason::QueueFull),
+    /// [`RouteClosed`](DropReason::RouteClosed)), reading failed
+    /// ([`Io`](DropReason::Io)), the PROXY header was missing or bad
+    /// ([`ProxyHeader`](DropReason::ProxyHeader)), a matcher panicked
+    /// ([`MatcherPanicked`](DropReason::MatcherPanicked)), the
+    /// open-connection limit was reached
+    /// ([`TooManyConnections`](DropReason::TooManyConnections)), or the
+    /// multiplexer is shutting down ([`ShutDown`](DropReason::ShutDown)).
+    /// The connection is closed by then, and the event reported. An
+    /// inline handler's own failures are not errors here: `dispatch`
+    /// returns `Ok` once the handler returns (or panics).
     pub fn dispatch(&self, conn: C, peer: A) -> Result<RouteId, DropReason> {
         self.core.dispatch(conn, peer)
     }

@@ -63,7 +63,29 @@ pub enum Event<A = SocketAddr> {
     },
 }
 
-/// Why a connection was closed before reaching a handler.
+/// Why a connection was closed before reaching a handler: in an
+/// [`Event::Dropped`], and as the error of
+/// [`Dispatcher::dispatch`](crate::Dispatcher::dispatch).
+///
+/// ```
+/// use connmux::{matchers, memory, DropReason, Mux};
+/// use std::io::Write;
+///
+/// let mut mux = Mux::builder().route_queue_capacity(1).build(memory::listener().0)?;
+/// let _mqtt = mux.route(matchers::mqtt());
+/// let dispatcher = mux.dispatcher();
+/// let connect = b"\x10\x10\x00\x04MQTT\x04\x02\x00\x3c\x00\x04test";
+/// let mut outcomes = Vec::new();
+/// for peer in 0..2 {
+///     let (mut client, server_end) = memory::pair();
+///     client.write_all(connect)?;
+///     outcomes.push(dispatcher.dispatch(server_end, memory::MemoryAddr(peer)));
+/// }
+/// // Nobody accepts: the second client finds the queue full.
+/// assert!(outcomes[0].is_ok());
+/// assert!(matches!(outcomes[1], Err(DropReason::QueueFull(_))));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum DropReason {

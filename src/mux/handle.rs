@@ -70,6 +70,21 @@ impl MuxHandle {
     /// [`AcceptError::ShutDown`](crate::AcceptError::ShutDown). Calling it
     /// again does nothing; calling it before `serve` makes `serve` return
     /// at once.
+    ///
+    /// ```
+    /// use connmux::{matchers, AcceptError, Mux};
+    /// use std::net::TcpListener;
+    ///
+    /// let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// let tls = mux.route(matchers::tls());
+    /// let handle = mux.handle();
+    /// let server = std::thread::spawn(move || mux.serve());
+    /// let tls_server = std::thread::spawn(move || tls.accept().map(drop));
+    /// handle.shutdown();
+    /// server.join().unwrap()?;
+    /// assert_eq!(tls_server.join().unwrap(), Err(AcceptError::ShutDown));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn shutdown(&self) {
         self.control.shutdown();
     }
@@ -100,18 +115,69 @@ impl MuxHandle {
     }
 
     /// Whether shutdown has begun (by this or another handle, or because
-    /// `serve` returned).
+    /// `serve` returned). A graceful shutdown counts once its grace is
+    /// over.
+    ///
+    /// ```
+    /// use connmux::{memory, Mux};
+    ///
+    /// let mux = Mux::new(memory::listener().0)?;
+    /// let handle = mux.handle();
+    /// assert!(!handle.is_shut_down());
+    /// drop(mux);
+    /// assert!(handle.is_shut_down());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_shut_down(&self) -> bool {
         self.control.is_shut_down()
     }
 
     /// A snapshot of the counters.
+    ///
+    /// ```
+    /// use connmux::{matchers, memory, Mux};
+    /// use std::io::Write;
+    ///
+    /// let mut mux = Mux::new(memory::listener().0)?;
+    /// let _http = mux.route(matchers::http1_fast());
+    /// let dispatcher = mux.dispatcher();
+    /// let (mut client, server_end) = memory::pair();
+    /// client.write_all(b"\x16\x03\x01")?;
+    /// drop(client);
+    /// let _ = dispatcher.dispatch(server_end, memory::MemoryAddr(1));
+    ///
+    /// let stats = mux.handle().stats();
+    /// assert_eq!((stats.accepted, stats.not_matched, stats.routed), (1, 1, vec![0]));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn stats(&self) -> Stats {
         self.control.stats()
     }
 
     /// How many connections are being sniffed (or waiting for a sniffer
-    /// thread) right now.
+    /// thread) right now, by `serve`'s sniffer threads.
+    ///
+    /// ```
+    /// use connmux::{matchers, Mux};
+    /// use std::net::{TcpListener, TcpStream};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// let _http = mux.route(matchers::http1_fast());
+    /// let (addr, handle) = (mux.local_addr()?, mux.handle());
+    /// let server = std::thread::spawn(move || mux.serve());
+    ///
+    /// let _silent = TcpStream::connect(addr)?; // sends nothing: still sniffed
+    /// let deadline = Instant::now() + Duration::from_secs(10);
+    /// while handle.sniffing() == 0 && Instant::now() < deadline {
+    ///     std::thread::sleep(Duration::from_millis(1));
+    /// }
+    /// assert_eq!(handle.sniffing(), 1);
+    /// handle.shutdown();
+    /// server.join().unwrap()?;
+    /// assert_eq!(handle.sniffing(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn sniffing(&self) -> usize {
         self.control.sniffing()
     }
@@ -120,6 +186,25 @@ impl MuxHandle {
     /// right now: those being sniffed or held by a handler, not those
     /// queued for a route (see
     /// [`MuxBuilder::max_connections`](crate::MuxBuilder::max_connections)).
+    ///
+    /// ```
+    /// use connmux::{matchers, memory, Mux};
+    /// use std::io::Write;
+    ///
+    /// let mut mux = Mux::new(memory::listener().0)?;
+    /// let ssh = mux.route(matchers::ssh());
+    /// let (dispatcher, handle) = (mux.dispatcher(), mux.handle());
+    /// let (mut client, server_end) = memory::pair();
+    /// client.write_all(b"SSH-2.0-OpenSSH_9.6\r\n")?;
+    /// dispatcher.dispatch(server_end, memory::MemoryAddr(1))?;
+    /// assert_eq!(handle.open_connections(), 0, "queued: no place held");
+    ///
+    /// let (stream, _peer) = ssh.accept()?;
+    /// assert_eq!(handle.open_connections(), 1);
+    /// drop(stream);
+    /// assert_eq!(handle.open_connections(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_connections(&self) -> usize {
         self.control.open_connections()
     }

@@ -86,7 +86,19 @@ pub struct Mux<S: Accept = TcpListener> {
 }
 
 impl Mux<TcpListener> {
-    /// A builder for a multiplexer with non-default settings.
+    /// A builder for a multiplexer with non-default settings; see
+    /// [`MuxBuilder`] for each setting and its default.
+    ///
+    /// ```
+    /// use connmux::{memory, Mux};
+    /// use std::time::Duration;
+    ///
+    /// let mux = Mux::builder()
+    ///     .sniff_deadline(Some(Duration::from_secs(2)))
+    ///     .build(memory::listener().0)?;
+    /// # drop(mux);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn builder() -> MuxBuilder {
         MuxBuilder::new()
     }
@@ -95,8 +107,21 @@ impl Mux<TcpListener> {
 impl MuxBuilder {
     /// Builds the multiplexer over `source`.
     ///
-    /// Fails if the listener's local address cannot be read, or if it
-    /// cannot be woken for shutdown (an unnamed UNIX socket).
+    /// ```
+    /// use connmux::{MuxBuilder, ProxyMode};
+    /// use std::net::TcpListener;
+    ///
+    /// let mux = MuxBuilder::new()
+    ///     .proxy_protocol(ProxyMode::Optional)
+    ///     .build(TcpListener::bind("127.0.0.1:0")?)?;
+    /// assert!(mux.local_addr()?.ip().is_loopback());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Mux::new`]: the source's error when its local address cannot
+    /// be read or it cannot give a way to wake it for shutdown.
     pub fn build<S: Accept>(self, source: S) -> io::Result<Mux<S>> {
         Mux::with_settings(source, self.settings)
     }
@@ -106,8 +131,23 @@ impl<S: Accept> Mux<S> {
     /// A multiplexer over `source` with the default settings (see
     /// [`MuxBuilder`] for what they are).
     ///
-    /// Fails if the listener's local address cannot be read, or if it
-    /// cannot be woken for shutdown (an unnamed UNIX socket).
+    /// ```
+    /// use connmux::Mux;
+    /// use std::net::TcpListener;
+    ///
+    /// let mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// assert!(mux.local_addr()?.ip().is_loopback());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The source's error when its local address cannot be read
+    /// ([`Accept::local_addr`]), or when it cannot give a way to wake a
+    /// blocked `accept` at shutdown ([`Accept::wake_handle`]: on Linux a
+    /// second descriptor of the listening socket, which fails when the
+    /// process is out of descriptors; elsewhere the address to connect
+    /// to, which an unnamed UNIX socket does not have).
     pub fn new(source: S) -> io::Result<Self> {
         Mux::with_settings(source, Settings::default())
     }
@@ -349,13 +389,44 @@ impl<S: Accept> Mux<S> {
     }
 
     /// A handle that shuts this multiplexer down and reads its counters,
-    /// from any thread.
+    /// from any thread; it stays valid after `serve` returns.
+    ///
+    /// ```
+    /// use connmux::{matchers, Mux};
+    /// use std::net::TcpListener;
+    ///
+    /// let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// let _any = mux.route(matchers::any());
+    /// let handle = mux.handle();
+    /// let server = std::thread::spawn(move || mux.serve());
+    /// handle.shutdown();
+    /// server.join().unwrap()?;
+    /// assert!(handle.is_shut_down());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn handle(&self) -> MuxHandle {
         let control: Arc<dyn Control> = self.core.clone();
         MuxHandle::new(control)
     }
 
-    /// The address the underlying listener is bound to.
+    /// The address the underlying listener is bound to: with port 0, the
+    /// port the system chose.
+    ///
+    /// ```
+    /// use connmux::Mux;
+    /// use std::net::TcpListener;
+    ///
+    /// let mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// assert_ne!(mux.local_addr()?.port(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// None: the address was read when the multiplexer was built (which
+    /// fails if it cannot be). It returns `io::Result` as
+    /// [`TcpListener::local_addr`] does, so code written for one works
+    /// with the other.
     pub fn local_addr(&self) -> io::Result<S::Addr> {
         Ok(self.local_addr.clone())
     }
@@ -373,9 +444,28 @@ impl<S: Accept> Mux<S> {
     /// is how the accept loop is woken. A clone of it kept elsewhere
     /// stops accepting too.)
     ///
+    /// ```
+    /// use connmux::{matchers, Mux};
+    /// use std::net::TcpListener;
+    ///
+    /// let mut mux = Mux::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// let _http = mux.route(matchers::http1_fast());
+    /// let handle = mux.handle();
+    /// let server = std::thread::spawn(move || mux.serve());
+    /// // ... accept on the routes' listeners ...
+    /// handle.shutdown();
+    /// server.join().unwrap()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Accept`] when the source's `accept` fails with an
+    /// error that retrying cannot fix (a closed or invalid socket, say).
     /// Transient accept errors (EMFILE, ENFILE, ECONNABORTED, ENOMEM, ...)
-    /// are reported as [`Event::AcceptFailed`] and retried after a back-off;
-    /// any other accept error ends `serve` with [`ServeError::Accept`].
+    /// do not end `serve`: they are reported as [`Event::AcceptFailed`]
+    /// and retried after a back-off. Shutdown is not an error: `serve`
+    /// returns `Ok(())`.
     pub fn serve(mut self) -> Result<(), ServeError> {
         self.fix_routes();
         let result = if self.core.is_stopping() {

@@ -11,6 +11,28 @@ use crate::mux::event::DropReason;
 /// Every accepted connection ends up counted exactly once in `routed` or
 /// in one of the drop counters, except those still being sniffed
 /// (`accepted - routed - dropped()`).
+///
+/// ```
+/// use connmux::{matchers, memory, Mux};
+/// use std::io::Write;
+///
+/// let mut mux = Mux::new(memory::listener().0)?;
+/// let _postgres = mux.route(matchers::postgres());
+/// let _mqtt = mux.route(matchers::mqtt());
+/// let dispatcher = mux.dispatcher();
+/// let ssl_request = b"\x00\x00\x00\x08\x04\xd2\x16\x2f";
+/// for opening in [&b"GET / HTTP/1.1\r\n\r\n"[..], ssl_request] {
+///     let (mut client, server_end) = memory::pair();
+///     client.write_all(opening)?;
+///     let _ = dispatcher.dispatch(server_end, memory::MemoryAddr(1));
+/// }
+///
+/// let stats = mux.handle().stats();
+/// assert_eq!(stats.routed, [1, 0]);
+/// assert_eq!(stats.not_matched, 1);
+/// assert_eq!(stats.accepted, stats.routed_total() + stats.dropped());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
@@ -99,12 +121,24 @@ drop_counters! {
 }
 
 impl Stats {
-    /// Connections closed before reaching a handler, for any reason.
+    /// Connections closed before reaching a handler, for any reason: the
+    /// sum of the drop counters.
+    ///
+    /// ```
+    /// let stats = connmux::Stats::default();
+    /// assert_eq!(stats.dropped(), 0);
+    /// ```
     pub fn dropped(&self) -> u64 {
         DROP_COUNTERS.iter().map(|counter| counter.read(self)).sum()
     }
 
-    /// Connections handed to any route.
+    /// Connections handed to any route: the sum of `routed`.
+    ///
+    /// ```
+    /// let mut stats = connmux::Stats::default();
+    /// stats.routed = vec![3, 4];
+    /// assert_eq!(stats.routed_total(), 7);
+    /// ```
     pub fn routed_total(&self) -> u64 {
         self.routed.iter().sum()
     }
