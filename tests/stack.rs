@@ -6,10 +6,11 @@
 //! aborts the whole test binary: a failure nobody can miss.
 //!
 //! The openings: every capture in `tests/fixtures` (real clients of each
-//! protocol), the HPACK bomb of `benches/hostile.rs` (the deepest path:
-//! Huffman-coded names decoded into the dynamic table), in one HEADERS
-//! frame and in sixteen CONTINUATION frames, TLS ClientHellos in one-byte
-//! records, a 16 KiB HTTP/1 head, and a 4 KiB PROXY v2 header of TLVs.
+//! protocol) and every seed of the fuzz targets in `tests/corpus`; the
+//! HPACK bomb of `benches/hostile.rs` (the deepest path: Huffman-coded
+//! names decoded into the dynamic table), in one HEADERS frame and in
+//! sixteen CONTINUATION frames; the TLS ClientHellos in one-byte records;
+//! a 16 KiB HTTP/1 head; and a 4 KiB PROXY v2 header of TLVs.
 
 use std::fs;
 use std::hint::black_box;
@@ -113,9 +114,9 @@ fn proxy_v2_with_tlvs(length: usize) -> Vec<u8> {
 
 /// The openings named in the module docs.
 fn worst_openings() -> Vec<Vec<u8>> {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let mut captures = Vec::new();
-    for folder in [fixtures.clone(), fixtures.join("manual")] {
+    for folder in [tests.join("fixtures"), tests.join("fixtures/manual")] {
         for entry in fs::read_dir(folder).expect("the fixtures") {
             let path = entry.expect("an entry").path();
             if path.extension().is_some_and(|extension| extension == "bin") {
@@ -124,13 +125,17 @@ fn worst_openings() -> Vec<Vec<u8>> {
         }
     }
     assert!(captures.len() >= 40, "{} captures", captures.len());
-    let mut openings = captures.clone();
-    openings.extend(
-        captures
-            .iter()
-            .filter(|c| c.first() == Some(&22))
-            .map(|c| one_byte_records(c)),
-    );
+    let tls_hellos = captures
+        .iter()
+        .filter(|capture| capture.first() == Some(&22));
+    let mut openings: Vec<Vec<u8>> = tls_hellos.map(|hello| one_byte_records(hello)).collect();
+    openings.extend(captures);
+    // The fuzz targets' seeds: each parser's odd corners.
+    for target in fs::read_dir(tests.join("corpus")).expect("the seed corpora") {
+        for seed in fs::read_dir(target.expect("a target").path()).expect("its seeds") {
+            openings.push(fs::read(seed.expect("a seed").path()).expect("a seed"));
+        }
+    }
     // Room for the preface, SETTINGS and the frame headers.
     let block_room = OPENING - 24 - 9 - 17 * 9;
     openings.push(http2_opening(&hpack_bomb(block_room), 0));

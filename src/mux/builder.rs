@@ -98,8 +98,9 @@ impl MuxBuilder {
     /// build needs 32 KiB (the sniff alone fits in the 16 KiB of the
     /// smallest thread std starts), a debug build 52 KiB. `tests/stack.rs`
     /// runs them on threads of exactly this size in a debug build. What
-    /// your own matchers, the event callback and inline handlers need
-    /// comes on top.
+    /// your own matchers, the event callback, a [`handshake`](crate::handshake)
+    /// source's set-up (a TLS handshake) and inline handlers need comes on
+    /// top.
     pub const MIN_SNIFFER_STACK_SIZE: usize = 64 * 1024;
     /// Default [`idle_sniffer_timeout`](Self::idle_sniffer_timeout): 10 seconds.
     pub const DEFAULT_IDLE_SNIFFER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -258,6 +259,8 @@ impl MuxBuilder {
     /// sets it.
     ///
     /// A sniffer thread runs the matchers, the [event callback](crate::Mux::on_event),
+    /// the set-up of each connection of a [`handshake`](crate::handshake)
+    /// source (a TLS handshake, and the layer's reads during the sniff),
     /// and the handlers of [inline routes](crate::Mux::route_inline): this
     /// is the stack a handler runs on, nearly all of it free when the
     /// handler starts. A thread that overflows its stack aborts the whole
