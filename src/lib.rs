@@ -128,8 +128,9 @@
 //! # Other connection sources
 //!
 //! `Mux` works over any [`Accept`] source: `TcpListener`, `UnixListener`,
-//! the in-memory listener in [`memory`], which tests and benches use, and
-//! a route's own [`Listener`], so multiplexers nest.
+//! the in-memory listener in [`memory`], which tests and benches use, a
+//! [`channel`] the program feeds with connections of any type, and a
+//! route's own [`Listener`], so multiplexers nest.
 //!
 //! # A multiplexer inside TLS
 //!
@@ -239,6 +240,7 @@ mod sync;
 pub mod internal;
 
 pub use source::accept::{Accept, WakeAccept};
+pub use source::channel::{channel, ChannelSender, ChannelSource, SendError};
 pub use source::connection::Connection;
 pub use source::layered::{handshake, Handshake, Layered, Socket};
 pub use source::memory;
