@@ -77,7 +77,8 @@ pub trait Connection: Read + Write + Send + Sync + Sized + 'static {
     /// timeout ends the sniff as its deadline would; another error closes
     /// the connection with a [`DropReason::Io`](crate::DropReason::Io).
     ///
-    /// The default does nothing.
+    /// The default does nothing; [`Layered`](crate::Layered) connections
+    /// set their layer up here (an example is on [`handshake`](crate::handshake)).
     fn set_up(&self, timeout: Option<Duration>) -> io::Result<()> {
         let _ = timeout;
         Ok(())

@@ -46,7 +46,7 @@ use crate::sync::lock::lock;
 pub struct Socket<S>(Arc<S>);
 
 impl<S: Connection> Socket<S> {
-    /// A socket handle over `conn`.
+    /// A socket handle over `conn`. Example: on the [type](Socket).
     pub fn new(conn: S) -> Self {
         Socket(Arc::new(conn))
     }
@@ -139,7 +139,7 @@ pub struct Layered<L, S = TcpStream> {
 
 impl<L: Read + Write, S: Connection> Layered<L, S> {
     /// A connection reading and writing through `layer`, already set up
-    /// over `socket`.
+    /// over `socket`. Example: on the [type](Layered).
     pub fn new(layer: L, socket: Socket<S>) -> Self {
         Layered {
             socket: socket.0,
