@@ -200,6 +200,15 @@ impl<S: Accept> Mux<S> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     ///
+    /// Ignoring the listener is a warning (`unused_must_use`), here an
+    /// error:
+    ///
+    /// ```compile_fail
+    /// #![deny(unused_must_use)]
+    /// let mut mux = connmux::Mux::new(connmux::memory::listener().0).unwrap();
+    /// mux.route(connmux::matchers::any());
+    /// ```
+    ///
     /// # Panics
     ///
     /// If [`dispatcher`](Mux::dispatcher) has been called: it fixed the
