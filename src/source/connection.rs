@@ -79,6 +79,11 @@ pub trait Connection: Read + Write + Send + Sync + Sized + 'static {
     ///
     /// The default does nothing; [`Layered`](crate::Layered) connections
     /// set their layer up here (an example is on [`handshake`](crate::handshake)).
+    ///
+    /// # Errors
+    ///
+    /// What the set-up's reads and writes failed with; a timeout is
+    /// `WouldBlock` or `TimedOut`, as from a read.
     fn set_up(&self, timeout: Option<Duration>) -> io::Result<()> {
         let _ = timeout;
         Ok(())
