@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Loopback load test for issue 5: connmux serving inline routes
+# Loopback load test: connmux serving inline routes
 # (examples/bench_server --mode mux) against one thread per connection
-# (--mode raw), with the same handlers, in one run on this machine.
+# (--mode raw) and against Go's cmux (benches/gocmux, mode gocmux: cmux's
+# HTTP2, HTTP1Fast, "SINK" prefix and Any routes, a goroutine per
+# connection, built here from Debian's golang-go and
+# golang-github-soheilhy-cmux-dev), all three with the same handlers, in
+# one run on this machine.
 #
 # For each mode:
 #   1. wrk with "Connection: close": connections per second, and the
@@ -9,27 +13,33 @@
 #   2. wrk with keep-alive: requests per second (and server CPU per request);
 #   3. on a fresh server, IDLE_CONNECTIONS connections that send nothing
 #      (in mux mode each is sniffing, in raw mode each holds a thread blocked
-#      in read): the server's VmRSS per idle connection, and the median time
+#      in read, under Go's cmux each holds a goroutine blocked in its
+#      sniff): the server's VmRSS per idle connection, and the median time
 #      curl takes for one fresh request while they are held;
 #   4. TRANSFER_BYTES sent through one connection to a handler that
 #      discards them (mux: a PeekableStream after the replay; raw: the
-#      TcpStream), TRANSFER_RUNS times per mode, mux and raw alternating,
-#      each on a fresh server: MB/s (median, best run), server CPU per
-#      GiB, and the median ratio of each mux run to the raw run beside it;
-#      once placed by the scheduler, once pinned (server on CPU 0, client
-#      on CPU 1; needs taskset and 2 CPUs).
-# Then one table: each figure for mux and raw, mux/raw, and the issue's
-# target. The load generators share the machine with the server, so the
+#      TcpStream; gocmux: cmux's MuxConn after its replay),
+#      TRANSFER_RUNS times per mode, the modes alternating, each on a
+#      fresh server: MB/s (median, best run), server CPU per GiB, and the
+#      median ratio of each mux run to the raw and the Go cmux run of the
+#      same turn; once placed by the scheduler, once pinned (server on
+#      CPU 0, client on CPU 1; needs taskset and 2 CPUs).
+# Then one table: each figure for each mode, mux/raw, mux/gocmux, and the
+# targets. The load generators share the machine with the server, so the
 # figures are noisy: ROUNDS repeats everything, alternating which mode goes
 # first, and the table shows the median of the rounds (for the transfer,
 # of every run; its best run shows what the path allows when nothing else
 # competes for the CPU).
 #
 # Run: benches/loopback.sh   (as root, or with a hard descriptor limit of
-# at least IDLE_CONNECTIONS + 1024). Settings, with their defaults:
+# at least IDLE_CONNECTIONS + 1024; it installs wrk, and Go and cmux for
+# the gocmux mode, with apt-get when they are missing). Settings, with
+# their defaults:
 #   DURATION=10s WARMUP=2s THREADS=2 CONNECTIONS=32 IDLE_CONNECTIONS=10000
 #   LATENCY_SAMPLES=20 TRANSFER_BYTES=4294967296 TRANSFER_RUNS=5
-#   ROUNDS=1 MODES="mux raw" OUT=target/loopback/<time>   (logs, results.tsv)
+#   ROUNDS=1 MODES="mux raw gocmux" OUT=target/loopback/<time>
+#   (OUT holds the logs and results.tsv; the Go server is built to
+#   target/loopback/gocmux)
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,9 +53,12 @@ LATENCY_SAMPLES=${LATENCY_SAMPLES:-20}
 TRANSFER_BYTES=${TRANSFER_BYTES:-4294967296}
 TRANSFER_RUNS=${TRANSFER_RUNS:-5}
 ROUNDS=${ROUNDS:-1}
-MODES=${MODES:-mux raw}
+MODES=${MODES:-mux raw gocmux}
 OUT=${OUT:-target/loopback/$(date +%Y%m%d-%H%M%S)}
 BIN=target/release/examples/bench_server
+GO_BIN=target/loopback/gocmux
+# Where Debian's golang-*-dev packages put Go libraries: a GOPATH.
+DEBIAN_GOPATH=/usr/share/gocode
 
 mkdir -p "$OUT"
 RESULTS=$OUT/results.tsv
@@ -64,12 +77,29 @@ if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$wanted_fds" ]; th
 fi
 ulimit -n "$wanted_fds"
 
-if ! command -v wrk >/dev/null; then
-    apt-get install -y wrk >/dev/null || fail "wrk is missing and apt-get could not install it"
-fi
+# Installs Debian packages, reading the package lists first if they are
+# too old to have them (a fresh machine may have none).
+apt_install() {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >/dev/null 2>&1 ||
+        { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >/dev/null; } ||
+        fail "apt-get could not install $*"
+}
+
+command -v wrk >/dev/null || apt_install wrk
 command -v curl >/dev/null || fail "curl is missing"
 
 cargo build --release --example bench_server
+case " $MODES " in
+*" gocmux "*)
+    if ! command -v go >/dev/null || [ ! -d "$DEBIAN_GOPATH/src/github.com/soheilhy/cmux" ]; then
+        apt_install golang-go golang-github-soheilhy-cmux-dev
+    fi
+    # GOPATH mode: the packages bring cmux and golang.org/x/net as source,
+    # without module versions, and nothing is fetched.
+    mkdir -p "$(dirname "$GO_BIN")"
+    GO111MODULE=off GOPATH=$DEBIAN_GOPATH GOFLAGS= GOPROXY=off go build -o "$GO_BIN" ./benches/gocmux
+    ;;
+esac
 CLOCK_TICKS=$(getconf CLK_TCK)
 
 # Launch prefixes that pin the server and the transfer client to CPUs
@@ -89,10 +119,12 @@ trap cleanup EXIT
 # Starts the server in mode $1 for phase $2; sets SERVER_PID and ADDR.
 start_server() {
     local log=$OUT/$round-$1-$2-server.out
+    local command=("$BIN" --mode "$1")
+    [ "$1" = gocmux ] && command=("$GO_BIN")
     # Emptied here, not by the child's redirection, which may come after
     # the first look below.
     : >"$log"
-    "${SERVER_CPUS[@]}" "$BIN" --mode "$1" --addr 127.0.0.1:0 >"$log" 2>&1 &
+    "${SERVER_CPUS[@]}" "${command[@]}" --addr 127.0.0.1:0 >"$log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 100); do
         ADDR=$(sed -n 's/^addr=\([^ ]*\) .*/\1/p' "$log")
@@ -118,6 +150,11 @@ cpu_us() {
 
 status_field() {
     awk -v field="$1:" '$1 == field { print $2 }' "/proc/$SERVER_PID/status"
+}
+
+# How many descriptors the server has open.
+open_descriptors() {
+    find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l
 }
 
 median() {
@@ -160,9 +197,10 @@ measure_idle() {
     local mode=$1
     start_server "$mode" idle
     sleep 0.5
-    local rss_before threads_before rss_held
+    local rss_before threads_before descriptors_before rss_held
     rss_before=$(status_field VmRSS)
     threads_before=$(status_field Threads)
+    descriptors_before=$(open_descriptors)
     echo "== $mode: $IDLE_CONNECTIONS idle connections"
     : >"$OUT/$round-$mode-idle.out"
     "$BIN" --mode idle --addr "$ADDR" --count "$IDLE_CONNECTIONS" >"$OUT/$round-$mode-idle.out" 2>&1 &
@@ -174,10 +212,16 @@ measure_idle() {
         waited=$((waited + 1))
         [ "$waited" -lt 600 ] || fail "the idle client did not connect within 120 s"
     done
-    # Every held connection has a thread in both modes: a sniffer, or its
-    # own.
+    # Every held connection has a thread in connmux's modes (a sniffer, or
+    # its own), and a goroutine under Go's cmux, which shows only as an
+    # accepted descriptor.
+    local taken=(status_field Threads) before=$threads_before
+    if [ "$mode" = gocmux ]; then
+        taken=(open_descriptors)
+        before=$descriptors_before
+    fi
     waited=0
-    until [ "$(status_field Threads)" -ge $((threads_before + IDLE_CONNECTIONS)) ]; do
+    until [ "$("${taken[@]}")" -ge $((before + IDLE_CONNECTIONS)) ]; do
         sleep 0.2
         waited=$((waited + 1))
         [ "$waited" -lt 300 ] || fail "the $mode server took fewer than $IDLE_CONNECTIONS connections within 60 s"
@@ -209,9 +253,10 @@ modes_in_turn() {
 # TRANSFER_RUNS runs of each mode, alternating, each on a fresh server (the
 # threads of the idle connections would otherwise still be exiting: mux
 # sniffer threads linger for the idle timeout). A mux run and the raw run
-# beside it form a pair, and the table's ratio is the median of the pairs'
-# ratios: the machine's drift from one moment to the next touches both
-# halves of a pair alike. The server's CPU time per GiB is recorded too.
+# of the same turn form a pair, as do a mux run and the gocmux run, and
+# the table's ratios are the medians of the pairs' ratios: the machine's
+# drift from one moment to the next touches both halves of a pair alike.
+# The server's CPU time per GiB is recorded too.
 #
 # $1 is "free" (the scheduler places server and client) or "pinned"
 # (server on CPU 0, client on CPU 1): where the scheduler puts the sink's
@@ -238,9 +283,11 @@ measure_transfers() {
             record "$mode" "transfer_${placement}_mbps" "${speed_of[$mode]}"
             record "$mode" "transfer_${placement}_cpu_ms_per_gib" "$(awk -v c=$((after - before)) -v b="$TRANSFER_BYTES" 'BEGIN { printf "%.1f", c / 1000 / (b / 1073741824) }')"
         done
-        if [ -n "${speed_of[mux]:-}" ] && [ -n "${speed_of[raw]:-}" ]; then
-            record pair "transfer_${placement}_ratio" "$(awk -v a="${speed_of[mux]}" -v b="${speed_of[raw]}" 'BEGIN { printf "%.3f", a / b }')"
-        fi
+        for other in raw gocmux; do
+            if [ -n "${speed_of[mux]:-}" ] && [ -n "${speed_of[$other]:-}" ]; then
+                record "pair_$other" "transfer_${placement}_ratio" "$(awk -v a="${speed_of[mux]}" -v b="${speed_of[$other]}" 'BEGIN { printf "%.3f", a / b }')"
+            fi
+        done
     done
     SERVER_CPUS=()
     CLIENT_CPUS=()
@@ -268,34 +315,44 @@ best() {
     awk -F'\t' -v m="$1" -v k="$2" '$1 == m && $2 == k && (n++ == 0 || $3 + 0 > max) { max = $3 + 0 } END { if (n) print max }' "$RESULTS"
 }
 
+# A / B to three places, or "-" when either is missing.
+ratio() {
+    awk -v a="${1:-nan}" -v b="${2:-nan}" 'BEGIN { if (b + 0 > 0 && a != "nan") printf "%.3f", a / b; else print "-" }'
+}
+
+LINE='%-44s %10s %10s %10s %8s %10s  %s\n'
+
 # row LABEL METRIC TARGET [best]
 row() {
-    local mux raw ratio pick=${4:-value}
+    local mux raw gocmux pick=${4:-value}
     mux=$($pick mux "$2")
     raw=$($pick raw "$2")
-    ratio=$(awk -v a="${mux:-nan}" -v b="${raw:-nan}" 'BEGIN { if (b + 0 > 0 && a != "nan") printf "%.3f", a / b; else print "-" }')
-    printf '%-44s %12s %12s %8s  %s\n' "$1" "${mux:--}" "${raw:--}" "$ratio" "$3"
+    gocmux=$($pick gocmux "$2")
+    printf "$LINE" "$1" "${mux:--}" "${raw:--}" "${gocmux:--}" \
+        "$(ratio "$mux" "$raw")" "$(ratio "$mux" "$gocmux")" "$3"
 }
 
 echo
 echo "loopback: $(nproc) CPUs, $ROUNDS round(s), wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $IDLE_CONNECTIONS idle connections, $TRANSFER_BYTES-byte transfers; logs in $OUT"
-printf '%-44s %12s %12s %8s  %s\n' metric mux raw mux/raw "target (issue 5)"
-row "connections/s (Connection: close)" close_rate "mux/raw >= 1.0"
-row "server CPU us per connection" close_cpu "mux/raw <= 1.0"
+printf "$LINE" metric mux raw gocmux mux/raw mux/gocmux target
+row "connections/s (Connection: close)" close_rate "mux/raw >= 1.0, mux/gocmux >= 1.2"
+row "server CPU us per connection" close_cpu "mux/raw <= 1.0, mux/gocmux <= 0.8"
 row "keep-alive requests/s" keepalive_rate "mux/raw >= 0.98"
 row "server CPU us per keep-alive request" keepalive_cpu ""
 row "RSS KiB per idle connection" idle_rss_kib "mux <= 16"
 row "fresh request ms, idle connections held" fresh_latency_ms "mux < 5"
 # The target is judged on the pinned runs, which compare the paths alone.
 for placement in free pinned; do
-    [ -n "$(value pair "transfer_${placement}_ratio")" ] || continue
+    [ -n "$(value pair_raw "transfer_${placement}_ratio")$(value pair_gocmux "transfer_${placement}_ratio")" ] || continue
     target=""
     [ "$placement" = pinned ] && target="mux/raw >= 0.98"
     row "transfer ($placement) MB/s, median" "transfer_${placement}_mbps" ""
     row "transfer ($placement) MB/s, best run" "transfer_${placement}_mbps" "" best
     row "transfer ($placement) server CPU ms/GiB" "transfer_${placement}_cpu_ms_per_gib" ""
-    printf '%-44s %12s %12s %8s  %s\n' "transfer ($placement), median of paired runs" "" "" \
-        "$(value pair "transfer_${placement}_ratio")" "$target"
+    pair_raw=$(value pair_raw "transfer_${placement}_ratio")
+    pair_gocmux=$(value pair_gocmux "transfer_${placement}_ratio")
+        printf "$LINE" "transfer ($placement), median of paired runs" "" "" "" \
+        "${pair_raw:--}" "${pair_gocmux:--}" "$target"
 done
 for mode in $MODES; do
     for metric in close keepalive; do
