@@ -25,7 +25,8 @@ pub(super) fn accept_loop<S: Accept>(
     let mut backoff = Backoff::default();
     // Waiting for room takes nothing: blocked in `accept`, the loop
     // holds no place under the connection limit.
-    while core.connections.wait_for_place() && core.pool.wait_for_capacity() {
+    let at_ceiling = |threads| core.emit(&Event::ThreadCeiling { threads });
+    while core.connections.wait_for_place() && core.pool.wait_for_capacity(at_ceiling) {
         match source.accept() {
             Ok((conn, peer)) => {
                 core.counters.count_accepted();

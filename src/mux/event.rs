@@ -61,6 +61,17 @@ pub enum Event<A = SocketAddr> {
         /// How long the accept loop waits before the next attempt.
         retry_in: Duration,
     },
+    /// The sniffer pool has as many threads as the system lets this
+    /// process start, less a reserve for the rest of the program (read
+    /// from `vm.max_map_count`, `kernel.threads-max`, `kernel.pid_max` and
+    /// `RLIMIT_NPROC` when serving starts), and none is free: the accept
+    /// loop waits for one, leaving new connections in the kernel's
+    /// backlog. Reported each time it starts waiting.
+    #[non_exhaustive]
+    ThreadCeiling {
+        /// The threads the pool has.
+        threads: usize,
+    },
 }
 
 /// Why a connection was closed before reaching a handler: in an
@@ -146,6 +157,11 @@ impl<A: fmt::Debug> fmt::Display for Event<A> {
             Event::AcceptFailed { error, retry_in } => {
                 write!(f, "accept failed ({error}); retrying in {retry_in:?}")
             }
+            Event::ThreadCeiling { threads } => write!(
+                f,
+                "{threads} sniffer threads, as many as the system allows: \
+                 accepting waits for one to be free"
+            ),
         }
     }
 }

@@ -21,6 +21,7 @@ pub(crate) mod handle;
 mod per_connection;
 mod pool;
 pub(crate) mod stats;
+mod thread_ceiling;
 
 use std::fmt;
 use std::io;

@@ -132,11 +132,14 @@ pub(crate) struct SnifferPool<C, A> {
     capacity_or_stop: Condvar,
     threads: Mutex<Vec<SnifferThread<C>>>,
     max_in_flight: usize,
+    /// The most threads it may have alive: see
+    /// [`thread_ceiling`](crate::mux::thread_ceiling).
+    max_threads: usize,
     idle_timeout: Duration,
 }
 
 impl<C: Connection, A> SnifferPool<C, A> {
-    pub(crate) fn new(max_in_flight: usize, idle_timeout: Duration) -> Self {
+    pub(crate) fn new(max_in_flight: usize, idle_timeout: Duration, max_threads: usize) -> Self {
         SnifferPool {
             state: Mutex::new(PoolState {
                 jobs: VecDeque::new(),
@@ -150,6 +153,7 @@ impl<C: Connection, A> SnifferPool<C, A> {
             capacity_or_stop: Condvar::new(),
             threads: Mutex::new(Vec::new()),
             max_in_flight: max_in_flight.max(1),
+            max_threads: max_threads.max(1),
             idle_timeout,
         }
     }
@@ -158,12 +162,44 @@ impl<C: Connection, A> SnifferPool<C, A> {
         lock(&self.state)
     }
 
-    /// Waits until another sniff may start; `false` once the pool stops.
-    pub(crate) fn wait_for_capacity(&self) -> bool {
-        let state = unpoisoned(self.capacity_or_stop.wait_while(self.lock(), |s| {
-            s.in_flight >= self.max_in_flight && !s.stopping && !s.draining
-        }));
-        !state.stopping && !state.draining
+    /// Whether a job submitted now would find no idle thread and no
+    /// thread could be started for it.
+    fn at_thread_ceiling(&self, state: &PoolState<C, A>) -> bool {
+        state.jobs.len() >= state.idle && state.threads >= self.max_threads
+    }
+
+    /// Waits until another sniff may start, and a thread can run it;
+    /// `false` once the pool stops. If it has to wait for a thread because
+    /// the pool is at its thread ceiling, it first calls `at_ceiling` with
+    /// the number of threads, with no lock held.
+    pub(crate) fn wait_for_capacity(&self, at_ceiling: impl FnOnce(usize)) -> bool {
+        let mut at_ceiling = Some(at_ceiling);
+        let mut state = self.lock();
+        loop {
+            if state.stopping || state.draining {
+                return false;
+            }
+            let ceiling = self.at_thread_ceiling(&state);
+            if state.in_flight < self.max_in_flight && !ceiling {
+                return true;
+            }
+            if let Some(report) = at_ceiling.take_if(|_| ceiling) {
+                let threads = state.threads;
+                drop(state);
+                report(threads);
+                state = self.lock();
+                continue;
+            }
+            state = unpoisoned(self.capacity_or_stop.wait(state));
+        }
+    }
+
+    /// Wakes the accept loop if it may be waiting at the thread ceiling
+    /// for a thread that just became free or exited.
+    fn thread_freed(&self, state: &PoolState<C, A>) {
+        if state.threads + 1 >= self.max_threads {
+            self.capacity_or_stop.notify_all();
+        }
     }
 
     /// Tells the accept loop that no more jobs will come; jobs in progress
@@ -254,6 +290,7 @@ impl<C: Connection, A> SnifferPool<C, A> {
     pub(crate) fn next_job(&self) -> Option<Job<C, A>> {
         let mut state = self.lock();
         state.idle += 1;
+        self.thread_freed(&state);
         loop {
             if !state.stopping {
                 if let Some(job) = state.jobs.pop_front() {
@@ -272,6 +309,7 @@ impl<C: Connection, A> SnifferPool<C, A> {
             if timed_out || state.stopping {
                 state.idle -= 1;
                 state.threads -= 1;
+                self.thread_freed(&state);
                 return None;
             }
         }
@@ -293,7 +331,9 @@ impl<C: Connection, A> SnifferPool<C, A> {
 
     /// Records that a thread died mid-job (a panic unwound through it).
     pub(crate) fn thread_died(&self) {
-        self.lock().threads -= 1;
+        let mut state = self.lock();
+        state.threads -= 1;
+        self.thread_freed(&state);
     }
 
     /// Stops the pool: no more jobs are accepted, waiting threads exit,
@@ -360,7 +400,7 @@ mod tests {
 
     #[test]
     fn jobs_need_threads_until_some_are_idle() {
-        let pool = Arc::new(SnifferPool::new(8, Duration::from_secs(10)));
+        let pool = Arc::new(SnifferPool::new(8, Duration::from_secs(10), usize::MAX));
         assert_eq!(pool.submit(job(1)).ok(), Some(Submitted::NeedsThread));
         let worker = {
             let pool = Arc::clone(&pool);
@@ -386,17 +426,17 @@ mod tests {
         assert!(pool.stop().is_empty());
         assert_eq!(worker.join().unwrap(), [1, 2]);
         assert!(pool.submit(job(3)).is_err());
-        assert!(!pool.wait_for_capacity());
+        assert!(!pool.wait_for_capacity(|_| {}));
     }
 
     #[test]
     fn capacity_blocks_until_a_job_is_done() {
-        let pool = Arc::new(SnifferPool::new(1, Duration::from_secs(10)));
-        assert!(pool.wait_for_capacity());
+        let pool = Arc::new(SnifferPool::new(1, Duration::from_secs(10), usize::MAX));
+        assert!(pool.wait_for_capacity(|_| {}));
         pool.submit(job(1)).ok().unwrap();
         let waiter = {
             let pool = Arc::clone(&pool);
-            thread::spawn(move || pool.wait_for_capacity())
+            thread::spawn(move || pool.wait_for_capacity(|_| {}))
         };
         thread::sleep(Duration::from_millis(20));
         assert!(!waiter.is_finished());
@@ -408,7 +448,8 @@ mod tests {
 
     #[test]
     fn idle_threads_exit_after_the_timeout() {
-        let pool: SnifferPool<MemoryStream, u32> = SnifferPool::new(1, Duration::from_millis(10));
+        let pool: SnifferPool<MemoryStream, u32> =
+            SnifferPool::new(1, Duration::from_millis(10), usize::MAX);
         pool.lock().threads = 1;
         assert!(pool.next_job().is_none());
         assert_eq!(pool.lock().threads, 0);
@@ -416,7 +457,7 @@ mod tests {
 
     #[test]
     fn stop_hands_back_unstarted_jobs_and_a_failed_start_returns_its_job() {
-        let pool = SnifferPool::new(4, Duration::from_secs(10));
+        let pool = SnifferPool::new(4, Duration::from_secs(10), usize::MAX);
         pool.submit(job(1)).ok().unwrap();
         let back = pool.thread_failed_to_start().unwrap();
         assert_eq!(back.peer, 1);
@@ -483,7 +524,7 @@ mod tests {
 
     #[test]
     fn a_connection_shuts_down_outside_the_pools_locks() {
-        let pool = Arc::new(SnifferPool::new(1, Duration::from_secs(10)));
+        let pool = Arc::new(SnifferPool::new(1, Duration::from_secs(10), usize::MAX));
         let list_was_free = Arc::new(AtomicBool::new(false));
         let slot = Arc::new(SniffSlot::new());
         slot.hold(ListProbe {
