@@ -14,8 +14,15 @@
 #   3. on a fresh server, IDLE_CONNECTIONS connections that send nothing
 #      (in mux mode each is sniffing, in raw mode each holds a thread blocked
 #      in read, under Go's cmux each holds a goroutine blocked in its
-#      sniff): the server's VmRSS per idle connection, and the median time
-#      curl takes for one fresh request while they are held;
+#      sniff), opened by as many client processes of at most
+#      IDLE_PER_CLIENT connections as it takes: the server's VmRSS, memory
+#      maps and threads per idle connection, the kernel's stacks, page
+#      tables and slab per idle connection (the whole machine's, both ends
+#      of each connection), and the median time curl takes for one fresh
+#      request while they are held (from a source port above the kernel's
+#      ephemeral range, and from one the kernel picks); the server's
+#      resident memory by mapping size goes to
+#      OUT/<round>-<mode>-idle-smaps.txt;
 #   4. TRANSFER_BYTES sent through one connection to a handler that
 #      discards them (mux: a PeekableStream after the replay; raw: the
 #      TcpStream; gocmux: cmux's MuxConn after its replay),
@@ -32,10 +39,14 @@
 # competes for the CPU).
 #
 # Run: benches/loopback.sh   (as root, or with a hard descriptor limit of
-# at least IDLE_CONNECTIONS + 1024; it installs wrk, and Go and cmux for
-# the gocmux mode, with apt-get when they are missing). Settings, with
-# their defaults:
-#   DURATION=10s WARMUP=2s THREADS=2 CONNECTIONS=32 IDLE_CONNECTIONS=10000
+# at least IDLE_CONNECTIONS + 256 and the system limits below high enough;
+# it installs wrk, and Go and cmux for the gocmux mode, with apt-get when
+# they are missing). Every idle connection holds a thread in the connmux
+# modes: as root the script raises vm.max_map_count and kernel.pid_max
+# when they are too low for that many threads, and writes the old values
+# back when it ends. Settings, with their defaults:
+#   DURATION=10s WARMUP=2s THREADS=2 CONNECTIONS=32 IDLE_CONNECTIONS=19000
+#   IDLE_PER_CLIENT=10000
 #   LATENCY_SAMPLES=20 TRANSFER_BYTES=4294967296 TRANSFER_RUNS=5
 #   ROUNDS=1 MODES="mux raw gocmux" OUT=target/loopback/<time>
 #   (OUT holds the logs and results.tsv; the Go server is built to
@@ -48,7 +59,8 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
-IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
+IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-19000}
+IDLE_PER_CLIENT=${IDLE_PER_CLIENT:-10000}
 LATENCY_SAMPLES=${LATENCY_SAMPLES:-20}
 TRANSFER_BYTES=${TRANSFER_BYTES:-4294967296}
 TRANSFER_RUNS=${TRANSFER_RUNS:-5}
@@ -69,13 +81,36 @@ fail() {
     exit 1
 }
 
-# Each idle connection is one descriptor in the server and one in the client.
-wanted_fds=$((IDLE_CONNECTIONS + 1024))
+# Each idle connection is one descriptor in the server and one in a client
+# process; the clients split them, so that no process needs more
+# descriptors than the server (whose hard limit may not be raised: 20,000
+# per process on the project's machine, even for root).
+server_fds=$((IDLE_CONNECTIONS + 256))
+client_fds=$((IDLE_PER_CLIENT + 256))
+wanted_fds=$((server_fds > client_fds ? server_fds : client_fds))
 if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$wanted_fds" ]; then
     ulimit -Hn "$wanted_fds" 2>/dev/null ||
         fail "need a hard descriptor limit of $wanted_fds (ulimit -Hn is $(ulimit -Hn))"
 fi
 ulimit -n "$wanted_fds"
+
+# Old values of the system limits raised below, as NAME=VALUE, written back
+# when the script ends.
+RAISED_SYSCTLS=()
+
+# raise_sysctl NAME WANTED: raises the system limit NAME (vm.max_map_count)
+# to WANTED if it is lower; says so, and warns when it cannot.
+raise_sysctl() {
+    local name=$1 wanted=$2 path=/proc/sys/${1//.//} current
+    current=$(cat "$path")
+    [ "$current" -lt "$wanted" ] || return 0
+    if echo "$wanted" 2>/dev/null >"$path"; then
+        RAISED_SYSCTLS+=("$name=$current")
+        echo "loopback.sh: raised $name from $current to $wanted for $IDLE_CONNECTIONS idle threads (written back at the end)"
+    else
+        echo "loopback.sh: $name is $current, below the $wanted that $IDLE_CONNECTIONS idle threads need (run as root to raise it): the mux server will wait at its thread ceiling, and the raw server may abort" >&2
+    fi
+}
 
 # Installs Debian packages, reading the package lists first if they are
 # too old to have them (a fresh machine may have none).
@@ -108,18 +143,33 @@ SERVER_CPUS=()
 CLIENT_CPUS=()
 
 SERVER_PID=
-CLIENT_PID=
+CLIENT_PIDS=
 cleanup() {
-    for pid in $CLIENT_PID $SERVER_PID; do
+    local raised
+    for pid in $CLIENT_PIDS $SERVER_PID; do
         kill "$pid" 2>/dev/null || true
+    done
+    for raised in "${RAISED_SYSCTLS[@]}"; do
+        echo "${raised#*=}" >"/proc/sys/$(echo "${raised%%=*}" | tr . /)" &&
+            echo "loopback.sh: wrote $raised back"
     done
 }
 trap cleanup EXIT
+
+# Each thread takes about 4 memory maps (its stack and guard page, its
+# signal stack and guard page; std aborts the process when it cannot map
+# them) and one task of the whole system's kernel.pid_max, and connmux's
+# pool keeps an eighth of each limit in reserve: 5 maps a thread covers
+# both, and the tasks already running count against pid_max.
+tasks_running=$(awk '{ split($4, tasks, "/"); print tasks[2] }' /proc/loadavg)
+raise_sysctl vm.max_map_count $(((IDLE_CONNECTIONS + 1024) * 5))
+raise_sysctl kernel.pid_max $(((tasks_running + IDLE_CONNECTIONS + 1024) * 8 / 7 + 1))
 
 # Starts the server in mode $1 for phase $2; sets SERVER_PID and ADDR.
 start_server() {
     local log=$OUT/$round-$1-$2-server.out
     local command=("$BIN" --mode "$1")
+    [ "$1" = mux ] && command+=(--max-connections "$((IDLE_CONNECTIONS + 64))")
     [ "$1" = gocmux ] && command=("$GO_BIN")
     # Emptied here, not by the child's redirection, which may come after
     # the first look below.
@@ -155,6 +205,20 @@ status_field() {
 # How many descriptors the server has open.
 open_descriptors() {
     find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l
+}
+
+memory_maps() {
+    wc -l <"/proc/$SERVER_PID/maps"
+}
+
+# A field of /proc/meminfo, in KiB: the whole machine's.
+meminfo_kib() {
+    awk -v field="$1:" '$1 == field { print $2 }' /proc/meminfo
+}
+
+# What the mux server said about its thread ceiling and failed accepts.
+server_events() {
+    grep '^event:' "$OUT/$round-mux-idle-server.out" 2>/dev/null | sort | uniq -c | head -5 || true
 }
 
 median() {
@@ -193,24 +257,62 @@ measure_wrk() {
     stop_server
 }
 
+# The fresh request's source port: one above the kernel's ephemeral range
+# when there is room, as a client on another machine would have. Choosing
+# one inside it, the client's kernel walks past every port the idle
+# clients hold to this server (19,000 of 28,232 take it about 2 ms).
+read -r _ ephemeral_last </proc/sys/net/ipv4/ip_local_port_range
+FRESH_PORT_OPTION=()
+[ "$ephemeral_last" -lt 65000 ] && FRESH_PORT_OPTION=(--local-port "$((ephemeral_last + 1))-65535")
+
+# The median time of LATENCY_SAMPLES fresh requests, in ms; extra
+# arguments go to curl.
+fresh_latency_ms() {
+    local latency
+    latency=$(for _ in $(seq "$LATENCY_SAMPLES"); do
+        curl -s -o /dev/null -w '%{time_total}\n' "$@" "http://$ADDR/"
+    done | median)
+    awk -v s="$latency" 'BEGIN { printf "%.3f", s * 1000 }'
+}
+
+# The growth from $1 to $2, per idle connection.
+per_connection() {
+    awk -v a="$1" -v b="$2" -v n="$IDLE_CONNECTIONS" 'BEGIN { printf "%.2f", (b - a) / n }'
+}
+
 measure_idle() {
     local mode=$1
     start_server "$mode" idle
     sleep 0.5
-    local rss_before threads_before descriptors_before rss_held
+    local rss_before threads_before descriptors_before maps_before rss_held field
+    local -A kernel_before
     rss_before=$(status_field VmRSS)
     threads_before=$(status_field Threads)
     descriptors_before=$(open_descriptors)
-    echo "== $mode: $IDLE_CONNECTIONS idle connections"
-    : >"$OUT/$round-$mode-idle.out"
-    "$BIN" --mode idle --addr "$ADDR" --count "$IDLE_CONNECTIONS" >"$OUT/$round-$mode-idle.out" 2>&1 &
-    CLIENT_PID=$!
-    local waited=0
-    until grep -q '^held' "$OUT/$round-$mode-idle.out"; do
-        kill -0 "$CLIENT_PID" 2>/dev/null || fail "idle client: $(cat "$OUT/$round-$mode-idle.out")"
+    maps_before=$(memory_maps)
+    for field in KernelStack PageTables Slab; do
+        kernel_before[$field]=$(meminfo_kib "$field")
+    done
+    local clients=$(((IDLE_CONNECTIONS + IDLE_PER_CLIENT - 1) / IDLE_PER_CLIENT))
+    local client count left=$IDLE_CONNECTIONS logs=()
+    echo "== $mode: $IDLE_CONNECTIONS idle connections from $clients client process(es)"
+    for client in $(seq "$clients"); do
+        count=$((left / (clients - client + 1)))
+        left=$((left - count))
+        logs+=("$OUT/$round-$mode-idle-$client.out")
+        : >"${logs[-1]}"
+        "$BIN" --mode idle --addr "$ADDR" --count "$count" >"${logs[-1]}" 2>&1 &
+        CLIENT_PIDS="$CLIENT_PIDS $!"
+    done
+    local waited=0 pid
+    until [ "$(cat "${logs[@]}" | grep -c '^held')" = "$clients" ]; do
+        for pid in $CLIENT_PIDS; do
+            kill -0 "$pid" 2>/dev/null ||
+                fail "an idle client stopped: $(cat "${logs[@]}"); the server said: $(server_events)"
+        done
         sleep 0.2
         waited=$((waited + 1))
-        [ "$waited" -lt 600 ] || fail "the idle client did not connect within 120 s"
+        [ "$waited" -lt 600 ] || fail "the idle clients did not connect within 120 s; the server said: $(server_events)"
     done
     # Every held connection has a thread in connmux's modes (a sniffer, or
     # its own), and a goroutine under Go's cmux, which shows only as an
@@ -224,20 +326,29 @@ measure_idle() {
     until [ "$("${taken[@]}")" -ge $((before + IDLE_CONNECTIONS)) ]; do
         sleep 0.2
         waited=$((waited + 1))
-        [ "$waited" -lt 300 ] || fail "the $mode server took fewer than $IDLE_CONNECTIONS connections within 60 s"
+        [ "$waited" -lt 300 ] || fail "the $mode server took fewer than $IDLE_CONNECTIONS connections within 60 s; the server said: $(server_events)"
     done
     sleep 1
     rss_held=$(status_field VmRSS)
-    record "$mode" idle_rss_kib "$(awk -v a="$rss_before" -v b="$rss_held" -v n="$IDLE_CONNECTIONS" 'BEGIN { printf "%.2f", (b - a) / n }')"
+    record "$mode" idle_rss_kib "$(per_connection "$rss_before" "$rss_held")"
     record "$mode" idle_threads "$(status_field Threads)"
-    local latency
-    latency=$(for _ in $(seq "$LATENCY_SAMPLES"); do
-        curl -s -o /dev/null -w '%{time_total}\n' "http://$ADDR/"
-    done | median)
-    record "$mode" fresh_latency_ms "$(awk -v s="$latency" 'BEGIN { printf "%.3f", s * 1000 }')"
-    kill "$CLIENT_PID" 2>/dev/null || true
-    wait "$CLIENT_PID" 2>/dev/null || true
-    CLIENT_PID=
+    record "$mode" idle_maps "$(per_connection "$maps_before" "$(memory_maps)")"
+    record "$mode" idle_kernel_stack_kib "$(per_connection "${kernel_before[KernelStack]}" "$(meminfo_kib KernelStack)")"
+    record "$mode" idle_page_tables_kib "$(per_connection "${kernel_before[PageTables]}" "$(meminfo_kib PageTables)")"
+    record "$mode" idle_slab_kib "$(per_connection "${kernel_before[Slab]}" "$(meminfo_kib Slab)")"
+    # Resident KiB by mapping size: the threads' stacks and signal stacks
+    # are the mappings repeated once per thread.
+    awk '/^Size:/ { size = $2 } /^Rss:/ { maps[size]++; rss[size] += $2 }
+        END { for (s in maps) printf "%10d KiB mappings: %7d, resident %10d KiB (%.2f KiB each)\n", s, maps[s], rss[s], rss[s] / maps[s] }' \
+        "/proc/$SERVER_PID/smaps" | sort -k6,6nr | head -12 >"$OUT/$round-$mode-idle-smaps.txt"
+    record "$mode" thread_ceiling_events "$(grep -c 'as many as the system allows' "$OUT/$round-$mode-idle-server.out" || true)"
+    record "$mode" fresh_latency_ms "$(fresh_latency_ms "${FRESH_PORT_OPTION[@]}")"
+    record "$mode" fresh_latency_ephemeral_ms "$(fresh_latency_ms)"
+    for pid in $CLIENT_PIDS; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    CLIENT_PIDS=
     stop_server
 }
 
@@ -339,8 +450,15 @@ row "connections/s (Connection: close)" close_rate "mux/raw >= 1.0, mux/gocmux >
 row "server CPU us per connection" close_cpu "mux/raw <= 1.0, mux/gocmux <= 0.8"
 row "keep-alive requests/s" keepalive_rate "mux/raw >= 0.98"
 row "server CPU us per keep-alive request" keepalive_cpu ""
-row "RSS KiB per idle connection" idle_rss_kib "mux <= 16"
+row "RSS KiB per idle connection" idle_rss_kib "mux <= 10"
+row "server threads, idle connections held" idle_threads "mux: one per connection"
+row "server memory maps per idle connection" idle_maps ""
+row "kernel stack KiB per idle connection" idle_kernel_stack_kib ""
+row "page tables KiB per idle connection" idle_page_tables_kib ""
+row "slab KiB per idle connection, both ends" idle_slab_kib ""
 row "fresh request ms, idle connections held" fresh_latency_ms "mux < 5"
+row "the same, source port from the kernel" fresh_latency_ephemeral_ms ""
+row "waits at the thread ceiling, idle phase" thread_ceiling_events ""
 # The target is judged on the pinned runs, which compare the paths alone.
 for placement in free pinned; do
     [ -n "$(value pair_raw "transfer_${placement}_ratio")$(value pair_gocmux "transfer_${placement}_ratio")" ] || continue

@@ -6,7 +6,9 @@ use std::fmt;
 pub(crate) const USAGE: &str = "\
 Usage: cargo run --release --example bench_server -- --mode MODE [options]
 
-Servers (print 'addr=ADDR pid=PID' on one line, then nothing more):
+Servers (print 'addr=ADDR pid=PID' on one line, then nothing more; the mux
+server reports on standard error when it waits at the thread ceiling or
+after a failed accept):
   --mode mux    connmux: HTTP/2 preface and HTTP/1 methods to the mini-HTTP
                 handler, 'SINK' to a discarding handler, anything else to
                 echo; every route served inline on its sniffer thread
@@ -22,6 +24,9 @@ Load clients for benches/loopback.sh:
 
 Options:
   --addr ADDR   address to listen on or connect to (default 127.0.0.1:0)
+  --max-connections N
+                mux server: connections it may hold open and sniff at once
+                (default 20000)
   --count N     idle connections to hold (default 10000)
   --bytes N     bytes to send (default 4294967296)
   -h, --help    print this help
@@ -41,6 +46,7 @@ pub(crate) enum Mode {
 pub(crate) struct Args {
     pub(crate) mode: Mode,
     pub(crate) addr: String,
+    pub(crate) max_connections: usize,
     pub(crate) count: usize,
     pub(crate) bytes: u64,
 }
@@ -67,6 +73,7 @@ pub(crate) fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args,
     let mut parsed = Args {
         mode: Mode::Mux,
         addr: "127.0.0.1:0".to_owned(),
+        max_connections: 20_000,
         count: 10_000,
         bytes: 4 << 30,
     };
@@ -89,6 +96,7 @@ pub(crate) fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args,
                 })
             }
             "--addr" => parsed.addr = value()?,
+            "--max-connections" => parsed.max_connections = number(&arg, &value()?)?,
             "--count" => parsed.count = number(&arg, &value()?)?,
             "--bytes" => parsed.bytes = number(&arg, &value()?)?,
             other => return Err(ArgsError::Invalid(format!("unknown option '{other}'"))),

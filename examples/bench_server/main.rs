@@ -29,16 +29,10 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
-use connmux::{matchers, Mux};
+use connmux::{matchers, Event, Mux};
 
 use args::{parse_args, Args, ArgsError, Mode, USAGE};
 use http::{echo, serve_http, serve_raw, sink, SINK_PREFIX};
-
-/// Room for the load test's 10,000 idle connections, all sniffing at once
-/// (and all open: this also raises the open-connection limit, whose
-/// default is exactly 10,000, so the fresh request measured beside them
-/// is accepted).
-const MAX_CONCURRENT_SNIFFS: usize = 20_000;
 
 /// Longer than any phase of the load test, so idle connections stay in
 /// their sniff while they are measured (the first-byte timeout too).
@@ -74,7 +68,7 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> io::Result<()> {
     match args.mode {
-        Mode::Mux => serve_mux(&args.addr),
+        Mode::Mux => serve_mux(&args.addr, args.max_connections),
         Mode::Raw => serve_thread_per_connection(&args.addr),
         Mode::Idle => clients::hold_idle(&args.addr, args.count),
         Mode::Send => clients::send(&args.addr, args.bytes),
@@ -88,10 +82,13 @@ fn announce(addr: SocketAddr) -> io::Result<()> {
     stdout.flush()
 }
 
-fn serve_mux(addr: &str) -> io::Result<()> {
+/// Serves with room for `max_connections` open connections, all sniffing
+/// at once: the load test's idle connections are silent, and the fresh
+/// request measured beside them must still be accepted.
+fn serve_mux(addr: &str, max_connections: usize) -> io::Result<()> {
     let mut mux = Mux::builder()
-        .max_concurrent_sniffs(MAX_CONCURRENT_SNIFFS)
-        .max_connections(MAX_CONCURRENT_SNIFFS)
+        .max_concurrent_sniffs(max_connections)
+        .max_connections(max_connections)
         .sniff_deadline(Some(SNIFF_DEADLINE))
         .first_byte_timeout(Some(SNIFF_DEADLINE))
         .sniffer_stack_size(SNIFFER_STACK_SIZE)
@@ -106,6 +103,13 @@ fn serve_mux(addr: &str) -> io::Result<()> {
         sink(&mut stream)
     });
     mux.route_inline(matchers::any(), |mut stream, _| echo(&mut stream));
+    // The script looks for these: a wait at the thread ceiling or on a
+    // failed accept explains an idle phase that stops short.
+    mux.on_event(|event| {
+        if let Event::ThreadCeiling { .. } | Event::AcceptFailed { .. } = event {
+            eprintln!("event: {event}");
+        }
+    });
     announce(mux.local_addr()?)?;
     mux.serve().map_err(io::Error::other)
 }
