@@ -31,10 +31,13 @@ fn main() -> io::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:0".into());
     let listener = TcpListener::bind(addr)?;
-    // A Mux is built over a listener but accepts from it only in `serve`,
-    // which this program never calls. Dropping the Mux stops its
-    // dispatchers: it lives until `main` returns.
-    let mut mux = Mux::new(listener.try_clone()?)?;
+    // A Mux needs a source, but accepts from it only in `serve`, which
+    // this program never calls: a channel nobody feeds will do (not a
+    // clone of `listener`: on Linux, shutting the Mux down would shut the
+    // shared socket down). Dropping the Mux stops its dispatchers: it
+    // lives until `main` returns.
+    let (_unfed, source) = connmux::channel(listener.local_addr()?, 1);
+    let mut mux = Mux::new(source)?;
     // Short requests: answered on the worker that sniffed them.
     let http = mux.route_inline(matchers::http1_fast(), answer_http);
     // Echo sessions last as long as the client likes: queued, so the

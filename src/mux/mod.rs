@@ -359,6 +359,11 @@ impl<S: Accept> Mux<S> {
     /// panic afterwards). Later calls give dispatchers sharing the same
     /// routes. Dispatching works with or without [`serve`](Mux::serve) running;
     /// [`MuxHandle::shutdown`], and dropping the `Mux` unserved, stop it.
+    /// A program that never serves can build the `Mux` over a
+    /// [`channel`](crate::channel) it never feeds, as
+    /// `examples/dispatcher.rs` does: over a clone of its own
+    /// `TcpListener`, shutting the `Mux` down would, on Linux, shut the
+    /// shared listening socket down too.
     ///
     /// ```
     /// use connmux::{matchers, memory, Mux};
