@@ -7,19 +7,20 @@
 //! `cargo test` builds the examples before it runs the tests; the binary
 //! is found beside this test's own (`target/<profile>/examples/`).
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use connmux::{parse_proxy_header, ProxyAddr, ProxyParse, ProxyVersion};
 
-/// The longest any single wait in these tests may take.
-const WAIT: Duration = Duration::from_secs(10);
+mod common;
+
+use common::example::{example_binary, RunningExample};
+use common::WAIT;
 
 const HTTP_REQUEST: &[u8] = b"GET /hello HTTP/1.1\r\nHost: portshare.test\r\n\r\n";
 const HTTP_RESPONSE: &[u8] =
@@ -27,25 +28,6 @@ const HTTP_RESPONSE: &[u8] =
 const BANNER: &[u8] = b"220 banner.test ESMTP ready\r\n";
 /// What [`bulk_then_wait`] sends: enough for the bulk buffer.
 const BULK_DOWNLOAD_BYTES: usize = 48 * 1024 * 1024 + 4321;
-
-/// The example `name` that `cargo test` built beside this test.
-fn example_binary(name: &str) -> PathBuf {
-    let test_exe = std::env::current_exe().expect("the test's own path");
-    // target/<profile>/deps/portshare_cli-<hash> -> target/<profile>
-    let profile_dir = test_exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.exists(),
-        "{} is missing: `cargo test` builds it, as does `cargo build --example {name}`",
-        binary.display()
-    );
-    binary
-}
 
 fn portshare_binary() -> PathBuf {
     example_binary("portshare")
@@ -69,74 +51,25 @@ fn run_to_end(args: &[&str]) -> Output {
     child.wait_with_output().expect("output")
 }
 
-/// A running portshare, killed on drop; its stdout lines arrive on a
-/// channel.
-struct Portshare {
-    child: Child,
-    addr: SocketAddr,
-    lines: Receiver<String>,
-}
+/// A running portshare on a free loopback port, killed on drop.
+struct Portshare(RunningExample);
 
 impl Portshare {
     /// Starts portshare listening on a free loopback port with `args`, and
     /// reads the bound address from its start-up line.
     fn start(args: &[&str]) -> Portshare {
-        let mut child = Command::new(portshare_binary())
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("portshare starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (sender, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if sender.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut running = Portshare {
-            child,
-            addr: "0.0.0.0:0".parse().unwrap(),
-            lines,
-        };
-        let startup = running.line_with(&["listening on"]);
-        let addr = startup
-            .split_whitespace()
-            .skip_while(|word| *word != "on")
-            .nth(1)
-            .expect("an address after 'listening on'");
-        running.addr = addr.parse().expect("a socket address");
-        running
+        let args = [&["--listen", "127.0.0.1:0"], args].concat();
+        Portshare(RunningExample::start("portshare", &args))
     }
 
     /// The next line that contains every one of `parts`, waiting at most
-    /// [`WAIT`]; other lines are skipped.
+    /// [`WAIT`].
     fn line_with(&self, parts: &[&str]) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if parts.iter().all(|part| line.contains(part)) => return line,
-                Ok(_) => {}
-                Err(RecvTimeoutError::Timeout) => panic!("no line with {parts:?} in {WAIT:?}"),
-                Err(RecvTimeoutError::Disconnected) => panic!("portshare exited"),
-            }
-        }
+        self.0.line_with(parts)
     }
 
     fn connect(&self) -> TcpStream {
-        connect(self.addr)
-    }
-}
-
-impl Drop for Portshare {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        connect(self.0.addr)
     }
 }
 
@@ -701,7 +634,7 @@ fn send_proxy_tells_the_backend_who_the_client_is() {
         let expected = format!(
             "{version} src={} dst={}\n",
             client.local_addr().unwrap(),
-            portshare.addr
+            portshare.0.addr
         );
         assert_eq!(summary, expected);
         let mut echoed = [0u8; 4];
@@ -793,9 +726,8 @@ fn quiet_keeps_only_the_startup_line() {
     client.write_all(b"hush").unwrap();
     client.shutdown(Shutdown::Write).unwrap();
     assert_eq!(read_until_closed(&mut client), b"hush");
-    match portshare.lines.recv_timeout(Duration::from_millis(300)) {
-        Err(RecvTimeoutError::Timeout) => {}
-        other => panic!("a line in quiet mode: {other:?}"),
+    if let Some(line) = portshare.0.next_line_within(Duration::from_millis(300)) {
+        panic!("a line in quiet mode: {line:?}");
     }
 }
 

@@ -137,6 +137,21 @@ impl RunningExample {
     }
 }
 
+impl RunningExample {
+    /// The next line not returned before, if one comes within `wait`.
+    pub fn next_line_within(&self, wait: std::time::Duration) -> Option<String> {
+        let mut unclaimed = self.unclaimed.borrow_mut();
+        if !unclaimed.is_empty() {
+            return Some(unclaimed.remove(0));
+        }
+        match self.lines.recv_timeout(wait) {
+            Ok(line) => Some(line),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => panic!("{} exited", self.name),
+        }
+    }
+}
+
 impl Drop for RunningExample {
     fn drop(&mut self) {
         let _ = self.child.kill();
