@@ -12,6 +12,7 @@ use crate::mux::core::Core;
 use crate::mux::error::ServeError;
 use crate::mux::event::{DropReason, Event};
 use crate::mux::pool::{Job, SniffSlot, Submitted};
+use crate::mux::thread_ceiling::SystemLimits;
 use crate::source::accept::Accept;
 
 type SourceCore<S> = Core<<S as Accept>::Conn, <S as Accept>::Addr>;
@@ -22,6 +23,9 @@ pub(super) fn accept_loop<S: Accept>(
     core: &Arc<SourceCore<S>>,
     source: &S,
 ) -> Result<(), ServeError> {
+    if let Some(ceiling) = SystemLimits::read().thread_ceiling() {
+        core.pool.set_max_threads(ceiling);
+    }
     let mut backoff = Backoff::default();
     // Waiting for room takes nothing: blocked in `accept`, the loop
     // holds no place under the connection limit.

@@ -13,7 +13,6 @@ use crate::mux::event::{DropReason, Event};
 use crate::mux::handle::{Control, Lifecycle};
 use crate::mux::pool::{Job, SnifferPool};
 use crate::mux::stats::{Counters, Stats};
-use crate::mux::thread_ceiling::SystemLimits;
 use crate::proxy::ProxyHeader;
 use crate::route::target::RouteTarget;
 use crate::sniff::decide::Opening;
@@ -94,7 +93,6 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             pool: SnifferPool::new(
                 settings.max_concurrent_sniffs,
                 settings.idle_sniffer_timeout,
-                SystemLimits::read().thread_ceiling().unwrap_or(usize::MAX),
             ),
             drain_deadline: Mutex::new(None),
             connections: ConnectionLimit::new(settings.max_connections),

@@ -14,7 +14,7 @@
 
 use std::collections::VecDeque;
 use std::net::Shutdown;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -134,12 +134,13 @@ pub(crate) struct SnifferPool<C, A> {
     max_in_flight: usize,
     /// The most threads it may have alive: see
     /// [`thread_ceiling`](crate::mux::thread_ceiling).
-    max_threads: usize,
+    /// Set when serving starts; no limit until then.
+    max_threads: AtomicUsize,
     idle_timeout: Duration,
 }
 
 impl<C: Connection, A> SnifferPool<C, A> {
-    pub(crate) fn new(max_in_flight: usize, idle_timeout: Duration, max_threads: usize) -> Self {
+    pub(crate) fn new(max_in_flight: usize, idle_timeout: Duration) -> Self {
         SnifferPool {
             state: Mutex::new(PoolState {
                 jobs: VecDeque::new(),
@@ -153,7 +154,7 @@ impl<C: Connection, A> SnifferPool<C, A> {
             capacity_or_stop: Condvar::new(),
             threads: Mutex::new(Vec::new()),
             max_in_flight: max_in_flight.max(1),
-            max_threads: max_threads.max(1),
+            max_threads: AtomicUsize::new(usize::MAX),
             idle_timeout,
         }
     }
@@ -162,10 +163,21 @@ impl<C: Connection, A> SnifferPool<C, A> {
         lock(&self.state)
     }
 
+    /// Caps the threads alive at `max` (at least one): the
+    /// [`thread_ceiling`](crate::mux::thread_ceiling), set when serving
+    /// starts.
+    pub(crate) fn set_max_threads(&self, max: usize) {
+        self.max_threads.store(max.max(1), Ordering::Relaxed);
+    }
+
+    fn max_threads(&self) -> usize {
+        self.max_threads.load(Ordering::Relaxed)
+    }
+
     /// Whether a job submitted now would find no idle thread and no
     /// thread could be started for it.
     fn at_thread_ceiling(&self, state: &PoolState<C, A>) -> bool {
-        state.jobs.len() >= state.idle && state.threads >= self.max_threads
+        state.jobs.len() >= state.idle && state.threads >= self.max_threads()
     }
 
     /// Waits until another sniff may start, and a thread can run it;
@@ -197,7 +209,7 @@ impl<C: Connection, A> SnifferPool<C, A> {
     /// Wakes the accept loop if it may be waiting at the thread ceiling
     /// for a thread that just became free or exited.
     fn thread_freed(&self, state: &PoolState<C, A>) {
-        if state.threads + 1 >= self.max_threads {
+        if state.threads + 1 >= self.max_threads() {
             self.capacity_or_stop.notify_all();
         }
     }
@@ -400,7 +412,7 @@ mod tests {
 
     #[test]
     fn jobs_need_threads_until_some_are_idle() {
-        let pool = Arc::new(SnifferPool::new(8, Duration::from_secs(10), usize::MAX));
+        let pool = Arc::new(SnifferPool::new(8, Duration::from_secs(10)));
         assert_eq!(pool.submit(job(1)).ok(), Some(Submitted::NeedsThread));
         let worker = {
             let pool = Arc::clone(&pool);
@@ -431,7 +443,7 @@ mod tests {
 
     #[test]
     fn capacity_blocks_until_a_job_is_done() {
-        let pool = Arc::new(SnifferPool::new(1, Duration::from_secs(10), usize::MAX));
+        let pool = Arc::new(SnifferPool::new(1, Duration::from_secs(10)));
         assert!(pool.wait_for_capacity(|_| {}));
         pool.submit(job(1)).ok().unwrap();
         let waiter = {
@@ -448,8 +460,7 @@ mod tests {
 
     #[test]
     fn idle_threads_exit_after_the_timeout() {
-        let pool: SnifferPool<MemoryStream, u32> =
-            SnifferPool::new(1, Duration::from_millis(10), usize::MAX);
+        let pool: SnifferPool<MemoryStream, u32> = SnifferPool::new(1, Duration::from_millis(10));
         pool.lock().threads = 1;
         assert!(pool.next_job().is_none());
         assert_eq!(pool.lock().threads, 0);
@@ -457,7 +468,7 @@ mod tests {
 
     #[test]
     fn stop_hands_back_unstarted_jobs_and_a_failed_start_returns_its_job() {
-        let pool = SnifferPool::new(4, Duration::from_secs(10), usize::MAX);
+        let pool = SnifferPool::new(4, Duration::from_secs(10));
         pool.submit(job(1)).ok().unwrap();
         let back = pool.thread_failed_to_start().unwrap();
         assert_eq!(back.peer, 1);
@@ -524,7 +535,7 @@ mod tests {
 
     #[test]
     fn a_connection_shuts_down_outside_the_pools_locks() {
-        let pool = Arc::new(SnifferPool::new(1, Duration::from_secs(10), usize::MAX));
+        let pool = Arc::new(SnifferPool::new(1, Duration::from_secs(10)));
         let list_was_free = Arc::new(AtomicBool::new(false));
         let slot = Arc::new(SniffSlot::new());
         slot.hold(ListProbe {
