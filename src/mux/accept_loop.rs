@@ -1,9 +1,11 @@
-//! The loop `serve` runs: wait for a place under the limits, accept, hand
-//! the connection to the sniffer pool (starting a thread when none is
-//! idle), and back off after a transient accept error.
+//! Accepting: the loop every sniffer thread runs (take a turn, accept,
+//! sniff and route what came on the same thread; see
+//! [`pool`](crate::mux::pool)), and the supervisor `serve` runs, which
+//! starts a thread when nobody is left to accept and reports the thread
+//! ceiling.
 
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::thread;
 use std::time::Instant;
 
@@ -11,102 +13,159 @@ use crate::mux::accept_retry::{classify, AcceptFailure, Backoff};
 use crate::mux::core::Core;
 use crate::mux::error::ServeError;
 use crate::mux::event::{DropReason, Event};
-use crate::mux::pool::{Job, SniffSlot, Submitted};
+use crate::mux::pool::{Job, Task};
+use crate::mux::slot::SniffSlot;
 use crate::mux::thread_ceiling::SystemLimits;
 use crate::source::accept::Accept;
 
 type SourceCore<S> = Core<<S as Accept>::Conn, <S as Accept>::Addr>;
 
-/// Accepts from `source` until shutdown begins or accepting fails for
-/// good.
-pub(super) fn accept_loop<S: Accept>(
+/// Runs on `serve`'s thread until shutdown begins or accepting fails for
+/// good: starts the sniffer threads, which do the accepting.
+pub(super) fn supervise<S: Accept>(
     core: &Arc<SourceCore<S>>,
-    source: &S,
+    source: &Arc<S>,
 ) -> Result<(), ServeError> {
     if let Some(ceiling) = SystemLimits::read().thread_ceiling() {
         core.pool.set_max_threads(ceiling);
     }
+    // Threads hold the source only while they accept: one running an
+    // inline handler must not keep the listener open after `serve`.
+    let source = Arc::downgrade(source);
     let mut backoff = Backoff::default();
-    // Waiting for room takes nothing: blocked in `accept`, the loop
-    // holds no place under the connection limit.
-    let at_ceiling = |threads| core.emit(&Event::ThreadCeiling { threads });
-    while core.connections.wait_for_place() && core.pool.wait_for_capacity(at_ceiling) {
-        match source.accept() {
-            Ok((conn, peer)) => {
-                core.counters.count_accepted();
-                let stopping = core.is_stopping() || core.drain_deadline().is_some();
-                // A dispatcher may have taken the last place since:
-                // then this connection waits for one.
-                let permit = (!stopping).then(|| core.connections.acquire()).flatten();
-                let Some(permit) = permit else {
-                    // A client that raced shutdown (or, where the
-                    // wake-up is a connection, the wake-up itself).
-                    drop(conn);
-                    core.report_drop(peer, DropReason::ShutDown, 0, None);
-                    break;
-                };
-                backoff.reset();
-                submit(
-                    core,
-                    Job {
-                        conn,
-                        peer,
-                        accepted_at: Instant::now(),
-                        permit,
-                    },
-                );
-            }
-            Err(_) if core.is_stopping() || core.drain_deadline().is_some() => break,
-            Err(error) => match classify(&error) {
-                AcceptFailure::Transient => {
-                    let retry_in = backoff.next_delay();
-                    core.counters.count_accept_error();
-                    core.emit(&Event::AcceptFailed { error, retry_in });
-                    if !core.pool.pause(retry_in) {
+    loop {
+        match core.pool.next_task() {
+            Task::StartThread => match start_sniffer_thread(core, &source) {
+                Ok(()) => backoff.reset(),
+                Err(error) => {
+                    let threads = core.pool.thread_failed_to_start();
+                    core.emit(&Event::ThreadCeiling {
+                        threads,
+                        error: Some(error),
+                    });
+                    if !core.pool.pause(backoff.next_delay()) {
                         break;
                     }
                 }
-                AcceptFailure::Fatal => return Err(ServeError::Accept(error)),
             },
+            Task::ReportCeiling(threads) => core.emit(&Event::ThreadCeiling {
+                threads,
+                error: None,
+            }),
+            Task::End => break,
         }
     }
-    Ok(())
+    core.pool
+        .take_failure()
+        .map_or(Ok(()), |error| Err(ServeError::Accept(error)))
 }
 
-/// Gives an accepted connection to an idle sniffer thread, or to a new one.
-fn submit<C: crate::Connection, A: Clone + Send + Sync + 'static>(
-    core: &Arc<Core<C, A>>,
-    job: Job<C, A>,
-) {
-    match core.pool.submit(job) {
-        Ok(Submitted::ToIdleThread) => {}
-        Ok(Submitted::NeedsThread) => {
-            if let Err(error) = start_sniffer_thread(core) {
-                if let Some(Job { conn, peer, .. }) = core.pool.thread_failed_to_start() {
-                    drop(conn);
-                    core.report_drop(peer, DropReason::NoSnifferThread(error), 0, None);
-                }
-            }
-        }
-        Err(Job { conn, peer, .. }) => {
-            drop(conn);
-            core.report_drop(peer, DropReason::ShutDown, 0, None);
-        }
-    }
-}
-
-fn start_sniffer_thread<C: crate::Connection, A: Clone + Send + Sync + 'static>(
-    core: &Arc<Core<C, A>>,
-) -> io::Result<()> {
+fn start_sniffer_thread<S: Accept>(core: &Arc<SourceCore<S>>, source: &Weak<S>) -> io::Result<()> {
     let slot = Arc::new(SniffSlot::new());
     let thread_slot = Arc::clone(&slot);
     let thread_core = Arc::clone(core);
+    let thread_source = Weak::clone(source);
     let thread = thread::Builder::new()
         .name("connmux-sniffer".into())
         .stack_size(core.settings.sniffer_stack_size)
-        .spawn(move || thread_core.run_sniffer(&thread_slot))?;
+        .spawn(move || run_sniffer(&thread_core, &thread_source, &thread_slot))?;
     core.pool.thread_started(slot, thread);
     Ok(())
+}
+
+/// A sniffer thread's life: turns at accepting, each connection sniffed,
+/// routed and (for an inline route) served right here, until the pool
+/// says exit.
+fn run_sniffer<S: Accept>(core: &SourceCore<S>, source: &Weak<S>, slot: &SniffSlot<S::Conn>) {
+    let mut arriving = true;
+    while core.pool.take_turn(std::mem::take(&mut arriving)) {
+        if let Some(job) = accept_one(core, source) {
+            core.sniff_accepted(slot, job);
+        }
+    }
+}
+
+/// Uses a turn: reserves a place under the connection limit, accepts, and
+/// returns the connection to sniff, if the turn ends with one.
+fn accept_one<S: Accept>(core: &SourceCore<S>, source: &Weak<S>) -> Option<Job<S::Conn, S::Addr>> {
+    // Waiting for a place comes first, so that connections past the
+    // limit wait in the kernel's backlog.
+    if !core.connections.reserve() {
+        end_turn(core);
+        return None;
+    }
+    // `serve` holds the source until every thread that can be here has
+    // exited: it is gone only once accepting has ended.
+    let Some(source) = source.upgrade() else {
+        core.connections.unreserve();
+        end_turn(core);
+        return None;
+    };
+    let accepted = source.accept();
+    drop(source);
+    let ending = core.is_stopping() || core.drain_deadline().is_some();
+    match accepted {
+        Ok((conn, peer)) => {
+            core.counters.count_accepted();
+            // A dispatcher, or a connection a handle accepted from a
+            // route's queue, may have taken the reserved place: then this
+            // connection waits for one, not yet counted as sniffing.
+            let permit = if ending {
+                core.connections.unreserve();
+                None
+            } else {
+                core.connections.claim()
+            };
+            if let Some(permit) = permit {
+                core.pool.accepted();
+                return Some(Job {
+                    conn,
+                    peer,
+                    accepted_at: Instant::now(),
+                    permit,
+                });
+            }
+            // A client that raced shutdown (or, where the wake-up is a
+            // connection, the wake-up itself).
+            drop(conn);
+            core.report_drop(peer, DropReason::ShutDown, 0, None);
+            end_turn(core);
+        }
+        Err(_) if ending => {
+            core.connections.unreserve();
+            end_turn(core);
+        }
+        Err(error) => {
+            core.connections.unreserve();
+            match classify(&error) {
+                AcceptFailure::Transient => {
+                    let retry_in = core.pool.accept_failed();
+                    core.counters.count_accept_error();
+                    core.emit(&Event::AcceptFailed { error, retry_in });
+                }
+                AcceptFailure::Fatal => core.pool.accept_failed_for_good(error),
+            }
+        }
+    }
+    None
+}
+
+/// Ends a turn without a connection, as accepting ends.
+fn end_turn<C: crate::Connection, A: Clone + Send + Sync + 'static>(core: &Core<C, A>) {
+    let still_accepting = core.pool.give_up_turn();
+    pass_wake_up_on(core, still_accepting);
+}
+
+/// Wakes the threads still in `accept` once more, in case the source's
+/// wake-up reaches only one of them (a connection to the listener's own
+/// address does).
+fn pass_wake_up_on<C: crate::Connection, A: Clone + Send + Sync + 'static>(
+    core: &Core<C, A>,
+    still_accepting: usize,
+) {
+    if still_accepting > 0 {
+        core.wake_accept_loop();
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::matcher::Matcher;
 use crate::mux::builder::Settings;
 use crate::mux::event::{DropReason, Event};
 use crate::mux::handle::{Control, Lifecycle};
-use crate::mux::pool::{Job, SnifferPool};
+use crate::mux::pool::SnifferPool;
 use crate::mux::stats::{Counters, Stats};
 use crate::proxy::ProxyHeader;
 use crate::route::target::RouteTarget;
@@ -46,7 +46,7 @@ pub(crate) struct Core<C, A> {
     /// the listener). An `Arc` so that it runs outside the lock: a source
     /// of the user's supplies it.
     pub(super) wake_accept: Mutex<Option<Arc<WakeAccept>>>,
-    pub(super) pool: SnifferPool<C, A>,
+    pub(super) pool: SnifferPool<C>,
     /// When a graceful shutdown must give up waiting for sniffs.
     pub(super) drain_deadline: Mutex<Option<Instant>>,
     pub(super) connections: Arc<ConnectionLimit>,
@@ -138,8 +138,8 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         drop(wake);
     }
 
-    /// Stops everything; `wake` also wakes the accept loop, which is only
-    /// needed when another thread asks.
+    /// Stops everything; `wake` also wakes the threads blocked in
+    /// `accept`, which `serve` needs only after a fatal accept error.
     ///
     /// Order matters: the flag first (sniffs that end from now on report
     /// `Interrupted`), then the route queues (nothing new gets queued),
@@ -158,10 +158,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             return;
         }
         self.connections.stop();
-        for Job { conn, peer, .. } in self.pool.stop() {
-            drop(conn);
-            self.report_drop(peer, DropReason::ShutDown, 0, None);
-        }
+        self.pool.stop();
         self.pool.interrupt_sniffs();
         if wake {
             self.wake_accept_loop();

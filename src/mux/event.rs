@@ -1,9 +1,9 @@
 //! Events: what happened to connections that never reached a handler, and
-//! to the accept loop.
+//! to accepting.
 //!
 //! The multiplexer never logs. It calls the callback given to
 //! [`Mux::on_event`](crate::Mux::on_event) from the thread where the event
-//! happened (a sniffer, or the accept loop), so the callback should be
+//! happened (a sniffer thread, or the thread in `serve`), so the callback should be
 //! quick and must not block.
 
 use std::error::Error;
@@ -53,24 +53,29 @@ pub enum Event<A = SocketAddr> {
         proxy_header: Option<ProxyHeader>,
     },
     /// `accept` failed with a transient error (EMFILE, ECONNABORTED, ...);
-    /// the accept loop retries after `retry_in`.
+    /// no thread accepts again before `retry_in` has passed.
     #[non_exhaustive]
     AcceptFailed {
         /// The error `accept` returned.
         error: io::Error,
-        /// How long the accept loop waits before the next attempt.
+        /// How long accepting waits before the next attempt.
         retry_in: Duration,
     },
-    /// The sniffer pool has as many threads as the system lets this
-    /// process start, less a reserve for the rest of the program (read
-    /// from `vm.max_map_count`, `kernel.threads-max`, `kernel.pid_max` and
-    /// `RLIMIT_NPROC` when serving starts), and none is free: the accept
-    /// loop waits for one, leaving new connections in the kernel's
-    /// backlog. Reported each time it starts waiting.
+    /// Every sniffer thread is busy and no other can be started: the pool
+    /// has as many as the system lets this process start, less a reserve
+    /// for the rest of the program (read from `vm.max_map_count`,
+    /// `kernel.threads-max`, `kernel.pid_max` and `RLIMIT_NPROC` when
+    /// serving starts), or starting one just failed. Accepting waits for a
+    /// thread to be free, leaving new connections in the kernel's backlog.
+    /// Reported each time it starts waiting, and after each failed start
+    /// (retried after a back-off).
     #[non_exhaustive]
     ThreadCeiling {
         /// The threads the pool has.
         threads: usize,
+        /// Why a thread could not be started; `None` at the ceiling read
+        /// from the system.
+        error: Option<io::Error>,
     },
 }
 
@@ -123,12 +128,9 @@ pub enum DropReason {
     /// A matcher panicked while judging this connection (the message is
     /// the panic's). Only this connection is affected.
     MatcherPanicked(String),
-    /// No sniffer thread was free and none could be started (the process
-    /// is out of threads or memory).
-    NoSnifferThread(io::Error),
     /// A connection given to a [`Dispatcher`](crate::Dispatcher) found
     /// [`max_connections`](crate::MuxBuilder::max_connections) already
-    /// open. (The accept loop waits for a place instead.)
+    /// open. (`serve` waits for a place instead.)
     TooManyConnections,
 }
 
@@ -157,9 +159,20 @@ impl<A: fmt::Debug> fmt::Display for Event<A> {
             Event::AcceptFailed { error, retry_in } => {
                 write!(f, "accept failed ({error}); retrying in {retry_in:?}")
             }
-            Event::ThreadCeiling { threads } => write!(
+            Event::ThreadCeiling {
+                threads,
+                error: None,
+            } => write!(
                 f,
                 "{threads} sniffer threads, as many as the system allows: \
+                 accepting waits for one to be free"
+            ),
+            Event::ThreadCeiling {
+                threads,
+                error: Some(error),
+            } => write!(
+                f,
+                "no sniffer thread could be started beside {threads} ({error}): \
                  accepting waits for one to be free"
             ),
         }
@@ -185,7 +198,6 @@ impl fmt::Display for DropReason {
             DropReason::ShutDown => f.write_str("the multiplexer is shutting down"),
             DropReason::ProxyHeader(_) => f.write_str("bad PROXY protocol header"),
             DropReason::MatcherPanicked(message) => write!(f, "a matcher panicked: {message}"),
-            DropReason::NoSnifferThread(_) => f.write_str("no sniffer thread could be started"),
             DropReason::TooManyConnections => f.write_str("the open-connection limit was reached"),
         }
     }
@@ -197,7 +209,7 @@ impl fmt::Display for DropReason {
 impl Error for DropReason {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            DropReason::Io(error) | DropReason::NoSnifferThread(error) => Some(error),
+            DropReason::Io(error) => Some(error),
             DropReason::ProxyHeader(error) => Some(error),
             _ => None,
         }
@@ -215,7 +227,7 @@ impl DropReason {
                 io::ErrorKind::ConnectionRefused
             }
             DropReason::RouteClosed(_) | DropReason::ShutDown => io::ErrorKind::NotConnected,
-            DropReason::Io(error) | DropReason::NoSnifferThread(error) => error.kind(),
+            DropReason::Io(error) => error.kind(),
             DropReason::MatcherPanicked(_) => io::ErrorKind::Other,
         }
     }
@@ -247,7 +259,7 @@ impl DropReason {
 /// | `TimedOut`, `NoFirstByte` | `TimedOut` |
 /// | `QueueFull`, `TooManyConnections` | `ConnectionRefused`: refused for want of room (the connection is closed, there is nothing to retry) |
 /// | `RouteClosed`, `ShutDown` | `NotConnected`, as [`AcceptError`](crate::AcceptError)'s `Closed` and `ShutDown` |
-/// | `Io(e)`, `NoSnifferThread(e)` | `e.kind()` |
+/// | `Io(e)` | `e.kind()` |
 /// | `MatcherPanicked` | `Other` |
 ///
 /// ```
@@ -348,10 +360,6 @@ mod tests {
             (
                 DropReason::Io(io::Error::from(ConnectionReset)),
                 ConnectionReset,
-            ),
-            (
-                DropReason::NoSnifferThread(io::Error::from(OutOfMemory)),
-                OutOfMemory,
             ),
             (DropReason::MatcherPanicked("bug".into()), Other),
         ];

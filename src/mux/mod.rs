@@ -1,12 +1,12 @@
 //! The multiplexer: `Mux`, the API a user calls (build, register routes,
 //! serve, shut down), and the machinery behind it.
 //!
-//! `serve` runs the accept loop ([`accept_loop`](mod@accept_loop)) on the calling thread.
-//! Each accepted connection becomes a job for the sniffer pool ([`pool`]);
-//! a sniffer thread takes it down the per-connection path
-//! ([`per_connection`]): sniff until the routes decide, then queue it for
-//! the winning route's `Listener`, run the inline route's handler, or
-//! close it and report an [`event`]. A [`Dispatcher`] takes the same path
+//! `serve` supervises the sniffer pool ([`pool`]) from the calling thread:
+//! its threads take turns accepting ([`accept_loop`](mod@accept_loop)),
+//! and each takes what it accepted down the per-connection path
+//! ([`per_connection`]) itself: sniff until the routes decide, then queue
+//! it for the winning route's `Listener`, run the inline route's handler,
+//! or close it and report an [`event`]. A [`Dispatcher`] takes the same path
 //! on its caller's thread. What they all share, and how shutdown reaches
 //! each of them, is in [`core`].
 
@@ -20,6 +20,7 @@ pub(crate) mod event;
 pub(crate) mod handle;
 mod per_connection;
 mod pool;
+mod slot;
 pub(crate) mod stats;
 mod thread_ceiling;
 
@@ -30,7 +31,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use crate::matcher::Matcher;
-use crate::mux::accept_loop::accept_loop;
+use crate::mux::accept_loop::supervise;
 use crate::mux::builder::{MuxBuilder, Settings};
 use crate::mux::core::{Core, EventCallback};
 use crate::mux::dispatcher::Dispatcher;
@@ -78,7 +79,8 @@ use crate::source::accept::Accept;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Mux<S: Accept = TcpListener> {
-    source: S,
+    /// Shared with the sniffer threads while they accept.
+    source: Arc<S>,
     local_addr: S::Addr,
     core: Arc<Core<S::Conn, S::Addr>>,
     matchers: Vec<Box<dyn Matcher>>,
@@ -157,7 +159,7 @@ impl<S: Accept> Mux<S> {
         let local_addr = source.local_addr()?;
         let wake_accept = source.wake_handle()?;
         Ok(Mux {
-            source,
+            source: Arc::new(source),
             local_addr,
             core: Arc::new(Core::new(settings, wake_accept)),
             matchers: Vec::new(),
@@ -300,7 +302,7 @@ impl<S: Accept> Mux<S> {
     /// Sets the function that receives an [`Event`] for every connection
     /// closed before reaching a handler and every transient accept error.
     ///
-    /// It runs on sniffer threads and on the accept loop's thread (and on
+    /// It runs on sniffer threads and on the thread in `serve` (and on
     /// a dispatcher's caller's thread): keep it short, and do not block in
     /// it. A later call replaces the callback.
     ///
@@ -486,15 +488,17 @@ impl<S: Accept> Mux<S> {
         let result = if self.core.is_stopping() {
             Ok(())
         } else {
-            accept_loop(&self.core, &self.source)
+            supervise(&self.core, &self.source)
         };
         if let Some(deadline) = self.core.drain_deadline() {
             self.core.pool.wait_idle(deadline);
         }
-        self.core.stop(false);
-        // A sniffer thread started just before shutdown may have taken its
-        // connection after `stop` looked at the slots; no thread starts
-        // from here on, so this last look reaches every one of them.
+        // After a fatal accept error, other threads still wait in `accept`;
+        // after a shutdown or a graceful one, they were woken already.
+        self.core.stop(result.is_err());
+        // A thread may have taken a connection into its slot after `stop`
+        // looked at the slots; none starts a sniff from here on, so this
+        // last look reaches every one of them.
         self.core.pool.interrupt_sniffs();
         self.core.pool.join_threads();
         result

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use crate::mux::core::{Core, RouteTable};
 use crate::mux::event::DropReason;
-use crate::mux::pool::{Job, SniffSlot, SnifferPool};
+use crate::mux::pool::{Job, SnifferPool};
+use crate::mux::slot::SniffSlot;
 use crate::route::id::RouteId;
 use crate::route::shared::HandOffError;
 use crate::route::stream::{Arrival, PeekableStream};
@@ -49,16 +50,20 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
-/// Marks the current job done when the sniffer thread leaves it, even by
+/// Marks the current sniff done when the sniffer thread leaves it, even by
 /// unwinding from a panic in a matcher or the event callback.
-struct JobDone<'a, C: crate::Connection, A> {
-    pool: &'a SnifferPool<C, A>,
+struct JobDone<'a, C: crate::Connection> {
+    pool: &'a SnifferPool<C>,
+    /// Whether the thread goes back to accepting next (no inline handler
+    /// holds it).
+    returning: bool,
 }
 
-impl<C: crate::Connection, A> Drop for JobDone<'_, C, A> {
+impl<C: crate::Connection> Drop for JobDone<'_, C> {
     fn drop(&mut self) {
-        self.pool.job_done();
-        if thread::panicking() {
+        let dying = thread::panicking();
+        self.pool.job_done(self.returning && !dying);
+        if dying {
             self.pool.thread_died();
         }
     }
@@ -94,16 +99,20 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         }
     }
 
-    /// A sniffer thread's life: take jobs until the pool says stop.
-    pub(super) fn run_sniffer(&self, slot: &SniffSlot<C>) {
-        while let Some(job) = self.pool.next_job() {
-            let inline = {
-                let _done = JobDone { pool: &self.pool };
-                self.sniff_and_dispatch(slot, job)
+    /// Sniffs and routes a connection this sniffer thread accepted, and
+    /// serves it here if an inline route took it.
+    pub(super) fn sniff_accepted(&self, slot: &SniffSlot<C>, job: Job<C, A>) {
+        let inline = {
+            let mut done = JobDone {
+                pool: &self.pool,
+                returning: false,
             };
-            if let Some(work) = inline {
-                self.run_inline(slot, work);
-            }
+            let inline = self.sniff_and_dispatch(slot, job);
+            done.returning = inline.is_none();
+            inline
+        };
+        if let Some(work) = inline {
+            self.run_inline(slot, work);
         }
     }
 

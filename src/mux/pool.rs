@@ -1,29 +1,42 @@
-//! The sniffer pool: reusable threads that sniff accepted connections,
-//! and the limit on how many sniffs run at once.
+//! The sniffer pool: threads that take turns accepting, and sniff and
+//! route what they accept themselves (the leader/followers pattern, as
+//! Apache's worker MPM and nginx without `accept_mutex` share a listening
+//! socket), so that a connection crosses no thread before its handler.
 //!
-//! The accept loop waits for capacity (so excess connections stay in the
-//! kernel's backlog rather than in memory), then submits each accepted
-//! connection as a job. A job goes to an idle sniffer thread if there is
-//! one; otherwise the caller starts a new thread. Threads that stay idle
-//! for the idle timeout exit, so a burst does not leave its threads behind.
+//! A thread is in one of three states:
+//! - **accepting**: it holds a turn, and waits for a place under the
+//!   connection limit, then blocks in the source's `accept`. Several
+//!   threads may; the kernel wakes one per connection.
+//! - **waiting** for a turn: at most [`max_acceptors`] threads accept at
+//!   once, and none may while the sniffs in progress and the turns held
+//!   reach the sniff limit, or during the back-off after a transient
+//!   accept error. A thread that waits longer than the idle timeout exits,
+//!   unless no other thread is left to accept.
+//! - **busy**: sniffing the connection it accepted, then running an inline
+//!   route's handler if one matched.
 //!
-//! Each thread holds the connection it is sniffing in a `SniffSlot`, where
-//! shutdown can reach it: shutting the socket down makes a blocked read
-//! return at once, which is what keeps shutdown prompt when no deadline is
-//! set.
+//! A thread leaving `accept` with a connection makes sure somebody accepts
+//! after it: if it was the last thread accepting, it wakes one waiting for
+//! a turn or, if none waits, asks the supervisor (the thread in `serve`)
+//! to start one. That is the only wake-up on the way of a connection, and
+//! it happens only when every thread is busy; the supervisor never starts
+//! a thread past the [`thread_ceiling`](crate::mux::thread_ceiling).
+//!
+//! [`max_acceptors`]: SnifferPool::max_acceptors
 
-use std::collections::VecDeque;
-use std::net::Shutdown;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::mux::accept_retry::Backoff;
+use crate::mux::slot::SniffSlot;
 use crate::source::connection::Connection;
 use crate::sync::limit::ConnectionPermit;
-use crate::sync::lock::{lock, read, unpoisoned, write};
+use crate::sync::lock::{lock, unpoisoned};
 
-/// An accepted connection waiting to be sniffed.
+/// A connection just accepted, to be sniffed.
 pub(crate) struct Job<C, A> {
     pub(crate) conn: C,
     pub(crate) peer: A,
@@ -33,105 +46,69 @@ pub(crate) struct Job<C, A> {
     pub(crate) permit: ConnectionPermit,
 }
 
-/// The connection a sniffer thread is working on, reachable by shutdown.
-pub(crate) struct SniffSlot<C> {
-    conn: RwLock<Option<C>>,
-    /// Set while the thread runs an inline route's handler: `serve` does
-    /// not wait for handlers, so it does not join such a thread.
-    in_handler: AtomicBool,
-}
-
-impl<C: Connection> SniffSlot<C> {
-    pub(crate) fn new() -> Self {
-        SniffSlot {
-            conn: RwLock::new(None),
-            in_handler: AtomicBool::new(false),
-        }
-    }
-
-    /// Marks the thread as running (or done running) an inline handler.
-    pub(crate) fn set_in_handler(&self, running: bool) {
-        self.in_handler.store(running, Ordering::SeqCst);
-    }
-
-    /// Puts `conn` in the slot for the duration of its sniff.
-    pub(crate) fn hold(&self, conn: C) {
-        *write(&self.conn) = Some(conn);
-    }
-
-    /// Runs `sniff` on the held connection; `None` if the slot is empty.
-    ///
-    /// The sniff, and the matchers (user code) in it, run under the
-    /// slot's read lock, and that is harmless: the only writer is this
-    /// same thread (`hold` before, `release` after), so no writer can be
-    /// waiting meanwhile, and every other user of the lock (`interrupt`,
-    /// from shutdown) only reads and so gets it at once. The lock is
-    /// private to the pool, so a matcher cannot take it again. What it
-    /// buys is that `interrupt` can reach the connection while it is
-    /// being read, with no reference count or allocation per connection.
-    pub(crate) fn with<R>(&self, sniff: impl FnOnce(&C) -> R) -> Option<R> {
-        let guard = read(&self.conn);
-        guard.as_ref().map(sniff)
-    }
-
-    /// Takes the connection back out once its sniff is over.
-    pub(crate) fn release(&self) -> Option<C> {
-        write(&self.conn).take()
-    }
-
-    /// Shuts down the held connection, if any, so its sniff ends now.
-    ///
-    /// The connection's `shutdown` (user code, for a source of the
-    /// user's) runs under the read lock, which keeps the connection from
-    /// being released and dropped meanwhile; it delays only this slot's
-    /// thread, whose connection is being closed anyway.
-    pub(crate) fn interrupt(&self) {
-        if let Some(conn) = read(&self.conn).as_ref() {
-            // The connection is being dropped anyway; a socket that is
-            // already closed has nothing left to interrupt.
-            let _ = conn.shutdown(Shutdown::Both);
-        }
-    }
-}
-
 /// A started sniffer thread and the slot it sniffs in.
 struct SnifferThread<C> {
     slot: Arc<SniffSlot<C>>,
     thread: JoinHandle<()>,
 }
 
-/// Who will run a submitted job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Submitted {
-    /// An idle thread will take it.
-    ToIdleThread,
-    /// No thread is free: the caller must start one (or call
-    /// [`SnifferPool::thread_failed_to_start`]).
-    NeedsThread,
+/// What the supervisor is to do next.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Task {
+    /// Start a thread: nobody is left to accept. (Counted already: report
+    /// the outcome with `thread_started` or `thread_failed_to_start`.)
+    StartThread,
+    /// Nobody is left to accept and the pool has as many threads as it
+    /// may: report it; accepting waits for a busy thread.
+    ReportCeiling(usize),
+    /// Accepting is over: shutdown or a graceful shutdown began, or
+    /// accepting failed for good.
+    End,
 }
 
-struct PoolState<C, A> {
-    jobs: VecDeque<Job<C, A>>,
-    /// Threads started and not yet exited (or about to be started).
+struct PoolState {
+    /// Threads started and not yet exited, with one being started.
     threads: usize,
-    /// Threads waiting in `next_job`.
-    idle: usize,
-    /// Jobs queued or being sniffed.
+    /// Threads holding a turn.
+    accepting: usize,
+    /// Threads waiting for a turn.
+    waiting: usize,
+    /// Whether the supervisor is starting a thread.
+    starting: bool,
+    /// Connections accepted and not yet through their sniff.
     in_flight: usize,
     stopping: bool,
-    /// No new jobs will come (a graceful shutdown): the accept loop stops
-    /// waiting for capacity, while jobs in progress go on.
+    /// No new connections will be accepted (a graceful shutdown); sniffs
+    /// in progress go on.
     draining: bool,
+    /// The error that ended accepting, for `serve` to return.
+    failed: Option<io::Error>,
+    /// The back-off after transient accept errors, shared by every thread:
+    /// none takes a turn before `retry_at`.
+    backoff: Backoff,
+    retry_at: Option<Instant>,
+    /// Whether the ceiling was reported since a thread last took a turn.
+    ceiling_reported: bool,
+}
+
+impl PoolState {
+    fn ending(&self) -> bool {
+        self.stopping || self.draining || self.failed.is_some()
+    }
 }
 
 /// The pool's bookkeeping; the threads themselves are started by the
-/// multiplexer, which knows what they run.
-pub(crate) struct SnifferPool<C, A> {
-    state: Mutex<PoolState<C, A>>,
-    job_queued: Condvar,
-    capacity_or_stop: Condvar,
+/// supervisor, which knows what they run.
+pub(crate) struct SnifferPool<C> {
+    state: Mutex<PoolState>,
+    /// Where threads wait for a turn.
+    turn: Condvar,
+    /// Where the supervisor waits for work, and a graceful shutdown for
+    /// the last sniff.
+    supervisor: Condvar,
     threads: Mutex<Vec<SnifferThread<C>>>,
     max_in_flight: usize,
+    max_acceptors: usize,
     /// The most threads it may have alive: see
     /// [`thread_ceiling`](crate::mux::thread_ceiling).
     /// Set when serving starts; no limit until then.
@@ -139,27 +116,44 @@ pub(crate) struct SnifferPool<C, A> {
     idle_timeout: Duration,
 }
 
-impl<C: Connection, A> SnifferPool<C, A> {
+impl<C: Connection> SnifferPool<C> {
     pub(crate) fn new(max_in_flight: usize, idle_timeout: Duration) -> Self {
         SnifferPool {
             state: Mutex::new(PoolState {
-                jobs: VecDeque::new(),
                 threads: 0,
-                idle: 0,
+                accepting: 0,
+                waiting: 0,
+                starting: false,
                 in_flight: 0,
                 stopping: false,
                 draining: false,
+                failed: None,
+                backoff: Backoff::default(),
+                retry_at: None,
+                ceiling_reported: false,
             }),
-            job_queued: Condvar::new(),
-            capacity_or_stop: Condvar::new(),
+            turn: Condvar::new(),
+            supervisor: Condvar::new(),
             threads: Mutex::new(Vec::new()),
             max_in_flight: max_in_flight.max(1),
+            max_acceptors: Self::max_acceptors(),
             max_threads: AtomicUsize::new(usize::MAX),
             idle_timeout,
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, PoolState<C, A>> {
+    /// The most threads that accept at once: two per processor, at least
+    /// four. More would only wait in the kernel: one accepting thread per
+    /// processor keeps each busy, and the spare ones mean that a thread
+    /// finishing a connection nearly always goes straight back to `accept`
+    /// (a busy one is woken only when none is left there). Threads past
+    /// this many wait for a turn, and exit after the idle timeout.
+    fn max_acceptors() -> usize {
+        let processors = std::thread::available_parallelism().map_or(1, usize::from);
+        (2 * processors).max(4)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
         lock(&self.state)
     }
 
@@ -170,98 +164,169 @@ impl<C: Connection, A> SnifferPool<C, A> {
         self.max_threads.store(max.max(1), Ordering::Relaxed);
     }
 
-    fn max_threads(&self) -> usize {
-        self.max_threads.load(Ordering::Relaxed)
+    /// Whether a thread may take a turn now: below the acceptors' cap,
+    /// and with room under the sniff limit for every turn to end in a
+    /// connection.
+    fn turn_free(&self, state: &PoolState) -> bool {
+        state.accepting < self.max_acceptors
+            && state.in_flight + state.accepting < self.max_in_flight
     }
 
-    /// Whether a job submitted now would find no idle thread and no
-    /// thread could be started for it.
-    fn at_thread_ceiling(&self, state: &PoolState<C, A>) -> bool {
-        state.jobs.len() >= state.idle && state.threads >= self.max_threads()
+    /// Whether no thread accepts, none will without help, and one could.
+    fn needs_acceptor(&self, state: &PoolState) -> bool {
+        state.accepting == 0 && !state.starting && !state.ending() && self.turn_free(state)
     }
 
-    /// Waits until another sniff may start, and a thread can run it;
-    /// `false` once the pool stops. If it has to wait for a thread because
-    /// the pool is at its thread ceiling, it first calls `at_ceiling` with
-    /// the number of threads, with no lock held.
-    pub(crate) fn wait_for_capacity(&self, at_ceiling: impl FnOnce(usize)) -> bool {
-        let mut at_ceiling = Some(at_ceiling);
+    /// Makes sure some thread will accept, if none does and one may: wakes
+    /// a thread waiting for a turn, or the supervisor to start one.
+    fn find_acceptor(&self, state: &PoolState) {
+        if !self.needs_acceptor(state) {
+            return;
+        }
+        if state.waiting > 0 {
+            self.turn.notify_one();
+        } else {
+            self.supervisor.notify_all();
+        }
+    }
+
+    /// Waits for a turn to accept; `false` tells the thread to exit (the
+    /// pool is ending, or it waited past the idle timeout while another
+    /// thread can accept), and counts it gone. `arriving`: the thread's
+    /// first turn, which ends its start.
+    pub(crate) fn take_turn(&self, arriving: bool) -> bool {
         let mut state = self.lock();
+        state.waiting += 1;
+        if arriving {
+            state.starting = false;
+        }
+        let mut idle_until = None;
         loop {
-            if state.stopping || state.draining {
-                return false;
+            if state.ending() {
+                break;
             }
-            let ceiling = self.at_thread_ceiling(&state);
-            if state.in_flight < self.max_in_flight && !ceiling {
+            if let Some(retry_at) = state.retry_at {
+                let now = Instant::now();
+                if now < retry_at {
+                    state = unpoisoned(self.turn.wait_timeout(state, retry_at - now)).0;
+                    continue;
+                }
+                state.retry_at = None;
+            }
+            if self.turn_free(&state) {
+                state.waiting -= 1;
+                state.accepting += 1;
+                state.ceiling_reported = false;
                 return true;
             }
-            if let Some(report) = at_ceiling.take_if(|_| ceiling) {
-                let threads = state.threads;
-                drop(state);
-                report(threads);
-                state = self.lock();
-                continue;
+            let now = Instant::now();
+            let mut until = *idle_until.get_or_insert(now + self.idle_timeout);
+            if now >= until {
+                let others = state.accepting + state.waiting - 1 + usize::from(state.starting);
+                if others > 0 {
+                    break;
+                }
+                // The last thread that could accept stays.
+                until = now + self.idle_timeout;
+                idle_until = Some(until);
             }
-            state = unpoisoned(self.capacity_or_stop.wait(state));
+            state = unpoisoned(self.turn.wait_timeout(state, until - now)).0;
         }
+        state.waiting -= 1;
+        state.threads -= 1;
+        false
     }
 
-    /// Wakes the accept loop if it may be waiting at the thread ceiling
-    /// for a thread that just became free or exited.
-    fn thread_freed(&self, state: &PoolState<C, A>) {
-        if state.threads + 1 >= self.max_threads() {
-            self.capacity_or_stop.notify_all();
-        }
-    }
-
-    /// Tells the accept loop that no more jobs will come; jobs in progress
-    /// go on.
-    pub(crate) fn drain(&self) {
-        self.lock().draining = true;
-        self.capacity_or_stop.notify_all();
-    }
-
-    /// Waits until no job is queued or running, the pool stops, or
-    /// `deadline` passes.
-    pub(crate) fn wait_idle(&self, deadline: Instant) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let _ = unpoisoned(
-            self.capacity_or_stop
-                .wait_timeout_while(self.lock(), left, |s| s.in_flight > 0 && !s.stopping),
-        );
-    }
-
-    /// Sleeps for `delay` unless the pool stops first; `false` if it did.
-    pub(crate) fn pause(&self, delay: Duration) -> bool {
-        let (state, _) = unpoisoned(self.capacity_or_stop.wait_timeout_while(
-            self.lock(),
-            delay,
-            |s| !s.stopping && !s.draining,
-        ));
-        !state.stopping && !state.draining
-    }
-
-    /// Queues a job; gives it back if the pool has stopped.
-    pub(crate) fn submit(&self, job: Job<C, A>) -> Result<Submitted, Job<C, A>> {
+    /// Records that the thread holding a turn accepted a connection, which
+    /// it sniffs next. If it was the last thread accepting, another is
+    /// found to take its place.
+    pub(crate) fn accepted(&self) {
         let mut state = self.lock();
-        if state.stopping {
-            return Err(job);
-        }
+        state.accepting -= 1;
         state.in_flight += 1;
-        state.jobs.push_back(job);
-        if state.jobs.len() <= state.idle {
-            drop(state);
-            self.job_queued.notify_one();
-            Ok(Submitted::ToIdleThread)
-        } else {
-            state.threads += 1;
-            Ok(Submitted::NeedsThread)
+        state.backoff.reset();
+        self.find_acceptor(&state);
+    }
+
+    /// Records a transient accept error: the thread gives its turn up and
+    /// no thread takes one until the shared back-off has passed. Returns
+    /// the back-off.
+    pub(crate) fn accept_failed(&self) -> Duration {
+        let mut state = self.lock();
+        state.accepting -= 1;
+        let delay = state.backoff.next_delay();
+        let retry_at = Instant::now() + delay;
+        state.retry_at = Some(state.retry_at.map_or(retry_at, |at| at.max(retry_at)));
+        delay
+    }
+
+    /// Records a fatal accept error, which ends accepting: the first is
+    /// the one `serve` returns.
+    pub(crate) fn accept_failed_for_good(&self, error: io::Error) {
+        let mut state = self.lock();
+        state.accepting -= 1;
+        state.failed.get_or_insert(error);
+        drop(state);
+        self.turn.notify_all();
+        self.supervisor.notify_all();
+    }
+
+    /// Gives up a turn without a connection (accepting is ending). Returns
+    /// how many threads still hold one: shutdown's wake-up is passed on to
+    /// them, in case the source's wakes only one.
+    pub(crate) fn give_up_turn(&self) -> usize {
+        let mut state = self.lock();
+        state.accepting -= 1;
+        state.accepting
+    }
+
+    /// Marks a sniff finished. `returning`: the thread is coming back for a
+    /// turn (no inline handler holds it), so it need not be replaced.
+    pub(crate) fn job_done(&self, returning: bool) {
+        let mut state = self.lock();
+        state.in_flight -= 1;
+        if state.in_flight == 0 && state.draining {
+            self.supervisor.notify_all();
+        }
+        if !returning {
+            self.find_acceptor(&state);
         }
     }
 
-    /// Records a thread started after [`Submitted::NeedsThread`]. Once the
-    /// list holds more than twice as many threads as are alive, it joins
-    /// and drops the exited ones, so that a ramp of many starts costs
+    /// Records that a thread died mid-sniff (a panic unwound through it).
+    pub(crate) fn thread_died(&self) {
+        let mut state = self.lock();
+        state.threads -= 1;
+        self.find_acceptor(&state);
+    }
+
+    /// Waits for the supervisor's next task.
+    pub(crate) fn next_task(&self) -> Task {
+        let mut state = self.lock();
+        loop {
+            if state.ending() {
+                return Task::End;
+            }
+            if self.needs_acceptor(&state) && state.waiting == 0 {
+                let threads = state.threads;
+                if threads < self.max_threads.load(Ordering::Relaxed) {
+                    state.threads += 1;
+                    state.starting = true;
+                    return Task::StartThread;
+                }
+                if !state.ceiling_reported {
+                    state.ceiling_reported = true;
+                    return Task::ReportCeiling(threads);
+                }
+            }
+            state = unpoisoned(self.supervisor.wait(state));
+        }
+    }
+
+    /// Records a thread started after [`Task::StartThread`] (it ends its
+    /// start itself, when it first asks for a turn). Once the list
+    /// holds more than twice as many threads as are alive, it joins and
+    /// drops the exited ones, so that a ramp of many starts costs
     /// amortised constant time per start.
     pub(crate) fn thread_started(&self, slot: Arc<SniffSlot<C>>, thread: JoinHandle<()>) {
         let alive = self.lock().threads;
@@ -282,87 +347,57 @@ impl<C: Connection, A> SnifferPool<C, A> {
         }
     }
 
-    /// Records that a thread could not be started. If no thread is left
-    /// to run the job just queued, it is taken back for the caller to drop.
-    pub(crate) fn thread_failed_to_start(&self) -> Option<Job<C, A>> {
+    /// Records that a thread could not be started; returns the threads
+    /// alive.
+    pub(crate) fn thread_failed_to_start(&self) -> usize {
         let mut state = self.lock();
         state.threads -= 1;
-        if state.threads > 0 {
-            return None;
-        }
-        let job = state.jobs.pop_back()?;
-        state.in_flight -= 1;
-        drop(state);
-        self.capacity_or_stop.notify_all();
-        Some(job)
+        state.starting = false;
+        state.threads
     }
 
-    /// Waits for the next job; `None` tells the thread to exit (the pool
-    /// stopped, or it stayed idle for the idle timeout).
-    pub(crate) fn next_job(&self) -> Option<Job<C, A>> {
-        let mut state = self.lock();
-        state.idle += 1;
-        self.thread_freed(&state);
-        loop {
-            if !state.stopping {
-                if let Some(job) = state.jobs.pop_front() {
-                    state.idle -= 1;
-                    return Some(job);
-                }
-            }
-            let timed_out = if state.stopping {
-                true
-            } else {
-                let (next, wait) =
-                    unpoisoned(self.job_queued.wait_timeout(state, self.idle_timeout));
-                state = next;
-                wait.timed_out() && state.jobs.is_empty()
-            };
-            if timed_out || state.stopping {
-                state.idle -= 1;
-                state.threads -= 1;
-                self.thread_freed(&state);
-                return None;
-            }
-        }
+    /// The error that ended accepting, if one did.
+    pub(crate) fn take_failure(&self) -> Option<io::Error> {
+        self.lock().failed.take()
     }
 
-    /// Marks a job finished, freeing its place for the accept loop.
-    pub(crate) fn job_done(&self) {
-        let mut state = self.lock();
-        // Only the accept loop at the sniff limit, or a graceful shutdown
-        // waiting for the last sniff, waits for this: a notification
-        // costs a system call, so it is sent only when one may wait.
-        let someone_waits = state.in_flight == self.max_in_flight || state.in_flight == 1;
-        state.in_flight -= 1;
-        drop(state);
-        if someone_waits {
-            self.capacity_or_stop.notify_all();
-        }
+    /// Tells the threads that no more connections will be accepted;
+    /// sniffs in progress go on.
+    pub(crate) fn drain(&self) {
+        self.lock().draining = true;
+        self.turn.notify_all();
+        self.supervisor.notify_all();
     }
 
-    /// Records that a thread died mid-job (a panic unwound through it).
-    pub(crate) fn thread_died(&self) {
-        let mut state = self.lock();
-        state.threads -= 1;
-        self.thread_freed(&state);
+    /// Waits until no sniff is in progress, the pool stops, or `deadline`
+    /// passes.
+    pub(crate) fn wait_idle(&self, deadline: Instant) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let _ = unpoisoned(
+            self.supervisor
+                .wait_timeout_while(self.lock(), left, |s| s.in_flight > 0 && !s.stopping),
+        );
     }
 
-    /// Stops the pool: no more jobs are accepted, waiting threads exit,
-    /// and the jobs not started yet are handed back to be dropped.
-    pub(crate) fn stop(&self) -> VecDeque<Job<C, A>> {
-        let mut state = self.lock();
-        state.stopping = true;
-        let unstarted = std::mem::take(&mut state.jobs);
-        state.in_flight -= unstarted.len();
-        drop(state);
-        self.job_queued.notify_all();
-        self.capacity_or_stop.notify_all();
-        unstarted
+    /// Sleeps for `delay` unless accepting ends first; `false` if it did.
+    pub(crate) fn pause(&self, delay: Duration) -> bool {
+        let (state, _) = unpoisoned(
+            self.supervisor
+                .wait_timeout_while(self.lock(), delay, |s| !s.ending()),
+        );
+        !state.ending()
+    }
+
+    /// Stops the pool: threads waiting for a turn exit, and so does each
+    /// busy one when its connection is done.
+    pub(crate) fn stop(&self) {
+        self.lock().stopping = true;
+        self.turn.notify_all();
+        self.supervisor.notify_all();
     }
 
     /// Shuts down every connection being sniffed. The connections'
-    /// `shutdown` runs after the thread list is unlocked: the accept loop
+    /// `shutdown` runs after the thread list is unlocked: the supervisor
     /// must not wait on it to record a new thread.
     pub(crate) fn interrupt_sniffs(&self) {
         let slots: Vec<Arc<SniffSlot<C>>> = lock(&self.threads)
@@ -380,186 +415,18 @@ impl<C: Connection, A> SnifferPool<C, A> {
     pub(crate) fn join_threads(&self) {
         let threads = std::mem::take(&mut *lock(&self.threads));
         for SnifferThread { slot, thread } in threads {
-            if !slot.in_handler.load(Ordering::SeqCst) {
+            if !slot.in_handler() {
                 // A thread that panicked has already been accounted for.
                 let _ = thread.join();
             }
         }
     }
 
-    /// How many connections are queued or being sniffed.
+    /// How many connections are being sniffed.
     pub(crate) fn in_flight(&self) -> usize {
         self.lock().in_flight
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::memory::{pair, MemoryStream};
-    use std::thread;
-
-    fn job(peer: u32) -> Job<MemoryStream, u32> {
-        Job {
-            conn: pair().1,
-            peer,
-            accepted_at: Instant::now(),
-            permit: crate::sync::limit::ConnectionLimit::new(usize::MAX)
-                .acquire()
-                .unwrap(),
-        }
-    }
-
-    #[test]
-    fn jobs_need_threads_until_some_are_idle() {
-        let pool = Arc::new(SnifferPool::new(8, Duration::from_secs(10)));
-        assert_eq!(pool.submit(job(1)).ok(), Some(Submitted::NeedsThread));
-        let worker = {
-            let pool = Arc::clone(&pool);
-            thread::spawn(move || {
-                let mut peers = Vec::new();
-                while let Some(job) = pool.next_job() {
-                    peers.push(job.peer);
-                    pool.job_done();
-                }
-                peers
-            })
-        };
-        while pool.in_flight() > 0 {
-            thread::yield_now();
-        }
-        while pool.lock().idle == 0 {
-            thread::yield_now();
-        }
-        assert_eq!(pool.submit(job(2)).ok(), Some(Submitted::ToIdleThread));
-        while pool.in_flight() > 0 {
-            thread::yield_now();
-        }
-        assert!(pool.stop().is_empty());
-        assert_eq!(worker.join().unwrap(), [1, 2]);
-        assert!(pool.submit(job(3)).is_err());
-        assert!(!pool.wait_for_capacity(|_| {}));
-    }
-
-    #[test]
-    fn capacity_blocks_until_a_job_is_done() {
-        let pool = Arc::new(SnifferPool::new(1, Duration::from_secs(10)));
-        assert!(pool.wait_for_capacity(|_| {}));
-        pool.submit(job(1)).ok().unwrap();
-        let waiter = {
-            let pool = Arc::clone(&pool);
-            thread::spawn(move || pool.wait_for_capacity(|_| {}))
-        };
-        thread::sleep(Duration::from_millis(20));
-        assert!(!waiter.is_finished());
-        let taken = pool.next_job().unwrap();
-        pool.job_done();
-        assert!(waiter.join().unwrap());
-        assert_eq!(taken.peer, 1);
-    }
-
-    #[test]
-    fn idle_threads_exit_after_the_timeout() {
-        let pool: SnifferPool<MemoryStream, u32> = SnifferPool::new(1, Duration::from_millis(10));
-        pool.lock().threads = 1;
-        assert!(pool.next_job().is_none());
-        assert_eq!(pool.lock().threads, 0);
-    }
-
-    #[test]
-    fn stop_hands_back_unstarted_jobs_and_a_failed_start_returns_its_job() {
-        let pool = SnifferPool::new(4, Duration::from_secs(10));
-        pool.submit(job(1)).ok().unwrap();
-        let back = pool.thread_failed_to_start().unwrap();
-        assert_eq!(back.peer, 1);
-        assert_eq!(pool.in_flight(), 0);
-        pool.submit(job(2)).ok().unwrap();
-        pool.submit(job(3)).ok().unwrap();
-        let unstarted: Vec<u32> = pool.stop().into_iter().map(|j| j.peer).collect();
-        assert_eq!(unstarted, [2, 3]);
-        assert_eq!(pool.in_flight(), 0);
-        assert!(!pool.pause(Duration::from_secs(10)));
-    }
-
-    /// A connection whose `shutdown` records whether the pool's thread
-    /// list was unlocked while it ran.
-    struct ListProbe {
-        pool: std::sync::Weak<SnifferPool<ListProbe, u32>>,
-        list_was_free: Arc<AtomicBool>,
-    }
-
-    impl std::io::Read for ListProbe {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            self.read_shared(buf)
-        }
-    }
-
-    impl std::io::Write for ListProbe {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.write_shared(buf)
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Connection for ListProbe {
-        fn read_shared(&self, _: &mut [u8]) -> std::io::Result<usize> {
-            Ok(0)
-        }
-
-        fn write_shared(&self, buf: &[u8]) -> std::io::Result<usize> {
-            Ok(buf.len())
-        }
-
-        fn set_read_timeout(&self, _: Option<Duration>) -> std::io::Result<()> {
-            Ok(())
-        }
-
-        fn read_timeout(&self) -> std::io::Result<Option<Duration>> {
-            Ok(None)
-        }
-
-        fn set_nonblocking(&self, _: bool) -> std::io::Result<()> {
-            Ok(())
-        }
-
-        fn shutdown(&self, _: Shutdown) -> std::io::Result<()> {
-            let pool = self.pool.upgrade().expect("the pool");
-            let free = pool.threads.try_lock().is_ok();
-            self.list_was_free.store(free, Ordering::SeqCst);
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn a_connection_shuts_down_outside_the_pools_locks() {
-        let pool = Arc::new(SnifferPool::new(1, Duration::from_secs(10)));
-        let list_was_free = Arc::new(AtomicBool::new(false));
-        let slot = Arc::new(SniffSlot::new());
-        slot.hold(ListProbe {
-            pool: Arc::downgrade(&pool),
-            list_was_free: Arc::clone(&list_was_free),
-        });
-        pool.thread_started(slot, thread::spawn(|| {}));
-        pool.interrupt_sniffs();
-        assert!(list_was_free.load(Ordering::SeqCst));
-    }
-
-    #[test]
-    fn interrupt_ends_a_blocked_read() {
-        let slot = Arc::new(SniffSlot::new());
-        let (_client, server) = pair();
-        slot.hold(server);
-        let reader = {
-            let slot = Arc::clone(&slot);
-            thread::spawn(move || slot.with(|c| c.read_shared(&mut [0u8; 4]).unwrap()))
-        };
-        thread::sleep(Duration::from_millis(20));
-        slot.interrupt();
-        assert_eq!(reader.join().unwrap(), Some(0));
-        assert!(slot.release().is_some());
-        assert!(slot.release().is_none());
-    }
-}
+mod tests;

@@ -1,14 +1,16 @@
-//! The `Accept` trait: a source of connections for the accept loop.
+//! The `Accept` trait: a source of connections, which a multiplexer's
+//! sniffer threads take turns accepting from.
 //!
 //! `TcpListener` and `UnixListener` implement it, and so does the in-memory
 //! [`MemoryListener`](crate::memory::MemoryListener) used by tests and
-//! benches. Besides accepting, a source says how to wake a thread blocked
-//! in its `accept`, which shutdown needs. On Linux, shutting a listening
+//! benches. Besides accepting, a source says how to wake the threads
+//! blocked in its `accept`, which shutdown needs. On Linux, shutting a listening
 //! socket down wakes every thread blocked in `accept` on it (with EINVAL)
 //! and refuses connections from then on, so nothing a client sends can be
 //! mistaken for the wake-up. Elsewhere the wake-up is one connection to the
 //! listener's own address (tiny_http does the same), which a client
-//! connecting at that instant can race.
+//! connecting at that instant can race; it wakes one thread, which wakes
+//! the next the same way until none is left in `accept`.
 
 use std::fmt;
 use std::io;
@@ -19,9 +21,10 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use crate::source::connection::Connection;
 
 /// A function that makes every thread blocked in [`Accept::accept`] return
-/// soon (with a connection or an error, either will do). The multiplexer
-/// keeps it until `serve` returns, or until the [`Mux`](crate::Mux) is
-/// dropped unserved, and may call it more than once.
+/// soon (with a connection or an error, either will do; one that wakes a
+/// single thread is called again by the thread it woke while others are
+/// left). The multiplexer keeps it until `serve` returns, or until the
+/// [`Mux`](crate::Mux) is dropped unserved, and may call it more than once.
 pub type WakeAccept = Box<dyn Fn() + Send + Sync>;
 
 /// How long the shutdown wake-up connection may take to connect.
@@ -31,6 +34,11 @@ const WAKE_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 /// A listener the multiplexer can accept connections from.
 ///
 /// The listener must be in blocking mode (the default for std listeners).
+/// Several sniffer threads call [`accept`](Accept::accept) at once, as
+/// several threads may on one `TcpListener`, and each connection must go
+/// to one of them: hence `Sync`. (A source that cannot be shared can be
+/// wrapped in a `Mutex` by its `Accept` impl: the threads then take turns
+/// in `accept`.)
 ///
 /// ```
 /// use connmux::Accept;
@@ -40,7 +48,7 @@ const WAKE_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 /// let addr = Accept::local_addr(&listener).unwrap();
 /// assert!(addr.ip().is_loopback());
 /// ```
-pub trait Accept: Send + 'static {
+pub trait Accept: Send + Sync + 'static {
     /// The accepted connection type.
     type Conn: Connection;
     /// The peer and local address type.

@@ -2,10 +2,11 @@
 //! permit per connection, released when the connection is closed or
 //! handed out of the multiplexer's care.
 //!
-//! The accept loop waits for a free place before it accepts, so that at
+//! A sniffer thread reserves a free place before it accepts, so that at
 //! the limit new connections wait in the kernel's listen backlog instead
-//! of being accepted and dropped, and takes the place once it has a
-//! connection (an accept loop blocked in `accept` holds none). The permit
+//! of being accepted and dropped, however many threads accept at once; it
+//! takes the place once it has a connection (a thread blocked in `accept`
+//! holds a reservation, which is not an open connection). The permit
 //! travels with the connection through the sniff to an inline handler;
 //! a connection queued for a route gives its place back while it waits
 //! in the queue (a route nobody accepts on must not take every place) and
@@ -18,14 +19,16 @@ use crate::sync::lock::lock;
 
 /// How many connections are open, and the most that may be.
 ///
-/// Taking and releasing a place are single atomic operations on `open`,
-/// with no lock: the dispatcher and the sniffers do both once per
-/// connection. Only a thread that must wait for a place (the accept loop
-/// at the limit) takes the lock; a release takes it only when such a
-/// thread is counted in `waiters`.
+/// Taking and releasing a place are single atomic operations on `open`
+/// (and `reserved`), with no lock: the dispatcher and the sniffers do both
+/// once per connection. Only a thread that must wait for a place (an
+/// accepting thread at the limit) takes the lock; a release takes it only
+/// when such a thread is counted in `waiters`.
 pub(crate) struct ConnectionLimit {
     /// Connections holding a permit.
     open: AtomicUsize,
+    /// Places reserved by threads about to accept.
+    reserved: AtomicUsize,
     max_open: usize,
     stopping: AtomicBool,
     /// Held by a waiting `acquire` from before it counts itself in
@@ -48,6 +51,7 @@ impl ConnectionLimit {
     pub(crate) fn new(max_open: usize) -> Arc<ConnectionLimit> {
         Arc::new(ConnectionLimit {
             open: AtomicUsize::new(0),
+            reserved: AtomicUsize::new(0),
             max_open: max_open.max(1),
             stopping: AtomicBool::new(false),
             lock: Mutex::new(()),
@@ -85,12 +89,18 @@ impl ConnectionLimit {
 
     /// Waits until a place is free, without taking it; `false` once
     /// stopping.
-    pub(crate) fn wait_for_place(&self) -> bool {
+    fn wait_for_place(&self) -> bool {
+        self.wait_until(|| self.open.load(Ordering::SeqCst) < self.max_open)
+    }
+
+    /// Waits until `free` says a place is, counted in `waiters` while it
+    /// waits; `false` once stopping.
+    fn wait_until(&self, free: impl Fn() -> bool) -> bool {
         loop {
             if self.stopping.load(Ordering::SeqCst) {
                 return false;
             }
-            if self.open.load(Ordering::SeqCst) < self.max_open {
+            if free() {
                 return true;
             }
             let guard = lock(&self.lock);
@@ -98,13 +108,48 @@ impl ConnectionLimit {
             // Looked at again once counted: a release from here on sees
             // the count and notifies, under the lock this thread holds
             // until the wait has begun, so the notification is not lost.
-            if !self.stopping.load(Ordering::SeqCst)
-                && self.open.load(Ordering::SeqCst) >= self.max_open
-            {
+            if !self.stopping.load(Ordering::SeqCst) && !free() {
                 drop(self.freed.wait(guard));
             }
             self.waiters.fetch_sub(1, Ordering::SeqCst);
         }
+    }
+
+    /// Reserves a place for a connection about to be accepted, waiting
+    /// until one is free beyond those taken or reserved; `false` once
+    /// stopping. The reservation ends with [`claim`](Self::claim) once a
+    /// connection is accepted, or [`unreserve`](Self::unreserve).
+    pub(crate) fn reserve(&self) -> bool {
+        self.wait_until(|| {
+            self.reserved
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |reserved| {
+                    (self.open.load(Ordering::SeqCst) + reserved < self.max_open)
+                        .then_some(reserved + 1)
+                })
+                .is_ok()
+        })
+    }
+
+    /// Gives a reservation back unused.
+    pub(crate) fn unreserve(&self) {
+        self.reserved.fetch_sub(1, Ordering::SeqCst);
+        self.notify(Condvar::notify_all);
+    }
+
+    /// Turns a reservation into a permit for the connection just
+    /// accepted. If a connection that reserved nothing took the place
+    /// meanwhile (a dispatcher's), this one waits for a place like
+    /// [`acquire`](Self::acquire); `None` once stopping.
+    pub(crate) fn claim(self: &Arc<Self>) -> Option<ConnectionPermit> {
+        // Taken before the reservation is given back, so that no other
+        // thread can reserve the place in between.
+        let taken = self.take_place();
+        self.reserved.fetch_sub(1, Ordering::SeqCst);
+        if taken {
+            return Some(self.permit());
+        }
+        self.notify(Condvar::notify_all);
+        self.acquire()
     }
 
     /// Takes a place whether or not one is free, for a connection that
@@ -148,7 +193,9 @@ impl ConnectionLimit {
 impl Drop for ConnectionPermit {
     fn drop(&mut self) {
         self.limit.open.fetch_sub(1, Ordering::SeqCst);
-        self.limit.notify(Condvar::notify_one);
+        // All: a thread waiting to reserve and one waiting to claim may
+        // not both be able to use the place.
+        self.limit.notify(Condvar::notify_all);
     }
 }
 
@@ -212,14 +259,15 @@ mod tests {
     }
 
     #[test]
-    fn waiting_for_a_place_takes_none_and_admitting_takes_one_regardless() {
+    fn a_reservation_takes_no_place_and_admitting_takes_one_regardless() {
         let limit = ConnectionLimit::new(1);
-        assert!(limit.wait_for_place());
+        assert!(limit.reserve());
         assert_eq!(limit.open(), 0);
+        limit.unreserve();
         let held = limit.acquire().unwrap();
         let waiter = {
             let limit = Arc::clone(&limit);
-            thread::spawn(move || limit.wait_for_place())
+            thread::spawn(move || limit.reserve())
         };
         let admitted = limit.admit();
         assert_eq!(limit.open(), 2, "past the limit");
@@ -229,6 +277,39 @@ mod tests {
         drop(admitted);
         assert!(waiter.join().unwrap());
         assert_eq!(limit.open(), 0);
+        assert!(limit.claim().is_some());
+    }
+
+    #[test]
+    fn reservations_never_outnumber_the_free_places() {
+        let limit = ConnectionLimit::new(2);
+        let held = limit.acquire().unwrap();
+        assert!(limit.reserve());
+        let second = {
+            let limit = Arc::clone(&limit);
+            thread::spawn(move || limit.reserve())
+        };
+        thread::sleep(Duration::from_millis(20));
+        assert!(!second.is_finished(), "one place, reserved already");
+        let claimed = limit.claim().expect("the reserved place");
+        assert_eq!(limit.open(), 2);
+        drop(held);
+        assert!(second.join().unwrap(), "the released place");
+        // A dispatcher takes the reserved place: the claim waits for one.
+        let dispatched = limit.try_acquire().expect("a place nobody holds");
+        let claim = {
+            let limit = Arc::clone(&limit);
+            thread::spawn(move || limit.claim().map(drop).is_some())
+        };
+        thread::sleep(Duration::from_millis(20));
+        assert!(!claim.is_finished(), "both places taken");
+        drop(dispatched);
+        assert!(claim.join().unwrap());
+        drop(claimed);
+        assert_eq!(
+            (limit.open(), limit.reserved.load(Ordering::SeqCst)),
+            (0, 0)
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod example;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,7 @@ pub struct Seen<A> {
     /// The peer, for connection events.
     pub peer: Option<A>,
     /// `not_matched`, `timed_out`, `queue_full`, `route_closed`, `io`,
-    /// `shut_down`, `no_sniffer_thread` or `accept_failed`.
+    /// `shut_down` or `accept_failed`.
     pub kind: &'static str,
     pub sniffed_bytes: usize,
     /// The event's Display text.
@@ -48,7 +49,6 @@ fn summarize<A: Clone + std::fmt::Debug>(event: &Event<A>) -> Seen<A> {
                 DropReason::RouteClosed(_) => "route_closed",
                 DropReason::Io(_) => "io",
                 DropReason::ShutDown => "shut_down",
-                DropReason::NoSnifferThread(_) => "no_sniffer_thread",
                 DropReason::ProxyHeader(_) => "proxy_header",
                 DropReason::MatcherPanicked(_) => "matcher_panicked",
                 DropReason::TooManyConnections => "too_many_connections",
@@ -211,9 +211,10 @@ enum ScriptItem<C> {
 }
 
 /// An `Accept` source that returns exactly what the test scripts, in
-/// order: connections of any type, and accept errors.
+/// order: connections of any type, and accept errors. (The threads
+/// accepting take turns at the receiver.)
 pub struct ScriptedSource<C> {
-    items: Receiver<ScriptItem<C>>,
+    items: Mutex<Receiver<ScriptItem<C>>>,
     waker: mpsc::Sender<ScriptItem<C>>,
 }
 
@@ -234,7 +235,7 @@ pub fn scripted_source<C>() -> (ScriptedSource<C>, Script<C>) {
     let (tx, rx) = mpsc::channel();
     (
         ScriptedSource {
-            items: rx,
+            items: Mutex::new(rx),
             waker: tx.clone(),
         },
         Script { items: tx },
@@ -246,7 +247,7 @@ impl<C: connmux::Connection> Accept for ScriptedSource<C> {
     type Addr = u64;
 
     fn accept(&self) -> io::Result<(C, u64)> {
-        match self.items.recv() {
+        match self.items.lock().unwrap().recv() {
             Ok(ScriptItem::Next(Scripted::Conn(conn, peer))) => Ok((conn, peer)),
             Ok(ScriptItem::Next(Scripted::Error(error))) => Err(error),
             Ok(ScriptItem::Wake) => Err(io::Error::from(io::ErrorKind::Interrupted)),
@@ -259,7 +260,7 @@ impl<C: connmux::Connection> Accept for ScriptedSource<C> {
     }
 
     fn wake_handle(&self) -> io::Result<connmux::WakeAccept> {
-        let waker = std::sync::Mutex::new(self.waker.clone());
+        let waker = Mutex::new(self.waker.clone());
         Ok(Box::new(move || {
             let _ = waker.lock().unwrap().send(ScriptItem::Wake);
         }))
@@ -269,13 +270,13 @@ impl<C: connmux::Connection> Accept for ScriptedSource<C> {
 /// A connection that yields `bytes` and then fails every read with
 /// `error`, as a client whose connection is reset mid-sniff.
 pub struct FailingConn {
-    state: std::sync::Mutex<(Vec<u8>, io::ErrorKind)>,
+    state: Mutex<(Vec<u8>, io::ErrorKind)>,
 }
 
 impl FailingConn {
     pub fn new(bytes: &[u8], error: io::ErrorKind) -> Self {
         FailingConn {
-            state: std::sync::Mutex::new((bytes.to_vec(), error)),
+            state: Mutex::new((bytes.to_vec(), error)),
         }
     }
 }
