@@ -16,7 +16,7 @@
 //! | stage | in `src/` | what happens |
 //! |---|---|---|
 //! | accept | `source/` | an [`Accept`] source (`TcpListener`, `UnixListener`, [`memory`]) yields a [`Connection`] |
-//! | multiplex | `mux/` | [`Mux`] runs the accept loop and the sniffer threads, or a [`Dispatcher`] your own loop; limits, [`Event`]s, [`Stats`], shutdown |
+//! | multiplex | `mux/` | [`Mux`] runs sniffer threads that take turns accepting and sniff what they accept, or a [`Dispatcher`] serves your own loop; limits, [`Event`]s, [`Stats`], shutdown |
 //! | sniff | `sniff/`, `proxy/` | the first bytes are read at a pace the client pays for, a PROXY header is removed, the routes decide |
 //! | judge | `matcher/`, `matchers/` | each route's [`Matcher`] gives a [`Verdict`] on the bytes so far |
 //! | hand over | `route/` | the winner's queue and [`Listener`], or its inline handler; the handler reads a [`PeekableStream`] |

@@ -32,6 +32,10 @@ struct Work {
     judgements: AtomicUsize,
     /// Reads of the connection, whatever they returned.
     reads: AtomicUsize,
+    /// Looks for input without blocking that the sniff asked for
+    /// (`Connection::poll_input`), summed over its calls, and the calls.
+    polls: AtomicUsize,
+    poll_calls: AtomicUsize,
 }
 
 impl Work {
@@ -93,6 +97,12 @@ impl<C: Connection> Connection for Counted<C> {
 
     fn wait_for_input(&self) -> io::Result<()> {
         self.conn.wait_for_input()
+    }
+
+    fn poll_input(&self, polls: u32) -> io::Result<bool> {
+        self.work.poll_calls.fetch_add(1, Ordering::Relaxed);
+        self.work.polls.fetch_add(polls as usize, Ordering::Relaxed);
+        self.conn.poll_input(polls)
     }
 
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
@@ -217,6 +227,28 @@ fn one_byte_pieces_over_tcp() {
     let work = sniff_counted(OPENING, conn);
     client.join().unwrap();
     work.assert_within(OPENING, 40);
+}
+
+#[test]
+fn a_sniff_polls_a_few_times_before_its_first_read_and_never_again() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // The opening comes late, in two pieces: polling finds nothing, and
+    // the reads wait as they always did.
+    let client = thread::spawn(move || {
+        let mut client = TcpStream::connect(addr).unwrap();
+        for piece in [b"PI", b"NG"] {
+            thread::sleep(Duration::from_millis(30));
+            client.write_all(piece).unwrap();
+        }
+        let _ = client.read(&mut [0; 1]);
+    });
+    let (conn, _peer) = listener.accept().unwrap();
+    let work = sniff_counted(4, conn);
+    client.join().unwrap();
+    assert_eq!(work.poll_calls.load(Ordering::Relaxed), 1);
+    assert!(work.polls.load(Ordering::Relaxed) <= 4);
+    assert_eq!(work.reads(), 2, "one read per piece");
 }
 
 #[test]

@@ -79,8 +79,14 @@ fn start_sniffer_thread<S: Accept>(core: &Arc<SourceCore<S>>, source: &Weak<S>) 
 fn run_sniffer<S: Accept>(core: &SourceCore<S>, source: &Weak<S>, slot: &SniffSlot<S::Conn>) {
     let mut arriving = true;
     while core.pool.take_turn(std::mem::take(&mut arriving)) {
+        let turn_taken = Instant::now();
         if let Some(job) = accept_one(core, source) {
+            let idle =
+                job.accepted_at.saturating_duration_since(turn_taken) >= core.pool.idle_timeout();
             core.sniff_accepted(slot, job);
+            if idle && core.pool.retire() {
+                return;
+            }
         }
     }
 }

@@ -1,9 +1,9 @@
 //! Which `accept` errors are worth retrying, and how long to wait.
 //!
 //! Running out of descriptors (EMFILE, ENFILE), of memory or buffers, and a
-//! client that aborted before accept returned are transient: the accept
-//! loop backs off (5 ms, doubling up to 1 s, as Go's net/http does) and
-//! tries again. Linux also reports pending network errors of the new
+//! client that aborted before accept returned are transient: accepting
+//! backs off (5 ms, doubling up to 1 s, as Go's net/http does; no sniffer
+//! thread takes a turn meanwhile) and tries again. Linux also reports pending network errors of the new
 //! socket through accept (see accept(2), "Error handling"); those are
 //! retried at once. Anything else (a closed or invalid listener) ends
 //! `serve`.
@@ -39,7 +39,7 @@ const LINUX_NETWORK_ERRORS: &[i32] = &[
 #[cfg(not(target_os = "linux"))]
 const LINUX_NETWORK_ERRORS: &[i32] = &[];
 
-/// What the accept loop does after an `accept` error.
+/// What a thread does after an `accept` error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AcceptFailure {
     /// Retry after the back-off.

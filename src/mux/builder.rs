@@ -175,17 +175,18 @@ impl MuxBuilder {
     /// How many connections may be open at once (at least 1): those being
     /// sniffed or held by a handler (a stream counts until it is dropped
     /// or taken apart with [`into_parts`](crate::PeekableStream::into_parts)).
-    /// When that many are open, the accept loop waits and new connections
-    /// stay in the kernel's listen backlog, as with HAProxy's `maxconn`
-    /// (at most one, accepted just before the limit was reached, waits in
-    /// the accept loop instead).
+    /// When that many are open, no thread accepts and new connections
+    /// stay in the kernel's listen backlog, as with HAProxy's `maxconn`: a
+    /// thread reserves a place before it blocks in `accept`. (A connection
+    /// accepted on a reservation whose place a handle's `accept` or a
+    /// dispatcher took meanwhile waits on its thread for a place.)
     ///
     /// A connection queued for a route holds no place while it waits:
     /// queues are bounded by [`route_queue_capacity`](Self::route_queue_capacity),
     /// and a route nobody accepts on must not take the places of the
     /// others. It takes a place when a handle accepts it, even past the
-    /// limit (an accepted connection cannot be refused); the accept loop
-    /// then waits until the count is back under. So at most
+    /// limit (an accepted connection cannot be refused); accepting then
+    /// waits until the count is back under. So at most
     /// `max_connections` plus the queues' capacities are open at once.
     ///
     /// ```
@@ -238,8 +239,10 @@ impl MuxBuilder {
     }
 
     /// How many connections may be sniffed at once (at least 1); when that
-    /// many are, the accept loop waits and new connections stay in the
-    /// kernel's listen backlog.
+    /// many are, no thread accepts and new connections stay in the
+    /// kernel's listen backlog. Threads blocked in `accept` count here, so
+    /// that the limit holds however many of them return with a
+    /// connection.
     ///
     /// ```
     /// use connmux::{memory, Mux};
@@ -291,9 +294,14 @@ impl MuxBuilder {
         self
     }
 
-    /// How long an idle sniffer thread waits for a new connection before
-    /// it exits. Sniffer threads are reused across connections; this
-    /// bounds how long a burst's threads outlive it.
+    /// How long an idle sniffer thread waits before it exits. Sniffer
+    /// threads are reused across connections: at most 64 wait in `accept`
+    /// at once, and the others wait for a turn. A thread exits when it
+    /// waited this long for a turn, or waited this long in `accept` (it
+    /// exits once it has served the connection that ended the wait), so a
+    /// burst's threads do not outlive it under a light load. The last
+    /// thread that could accept never exits, and threads in `accept` can
+    /// only leave with a connection: an idle server keeps up to 64.
     ///
     /// ```
     /// use connmux::{memory, Mux};

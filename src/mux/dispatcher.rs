@@ -86,10 +86,10 @@ impl<C: Connection, A: Clone + Send + Sync + 'static> Dispatcher<C, A> {
     /// returns. Returns the route that took it.
     ///
     /// A connection no route takes is closed, counted and reported to the
-    /// [`on_event`](crate::Mux::on_event) callback with `peer`, as one from
-    /// the accept loop would be, and `Err` says why. It counts toward
+    /// [`on_event`](crate::Mux::on_event) callback with `peer`, as one
+    /// `serve` accepted would be, and `Err` says why. It counts toward
     /// [`max_connections`](crate::MuxBuilder::max_connections) like one
-    /// from the accept loop, but at the limit it is refused with
+    /// `serve` accepted, but at the limit it is refused with
     /// [`DropReason::TooManyConnections`] instead of waiting. The
     /// concurrent-sniff limit does not apply: you choose the threads.
     ///

@@ -9,7 +9,7 @@
 //! `kernel.threads-max` and `kernel.pid_max` (shared by the whole system),
 //! and one process against the user's `RLIMIT_NPROC`. The pool starts no
 //! thread past the smallest of these, less a reserve for the rest of the
-//! program; the accept loop then waits, as at its other limits, and says
+//! program; accepting then waits, as at its other limits, and says
 //! so with an [`Event::ThreadCeiling`](crate::Event::ThreadCeiling).
 //!
 //! The ceiling is read once, when serving starts: threads the program

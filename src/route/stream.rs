@@ -1028,6 +1028,13 @@ impl<C: Connection> Connection for PeekableStream<C> {
         self.conn.wait_for_input()
     }
 
+    fn poll_input(&self, polls: u32) -> io::Result<bool> {
+        if self.peek_replay(&mut []).is_some() {
+            return Ok(true);
+        }
+        self.conn.poll_input(polls)
+    }
+
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.conn.set_read_timeout(timeout)
     }

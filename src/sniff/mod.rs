@@ -26,7 +26,9 @@ use crate::matcher::{Matcher, ReplyAck};
 use crate::proxy::mode::ProxyMode;
 use crate::proxy::{parse_proxy_header, ProxyError, ProxyHeader, ProxyParse};
 use crate::sniff::decide::{Decision, Opening, RouteDecider};
-use crate::sniff::pace::{NextRead, Pace, FIRST_PAUSE, LONGEST_PAUSE, PAUSE_GROWTH};
+use crate::sniff::pace::{
+    NextRead, Pace, FIRST_INPUT_POLLS, FIRST_PAUSE, LONGEST_PAUSE, PAUSE_GROWTH,
+};
 use crate::sniff::replay::StreamEnd;
 use crate::source::connection::Connection;
 use crate::sync::stop::StopSignal;
@@ -162,6 +164,14 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
             SniffOutcome::Failed(error)
         };
         return reader.finish(None, outcome);
+    }
+    // Before the first read, unless the routes took the connection
+    // without one.
+    let reads = limits.proxy_mode != ProxyMode::Off || opening.decision() == Decision::Undecided;
+    if reads {
+        if let Err(error) = conn.poll_input(FIRST_INPUT_POLLS) {
+            return reader.finish(None, SniffOutcome::Failed(error));
+        }
     }
     if let Err(outcome) = reader.read_proxy_header(limits, &decider) {
         let outcome = if stop.is_set() {

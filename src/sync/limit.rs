@@ -154,7 +154,7 @@ impl ConnectionLimit {
 
     /// Takes a place whether or not one is free, for a connection that
     /// cannot be refused: one a route's handle accepts from its queue.
-    /// The count may go past the limit; the accept loop then waits until
+    /// The count may go past the limit; accepting then waits until
     /// it is back under.
     pub(crate) fn admit(self: &Arc<Self>) -> ConnectionPermit {
         self.open.fetch_add(1, Ordering::SeqCst);

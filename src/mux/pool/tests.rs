@@ -80,7 +80,7 @@ fn turns_are_capped_and_the_cap_leaves_room_for_every_turn_under_the_sniff_limit
 #[test]
 fn at_most_max_acceptors_hold_turns() {
     let pool = pool(usize::MAX, LONG);
-    let cap = SnifferPool::<MemoryStream>::max_acceptors();
+    let cap = MAX_ACCEPTORS;
     for _ in 0..cap {
         assert!(pool.take_turn(false));
     }
@@ -121,6 +121,20 @@ fn surplus_threads_exit_after_the_idle_timeout_and_the_last_one_stays() {
     pool.job_done(false);
     let outcomes: Vec<bool> = waiters.into_iter().map(|w| w.join().unwrap()).collect();
     assert_eq!(outcomes.iter().filter(|&&turn| turn).count(), 1);
+}
+
+#[test]
+fn a_thread_idle_in_accept_retires_unless_it_is_the_last_to_accept() {
+    let pool = pool(8, LONG);
+    pool.lock().threads = 2;
+    assert!(pool.take_turn(false));
+    pool.accepted();
+    assert!(!pool.retire(), "nobody else accepts");
+    assert!(pool.take_turn(false));
+    pool.lock().accepting += 1; // a second thread's turn
+    pool.accepted();
+    assert!(pool.retire());
+    assert_eq!(pool.lock().threads, 1);
 }
 
 #[test]
