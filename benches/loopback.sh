@@ -9,8 +9,10 @@
 #
 # For each mode:
 #   1. wrk with "Connection: close": connections per second, and the
-#      server's CPU time (utime + stime from /proc/PID/stat) per connection;
-#   2. wrk with keep-alive: requests per second (and server CPU per request);
+#      server's CPU time (utime + stime from /proc/PID/stat) and context
+#      switches (perf stat) per connection;
+#   2. wrk with keep-alive: requests per second (and server CPU and
+#      context switches per request);
 #   3. on a fresh server, IDLE_CONNECTIONS connections that send nothing
 #      (in mux mode each is sniffing, in raw mode each holds a thread blocked
 #      in read, under Go's cmux each holds a goroutine blocked in its
@@ -121,6 +123,7 @@ apt_install() {
 }
 
 command -v wrk >/dev/null || apt_install wrk
+command -v perf >/dev/null || apt_install linux-perf
 command -v curl >/dev/null || fail "curl is missing"
 
 cargo build --release --example bench_server
@@ -231,17 +234,24 @@ record() {
 }
 
 # Runs wrk against the server (extra arguments go to wrk); records
-# requests per second and server CPU microseconds per request as
-# METRIC_rate and METRIC_cpu.
+# requests per second, server CPU microseconds per request and the
+# server's context switches per request (perf stat over all its threads)
+# as METRIC_rate, METRIC_cpu and METRIC_switches.
 run_wrk() {
     local mode=$1 metric=$2
     shift 2
     local log=$OUT/$round-$mode-$metric.wrk
-    local before after requests
+    local before after requests perf_pid
+    perf stat -e context-switches -x, -o "$log.perf" -p "$SERVER_PID" &
+    perf_pid=$!
     before=$(cpu_us)
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$@" "http://$ADDR/" >"$log"
     after=$(cpu_us)
+    kill -INT "$perf_pid"
+    wait "$perf_pid" || true
     requests=$(awk '/requests in/ { print $1 }' "$log")
+    record "$mode" "${metric}_switches" "$(awk -F, -v n="$requests" \
+        '$3 == "context-switches" { printf "%.2f", $1 / n }' "$log.perf")"
     record "$mode" "${metric}_rate" "$(awk '/^Requests\/sec:/ { print $2 }' "$log")"
     record "$mode" "${metric}_cpu" "$(awk -v c=$((after - before)) -v n="$requests" 'BEGIN { printf "%.2f", c / n }')"
     record "$mode" "${metric}_errors" "$(awk '/Socket errors|Non-2xx/ { printf "%s ", $0 }' "$log")"
@@ -450,6 +460,8 @@ row "connections/s (Connection: close)" close_rate "mux/raw >= 1.0, mux/gocmux >
 row "server CPU us per connection" close_cpu "mux/raw <= 1.0, mux/gocmux <= 0.8"
 row "keep-alive requests/s" keepalive_rate "mux/raw >= 0.98"
 row "server CPU us per keep-alive request" keepalive_cpu ""
+row "context switches per connection" close_switches ""
+row "context switches per keep-alive request" keepalive_switches ""
 row "RSS KiB per idle connection" idle_rss_kib "mux <= 10"
 row "server threads, idle connections held" idle_threads "mux: one per connection"
 row "server memory maps per idle connection" idle_maps ""

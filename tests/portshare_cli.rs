@@ -548,6 +548,32 @@ fn a_bulk_download_arrives_whole_while_the_connection_stays_open() {
     }
 }
 
+/// Answers only once it has both halves of a ten-byte request.
+fn answer_after_ten_bytes(mut stream: TcpStream) -> io::Result<()> {
+    let mut request = [0u8; 10];
+    stream.read_exact(&mut request)?;
+    stream.write_all(b"OK:")?;
+    stream.write_all(&request)
+}
+
+#[test]
+fn a_client_that_speaks_again_before_the_reply_is_heard() {
+    // portshare waits for the reply on the thread that sniffed, reading
+    // nothing more from the client meanwhile; a backend that needs more
+    // gets it once that wait gives up.
+    let server = backend(answer_after_ten_bytes);
+    let portshare = Portshare::start(&["--route", &format!("any={server}")]);
+    for _ in 0..3 {
+        let mut client = portshare.connect();
+        client.write_all(b"HELLO").unwrap();
+        thread::sleep(Duration::from_millis(30));
+        client.write_all(b"WORLD").unwrap();
+        assert_eq!(read_until_closed(&mut client), b"OK:HELLOWORLD");
+        drop(client);
+        portshare.line_with(&["up=10 down=13", "outcome=ok"]);
+    }
+}
+
 #[test]
 fn half_close_still_gets_the_whole_response() {
     let reverse = backend(reverse_after_end);

@@ -107,6 +107,20 @@ impl DuplexSocket for BackendStream {
         }
     }
 
+    fn write_some(&self, bytes: &[u8]) -> io::Result<usize> {
+        match self {
+            BackendStream::Tcp(stream) => stream.write_some(bytes),
+            BackendStream::Unix(stream) => stream.write_some(bytes),
+        }
+    }
+
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            BackendStream::Tcp(stream) => DuplexSocket::set_read_timeout(stream, timeout),
+            BackendStream::Unix(stream) => DuplexSocket::set_read_timeout(stream, timeout),
+        }
+    }
+
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         match self {
             BackendStream::Tcp(stream) => DuplexSocket::shutdown(stream, how),

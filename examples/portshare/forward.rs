@@ -1,11 +1,24 @@
 //! Forwarding: copies a connection's bytes both ways between the client
 //! and its backend, until each side has closed.
 //!
-//! One thread per direction, each blocking on its own socket reads:
-//! [`upload`] copies client to backend (after the sniffed bytes, which go
-//! first), [`download`] backend to client. Each runs with its thread's
-//! [`BUFFER_BYTES`] buffer; nothing is shared between them but the two
-//! sockets, so the copy path takes no lock.
+//! The sniffed bytes go first ([`send_opening`]). Then the
+//! [`first_exchange`], on the one thread that matched the connection:
+//! most connections are a request and a quick reply, after which the
+//! backend ends, and need no second thread. Once the reply is over, or
+//! slow (no progress for [`QUICK_EXCHANGE`]), or large, the exchange ends,
+//! and the rest is one thread per direction, each blocking on its own
+//! socket reads: [`upload`] copies client to backend, [`download`] backend
+//! to client (starting with what the first exchange left). Each runs with
+//! its thread's [`BUFFER_BYTES`] buffer; nothing is shared between them
+//! but the two sockets, so the copy path takes no lock.
+//!
+//! The first exchange saves a wake-up of a second thread per connection,
+//! and the wake-ups of two threads blocked on one socket: measured with
+//! `benches/portshare.sh`, it took a `Connection: close` request from
+//! 5.8 context switches to the figures in `benches/README.md`. What it
+//! costs: while it lasts nothing reads the client, so bytes a client sends
+//! beyond its opening before the reply (an upload, a pipelined request)
+//! wait in the kernel for at most twice [`QUICK_EXCHANGE`].
 //!
 //! A direction that turns out to be a bulk transfer switches to a larger
 //! buffer of its own ([`BULK_BUFFER_BYTES`]), freed when it ends: fewer,
@@ -26,6 +39,7 @@
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
 
 use crate::backend::BackendStream;
 use crate::socket::DuplexSocket;
@@ -43,6 +57,16 @@ const BULK_FULL_READS: u32 = 16;
 /// The buffer of a bulk transfer: a reader that is behind gets up to this
 /// much per system call.
 const BULK_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+
+/// How long the first exchange may go on without the backend's reply
+/// progressing (and, in all, twice this): long enough for a backend on the
+/// same machine or network to answer, short enough that a client that
+/// speaks again before the reply (SSH's key exchange) waits unnoticed.
+pub(crate) const QUICK_EXCHANGE: Duration = Duration::from_millis(2);
+
+/// The most reply bytes the first exchange forwards: a larger reply is a
+/// transfer, which the download's own thread moves with its bulk buffer.
+const QUICK_REPLY_BYTES: u64 = BUFFER_BYTES as u64;
 
 /// One end of a forwarded connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,34 +144,222 @@ pub(crate) struct Opening {
     pub(crate) pending_error: Option<io::Error>,
 }
 
-/// The client-to-backend direction: the opening bytes, then the copy,
-/// until the client's end or a failure.
-pub(crate) fn upload(
+/// Writes the opening to the backend: the client bytes it delivered, or
+/// the upload's flow if that failed (both sockets are then shut down).
+pub(crate) fn send_opening(
     client: &TcpStream,
     backend: &BackendStream,
     opening: Opening,
-    buffer: &mut [u8],
-) -> Flow {
+) -> Result<u64, Flow> {
     let Opening {
         bytes,
         client_bytes,
         pending_error,
     } = opening;
     if let Err(error) = backend.write_all(&bytes) {
-        return abort(client, backend, Side::Backend, Operation::Write, error, 0);
+        return Err(abort(
+            client,
+            backend,
+            Side::Backend,
+            Operation::Write,
+            error,
+            0,
+        ));
     }
-    drop(bytes);
     let sent = client_bytes as u64;
-    if let Some(error) = pending_error {
-        return abort(client, backend, Side::Client, Operation::Read, error, sent);
+    match pending_error {
+        Some(error) => Err(abort(
+            client,
+            backend,
+            Side::Client,
+            Operation::Read,
+            error,
+            sent,
+        )),
+        None => Ok(sent),
     }
+}
+
+/// How the first exchange ended.
+pub(crate) enum FirstExchange {
+    /// The download is over: the backend ended its reply (and the end was
+    /// passed on), or failed.
+    Done(Flow),
+    /// The reply goes on: the download continues from here.
+    GoesOn(Resume),
+}
+
+/// Where a download that the first exchange began resumes.
+#[derive(Default)]
+pub(crate) struct Resume {
+    /// Reply bytes delivered to the client so far.
+    bytes: u64,
+    /// Reply bytes read and not yet delivered: a write to the client
+    /// that made no progress for a while.
+    unsent: Vec<u8>,
+}
+
+impl Resume {
+    /// Reply bytes delivered so far.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+/// Forwards the backend's reply to the client on this thread for as long
+/// as it is small and quick; see the module's documentation.
+pub(crate) fn first_exchange(
+    client: &TcpStream,
+    backend: &BackendStream,
+    buffer: &mut [u8],
+) -> FirstExchange {
+    let quick = Some(QUICK_EXCHANGE);
+    if backend.set_read_timeout(quick).is_err() || client.set_write_timeout(quick).is_err() {
+        return FirstExchange::GoesOn(Resume::default());
+    }
+    let started = Instant::now();
+    let mut bytes = 0u64;
+    let exchange = loop {
+        if bytes >= QUICK_REPLY_BYTES || started.elapsed() >= QUICK_EXCHANGE {
+            break FirstExchange::GoesOn(Resume {
+                bytes,
+                unsent: Vec::new(),
+            });
+        }
+        let read = match backend.read_some(buffer) {
+            Ok(0) => {
+                let _ = client.shutdown(Shutdown::Write);
+                break FirstExchange::Done(Flow {
+                    bytes,
+                    failure: None,
+                });
+            }
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) if is_timeout(&error) => {
+                break FirstExchange::GoesOn(Resume {
+                    bytes,
+                    unsent: Vec::new(),
+                })
+            }
+            Err(error) => {
+                let flow = abort(
+                    backend,
+                    client,
+                    Side::Backend,
+                    Operation::Read,
+                    error,
+                    bytes,
+                );
+                break FirstExchange::Done(flow);
+            }
+        };
+        let mut written = 0;
+        while written < read {
+            match client.write_some(&buffer[written..read]) {
+                Ok(0) => {
+                    let error = io::Error::from(io::ErrorKind::WriteZero);
+                    let flow = abort(
+                        client,
+                        backend,
+                        Side::Client,
+                        Operation::Write,
+                        error,
+                        bytes,
+                    );
+                    return finish_exchange(client, backend, FirstExchange::Done(flow));
+                }
+                Ok(count) => {
+                    written += count;
+                    bytes += count as u64;
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) if is_timeout(&error) => {
+                    let unsent = buffer[written..read].to_vec();
+                    let resume = Resume { bytes, unsent };
+                    return finish_exchange(client, backend, FirstExchange::GoesOn(resume));
+                }
+                Err(error) => {
+                    let flow = abort(
+                        client,
+                        backend,
+                        Side::Client,
+                        Operation::Write,
+                        error,
+                        bytes,
+                    );
+                    return finish_exchange(client, backend, FirstExchange::Done(flow));
+                }
+            }
+        }
+    };
+    finish_exchange(client, backend, exchange)
+}
+
+/// Takes the first exchange's timeouts off both sockets. If that fails,
+/// the copies could not wait as they must: the connection is aborted.
+fn finish_exchange(
+    client: &TcpStream,
+    backend: &BackendStream,
+    exchange: FirstExchange,
+) -> FirstExchange {
+    let reset = backend
+        .set_read_timeout(None)
+        .and_then(|()| client.set_write_timeout(None));
+    match (reset, exchange) {
+        (Err(error), FirstExchange::GoesOn(resume)) => FirstExchange::Done(abort(
+            backend,
+            client,
+            Side::Backend,
+            Operation::Read,
+            error,
+            resume.bytes,
+        )),
+        (_, exchange) => exchange,
+    }
+}
+
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// The client-to-backend direction after the opening (`sent` bytes of
+/// it from the client), until the client's end or a failure.
+pub(crate) fn upload(
+    client: &TcpStream,
+    backend: &BackendStream,
+    sent: u64,
+    buffer: &mut [u8],
+) -> Flow {
     copy(client, Side::Client, backend, Side::Backend, sent, buffer)
 }
 
-/// The backend-to-client direction, until the backend's end or a
-/// failure.
-pub(crate) fn download(client: &TcpStream, backend: &BackendStream, buffer: &mut [u8]) -> Flow {
-    copy(backend, Side::Backend, client, Side::Client, 0, buffer)
+/// The backend-to-client direction from where the first exchange left
+/// it, until the backend's end or a failure.
+pub(crate) fn download(
+    client: &TcpStream,
+    backend: &BackendStream,
+    resume: Resume,
+    buffer: &mut [u8],
+) -> Flow {
+    let Resume { mut bytes, unsent } = resume;
+    if !unsent.is_empty() {
+        if let Err(error) = client.write_all(&unsent) {
+            return abort(
+                client,
+                backend,
+                Side::Client,
+                Operation::Write,
+                error,
+                bytes,
+            );
+        }
+        bytes += unsent.len() as u64;
+    }
+    copy(backend, Side::Backend, client, Side::Client, bytes, buffer)
 }
 
 /// Copies `from` to `to` until `from` ends, then shuts down `to`'s write

@@ -46,7 +46,7 @@ use connmux::{PeekableStream, ProxyAddr, ProxyHeader, StreamParts};
 
 use crate::args::SendProxy;
 use crate::backend::BackendStream;
-use crate::forward::{self, Failure, Flow, Opening, Relayed, BUFFER_BYTES};
+use crate::forward::{self, Failure, FirstExchange, Flow, Opening, Relayed, Resume, BUFFER_BYTES};
 use crate::limit::Permit;
 use crate::log::Record;
 use crate::pool::Work;
@@ -61,9 +61,12 @@ thread_local! {
     static UPLOAD_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; BUFFER_BYTES]);
 }
 
-/// The backend-to-client direction of a connection being forwarded: work
-/// for a pool thread.
-pub(crate) struct Download(Arc<Connection>);
+/// The backend-to-client direction of a connection being forwarded, from
+/// where the first exchange left it: work for a pool thread.
+pub(crate) struct Download {
+    connection: Arc<Connection>,
+    resume: Resume,
+}
 
 /// A connection being forwarded, shared by its two directions.
 pub(crate) struct Connection {
@@ -86,8 +89,8 @@ enum Direction {
 
 impl Work for Download {
     fn run(self, buffer: &mut [u8]) {
-        let Download(connection) = self;
-        let flow = forward::download(&connection.client, &connection.backend, buffer);
+        let Download { connection, resume } = self;
+        let flow = forward::download(&connection.client, &connection.backend, resume, buffer);
         connection.direction_ended(Direction::Down, flow);
     }
 }
@@ -145,8 +148,9 @@ fn client_address(stream: &PeekableStream, tcp_peer: SocketAddr) -> ProxyAddr {
         .unwrap_or(ProxyAddr::Inet(tcp_peer))
 }
 
-/// Connects to the backend and forwards the connection: the download on
-/// a pool thread, the upload on this one.
+/// Connects to the backend and forwards the connection: the opening and
+/// the first exchange on this thread; then, if the reply goes on, the
+/// download on a pool thread, and the upload on this one.
 fn open(matched: Matched, buffer: &mut [u8]) {
     let Matched {
         proxy,
@@ -204,10 +208,31 @@ fn open(matched: Matched, buffer: &mut [u8]) {
         first_ended: Mutex::new(None),
         _permit: permit,
     });
-    if let Err(error) = proxy.pool.run(Download(Arc::clone(&connection))) {
-        return connection.log(0, 0, "no-thread", Some(&error));
+    let sent = match forward::send_opening(&connection.client, &connection.backend, opening) {
+        Ok(sent) => sent,
+        Err(flow) => {
+            let nothing = Flow {
+                bytes: 0,
+                failure: None,
+            };
+            connection.direction_ended(Direction::Down, nothing);
+            return connection.direction_ended(Direction::Up, flow);
+        }
+    };
+    match forward::first_exchange(&connection.client, &connection.backend, buffer) {
+        FirstExchange::Done(flow) => connection.direction_ended(Direction::Down, flow),
+        FirstExchange::GoesOn(resume) => {
+            let down = resume.bytes();
+            let download = Download {
+                connection: Arc::clone(&connection),
+                resume,
+            };
+            if let Err(error) = proxy.pool.run(download) {
+                return connection.log(sent, down, "no-thread", Some(&error));
+            }
+        }
     }
-    let flow = forward::upload(&connection.client, &connection.backend, opening, buffer);
+    let flow = forward::upload(&connection.client, &connection.backend, sent, buffer);
     connection.direction_ended(Direction::Up, flow);
 }
 

@@ -9,6 +9,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
+use std::time::Duration;
 
 /// A connected stream socket that one thread may read while another
 /// writes, and that either may shut down.
@@ -17,8 +18,12 @@ pub(crate) trait DuplexSocket: Sync {
     fn read_some(&self, buf: &mut [u8]) -> io::Result<usize>;
     /// Writes all of `bytes`.
     fn write_all(&self, bytes: &[u8]) -> io::Result<()>;
+    /// Writes some of `bytes`, waiting for room for at least one.
+    fn write_some(&self, bytes: &[u8]) -> io::Result<usize>;
     /// Shuts down one or both directions.
     fn shutdown(&self, how: Shutdown) -> io::Result<()>;
+    /// How long a read may wait; `None`: for ever.
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
 }
 
 /// Implements [`DuplexSocket`] for a std socket type whose shared
@@ -32,6 +37,14 @@ macro_rules! duplex_socket {
 
             fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
                 Write::write_all(&mut &*self, bytes)
+            }
+
+            fn write_some(&self, bytes: &[u8]) -> io::Result<usize> {
+                (&mut &*self).write(bytes)
+            }
+
+            fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+                <$socket>::set_read_timeout(self, timeout)
             }
 
             fn shutdown(&self, how: Shutdown) -> io::Result<()> {

@@ -72,7 +72,7 @@ pub(crate) const FREE_READS: usize = 1;
 /// How many times a sniff looks whether the client's first bytes have
 /// arrived, yielding the processor in between, before its first read
 /// waits for them: see [`Connection::poll_input`](crate::Connection::poll_input).
-pub(crate) const FIRST_INPUT_POLLS: u32 = 4;
+pub(crate) const FIRST_INPUT_POLLS: u32 = 2;
 
 /// Bytes received that earn one more read.
 pub(crate) const BYTES_PER_READ: usize = 1024;
