@@ -17,7 +17,7 @@
 //!   `NeedMore`, the end-of-input look (`matches_at_end`) a sniff takes
 //!   when the input ends;
 //! - **paced**: the opening arriving one byte per read, judged at every
-//!   length the sniffer's pace allows (`src/pace.rs`, whose rule this
+//!   length the sniffer's pace allows (`src/sniff/pace.rs`, whose rule this
 //!   bench reproduces: a judgement whenever the bytes shown so far stay
 //!   within 4 times the input, as for a client that falls silent for a
 //!   pause whenever that earns one), stopping at the first decision,
@@ -162,7 +162,7 @@ fn median(samples: &mut [Duration]) -> Duration {
 }
 
 // ---------------------------------------------------------------------
-// The sniffer's pace, reproduced (src/pace.rs)
+// The sniffer's pace, reproduced (src/sniff/pace.rs)
 
 /// `pace::JUDGE_WHEN_IDLE`: the bytes shown to each matcher while the input
 /// grows stay within this many times its length.

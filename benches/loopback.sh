@@ -242,7 +242,9 @@ run_wrk() {
     shift 2
     local log=$OUT/$round-$mode-$metric.wrk
     local before after requests perf_pid
-    perf stat -e context-switches -x, -o "$log.perf" -p "$SERVER_PID" &
+    # perf warns of threads that exit before it attaches to them: harmless,
+    # and threads started later are counted through their parent.
+    perf stat -e context-switches -x, -o "$log.perf" -p "$SERVER_PID" 2>/dev/null &
     perf_pid=$!
     before=$(cpu_us)
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$@" "http://$ADDR/" >"$log"

@@ -2,7 +2,7 @@
 //! nothing else.
 //!
 //! connmux accepts on one listener, reads the first bytes of each
-//! connection on a sniffer thread, asks an ordered list of routes which
+//! connection on the sniffer thread that accepted it, asks an ordered list of routes which
 //! protocol they are, and hands the connection, every byte intact, to that
 //! route's [`Listener`], which you use like a `std::net::TcpListener`. It
 //! does for blocking Rust what Go's cmux does for etcd, with the limits a
@@ -138,7 +138,8 @@
 //! plain text, and an inner one, over the TLS route, tells HTTP/2 from
 //! HTTP/1 inside the TLS session. [`handshake`] wraps the TLS route so
 //! each connection's handshake runs on the inner multiplexer's sniffer
-//! thread for that connection, never on an accept loop, under the sniff's
+//! thread for that connection once `accept` has returned (never inside
+//! it, where a slow client would hold up the others), under the sniff's
 //! time limits. With rustls, given its `config` (an
 //! `Arc<rustls::ServerConfig>`):
 //!

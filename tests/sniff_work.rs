@@ -1,6 +1,6 @@
 //! The work a sniff does, counted rather than timed: the bytes its
 //! matchers are shown and the reads it makes, however the client splits
-//! and times its bytes. The bound (see `src/pace.rs`): each matcher is
+//! and times its bytes. The bound (see `src/sniff/pace.rs`): each matcher is
 //! shown at most 5 times the bytes received, where one write of the same
 //! bytes shows it once; reads number at most 1, plus about two per KiB,
 //! plus one per pause, and pauses grow eightfold from 2 ms.

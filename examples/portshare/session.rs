@@ -2,38 +2,25 @@
 //! connection limit, connecting to the backend, the PROXY header for it,
 //! the two forwarding directions, and the outcome.
 //!
-//! A matched connection is served on the sniffer thread that matched it
-//! (an inline route: no queue, no hand-off): that thread connects to the
-//! backend, hands the backend-to-client direction to a pool thread
-//! ([`Download`]) and forwards client to backend itself. Whichever
+//! A matched connection is served on the sniffer thread that accepted
+//! and matched it (an inline route: no queue, no hand-off): that thread
+//! connects to the backend, sends the opening, and forwards the reply
+//! itself while it is small and quick (the [first
+//! exchange](crate::forward::first_exchange)). Most connections, a
+//! request and its reply, end there, and the thread then waits for the
+//! client's end. A reply that goes on is handed to a pool thread
+//! ([`Download`]) and this thread forwards client to backend. Whichever
 //! direction ends last writes the log line; the sockets close when both
 //! are done.
 //!
-//! What a forwarded connection costs in hand-offs: each time a thread
-//! blocks is a context switch. Measured with `perf record -e
-//! sched:sched_switch,sched:sched_wakeup` under `wrk -c32 -H
-//! "Connection: close"` on 2 cores, per connection (6.6 in all):
-//!
-//! - connmux's accept loop blocks in `accept` (0.45) and wakes an idle
-//!   sniffer thread (1): the multiplexer's own hand-off, which goes when
-//!   sniffer threads accept for themselves (issue 16);
-//! - the sniff waits for the client's first bytes (0.8);
-//! - here, no queue: the route is inline, the backend connect does not
-//!   block over loopback, and the log line is written by the thread that
-//!   ends last, so no thread exists to log;
-//! - one futex wake of a parked [`pool`](crate::pool) thread for the
-//!   download (1), which stays: std has no call that waits on two sockets,
-//!   so each direction needs a thread blocked on its own socket; the pool
-//!   keeps that thread and its buffer, so no thread starts;
-//! - the download waits for the backend's reply (0.8);
-//! - the upload waits for the client's end (1), and is woken once more
-//!   for nothing (0.9) when the download half-closes the client socket,
-//!   as the kernel wakes every waiter on a socket whose state changes:
-//!   the price of two threads on one socket;
-//! - preemption: a woken nginx or wrk takes the core (0.9).
-//!
-//! A keep-alive request costs two: its request wakes the upload, the
-//! reply wakes the download.
+//! What a forwarded connection costs in hand-offs: none, for a request
+//! and a quick reply. Its context switches (4.4 per `Connection: close`
+//! request, `benches/README.md` says where) are the waits for what the
+//! peers do: the connection in `accept`, the backend's reply, the
+//! client's end. A keep-alive connection is handed over once, after
+//! 2 ms without a reply, and then costs two per request: the request
+//! wakes the upload, the reply wakes the download, each blocked on its
+//! own socket, as std has no call that waits on two.
 
 use std::cell::RefCell;
 use std::fmt;

@@ -14,6 +14,10 @@
 //!   are judged once no more arrive for a pause (see below), within
 //!   [`JUDGE_WHEN_IDLE`] times the input, so a client that stops sending
 //!   learns its fate soon after its last byte.
+//! - **Polling**: before the first read, the sniff looks
+//!   [`FIRST_INPUT_POLLS`] times whether bytes have arrived, yielding the
+//!   processor in between, so that a request that follows its handshake
+//!   by microseconds is read without the thread sleeping and being woken.
 //! - **Reading**: the first [`FREE_READS`] reads wait for bytes; after
 //!   them, one read per [`BYTES_PER_READ`] bytes received is earned (and a
 //!   read that filled its buffer earns the next), and takes what has
