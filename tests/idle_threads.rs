@@ -50,7 +50,10 @@ fn a_bursts_threads_exit_under_a_light_load() {
     eventually("the burst holds its threads", || {
         running.handle.stats().routed == [BURST as u64]
     });
-    assert!(sniffer_threads() >= BURST, "one sniffer thread per held client");
+    assert!(
+        sniffer_threads() >= BURST,
+        "one sniffer thread per held client"
+    );
     drop(held);
     burst.into_iter().for_each(answered);
 
