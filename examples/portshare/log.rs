@@ -107,7 +107,7 @@ impl Log {
                     _ => None,
                 };
                 let detail: Option<&dyn fmt::Display> = match reason {
-                    DropReason::Io(error) => Some(error),
+                    DropReason::Io(error) | DropReason::NoSnifferThread(error) => Some(error),
                     DropReason::ProxyHeader(error) => Some(error),
                     _ => None,
                 };
@@ -141,6 +141,7 @@ fn drop_outcome(reason: &DropReason) -> &'static str {
         DropReason::QueueFull(_) => "queue-full",
         DropReason::RouteClosed(_) => "route-closed",
         DropReason::ShutDown => "shutdown",
+        DropReason::NoSnifferThread(_) => "no-thread",
         DropReason::TooManyConnections => "too-many-connections",
         _ => "dropped",
     }

@@ -5,7 +5,7 @@
 //! ceiling.
 
 use std::io;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 use std::time::Instant;
 
@@ -17,11 +17,13 @@ use crate::mux::pool::{Job, Task};
 use crate::mux::slot::SniffSlot;
 use crate::mux::thread_ceiling::SystemLimits;
 use crate::source::accept::Accept;
+use crate::sync::lock::lock;
 
 type SourceCore<S> = Core<<S as Accept>::Conn, <S as Accept>::Addr>;
 
 /// Runs on `serve`'s thread until shutdown begins or accepting fails for
-/// good: starts the sniffer threads, which do the accepting.
+/// good: starts the sniffer threads, which do the accepting, and accepts
+/// itself while there is none (an idle multiplexer keeps no thread).
 pub(super) fn supervise<S: Accept>(
     core: &Arc<SourceCore<S>>,
     source: &Arc<S>,
@@ -29,30 +31,53 @@ pub(super) fn supervise<S: Accept>(
     if let Some(ceiling) = SystemLimits::read().thread_ceiling() {
         core.pool.set_max_threads(ceiling);
     }
+    let idle = core.pool.idle_timeout();
+    core.pool
+        .set_accept_times_out(source.set_accept_timeout(Some(idle)).unwrap_or(false));
     // Threads hold the source only while they accept: one running an
     // inline handler must not keep the listener open after `serve`.
     let source = Arc::downgrade(source);
     let mut backoff = Backoff::default();
     loop {
-        match core.pool.next_task() {
-            Task::StartThread => match start_sniffer_thread(core, &source) {
-                Ok(()) => backoff.reset(),
-                Err(error) => {
-                    let threads = core.pool.thread_failed_to_start();
-                    core.emit(&Event::ThreadCeiling {
-                        threads,
-                        error: Some(error),
-                    });
-                    if !core.pool.pause(backoff.next_delay()) {
-                        break;
-                    }
+        let started = match core.pool.next_task() {
+            Task::StartThread => start_sniffer_thread(core, &source, None),
+            Task::AcceptHere => match accept_one(core, &source) {
+                Turn::Accepted(job) => {
+                    core.pool.starting_thread_for_a_connection();
+                    start_sniffer_thread(core, &source, Some(job))
                 }
+                Turn::Idle => {
+                    core.pool.give_up_turn();
+                    Ok(())
+                }
+                Turn::Over => Ok(()),
             },
-            Task::ReportCeiling(threads) => core.emit(&Event::ThreadCeiling {
-                threads,
-                error: None,
-            }),
+            Task::ReportCeiling(threads) => {
+                core.emit(&Event::ThreadCeiling {
+                    threads,
+                    error: None,
+                });
+                Ok(())
+            }
             Task::End => break,
+        };
+        let Err((error, unsniffed)) = started else {
+            backoff.reset();
+            continue;
+        };
+        let threads = core.pool.thread_failed_to_start();
+        if let Some(Job { conn, peer, .. }) = unsniffed {
+            drop(conn);
+            core.pool.job_done(true);
+            let error = io::Error::new(error.kind(), error.to_string());
+            core.report_drop(peer, DropReason::NoSnifferThread(error), 0, None);
+        }
+        core.emit(&Event::ThreadCeiling {
+            threads,
+            error: Some(error),
+        });
+        if !core.pool.pause(backoff.next_delay()) {
+            break;
         }
     }
     core.pool
@@ -60,52 +85,100 @@ pub(super) fn supervise<S: Accept>(
         .map_or(Ok(()), |error| Err(ServeError::Accept(error)))
 }
 
-fn start_sniffer_thread<S: Accept>(core: &Arc<SourceCore<S>>, source: &Weak<S>) -> io::Result<()> {
+/// Starts a sniffer thread, which sniffs `first` if it is given one.
+/// Gives `first` back if the thread could not be started.
+fn start_sniffer_thread<S: Accept>(
+    core: &Arc<SourceCore<S>>,
+    source: &Weak<S>,
+    first: Option<SourceJob<S>>,
+) -> Result<(), (io::Error, Option<SourceJob<S>>)> {
     let slot = Arc::new(SniffSlot::new());
     let thread_slot = Arc::clone(&slot);
     let thread_core = Arc::clone(core);
     let thread_source = Weak::clone(source);
-    let thread = thread::Builder::new()
+    // Handed over through a cell, so that a failed start gives it back.
+    let first = Arc::new(Mutex::new(first));
+    let thread_first = Arc::clone(&first);
+    let started = thread::Builder::new()
         .name("connmux-sniffer".into())
         .stack_size(core.settings.sniffer_stack_size)
-        .spawn(move || run_sniffer(&thread_core, &thread_source, &thread_slot))?;
-    core.pool.thread_started(slot, thread);
-    Ok(())
+        .spawn(move || {
+            let first = lock(&thread_first).take();
+            run_sniffer(&thread_core, &thread_source, &thread_slot, first);
+        });
+    match started {
+        Ok(thread) => {
+            core.pool.thread_started(slot, thread);
+            Ok(())
+        }
+        Err(error) => Err((error, lock(&first).take())),
+    }
 }
 
-/// A sniffer thread's life: turns at accepting, each connection sniffed,
-/// routed and (for an inline route) served right here, until the pool
-/// says exit.
-fn run_sniffer<S: Accept>(core: &SourceCore<S>, source: &Weak<S>, slot: &SniffSlot<S::Conn>) {
-    let mut arriving = true;
+/// A sniffer thread's life: `first`, if it was given a connection, then
+/// turns at accepting, each connection sniffed, routed and (for an inline
+/// route) served right here, until the pool says exit.
+fn run_sniffer<S: Accept>(
+    core: &SourceCore<S>,
+    source: &Weak<S>,
+    slot: &SniffSlot<S::Conn>,
+    first: Option<SourceJob<S>>,
+) {
+    // A thread started to accept ends its start when it first asks for a
+    // turn; one started with a connection was never counted as starting.
+    let mut arriving = first.is_none();
+    if let Some(job) = first {
+        core.sniff_accepted(slot, job);
+    }
     while core.pool.take_turn(std::mem::take(&mut arriving)) {
         let turn_taken = Instant::now();
-        if let Some(job) = accept_one(core, source) {
-            let idle =
-                job.accepted_at.saturating_duration_since(turn_taken) >= core.pool.idle_timeout();
-            core.sniff_accepted(slot, job);
-            if idle && core.pool.retire() {
-                return;
+        match accept_one(core, source) {
+            Turn::Accepted(job) => {
+                let idle = job.accepted_at.saturating_duration_since(turn_taken)
+                    >= core.pool.idle_timeout();
+                core.sniff_accepted(slot, job);
+                if idle && core.pool.retire() {
+                    return;
+                }
             }
+            Turn::Idle => {
+                if core.pool.accept_timed_out() {
+                    return;
+                }
+            }
+            Turn::Over => {}
         }
     }
 }
 
+/// How a turn at accepting ended.
+enum Turn<J> {
+    /// With a connection to sniff.
+    Accepted(J),
+    /// With `accept` timing out: nothing came for the idle timeout. The
+    /// turn is still held.
+    Idle,
+    /// Without a connection, the turn given up.
+    Over,
+}
+
+type SourceJob<S> = Job<<S as Accept>::Conn, <S as Accept>::Addr>;
+
 /// Uses a turn: reserves a place under the connection limit, accepts, and
 /// returns the connection to sniff, if the turn ends with one.
-fn accept_one<S: Accept>(core: &SourceCore<S>, source: &Weak<S>) -> Option<Job<S::Conn, S::Addr>> {
+fn accept_one<S: Accept>(core: &SourceCore<S>, source: &Weak<S>) -> Turn<SourceJob<S>> {
     // Waiting for a place comes first, so that connections past the
     // limit wait in the kernel's backlog.
     if !core.connections.reserve() {
         end_turn(core);
-        return None;
+        return Turn::Over;
     }
     // `serve` holds the source until every thread that can be here has
     // exited: it is gone only once accepting has ended.
     let Some(source) = source.upgrade() else {
         core.connections.unreserve();
         end_turn(core);
-        return None;
+        return Turn::Over;
     };
     let accepted = source.accept();
     drop(source);
@@ -124,7 +197,7 @@ fn accept_one<S: Accept>(core: &SourceCore<S>, source: &Weak<S>) -> Option<Job<S
             };
             if let Some(permit) = permit {
                 core.pool.accepted();
-                return Some(Job {
+                return Turn::Accepted(Job {
                     conn,
                     peer,
                     accepted_at: Instant::now(),
@@ -141,6 +214,10 @@ fn accept_one<S: Accept>(core: &SourceCore<S>, source: &Weak<S>) -> Option<Job<S
             core.connections.unreserve();
             end_turn(core);
         }
+        Err(error) if core.pool.accept_times_out() && is_timeout(&error) => {
+            core.connections.unreserve();
+            return Turn::Idle;
+        }
         Err(error) => {
             core.connections.unreserve();
             match classify(&error) {
@@ -153,7 +230,14 @@ fn accept_one<S: Accept>(core: &SourceCore<S>, source: &Weak<S>) -> Option<Job<S
             }
         }
     }
-    None
+    Turn::Over
+}
+
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// Ends a turn without a connection, as accepting ends.

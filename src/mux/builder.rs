@@ -297,11 +297,13 @@ impl MuxBuilder {
     /// How long an idle sniffer thread waits before it exits. Sniffer
     /// threads are reused across connections: at most 64 wait in `accept`
     /// at once, and the others wait for a turn. A thread exits when it
-    /// waited this long for a turn, or waited this long in `accept` (it
-    /// exits once it has served the connection that ended the wait), so a
-    /// burst's threads do not outlive it under a light load. The last
-    /// thread that could accept never exits, and threads in `accept` can
-    /// only leave with a connection: an idle server keeps up to 64.
+    /// waited this long for a turn or in `accept` (which times out after
+    /// this long, on sources that can: see
+    /// [`Accept::set_accept_timeout`](crate::Accept::set_accept_timeout)),
+    /// unless busy threads still need it to accept. With no thread left,
+    /// `serve`'s own thread accepts, and starts a thread for each
+    /// connection until threads are back: an idle multiplexer keeps no
+    /// sniffer thread, as a burst's threads do not outlive it.
     ///
     /// ```
     /// use connmux::{memory, Mux};

@@ -110,6 +110,7 @@ mod tests {
         let reset = || io::Error::new(io::ErrorKind::ConnectionReset, "peer reset the link");
         let with_cause = [
             DropReason::Io(reset()),
+            DropReason::NoSnifferThread(io::Error::new(io::ErrorKind::WouldBlock, "EAGAIN x")),
             DropReason::ProxyHeader(ProxyError::missing()),
         ];
         for reason in with_cause {

@@ -128,6 +128,10 @@ pub enum DropReason {
     /// A matcher panicked while judging this connection (the message is
     /// the panic's). Only this connection is affected.
     MatcherPanicked(String),
+    /// `serve`'s own thread accepted it, as it does while no sniffer
+    /// thread exists (an idle multiplexer), and no thread could be
+    /// started to sniff it (the process is out of threads or memory).
+    NoSnifferThread(io::Error),
     /// A connection given to a [`Dispatcher`](crate::Dispatcher) found
     /// [`max_connections`](crate::MuxBuilder::max_connections) already
     /// open. (`serve` waits for a place instead.)
@@ -198,6 +202,7 @@ impl fmt::Display for DropReason {
             DropReason::ShutDown => f.write_str("the multiplexer is shutting down"),
             DropReason::ProxyHeader(_) => f.write_str("bad PROXY protocol header"),
             DropReason::MatcherPanicked(message) => write!(f, "a matcher panicked: {message}"),
+            DropReason::NoSnifferThread(_) => f.write_str("no sniffer thread could be started"),
             DropReason::TooManyConnections => f.write_str("the open-connection limit was reached"),
         }
     }
@@ -209,7 +214,7 @@ impl fmt::Display for DropReason {
 impl Error for DropReason {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            DropReason::Io(error) => Some(error),
+            DropReason::Io(error) | DropReason::NoSnifferThread(error) => Some(error),
             DropReason::ProxyHeader(error) => Some(error),
             _ => None,
         }
@@ -227,7 +232,7 @@ impl DropReason {
                 io::ErrorKind::ConnectionRefused
             }
             DropReason::RouteClosed(_) | DropReason::ShutDown => io::ErrorKind::NotConnected,
-            DropReason::Io(error) => error.kind(),
+            DropReason::Io(error) | DropReason::NoSnifferThread(error) => error.kind(),
             DropReason::MatcherPanicked(_) => io::ErrorKind::Other,
         }
     }
@@ -259,7 +264,7 @@ impl DropReason {
 /// | `TimedOut`, `NoFirstByte` | `TimedOut` |
 /// | `QueueFull`, `TooManyConnections` | `ConnectionRefused`: refused for want of room (the connection is closed, there is nothing to retry) |
 /// | `RouteClosed`, `ShutDown` | `NotConnected`, as [`AcceptError`](crate::AcceptError)'s `Closed` and `ShutDown` |
-/// | `Io(e)` | `e.kind()` |
+/// | `Io(e)`, `NoSnifferThread(e)` | `e.kind()` |
 /// | `MatcherPanicked` | `Other` |
 ///
 /// ```
@@ -360,6 +365,10 @@ mod tests {
             (
                 DropReason::Io(io::Error::from(ConnectionReset)),
                 ConnectionReset,
+            ),
+            (
+                DropReason::NoSnifferThread(io::Error::from(OutOfMemory)),
+                OutOfMemory,
             ),
             (DropReason::MatcherPanicked("bug".into()), Other),
         ];

@@ -501,6 +501,9 @@ impl<S: Accept> Mux<S> {
         // last look reaches every one of them.
         self.core.pool.interrupt_sniffs();
         self.core.pool.join_threads();
+        // Any clone of the listener kept elsewhere waits as before. (A
+        // source that cannot take the timeout off has nothing to undo.)
+        let _ = self.source.set_accept_timeout(None);
         result
     }
 }

@@ -19,12 +19,14 @@
 //! A thread leaving `accept` with a connection makes sure somebody accepts
 //! after it: if it was the last thread accepting, it wakes one waiting for
 //! a turn or, if none waits, asks the supervisor (the thread in `serve`)
-//! to start one. That is the only wake-up on the way of a connection, and
+//! to start one. Threads idle for the idle timeout exit; when none is
+//! left, the supervisor accepts itself and starts a thread for what it
+//! accepts, so an idle multiplexer holds no thread but `serve`'s. That is the only wake-up on the way of a connection, and
 //! it happens only when every thread is busy; the supervisor never starts
 //! a thread past the [`thread_ceiling`](crate::mux::thread_ceiling).
 
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -65,6 +67,12 @@ struct SnifferThread<C> {
 /// What the supervisor is to do next.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Task {
+    /// Accept, on the supervisor's own thread, holding a turn: the pool
+    /// has no thread (an idle multiplexer keeps none). A connection
+    /// accepted goes to a thread started for it (count it with
+    /// `starting_thread_for_a_connection`); a timeout gives the turn up
+    /// (`give_up_turn`).
+    AcceptHere,
     /// Start a thread: nobody is left to accept. (Counted already: report
     /// the outcome with `thread_started` or `thread_failed_to_start`.)
     StartThread,
@@ -119,6 +127,10 @@ pub(crate) struct SnifferPool<C> {
     threads: Mutex<Vec<SnifferThread<C>>>,
     max_in_flight: usize,
     max_acceptors: usize,
+    /// Whether the source's `accept` times out after the idle timeout
+    /// (`Accept::set_accept_timeout`): then a `WouldBlock` from it means
+    /// idle, not failed.
+    accept_times_out: AtomicBool,
     /// The most threads it may have alive: see
     /// [`thread_ceiling`](crate::mux::thread_ceiling).
     /// Set when serving starts; no limit until then.
@@ -147,6 +159,7 @@ impl<C: Connection> SnifferPool<C> {
             threads: Mutex::new(Vec::new()),
             max_in_flight: max_in_flight.max(1),
             max_acceptors: MAX_ACCEPTORS,
+            accept_times_out: AtomicBool::new(false),
             max_threads: AtomicUsize::new(usize::MAX),
             idle_timeout,
         }
@@ -161,6 +174,36 @@ impl<C: Connection> SnifferPool<C> {
     /// starts.
     pub(crate) fn set_max_threads(&self, max: usize) {
         self.max_threads.store(max.max(1), Ordering::Relaxed);
+    }
+
+    /// Records whether the source's `accept` times out after the idle
+    /// timeout.
+    pub(crate) fn set_accept_times_out(&self, times_out: bool) {
+        self.accept_times_out.store(times_out, Ordering::Relaxed);
+    }
+
+    /// Whether an `accept` that failed with `WouldBlock` or `TimedOut`
+    /// only timed out.
+    pub(crate) fn accept_times_out(&self) -> bool {
+        self.accept_times_out.load(Ordering::Relaxed)
+    }
+
+    /// Whether a thread that has been idle for the idle timeout may exit:
+    /// when another can accept, or it is the last thread (the supervisor
+    /// then accepts itself). `holding`: the thread counts itself in
+    /// `accepting` (1) or `waiting` (1).
+    fn may_leave(&self, state: &PoolState) -> bool {
+        let others = state.accepting + state.waiting + usize::from(state.starting) - 1;
+        others > 0 || state.threads == 1
+    }
+
+    /// Counts a thread gone; the supervisor takes over accepting if it was
+    /// the last.
+    fn thread_left(&self, state: &mut PoolState) {
+        state.threads -= 1;
+        if state.threads == 0 {
+            self.supervisor.notify_all();
+        }
     }
 
     /// Whether a thread may take a turn now: below the acceptors' cap,
@@ -221,19 +264,33 @@ impl<C: Connection> SnifferPool<C> {
             let now = Instant::now();
             let mut until = *idle_until.get_or_insert(now + self.idle_timeout);
             if now >= until {
-                let others = state.accepting + state.waiting - 1 + usize::from(state.starting);
-                if others > 0 {
+                if self.may_leave(&state) {
                     break;
                 }
-                // The last thread that could accept stays.
+                // Busy threads, none accepting: this one will be needed.
                 until = now + self.idle_timeout;
                 idle_until = Some(until);
             }
             state = unpoisoned(self.turn.wait_timeout(state, until - now)).0;
         }
         state.waiting -= 1;
-        state.threads -= 1;
+        self.thread_left(&mut state);
         false
+    }
+
+    /// Records that the thread holding a turn waited in `accept` for the
+    /// idle timeout; `true` tells it to exit (counted gone), `false` to
+    /// take another turn (it is the one thread that can accept while the
+    /// others are busy).
+    pub(crate) fn accept_timed_out(&self) -> bool {
+        let mut state = self.lock();
+        let leaves = self.may_leave(&state);
+        state.accepting -= 1;
+        if leaves {
+            self.thread_left(&mut state);
+            self.find_acceptor(&state);
+        }
+        leaves
     }
 
     /// Records that the thread holding a turn accepted a connection, which
@@ -328,8 +385,20 @@ impl<C: Connection> SnifferPool<C> {
             if state.ending() {
                 return Task::End;
             }
+            if let Some(retry_at) = state.retry_at {
+                let now = Instant::now();
+                if now < retry_at {
+                    state = unpoisoned(self.supervisor.wait_timeout(state, retry_at - now)).0;
+                    continue;
+                }
+                state.retry_at = None;
+            }
             if self.needs_acceptor(&state) && state.waiting == 0 {
                 let threads = state.threads;
+                if threads == 0 {
+                    state.accepting += 1;
+                    return Task::AcceptHere;
+                }
                 if threads < self.max_threads.load(Ordering::Relaxed) {
                     state.threads += 1;
                     state.starting = true;
@@ -366,6 +435,15 @@ impl<C: Connection> SnifferPool<C> {
             // accounted for when it unwound.
             let _ = thread.join();
         }
+    }
+
+    /// Counts a thread about to start with a connection the supervisor
+    /// accepted after [`Task::AcceptHere`]: busy with it at once, it takes
+    /// turns once done. (Record it with `thread_started`, or its failure
+    /// with `thread_failed_to_start`.)
+    pub(crate) fn starting_thread_for_a_connection(&self) {
+        let mut state = self.lock();
+        state.threads += 1;
     }
 
     /// Records that a thread could not be started; returns the threads

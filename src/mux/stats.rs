@@ -59,6 +59,8 @@ pub struct Stats {
     pub bad_proxy_header: u64,
     /// Connections dropped because a matcher panicked on them.
     pub matcher_panics: u64,
+    /// Connections dropped because no sniffer thread could be started.
+    pub no_sniffer_thread: u64,
     /// Connections given to a dispatcher while the open-connection limit
     /// was reached.
     pub too_many_connections: u64,
@@ -113,6 +115,7 @@ drop_counters! {
     DropReason::Io(_) => io_errors,
     DropReason::ShutDown => shut_down,
     DropReason::ProxyHeader(_) => bad_proxy_header,
+    DropReason::NoSnifferThread(_) => no_sniffer_thread,
     DropReason::MatcherPanicked(_) => matcher_panics,
     DropReason::TooManyConnections => too_many_connections,
 }
@@ -198,6 +201,7 @@ mod tests {
             DropReason::ShutDown,
             DropReason::ProxyHeader(crate::ProxyError::missing()),
             DropReason::MatcherPanicked("bug".into()),
+            DropReason::NoSnifferThread(std::io::Error::other("EAGAIN")),
             DropReason::NoFirstByte,
             DropReason::TooManyConnections,
         ] {
@@ -207,11 +211,12 @@ mod tests {
         assert_eq!(stats.accepted, 2);
         assert_eq!(stats.accept_errors, 1);
         assert_eq!(stats.shut_down, 2);
-        assert_eq!(stats.dropped(), 11);
+        assert_eq!(stats.dropped(), 12);
         assert_eq!(stats.too_many_connections, 1);
         assert_eq!(stats.no_first_byte, 1);
         assert_eq!(stats.matcher_panics, 1);
         assert_eq!(stats.bad_proxy_header, 1);
+        assert_eq!(stats.no_sniffer_thread, 1);
         assert_eq!(stats.routed_total(), 5);
     }
 }

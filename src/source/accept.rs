@@ -17,6 +17,7 @@ use std::io;
 #[cfg(not(target_os = "linux"))]
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
 
 use crate::source::connection::Connection;
 
@@ -29,7 +30,7 @@ pub type WakeAccept = Box<dyn Fn() + Send + Sync>;
 
 /// How long the shutdown wake-up connection may take to connect.
 #[cfg(not(target_os = "linux"))]
-const WAKE_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+const WAKE_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A listener the multiplexer can accept connections from.
 ///
@@ -128,6 +129,45 @@ pub trait Accept: Send + Sync + 'static {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     fn wake_handle(&self) -> io::Result<WakeAccept>;
+
+    /// Makes [`accept`](Accept::accept) give up after `timeout` without a
+    /// connection, failing with `WouldBlock` or `TimedOut` (`None`: wait
+    /// for ever); `Ok(false)` if this source cannot, the default.
+    ///
+    /// A [`Mux`](crate::Mux) sets its
+    /// [`idle_sniffer_timeout`](crate::MuxBuilder::idle_sniffer_timeout)
+    /// here when serving starts, so that sniffer threads waiting in
+    /// `accept` with nothing to do exit, and takes it off when `serve`
+    /// returns. On a `TcpListener` or `UnixListener` it is the socket's
+    /// `SO_RCVTIMEO`, which Linux applies to `accept`: a clone of the
+    /// listener used elsewhere meanwhile times out too. Elsewhere, and for
+    /// a source that cannot, the threads in `accept` stay until a
+    /// connection or shutdown comes (at most 64 of them).
+    ///
+    /// # Errors
+    ///
+    /// When the timeout cannot be set: the listener's descriptor cannot
+    /// be duplicated to set it (`EMFILE`), or the system refuses it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::Accept;
+    /// use std::io::ErrorKind;
+    /// use std::net::TcpListener;
+    /// use std::time::Duration;
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// if listener.set_accept_timeout(Some(Duration::from_millis(10)))? {
+    ///     let idle = Accept::accept(&listener).unwrap_err();
+    ///     assert!(matches!(idle.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut));
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    fn set_accept_timeout(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        let _ = timeout;
+        Ok(false)
+    }
 }
 
 impl Accept for TcpListener {
@@ -140,6 +180,15 @@ impl Accept for TcpListener {
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
         TcpListener::local_addr(self)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn set_accept_timeout(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        // Another descriptor of the same socket, as a stream: std sets
+        // SO_RCVTIMEO on streams only.
+        let socket = TcpStream::from(std::os::fd::OwnedFd::from(self.try_clone()?));
+        socket.set_read_timeout(timeout)?;
+        Ok(true)
     }
 
     #[cfg(target_os = "linux")]
@@ -188,6 +237,15 @@ impl Accept for std::os::unix::net::UnixListener {
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
         std::os::unix::net::UnixListener::local_addr(self)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn set_accept_timeout(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        // As for TCP.
+        let socket =
+            std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(self.try_clone()?));
+        socket.set_read_timeout(timeout)?;
+        Ok(true)
     }
 
     #[cfg(target_os = "linux")]

@@ -395,6 +395,10 @@ where
     fn wake_handle(&self) -> io::Result<WakeAccept> {
         self.source.wake_handle()
     }
+
+    fn set_accept_timeout(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        self.source.set_accept_timeout(timeout)
+    }
 }
 
 impl<S: Accept + fmt::Debug, L> fmt::Debug for Handshake<S, L> {

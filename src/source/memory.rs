@@ -24,11 +24,12 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::source::accept::{Accept, WakeAccept};
 use crate::source::connection::Connection;
+use crate::sync::lock::lock;
 use crate::sync::monitor::Monitor;
 use crate::sync::queue::{Queue, RecvError, TrySendError};
 
@@ -428,6 +429,9 @@ type Backlog = Queue<Option<(MemoryStream, MemoryAddr)>>;
 /// dropped and the backlog is empty, which ends a multiplexer serving it.
 pub struct MemoryListener {
     backlog: Arc<Backlog>,
+    /// How long `accept` waits for a connection: see
+    /// [`Accept::set_accept_timeout`]; `None` for ever.
+    accept_timeout: Mutex<Option<Duration>>,
 }
 
 /// The connecting side of a [`MemoryListener`]; clone it freely.
@@ -473,7 +477,11 @@ pub fn listener() -> (MemoryListener, MemoryConnector) {
             next_peer: AtomicU64::new(1),
         }),
     };
-    (MemoryListener { backlog }, connector)
+    let listener = MemoryListener {
+        backlog,
+        accept_timeout: Mutex::new(None),
+    };
+    (listener, connector)
 }
 
 impl MemoryConnector {
@@ -525,17 +533,31 @@ impl Accept for MemoryListener {
     type Addr = MemoryAddr;
 
     fn accept(&self) -> io::Result<(MemoryStream, MemoryAddr)> {
-        match self.backlog.recv() {
+        let timeout = *lock(&self.accept_timeout);
+        let next = match timeout {
+            Some(timeout) => self.backlog.recv_timeout(timeout),
+            None => self.backlog.recv(),
+        };
+        match next {
             Ok(Some(connection)) => Ok(connection),
             Ok(None) => Err(io::Error::new(
                 io::ErrorKind::Interrupted,
                 "woken for shutdown",
             )),
-            Err(RecvError::Closed | RecvError::Empty) => Err(io::Error::new(
+            Err(RecvError::Empty) => Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "no connection within the accept timeout",
+            )),
+            Err(RecvError::Closed) => Err(io::Error::new(
                 io::ErrorKind::NotConnected,
                 "every connector of this in-memory listener was dropped",
             )),
         }
+    }
+
+    fn set_accept_timeout(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        *lock(&self.accept_timeout) = timeout;
+        Ok(true)
     }
 
     fn local_addr(&self) -> io::Result<MemoryAddr> {

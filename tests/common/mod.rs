@@ -24,7 +24,7 @@ pub struct Seen<A> {
     /// The peer, for connection events.
     pub peer: Option<A>,
     /// `not_matched`, `timed_out`, `queue_full`, `route_closed`, `io`,
-    /// `shut_down` or `accept_failed`.
+    /// `shut_down`, `no_sniffer_thread` or `accept_failed`.
     pub kind: &'static str,
     pub sniffed_bytes: usize,
     /// The event's Display text.
@@ -49,6 +49,7 @@ fn summarize<A: Clone + std::fmt::Debug>(event: &Event<A>) -> Seen<A> {
                 DropReason::RouteClosed(_) => "route_closed",
                 DropReason::Io(_) => "io",
                 DropReason::ShutDown => "shut_down",
+                DropReason::NoSnifferThread(_) => "no_sniffer_thread",
                 DropReason::ProxyHeader(_) => "proxy_header",
                 DropReason::MatcherPanicked(_) => "matcher_panicked",
                 DropReason::TooManyConnections => "too_many_connections",

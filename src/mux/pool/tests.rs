@@ -27,12 +27,19 @@ fn eventually(pool: &SnifferPool<MemoryStream>, done: impl Fn(&PoolState) -> boo
 }
 
 #[test]
-fn a_thread_leaving_accept_with_the_last_turn_gets_a_successor() {
+fn an_empty_pool_is_accepted_for_by_the_supervisor_and_a_busy_one_gets_a_thread() {
     let pool = pool(8, LONG);
+    // No thread: the supervisor accepts, and starts a thread for what it
+    // accepted.
+    assert_eq!(pool.next_task(), Task::AcceptHere);
+    pool.accepted();
+    pool.starting_thread_for_a_connection();
+    pool.thread_started(Arc::new(SniffSlot::new()), thread::spawn(|| {}));
+    // That thread is busy and nobody accepts: the supervisor starts one.
     start(&pool);
     assert!(pool.take_turn(true));
     pool.accepted();
-    // Nobody accepts now: the supervisor starts a thread.
+    // Nobody accepts now: the supervisor starts another.
     start(&pool);
     assert!(pool.take_turn(true));
     let waiter = {
@@ -53,6 +60,7 @@ fn a_thread_leaving_accept_with_the_last_turn_gets_a_successor() {
 #[test]
 fn turns_are_capped_and_the_cap_leaves_room_for_every_turn_under_the_sniff_limit() {
     let pool = pool(3, LONG);
+    pool.lock().threads = 1;
     start(&pool);
     assert!(pool.take_turn(true));
     pool.lock().threads = 3;
@@ -138,6 +146,24 @@ fn a_thread_idle_in_accept_retires_unless_it_is_the_last_to_accept() {
 }
 
 #[test]
+fn the_last_thread_idle_in_accept_leaves_accepting_to_the_supervisor() {
+    let pool = pool(8, LONG);
+    pool.lock().threads = 2;
+    assert!(pool.take_turn(false));
+    pool.accepted(); // one thread busy
+    assert!(pool.take_turn(false));
+    assert!(!pool.accept_timed_out(), "the busy one needs an acceptor");
+    assert_eq!(pool.lock().threads, 2);
+    pool.job_done(true);
+    assert!(pool.take_turn(false));
+    assert!(pool.take_turn(false));
+    assert!(pool.accept_timed_out(), "another accepts");
+    assert!(pool.accept_timed_out(), "the last thread");
+    assert_eq!(pool.lock().threads, 0);
+    assert_eq!(pool.next_task(), Task::AcceptHere);
+}
+
+#[test]
 fn a_transient_error_holds_every_thread_back_for_the_back_off() {
     let pool = pool(8, LONG);
     assert!(pool.take_turn(false));
@@ -156,9 +182,9 @@ fn a_transient_error_holds_every_thread_back_for_the_back_off() {
 fn the_supervisor_reports_the_ceiling_once_per_wait_and_ends_on_a_fatal_error() {
     let pool = pool(8, LONG);
     pool.set_max_threads(1);
-    start(&pool);
-    assert!(pool.take_turn(true));
+    assert_eq!(pool.next_task(), Task::AcceptHere);
     pool.accepted();
+    pool.starting_thread_for_a_connection();
     assert_eq!(pool.next_task(), Task::ReportCeiling(1));
     let supervisor = {
         let pool = Arc::clone(&pool);
@@ -178,8 +204,9 @@ fn the_supervisor_reports_the_ceiling_once_per_wait_and_ends_on_a_fatal_error() 
 #[test]
 fn a_thread_that_fails_to_start_is_asked_for_again() {
     let pool = pool(8, LONG);
+    pool.lock().threads = 1;
     assert_eq!(pool.next_task(), Task::StartThread);
-    assert_eq!(pool.thread_failed_to_start(), 0);
+    assert_eq!(pool.thread_failed_to_start(), 1);
     assert!(pool.pause(Duration::from_millis(1)));
     assert_eq!(pool.next_task(), Task::StartThread);
 }
