@@ -325,6 +325,30 @@ fn bad_arguments_exit_with_2_and_say_why() {
                 "127.0.0.1:0",
                 "--route",
                 route,
+                "--accept-proxy",
+                "required",
+                "--proxy-from",
+                "10.0.0.0/33",
+            ],
+            "invalid --proxy-from: '10.0.0.0/33' is not an IP network",
+        ),
+        (
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--route",
+                route,
+                "--proxy-from",
+                "10.0.0.0/8",
+            ],
+            "--proxy-from needs --accept-proxy",
+        ),
+        (
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--route",
+                route,
                 "--send-proxy",
                 "v3",
             ],
@@ -408,6 +432,7 @@ fn help_lists_every_spec_and_option() {
             "--silence",
             "--max-sniff",
             "--accept-proxy",
+            "--proxy-from",
             "--send-proxy",
             "--max-conns",
             "--quiet",
@@ -705,6 +730,55 @@ fn accepted_proxy_header_is_relayed_to_the_backend() {
     client.write_all(HTTP_REQUEST).unwrap();
     assert_eq!(read_until_closed(&mut client), b"");
     portshare.line_with(&["route=- backend=-", "outcome=bad-proxy-header"]);
+}
+
+#[test]
+fn a_header_from_outside_proxy_from_is_not_believed() {
+    let checker = backend(proxy_header_checker);
+    let spoofed = b"PROXY TCP4 6.6.6.6 192.0.2.1 41000 443\r\n";
+    // Required: this client (127.0.0.1) is refused before it is read.
+    let portshare = Portshare::start(&[
+        "--accept-proxy",
+        "required",
+        "--proxy-from",
+        "10.0.0.0/8",
+        "--route",
+        &format!("any={checker}"),
+    ]);
+    let mut client = portshare.connect();
+    client.write_all(spoofed).unwrap();
+    assert_eq!(read_until_closed(&mut client), b"");
+    portshare.line_with(&[
+        "peer=127.0.0.1:",
+        "route=- backend=-",
+        "outcome=untrusted-proxy",
+    ]);
+
+    // Optional: the header is the client's own bytes, passed on whole,
+    // and the backend hears of the real peer.
+    let portshare = Portshare::start(&[
+        "--accept-proxy",
+        "optional",
+        "--proxy-from",
+        "10.0.0.0/8",
+        "--proxy-from",
+        "192.168.0.0/16",
+        "--send-proxy",
+        "v1",
+        "--route",
+        &format!("any={checker}"),
+    ]);
+    let mut client = portshare.connect();
+    client.write_all(spoofed).unwrap();
+    let told = read_line(&mut client);
+    let peer = client.local_addr().unwrap();
+    assert!(told.starts_with(&format!("v1 src={peer} ")), "{told}");
+    let mut echoed = vec![0u8; spoofed.len()];
+    client.read_exact(&mut echoed).unwrap();
+    assert_eq!(echoed, spoofed, "passed on as the client's bytes");
+    client.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_until_closed(&mut client), b"");
+    portshare.line_with(&[&format!("peer={peer} route=any"), "outcome=ok"]);
 }
 
 #[test]

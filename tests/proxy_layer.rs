@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{connect, connect_and_send, is_closed_by_peer, read_to_end, serve, tcp_mux, WAIT};
-use connmux::matchers::{http1_fast, silence};
-use connmux::{Mux, ProxyAddr, ProxyCommand, ProxyHeader, ProxyMode, ProxyVersion};
+use connmux::matchers::{any, http1_fast, silence};
+use connmux::{Mux, ProxyAddr, ProxyCommand, ProxyHeader, ProxyMode, ProxyVersion, TrustedProxies};
 
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: proxied\r\n\r\n";
 
@@ -295,4 +295,96 @@ fn a_header_sent_byte_by_byte_then_closed_is_parsed_whole() {
         Some(ProxyAddr::Inet("192.0.2.1:4321".parse().unwrap()))
     );
     drop(sender.join().unwrap());
+}
+
+/// A multiplexer on 127.0.0.1 that trusts only `trusted`, with a
+/// catch-all route: the tests' clients connect from 127.0.0.1.
+fn trusting(
+    mode: ProxyMode,
+    trusted: TrustedProxies,
+) -> (common::Running<SocketAddr>, connmux::Listener) {
+    let mut mux = tcp_mux(Mux::builder().proxy_protocol(mode).trusted_proxies(trusted));
+    let all = mux.route(any());
+    (serve(mux), all)
+}
+
+/// A header claiming a client far away, then a request.
+const SPOOFED: &[u8] = b"PROXY TCP4 6.6.6.6 192.0.2.1 4444 80\r\nGET / HTTP/1.1\r\n\r\n";
+
+#[test]
+fn required_refuses_a_peer_it_does_not_trust_without_reading_it() {
+    let elsewhere = TrustedProxies::none().allow("127.0.0.2/32".parse().unwrap());
+    let (running, all) = trusting(ProxyMode::Required, elsewhere);
+    let mut client = connect_and_send(running.addr, SPOOFED);
+    assert!(is_closed_by_peer(&mut client));
+    let event = running.next_event();
+    assert_eq!((event.kind, event.sniffed_bytes), ("untrusted_proxy", 0));
+    let peer = client.local_addr().unwrap();
+    assert_eq!(event.peer, Some(peer));
+    assert!(
+        event.text.contains(&peer.to_string()) && event.text.contains("not trusted"),
+        "{}",
+        event.text
+    );
+    assert!(all.accept_timeout(Duration::from_millis(100)).is_err());
+    assert_eq!(running.handle.stats().untrusted_proxy, 1);
+    running.stop().unwrap();
+}
+
+#[test]
+fn optional_takes_an_untrusted_peers_header_as_its_own_bytes() {
+    let elsewhere = TrustedProxies::none().allow("10.0.0.0/8".parse().unwrap());
+    let (running, all) = trusting(ProxyMode::Optional, elsewhere);
+    let client = connect_and_send(running.addr, SPOOFED);
+    client.shutdown(Shutdown::Write).unwrap();
+    let (mut conn, peer) = all.accept_timeout(WAIT).expect("routed as it is");
+    assert_eq!(peer, client.local_addr().unwrap(), "not 6.6.6.6");
+    assert!(conn.proxy_header().is_none(), "nothing believed");
+    assert_eq!(read_to_end(&mut conn), SPOOFED, "nothing stripped");
+    running.stop().unwrap();
+}
+
+#[test]
+fn a_listed_network_is_believed_and_loopback_is_by_default() {
+    let listed = TrustedProxies::none().allow("127.0.0.1/32".parse().unwrap());
+    for trusted in [listed, TrustedProxies::default()] {
+        let (running, all) = trusting(ProxyMode::Required, trusted);
+        let client = connect_and_send(running.addr, SPOOFED);
+        client.shutdown(Shutdown::Write).unwrap();
+        let (mut conn, _) = all.accept_timeout(WAIT).expect("believed");
+        let source = conn.proxy_header().and_then(ProxyHeader::source);
+        assert_eq!(
+            source,
+            Some(ProxyAddr::Inet("6.6.6.6:4444".parse().unwrap()))
+        );
+        assert_eq!(read_to_end(&mut conn), b"GET / HTTP/1.1\r\n\r\n");
+        running.stop().unwrap();
+    }
+}
+
+#[test]
+fn local_peers_are_trusted_unless_the_list_leaves_them_out() {
+    for (trusted, believed) in [
+        (TrustedProxies::default(), true),
+        (
+            TrustedProxies::none().allow("127.0.0.0/8".parse().unwrap()),
+            false,
+        ),
+        (TrustedProxies::none().allow_local(), true),
+    ] {
+        let (source, connector) = connmux::memory::listener();
+        let mut mux = Mux::builder()
+            .proxy_protocol(ProxyMode::Optional)
+            .trusted_proxies(trusted)
+            .build(source)
+            .unwrap();
+        let all = mux.route(any());
+        let running = serve(mux);
+        let mut client = connector.connect().unwrap();
+        client.write_all(SPOOFED).unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        let (conn, _) = all.accept_timeout(WAIT).unwrap();
+        assert_eq!(conn.proxy_header().is_some(), believed);
+        running.stop().unwrap();
+    }
 }

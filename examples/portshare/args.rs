@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use connmux::ProxyMode;
+use connmux::{IpNet, ProxyMode, TrustedProxies};
 
 use crate::backend::Backend;
 use crate::spec::{RouteSpec, SPEC_HELP};
@@ -50,6 +50,10 @@ Options:
                              (default 16384)
   --accept-proxy MODE        PROXY protocol header from a load balancer in
                              front: off (default), optional or required
+  --proxy-from CIDR          a network whose peers may send that header;
+                             repeat for more (default: 127.0.0.0/8 and
+                             ::1); others are refused (required) or taken
+                             as they are (optional)
   --send-proxy VERSION       send a PROXY header (v1 or v2) to the backend
                              with the real client address
   --max-conns N              forward at most N connections at once; more
@@ -62,7 +66,7 @@ Each connection is logged on one line when it ends:
 (up: client to backend, down: backend to client). Outcomes: ok, reset,
 error, backend-refused, backend-timeout, backend-error, refused-max-conns,
 no-thread, and for connections that reach no route: no-match, timeout,
-bad-proxy-header, client-error, queue-full, shutdown.
+bad-proxy-header, untrusted-proxy, client-error, queue-full, shutdown.
 
 Examples:
   # HTTPS and SSH on port 443
@@ -119,6 +123,8 @@ pub(crate) struct Config {
     pub(crate) silence: Duration,
     pub(crate) max_sniff_bytes: usize,
     pub(crate) accept_proxy: ProxyMode,
+    /// The peers whose PROXY header is believed.
+    pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) send_proxy: Option<SendProxy>,
     /// `None`: no limit.
     pub(crate) max_conns: Option<usize>,
@@ -134,6 +140,7 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Com
     let mut silence_ms = DEFAULT_SILENCE_MS;
     let mut max_sniff_bytes = DEFAULT_MAX_SNIFF_BYTES;
     let mut accept_proxy = ProxyMode::Off;
+    let mut proxy_from = Vec::new();
     let mut send_proxy = None;
     let mut max_conns = None;
     let mut quiet = false;
@@ -179,6 +186,7 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Com
             "--silence" => silence_ms = parse_positive(name, &value()?)?,
             "--max-sniff" => max_sniff_bytes = parse_positive(name, &value()?)?,
             "--accept-proxy" => accept_proxy = parse_accept_proxy(&value()?)?,
+            "--proxy-from" => proxy_from.push(parse_proxy_from(&value()?)?),
             "--send-proxy" => send_proxy = Some(parse_send_proxy(&value()?)?),
             "--max-conns" => max_conns = Some(parse_positive(name, &value()?)?),
             _ => return Err(format!("unknown option '{name}'")),
@@ -196,6 +204,16 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Com
              or the sniff deadline ends the wait before the silence route can match"
         ));
     }
+    if !proxy_from.is_empty() && accept_proxy == ProxyMode::Off {
+        return Err("--proxy-from needs --accept-proxy optional or required".into());
+    }
+    let trusted_proxies = if proxy_from.is_empty() {
+        TrustedProxies::default()
+    } else {
+        proxy_from
+            .into_iter()
+            .fold(TrustedProxies::none(), TrustedProxies::allow)
+    };
     Ok(Command::Run(Config {
         listen,
         routes,
@@ -203,6 +221,7 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Com
         silence: Duration::from_millis(silence_ms),
         max_sniff_bytes,
         accept_proxy,
+        trusted_proxies,
         send_proxy,
         max_conns,
         quiet,
@@ -255,6 +274,11 @@ fn parse_accept_proxy(text: &str) -> Result<ProxyMode, String> {
             "invalid --accept-proxy '{text}': expected off, optional or required"
         )),
     }
+}
+
+fn parse_proxy_from(text: &str) -> Result<IpNet, String> {
+    text.parse()
+        .map_err(|error| format!("invalid --proxy-from: {error}"))
 }
 
 fn parse_send_proxy(text: &str) -> Result<SendProxy, String> {

@@ -137,6 +137,7 @@ fn drop_outcome(reason: &DropReason) -> &'static str {
         DropReason::NotMatched => "no-match",
         DropReason::TimedOut => "timeout",
         DropReason::ProxyHeader(_) => "bad-proxy-header",
+        DropReason::UntrustedProxy => "untrusted-proxy",
         DropReason::Io(_) => "client-error",
         DropReason::QueueFull(_) => "queue-full",
         DropReason::RouteClosed(_) => "route-closed",

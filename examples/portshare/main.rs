@@ -78,6 +78,7 @@ fn run(config: Config) -> io::Result<()> {
         .sniff_deadline(Some(config.sniff_deadline))
         .max_sniff_bytes(config.max_sniff_bytes)
         .proxy_protocol(config.accept_proxy)
+        .trusted_proxies(config.trusted_proxies.clone())
         .build(listener)?;
     let matchers: Vec<_> = config
         .routes

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use crate::proxy::mode::ProxyMode;
+use crate::proxy::TrustedProxies;
 use crate::sniff::SniffLimits;
 
 /// The settings a [`Mux`](crate::Mux) runs with; see [`MuxBuilder`] for each one.
@@ -23,6 +24,7 @@ pub(crate) struct Settings {
     pub(crate) sniffer_stack_size: usize,
     pub(crate) idle_sniffer_timeout: Duration,
     pub(crate) proxy_mode: ProxyMode,
+    pub(crate) trusted_proxies: TrustedProxies,
 }
 
 impl Settings {
@@ -49,6 +51,7 @@ impl Default for Settings {
             sniffer_stack_size: MuxBuilder::DEFAULT_SNIFFER_STACK_SIZE,
             idle_sniffer_timeout: MuxBuilder::DEFAULT_IDLE_SNIFFER_TIMEOUT,
             proxy_mode: ProxyMode::Off,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -342,6 +345,37 @@ impl MuxBuilder {
     /// [`PeekableStream::proxy_header`]: crate::PeekableStream::proxy_header
     pub fn proxy_protocol(mut self, mode: ProxyMode) -> Self {
         self.settings.proxy_mode = mode;
+        self
+    }
+
+    /// The peers whose PROXY header is believed, under
+    /// [`proxy_protocol`](Self::proxy_protocol) `Optional` or `Required`;
+    /// by default the loopback networks and peers on the same machine
+    /// without an IP address ([`TrustedProxies::default`]): a load
+    /// balancer on the same host. List a load balancer elsewhere.
+    ///
+    /// From any other peer a header is never parsed. Under `Required` the
+    /// connection is closed at once, with a
+    /// [`DropReason::UntrustedProxy`](crate::DropReason::UntrustedProxy)
+    /// event naming the peer; under `Optional` its bytes, a header
+    /// included, are the client's own, judged by the routes and passed
+    /// on: a client cannot claim another address. Which peer a connection
+    /// comes from is what its source's
+    /// [`Accept::peer_origin`](crate::Accept::peer_origin) says.
+    ///
+    /// ```
+    /// use connmux::{Mux, ProxyMode, TrustedProxies};
+    /// use std::net::TcpListener;
+    ///
+    /// let behind_load_balancers = Mux::builder()
+    ///     .proxy_protocol(ProxyMode::Required)
+    ///     .trusted_proxies(TrustedProxies::none().allow("10.0.0.0/24".parse()?))
+    ///     .build(TcpListener::bind("127.0.0.1:0")?)?;
+    /// # drop(behind_load_balancers);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn trusted_proxies(mut self, trusted: TrustedProxies) -> Self {
+        self.settings.trusted_proxies = trusted;
         self
     }
 }

@@ -13,7 +13,7 @@ use crate::mux::event::{DropReason, Event};
 use crate::mux::handle::{Control, Lifecycle};
 use crate::mux::pool::SnifferPool;
 use crate::mux::stats::{Counters, Stats};
-use crate::proxy::ProxyHeader;
+use crate::proxy::{PeerOrigin, ProxyHeader};
 use crate::route::target::RouteTarget;
 use crate::sniff::decide::Opening;
 use crate::sniff::SniffLimits;
@@ -40,6 +40,8 @@ pub(crate) struct Core<C, A> {
     pub(super) settings: Settings,
     /// The settings a sniff runs under.
     pub(super) limits: SniffLimits,
+    /// Where a peer address is: the source's `Accept::peer_origin`.
+    pub(super) peer_origin: fn(&A) -> PeerOrigin,
     pub(super) stop: StopSignal,
     /// Wakes the accept loop; dropped once `serve` returns (on Linux it
     /// holds a descriptor of the listening socket, which must close with
@@ -85,8 +87,13 @@ impl<C, A> Core<C, A> {
 
 impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     /// The core of a multiplexer that has yet to fix its routes.
-    pub(super) fn new(settings: Settings, wake_accept: WakeAccept) -> Self {
+    pub(super) fn new(
+        settings: Settings,
+        wake_accept: WakeAccept,
+        peer_origin: fn(&A) -> PeerOrigin,
+    ) -> Self {
         Core {
+            peer_origin,
             limits: settings.sniff_limits(),
             stop: StopSignal::new(),
             wake_accept: Mutex::new(Some(Arc::new(wake_accept))),

@@ -125,6 +125,10 @@ pub enum DropReason {
     /// The connection did not start with the PROXY protocol header the
     /// settings require, or started with a malformed one.
     ProxyHeader(crate::ProxyError),
+    /// The settings require a PROXY header and the peer is not one of the
+    /// [trusted proxies](crate::MuxBuilder::trusted_proxies): nothing was
+    /// read from it.
+    UntrustedProxy,
     /// A matcher panicked while judging this connection (the message is
     /// the panic's). Only this connection is affected.
     MatcherPanicked(String),
@@ -201,6 +205,9 @@ impl fmt::Display for DropReason {
             DropReason::Io(_) => f.write_str("reading from the client failed"),
             DropReason::ShutDown => f.write_str("the multiplexer is shutting down"),
             DropReason::ProxyHeader(_) => f.write_str("bad PROXY protocol header"),
+            DropReason::UntrustedProxy => {
+                f.write_str("a PROXY header is required and the peer is not trusted to send one")
+            }
             DropReason::MatcherPanicked(message) => write!(f, "a matcher panicked: {message}"),
             DropReason::NoSnifferThread(_) => f.write_str("no sniffer thread could be started"),
             DropReason::TooManyConnections => f.write_str("the open-connection limit was reached"),
@@ -232,6 +239,7 @@ impl DropReason {
                 io::ErrorKind::ConnectionRefused
             }
             DropReason::RouteClosed(_) | DropReason::ShutDown => io::ErrorKind::NotConnected,
+            DropReason::UntrustedProxy => io::ErrorKind::PermissionDenied,
             DropReason::Io(error) | DropReason::NoSnifferThread(error) => error.kind(),
             DropReason::MatcherPanicked(_) => io::ErrorKind::Other,
         }
@@ -264,6 +272,7 @@ impl DropReason {
 /// | `TimedOut`, `NoFirstByte` | `TimedOut` |
 /// | `QueueFull`, `TooManyConnections` | `ConnectionRefused`: refused for want of room (the connection is closed, there is nothing to retry) |
 /// | `RouteClosed`, `ShutDown` | `NotConnected`, as [`AcceptError`](crate::AcceptError)'s `Closed` and `ShutDown` |
+/// | `UntrustedProxy` | `PermissionDenied` |
 /// | `Io(e)`, `NoSnifferThread(e)` | `e.kind()` |
 /// | `MatcherPanicked` | `Other` |
 ///
@@ -362,6 +371,7 @@ mod tests {
             (DropReason::TooManyConnections, ConnectionRefused),
             (DropReason::RouteClosed(RouteId(3)), NotConnected),
             (DropReason::ShutDown, NotConnected),
+            (DropReason::UntrustedProxy, PermissionDenied),
             (
                 DropReason::Io(io::Error::from(ConnectionReset)),
                 ConnectionReset,

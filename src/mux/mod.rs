@@ -161,7 +161,7 @@ impl<S: Accept> Mux<S> {
         Ok(Mux {
             source: Arc::new(source),
             local_addr,
-            core: Arc::new(Core::new(settings, wake_accept)),
+            core: Arc::new(Core::new(settings, wake_accept, S::peer_origin)),
             matchers: Vec::new(),
             routes: Vec::new(),
             on_event: None,

@@ -14,13 +14,14 @@ use crate::mux::core::{Core, RouteTable};
 use crate::mux::event::DropReason;
 use crate::mux::pool::{Job, SnifferPool};
 use crate::mux::slot::SniffSlot;
+use crate::proxy::mode::ProxyMode;
 use crate::route::id::RouteId;
 use crate::route::shared::HandOffError;
 use crate::route::stream::{Arrival, PeekableStream};
 use crate::route::target::{InlineHandler, RouteTarget};
 use crate::sniff::buffer;
 use crate::sniff::replay::Replay;
-use crate::sniff::{sniff, SniffOutcome, Sniffed};
+use crate::sniff::{sniff, SniffLimits, SniffOutcome, Sniffed};
 use crate::sync::limit::ConnectionPermit;
 
 /// A connection matched by an inline route, to be served once the sniff's
@@ -92,7 +93,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             return Err(self.report_drop(peer, reason, 0, None));
         };
         let accepted_at = Instant::now();
-        let sniffed = self.guarded_sniff(table, &conn, accepted_at, Duration::ZERO);
+        let sniffed = self.guarded_sniff(table, &conn, &peer, accepted_at, Duration::ZERO);
         match self.route_sniffed(table, conn, peer, accepted_at, permit, sniffed)? {
             Delivery::Queued(route) => Ok(route),
             Delivery::Inline(work) => self.serve_inline(work),
@@ -179,8 +180,9 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             // filled; interrupting here closes that window.
             slot.interrupt();
         }
-        let sniffed =
-            slot.with(|conn| self.guarded_sniff(table, conn, accepted_at, accepted_at.elapsed()));
+        let sniffed = slot.with(|conn| {
+            self.guarded_sniff(table, conn, &peer, accepted_at, accepted_at.elapsed())
+        });
         // Only this thread empties the slot: both hold what `hold` put in.
         let (Some(conn), Some(sniffed)) = (slot.release(), sniffed) else {
             return None;
@@ -191,17 +193,19 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         }
     }
 
-    /// Sniffs `conn` with the table's routes, `waited` after it was
-    /// accepted. A matcher's panic ends the sniff with the reason the
-    /// connection is dropped for: it must not take the thread down.
+    /// Sniffs `conn`, from `peer`, with the table's routes, `waited` after
+    /// it was accepted. A matcher's panic ends the sniff with the reason
+    /// the connection is dropped for: it must not take the thread down.
     #[inline(always)]
     fn guarded_sniff(
         &self,
         table: &RouteTable<C, A>,
         conn: &C,
+        peer: &A,
         accepted_at: Instant,
         waited: Duration,
     ) -> Result<Sniffed, DropReason> {
+        let limits = self.limits_for(peer)?;
         panic::catch_unwind(AssertUnwindSafe(|| {
             sniff(
                 conn,
@@ -209,11 +213,34 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 waited,
                 &table.matchers,
                 table.opening,
-                &self.limits,
+                &limits,
                 &self.stop,
             )
         }))
         .map_err(|panic| DropReason::MatcherPanicked(panic_message(panic.as_ref())))
+    }
+
+    /// The limits a sniff of a connection from `peer` runs under: under a
+    /// PROXY mode, a peer that is not trusted to send a header gets none
+    /// parsed (`Optional`) or is refused without a read (`Required`).
+    #[inline(always)]
+    fn limits_for(&self, peer: &A) -> Result<SniffLimits, DropReason> {
+        let limits = self.limits;
+        if limits.proxy_mode == ProxyMode::Off
+            || self
+                .settings
+                .trusted_proxies
+                .trusts((self.peer_origin)(peer))
+        {
+            return Ok(limits);
+        }
+        match limits.proxy_mode {
+            ProxyMode::Required => Err(DropReason::UntrustedProxy),
+            _ => Ok(SniffLimits {
+                proxy_mode: ProxyMode::Off,
+                ..limits
+            }),
+        }
     }
 
     /// Delivers a connection whose guarded sniff ended, or drops and

@@ -57,6 +57,9 @@ pub struct Stats {
     pub shut_down: u64,
     /// Connections dropped for a missing or malformed PROXY header.
     pub bad_proxy_header: u64,
+    /// Connections dropped because a PROXY header was required and their
+    /// peer is not trusted to send one.
+    pub untrusted_proxy: u64,
     /// Connections dropped because a matcher panicked on them.
     pub matcher_panics: u64,
     /// Connections dropped because no sniffer thread could be started.
@@ -116,6 +119,7 @@ drop_counters! {
     DropReason::ShutDown => shut_down,
     DropReason::ProxyHeader(_) => bad_proxy_header,
     DropReason::NoSnifferThread(_) => no_sniffer_thread,
+    DropReason::UntrustedProxy => untrusted_proxy,
     DropReason::MatcherPanicked(_) => matcher_panics,
     DropReason::TooManyConnections => too_many_connections,
 }
@@ -200,6 +204,7 @@ mod tests {
             DropReason::ShutDown,
             DropReason::ShutDown,
             DropReason::ProxyHeader(crate::ProxyError::missing()),
+            DropReason::UntrustedProxy,
             DropReason::MatcherPanicked("bug".into()),
             DropReason::NoSnifferThread(std::io::Error::other("EAGAIN")),
             DropReason::NoFirstByte,
@@ -211,12 +216,13 @@ mod tests {
         assert_eq!(stats.accepted, 2);
         assert_eq!(stats.accept_errors, 1);
         assert_eq!(stats.shut_down, 2);
-        assert_eq!(stats.dropped(), 12);
+        assert_eq!(stats.dropped(), 13);
         assert_eq!(stats.too_many_connections, 1);
         assert_eq!(stats.no_first_byte, 1);
         assert_eq!(stats.matcher_panics, 1);
         assert_eq!(stats.bad_proxy_header, 1);
         assert_eq!(stats.no_sniffer_thread, 1);
+        assert_eq!(stats.untrusted_proxy, 1);
         assert_eq!(stats.routed_total(), 5);
     }
 }

@@ -14,14 +14,19 @@ pub enum ProxyMode {
     #[default]
     Off,
     /// A PROXY header is parsed and removed if the connection starts with
-    /// one; connections without one are routed as they are. A header that
-    /// starts well but breaks the protocol is still rejected.
-    Optional,
-    /// Every connection must start with a valid PROXY header; one that does
-    /// not is closed with a [`DropReason::ProxyHeader`] event. Use this
-    /// when only the load balancer can reach the port: otherwise any client
-    /// could claim any source address.
+    /// one and comes from a [trusted peer]; connections without one, and
+    /// every connection from another peer, are routed as they are. A
+    /// header that starts well but breaks the protocol is still rejected.
     ///
+    /// [trusted peer]: crate::MuxBuilder::trusted_proxies
+    Optional,
+    /// Every connection must come from a [trusted peer] and start with a
+    /// valid PROXY header; one that does not is closed with a
+    /// [`DropReason::UntrustedProxy`] or [`DropReason::ProxyHeader`]
+    /// event.
+    ///
+    /// [trusted peer]: crate::MuxBuilder::trusted_proxies
+    /// [`DropReason::UntrustedProxy`]: crate::DropReason::UntrustedProxy
     /// [`DropReason::ProxyHeader`]: crate::DropReason::ProxyHeader
     Required,
 }

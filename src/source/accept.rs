@@ -19,6 +19,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
+use crate::proxy::PeerOrigin;
 use crate::source::connection::Connection;
 
 /// A function that makes every thread blocked in [`Accept::accept`] return
@@ -168,6 +169,32 @@ pub trait Accept: Send + Sync + 'static {
         let _ = timeout;
         Ok(false)
     }
+
+    /// Where a peer with this address is, for deciding whether to believe
+    /// its PROXY header (see
+    /// [`MuxBuilder::trusted_proxies`](crate::MuxBuilder::trusted_proxies)).
+    ///
+    /// The default, for a source that cannot tell, is
+    /// [`PeerOrigin::Unknown`], which only
+    /// [`TrustedProxies::everyone`](crate::TrustedProxies::everyone)
+    /// trusts. `TcpListener` gives the peer's IP address; `UnixListener`
+    /// and in-memory listeners give [`PeerOrigin::Local`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::{Accept, PeerOrigin};
+    /// use std::net::TcpListener;
+    ///
+    /// let peer = "192.0.2.7:40000".parse()?;
+    /// let origin = <TcpListener as Accept>::peer_origin(&peer);
+    /// assert_eq!(origin, PeerOrigin::Ip("192.0.2.7".parse()?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn peer_origin(peer: &Self::Addr) -> PeerOrigin {
+        let _ = peer;
+        PeerOrigin::Unknown
+    }
 }
 
 impl Accept for TcpListener {
@@ -212,6 +239,10 @@ impl Accept for TcpListener {
             // on a live listener, so there is nothing to wake.
             let _ = TcpStream::connect_timeout(&target, WAKE_CONNECT_TIMEOUT);
         }))
+    }
+
+    fn peer_origin(peer: &SocketAddr) -> PeerOrigin {
+        PeerOrigin::Ip(peer.ip())
     }
 }
 
@@ -268,5 +299,9 @@ impl Accept for std::os::unix::net::UnixListener {
             // As for TCP: the accept loop drops this connection.
             let _ = std::os::unix::net::UnixStream::connect_addr(&target);
         }))
+    }
+
+    fn peer_origin(_: &Self::Addr) -> PeerOrigin {
+        PeerOrigin::Local
     }
 }

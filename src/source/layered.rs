@@ -19,6 +19,7 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::proxy::PeerOrigin;
 use crate::source::accept::{Accept, WakeAccept};
 use crate::source::connection::Connection;
 use crate::sync::lock::lock;
@@ -398,6 +399,10 @@ where
 
     fn set_accept_timeout(&self, timeout: Option<Duration>) -> io::Result<bool> {
         self.source.set_accept_timeout(timeout)
+    }
+
+    fn peer_origin(peer: &S::Addr) -> PeerOrigin {
+        S::peer_origin(peer)
     }
 }
 

@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::proxy::PeerOrigin;
 use crate::source::accept::{Accept, WakeAccept};
 use crate::source::connection::Connection;
 use crate::sync::lock::lock;
@@ -562,6 +563,10 @@ impl Accept for MemoryListener {
 
     fn local_addr(&self) -> io::Result<MemoryAddr> {
         Ok(MemoryAddr(0))
+    }
+
+    fn peer_origin(_: &MemoryAddr) -> PeerOrigin {
+        PeerOrigin::Local
     }
 
     fn wake_handle(&self) -> io::Result<WakeAccept> {

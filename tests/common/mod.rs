@@ -51,6 +51,7 @@ fn summarize<A: Clone + std::fmt::Debug>(event: &Event<A>) -> Seen<A> {
                 DropReason::ShutDown => "shut_down",
                 DropReason::NoSnifferThread(_) => "no_sniffer_thread",
                 DropReason::ProxyHeader(_) => "proxy_header",
+                DropReason::UntrustedProxy => "untrusted_proxy",
                 DropReason::MatcherPanicked(_) => "matcher_panicked",
                 DropReason::TooManyConnections => "too_many_connections",
                 _ => "other",

@@ -286,9 +286,18 @@ portshare_pid=${pids[-1]}
 start portshare-proxy "$PORTSHARE" --listen 127.0.0.1:0 --accept-proxy required \
     --send-proxy v1 --route "http1=127.0.0.1:$proxy_v1_port"
 
+# Believes only 127.0.0.1: a client on 127.0.0.2 is refused.
+start portshare-trust "$PORTSHARE" --listen 127.0.0.1:0 --accept-proxy required \
+    --proxy-from 127.0.0.1/32 --send-proxy v1 --route "http1=127.0.0.1:$proxy_v1_port"
+
 port=$(listening_port portshare) || {
     echo "FAIL portshare: did not start"
     log_tail portshare 20
+    exit 1
+}
+trust_port=$(listening_port portshare-trust) || {
+    echo "FAIL portshare --proxy-from: did not start"
+    log_tail portshare-trust 20
     exit 1
 }
 proxy_port=$(listening_port portshare-proxy) || {
@@ -497,6 +506,36 @@ case_proxy_protocol() {
     esac
 }
 
+case_proxy_from() {
+    requires curl && backend_up proxy-v1 || return
+    local out body local_address line
+    # curl's own PROXY v1 header, from a listed address: believed.
+    out=$(curl_get "http://127.0.0.1:$trust_port/" --haproxy-protocol)
+    body=$(printf '%s\n' "$out" | sed '$d')
+    local_address=$(printf '%s\n' "$out" | tail -n 1 | sed 's/.* local=//')
+    if [ "$body" != "src=$local_address" ]; then
+        fail "from 127.0.0.1 the backend saw '$(printf '%s' "$body" | head -c 200)'" \
+            "$(log_tail portshare-trust)"
+        return
+    fi
+    # The same from 127.0.0.2, outside --proxy-from: refused unread.
+    out=$(curl_get "http://127.0.0.1:$trust_port/" --haproxy-protocol --interface 127.0.0.2)
+    case $out in
+    *src=*)
+        fail "a header from 127.0.0.2 was believed: $(printf '%s' "$out" | head -n 1)"
+        return
+        ;;
+    esac
+    for _ in $(seq 50); do
+        line=$(grep -m 1 "^peer=127\.0\.0\.2:" "$tmp/portshare-trust.log") && break
+        sleep 0.1
+    done
+    case $line in
+    *" route=- "*"outcome=untrusted-proxy"*) ok ;;
+    *) fail "unexpected log line for 127.0.0.2: '$line'" "$(log_tail portshare-trust)" ;;
+    esac
+}
+
 case_proxy_required() {
     requires curl || return
     # Straight to the portshare that requires a PROXY header: no answer.
@@ -607,6 +646,7 @@ run_case "redis-cli SET/GET -> redis-server" case_redis_set_get
 run_case "grpc unary+streaming -> grpcio server" case_grpc
 run_case "haproxy PROXY v2 -> portshare -> PROXY v1 backend sees the client" case_proxy_protocol
 run_case "accept-proxy required refuses a client without a header" case_proxy_required
+run_case "proxy-from believes 127.0.0.1 and refuses a header from 127.0.0.2" case_proxy_from
 run_case "silence 300 ms -> server-first banner" case_silence
 run_case "garbage bytes closed (no-match)" case_garbage
 run_case "half TLS record then reset" case_reset

@@ -1,0 +1,328 @@
+//! Who may send a PROXY header: the peers a multiplexer believes.
+//!
+//! A PROXY header says who the client is, and anyone who can reach the
+//! port can write one. So a header is parsed only from a peer in the
+//! [`TrustedProxies`] (HAProxy's `expect-proxy ... if { src -f ... }`,
+//! nginx's `set_real_ip_from`): by default the loopback addresses and
+//! peers on the same machine (Unix sockets, in-memory connections).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+/// Where a connection comes from, as far as trusting it goes: what a
+/// source's [`Accept::peer_origin`](crate::Accept::peer_origin) says of
+/// each peer address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PeerOrigin {
+    /// A peer with this IP address.
+    Ip(IpAddr),
+    /// A peer on the same machine that has no IP address: a Unix socket's
+    /// or an in-memory connection's.
+    Local,
+    /// The source cannot tell (a connection handed over through a
+    /// [`channel`](crate::channel), say): trusted only by
+    /// [`TrustedProxies::everyone`].
+    Unknown,
+}
+
+/// An IP network in CIDR notation: `10.0.0.0/8`, `2001:db8::/32`, or one
+/// address (`192.0.2.7`, `::1`).
+///
+/// ```
+/// use connmux::IpNet;
+///
+/// let net: IpNet = "10.0.0.0/8".parse()?;
+/// assert!(net.contains("10.1.2.3".parse()?));
+/// assert!(!net.contains("11.0.0.1".parse()?));
+/// // An IPv4 peer on an IPv6 socket is still an IPv4 peer.
+/// assert!(net.contains("::ffff:10.9.9.9".parse()?));
+/// assert_eq!(net.to_string(), "10.0.0.0/8");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IpNet {
+    /// The network's address, with the bits past the prefix cleared.
+    addr: IpAddr,
+    prefix: u8,
+}
+
+/// Why a text is not an [`IpNet`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpNetError {
+    text: String,
+}
+
+impl fmt::Display for IpNetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "'{}' is not an IP network: expected an address, or an address and a prefix \
+             length (10.0.0.0/8, ::1/128)",
+            self.text
+        )
+    }
+}
+
+impl std::error::Error for IpNetError {}
+
+impl IpNet {
+    /// The network of `addr`'s first `prefix` bits; `None` if `prefix` is
+    /// longer than the address (32 bits for IPv4, 128 for IPv6).
+    ///
+    /// ```
+    /// use connmux::IpNet;
+    /// use std::net::{IpAddr, Ipv4Addr};
+    ///
+    /// let net = IpNet::new(IpAddr::V4(Ipv4Addr::new(192, 168, 7, 9)), 16).unwrap();
+    /// assert_eq!(net.to_string(), "192.168.0.0/16");
+    /// assert!(IpNet::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 33).is_none());
+    /// ```
+    pub fn new(addr: IpAddr, prefix: u8) -> Option<IpNet> {
+        let addr = match addr {
+            IpAddr::V4(v4) if prefix <= 32 => IpAddr::V4(mask4(u32::from(v4), prefix).into()),
+            IpAddr::V6(v6) if prefix <= 128 => IpAddr::V6(mask6(u128::from(v6), prefix).into()),
+            _ => return None,
+        };
+        Some(IpNet { addr, prefix })
+    }
+
+    /// Whether `ip` is in this network. An IPv4-mapped IPv6 address
+    /// (`::ffff:a.b.c.d`, how a dual-stack socket shows an IPv4 peer) is
+    /// taken as the IPv4 address it maps.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                mask4(u32::from(ip), self.prefix) == u32::from(net)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                mask6(u128::from(ip), self.prefix) == u128::from(net)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Clears the bits of an IPv4 address past the first `prefix`.
+fn mask4(bits: u32, prefix: u8) -> u32 {
+    bits & u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0)
+}
+
+/// Clears the bits of an IPv6 address past the first `prefix`.
+fn mask6(bits: u128, prefix: u8) -> u128 {
+    bits & u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0)
+}
+
+impl FromStr for IpNet {
+    type Err = IpNetError;
+
+    fn from_str(text: &str) -> Result<IpNet, IpNetError> {
+        let error = || IpNetError {
+            text: text.to_owned(),
+        };
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => {
+                // Digits only: `u8`'s parser would take "+8".
+                if prefix.is_empty()
+                    || prefix.len() > 3
+                    || !prefix.bytes().all(|b| b.is_ascii_digit())
+                {
+                    return Err(error());
+                }
+                (addr, Some(prefix.parse::<u8>().map_err(|_| error())?))
+            }
+            None => (text, None),
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| error())?;
+        let prefix = prefix.unwrap_or(if addr.is_ipv4() { 32 } else { 128 });
+        IpNet::new(addr, prefix).ok_or_else(error)
+    }
+}
+
+impl fmt::Display for IpNet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// The peers whose PROXY headers a multiplexer believes: see
+/// [`MuxBuilder::trusted_proxies`](crate::MuxBuilder::trusted_proxies).
+///
+/// The default trusts the loopback networks (`127.0.0.0/8`, `::1/128`)
+/// and peers on the same machine without an IP address (Unix sockets,
+/// in-memory connections): a load balancer on the same host. A load
+/// balancer elsewhere must be listed.
+///
+/// ```
+/// use connmux::{PeerOrigin, TrustedProxies};
+///
+/// let trusted = TrustedProxies::none().allow("10.0.0.0/8".parse()?);
+/// assert!(trusted.trusts(PeerOrigin::Ip("10.2.3.4".parse()?)));
+/// assert!(!trusted.trusts(PeerOrigin::Ip("127.0.0.1".parse()?)));
+/// assert!(!trusted.trusts(PeerOrigin::Local));
+/// assert!(TrustedProxies::default().trusts(PeerOrigin::Ip("::1".parse()?)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedProxies {
+    nets: Vec<IpNet>,
+    local: bool,
+    everyone: bool,
+}
+
+impl TrustedProxies {
+    /// Trusts no peer: add those to trust with [`allow`](Self::allow) and
+    /// [`allow_local`](Self::allow_local).
+    pub fn none() -> TrustedProxies {
+        TrustedProxies {
+            nets: Vec::new(),
+            local: false,
+            everyone: false,
+        }
+    }
+
+    /// Trusts every peer, whatever its address: only for a port that
+    /// nothing but the load balancer can reach (a firewall's job), as
+    /// before trust could be configured.
+    pub fn everyone() -> TrustedProxies {
+        TrustedProxies {
+            everyone: true,
+            ..TrustedProxies::none()
+        }
+    }
+
+    /// Also trusts the peers in `net`.
+    #[must_use]
+    pub fn allow(mut self, net: IpNet) -> TrustedProxies {
+        self.nets.push(net);
+        self
+    }
+
+    /// Also trusts peers on the same machine without an IP address (Unix
+    /// sockets, in-memory connections).
+    #[must_use]
+    pub fn allow_local(mut self) -> TrustedProxies {
+        self.local = true;
+        self
+    }
+
+    /// Whether a peer from `origin` may send a PROXY header.
+    pub fn trusts(&self, origin: PeerOrigin) -> bool {
+        match origin {
+            _ if self.everyone => true,
+            PeerOrigin::Ip(ip) => self.nets.iter().any(|net| net.contains(ip)),
+            PeerOrigin::Local => self.local,
+            PeerOrigin::Unknown => false,
+        }
+    }
+}
+
+impl Default for TrustedProxies {
+    fn default() -> TrustedProxies {
+        let loopback = ["127.0.0.0/8", "::1/128"].map(|net| net.parse().expect("a network"));
+        TrustedProxies {
+            nets: loopback.to_vec(),
+            local: true,
+            everyone: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(text: &str) -> IpNet {
+        text.parse().unwrap()
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn networks_parse_and_print_with_the_host_bits_cleared() {
+        for (text, shown) in [
+            ("10.0.0.0/8", "10.0.0.0/8"),
+            ("10.1.2.3/8", "10.0.0.0/8"),
+            ("192.0.2.7", "192.0.2.7/32"),
+            ("0.0.0.0/0", "0.0.0.0/0"),
+            ("::1", "::1/128"),
+            ("2001:db8::ff/32", "2001:db8::/32"),
+            ("::/0", "::/0"),
+            ("fe80::1/128", "fe80::1/128"),
+        ] {
+            assert_eq!(net(text).to_string(), shown, "{text}");
+        }
+        for bad in [
+            "",
+            "/8",
+            "10.0.0.0/",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.0/+8",
+            "10.0.0.0/ 8",
+            "10.0.0/8",
+            "10.0.0.0/8/8",
+            "host/8",
+            "10.0.0.0/0008",
+            "[::1]/128",
+        ] {
+            let error = bad.parse::<IpNet>().unwrap_err();
+            assert!(error.to_string().contains("is not an IP network"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn containment_at_the_edges_of_the_prefix() {
+        let eight = net("10.0.0.0/8");
+        assert!(eight.contains(ip("10.0.0.0")) && eight.contains(ip("10.255.255.255")));
+        assert!(!eight.contains(ip("9.255.255.255")) && !eight.contains(ip("11.0.0.0")));
+        let host = net("192.0.2.7/32");
+        assert!(host.contains(ip("192.0.2.7")) && !host.contains(ip("192.0.2.6")));
+        assert!(net("0.0.0.0/0").contains(ip("255.255.255.255")));
+        assert!(
+            !net("0.0.0.0/0").contains(ip("::2")),
+            "no IPv6 in an IPv4 network"
+        );
+        let v6 = net("2001:db8::/33");
+        assert!(v6.contains(ip("2001:db8:7fff::1")) && !v6.contains(ip("2001:db8:8000::")));
+        assert!(net("::/0").contains(ip("ffff::1")));
+        assert!(eight.contains(ip("::ffff:10.0.0.1")), "IPv4-mapped");
+        assert!(
+            !net("::ffff:0.0.0.0/96").contains(ip("10.0.0.1")),
+            "mapped is IPv4"
+        );
+    }
+
+    #[test]
+    fn the_default_trusts_this_machine_only() {
+        let trusted = TrustedProxies::default();
+        for origin in [
+            PeerOrigin::Ip(ip("127.0.0.1")),
+            PeerOrigin::Ip(ip("127.9.9.9")),
+            PeerOrigin::Ip(ip("::1")),
+            PeerOrigin::Ip(ip("::ffff:127.0.0.1")),
+            PeerOrigin::Local,
+        ] {
+            assert!(trusted.trusts(origin), "{origin:?}");
+        }
+        for origin in [
+            PeerOrigin::Ip(ip("10.0.0.1")),
+            PeerOrigin::Ip(ip("::2")),
+            PeerOrigin::Unknown,
+        ] {
+            assert!(!trusted.trusts(origin), "{origin:?}");
+        }
+        assert!(TrustedProxies::everyone().trusts(PeerOrigin::Unknown));
+        assert!(!TrustedProxies::none().trusts(PeerOrigin::Local));
+        assert!(TrustedProxies::none()
+            .allow_local()
+            .trusts(PeerOrigin::Local));
+    }
+}
