@@ -218,10 +218,12 @@ fn every_accepted_connection_is_counted_once() {
 #[test]
 fn a_thousand_silent_clients_do_not_delay_a_good_one() {
     let patient = Some(Duration::from_secs(60));
+    // A thousand clients, all from 127.0.0.1 here: no per-address limit.
     let mut mux = tcp_mux(
         Mux::builder()
             .first_byte_timeout(patient)
-            .sniff_deadline(patient),
+            .sniff_deadline(patient)
+            .max_sniffs_per_source(None),
     );
     let http = mux.route(http1_fast());
     let running = serve(mux);
@@ -357,5 +359,71 @@ fn a_route_nobody_accepts_on_does_not_take_the_places_of_the_others() {
     served
         .accept_timeout(WAIT)
         .expect("served once under the limit");
+    running.stop().unwrap();
+}
+
+#[test]
+fn one_address_cannot_take_the_sniff_slots_of_the_others() {
+    // Dual-stack, so that ::1 is a second client address beside 127.0.0.1.
+    let listener = std::net::TcpListener::bind("[::]:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut mux = Mux::builder()
+        .max_sniffs_per_source(Some(3))
+        .first_byte_timeout(None)
+        .sniff_deadline(None)
+        .build(listener)
+        .unwrap();
+    let http = mux.route(http1_fast());
+    let running = serve(mux);
+    let v4: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let held: Vec<_> = (0..3).map(|_| connect(v4)).collect();
+    eventually("three sniffs from 127.0.0.1", || {
+        running.handle.sniffing() == 3
+    });
+
+    let mut fourth = connect(v4);
+    assert!(
+        is_closed_by_peer(&mut fourth),
+        "a fourth from the same address"
+    );
+    let event = running.next_event();
+    assert_eq!((event.kind, event.sniffed_bytes), ("source_limit", 0));
+    assert!(event.text.contains("127.0.0.1"), "{}", event.text);
+
+    // Another address still gets through.
+    let v6: std::net::SocketAddr = (std::net::Ipv6Addr::LOCALHOST, port).into();
+    let _other = connect_and_send(v6, b"GET / HTTP/1.1\r\n\r\n");
+    let (_, peer) = http
+        .accept_timeout(WAIT)
+        .expect("::1 is not limited by 127.0.0.1");
+    assert_eq!(peer.ip(), std::net::Ipv6Addr::LOCALHOST);
+
+    // A place freed is a place for the same address again.
+    drop(held);
+    eventually("the sniffs ended", || running.handle.sniffing() == 0);
+    let _again = connect_and_send(v4, b"GET / HTTP/1.1\r\n\r\n");
+    http.accept_timeout(WAIT).expect("127.0.0.1 again");
+    assert_eq!(running.handle.stats().source_limit, 1);
+    running.stop().unwrap();
+}
+
+#[test]
+fn a_trusted_load_balancer_speaks_for_many_clients_and_is_not_limited() {
+    let mut mux = tcp_mux(
+        Mux::builder()
+            .proxy_protocol(connmux::ProxyMode::Required)
+            .max_sniffs_per_source(Some(1))
+            .first_byte_timeout(None)
+            .sniff_deadline(None),
+    );
+    let _http = mux.route(http1_fast());
+    let running = serve(mux);
+    // Loopback is trusted by default: three sniffs from it at once.
+    let held: Vec<_> = (0..3).map(|_| connect(running.addr)).collect();
+    eventually("three sniffs from the balancer", || {
+        running.handle.sniffing() == 3
+    });
+    assert_eq!(running.handle.stats().source_limit, 0);
+    drop(held);
     running.stop().unwrap();
 }

@@ -38,6 +38,8 @@ fn load_up(graceful: bool) -> Load {
             .sniff_deadline(None)
             .first_byte_timeout(None)
             .max_concurrent_sniffs(300)
+            // Three hundred clients, all from 127.0.0.1 here.
+            .max_sniffs_per_source(None)
             .route_queue_capacity(300)
             .idle_sniffer_timeout(Duration::from_millis(100)),
     );

@@ -66,7 +66,8 @@ Each connection is logged on one line when it ends:
 (up: client to backend, down: backend to client). Outcomes: ok, reset,
 error, backend-refused, backend-timeout, backend-error, refused-max-conns,
 no-thread, and for connections that reach no route: no-match, timeout,
-bad-proxy-header, untrusted-proxy, client-error, queue-full, shutdown.
+bad-proxy-header, untrusted-proxy, source-limit, client-error,
+queue-full, shutdown.
 
 Examples:
   # HTTPS and SSH on port 443

@@ -138,6 +138,7 @@ fn drop_outcome(reason: &DropReason) -> &'static str {
         DropReason::TimedOut => "timeout",
         DropReason::ProxyHeader(_) => "bad-proxy-header",
         DropReason::UntrustedProxy => "untrusted-proxy",
+        DropReason::SourceLimit => "source-limit",
         DropReason::Io(_) => "client-error",
         DropReason::QueueFull(_) => "queue-full",
         DropReason::RouteClosed(_) => "route-closed",

@@ -25,6 +25,8 @@ pub(crate) struct Settings {
     pub(crate) idle_sniffer_timeout: Duration,
     pub(crate) proxy_mode: ProxyMode,
     pub(crate) trusted_proxies: TrustedProxies,
+    pub(crate) max_sniffs_per_source: Option<usize>,
+    pub(crate) ipv6_source_prefix: u8,
 }
 
 impl Settings {
@@ -52,6 +54,8 @@ impl Default for Settings {
             idle_sniffer_timeout: MuxBuilder::DEFAULT_IDLE_SNIFFER_TIMEOUT,
             proxy_mode: ProxyMode::Off,
             trusted_proxies: TrustedProxies::default(),
+            max_sniffs_per_source: Some(MuxBuilder::DEFAULT_MAX_SNIFFS_PER_SOURCE),
+            ipv6_source_prefix: MuxBuilder::DEFAULT_IPV6_SOURCE_PREFIX,
         }
     }
 }
@@ -87,6 +91,14 @@ impl MuxBuilder {
     pub const DEFAULT_MAX_SNIFF_BYTES: usize = 16 * 1024;
     /// Default [`route_queue_capacity`](Self::route_queue_capacity): 128.
     pub const DEFAULT_ROUTE_QUEUE_CAPACITY: usize = 128;
+    /// Default [`max_sniffs_per_source`](Self::max_sniffs_per_source): 256,
+    /// a quarter of the sniffs that may run at once.
+    pub const DEFAULT_MAX_SNIFFS_PER_SOURCE: usize = 256;
+
+    /// Default [`ipv6_source_prefix`](Self::ipv6_source_prefix): 64, the
+    /// network one IPv6 client usually holds.
+    pub const DEFAULT_IPV6_SOURCE_PREFIX: u8 = 64;
+
     /// Default [`max_concurrent_sniffs`](Self::max_concurrent_sniffs): 1024.
     pub const DEFAULT_MAX_CONCURRENT_SNIFFS: usize = 1024;
     /// Default [`sniffer_stack_size`](Self::sniffer_stack_size): 256 KiB.
@@ -376,6 +388,53 @@ impl MuxBuilder {
     /// ```
     pub fn trusted_proxies(mut self, trusted: TrustedProxies) -> Self {
         self.settings.trusted_proxies = trusted;
+        self
+    }
+
+    /// How many connections from one client address may be sniffed at
+    /// once (at least 1; `None`: no limit), so that one address flooding
+    /// the port cannot take the
+    /// [`max_concurrent_sniffs`](Self::max_concurrent_sniffs) other
+    /// clients need. Past it a connection is closed at once, with a
+    /// [`DropReason::SourceLimit`](crate::DropReason::SourceLimit) event.
+    ///
+    /// Counted by the peer's IP address, an IPv6 peer by its network
+    /// ([`ipv6_source_prefix`](Self::ipv6_source_prefix)); peers without
+    /// one (Unix sockets, in-memory connections) are not limited, nor is
+    /// a [trusted proxy](Self::trusted_proxies) under a PROXY mode, which
+    /// speaks for many clients. Behind a load balancer that sends no
+    /// PROXY header every connection comes from its address: set `None`
+    /// there. Like the other limits on sniffs at once, it does not apply
+    /// to a [`Dispatcher`](crate::Dispatcher), whose caller chooses the
+    /// threads.
+    ///
+    /// ```
+    /// use connmux::{memory, Mux};
+    ///
+    /// let mux = Mux::builder()
+    ///     .max_sniffs_per_source(Some(16))
+    ///     .build(memory::listener().0)?;
+    /// # drop(mux);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn max_sniffs_per_source(mut self, max: Option<usize>) -> Self {
+        self.settings.max_sniffs_per_source = max.map(|max| max.max(1));
+        self
+    }
+
+    /// The prefix length an IPv6 peer is counted by for
+    /// [`max_sniffs_per_source`](Self::max_sniffs_per_source) (at most
+    /// 128): a client given a /64 can use any address in it.
+    ///
+    /// ```
+    /// use connmux::{memory, Mux};
+    ///
+    /// let mux = Mux::builder().ipv6_source_prefix(56).build(memory::listener().0)?;
+    /// # drop(mux);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn ipv6_source_prefix(mut self, prefix: u8) -> Self {
+        self.settings.ipv6_source_prefix = prefix.min(128);
         self
     }
 }

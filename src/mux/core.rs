@@ -20,6 +20,7 @@ use crate::sniff::SniffLimits;
 use crate::source::accept::WakeAccept;
 use crate::sync::limit::ConnectionLimit;
 use crate::sync::lock::lock;
+use crate::sync::per_source::PerSourceLimit;
 use crate::sync::stop::StopSignal;
 
 pub(super) type EventCallback<A> = Box<dyn Fn(&Event<A>) + Send + Sync>;
@@ -52,6 +53,8 @@ pub(crate) struct Core<C, A> {
     /// When a graceful shutdown must give up waiting for sniffs.
     pub(super) drain_deadline: Mutex<Option<Instant>>,
     pub(super) connections: Arc<ConnectionLimit>,
+    /// The sniffs each client address may run at once, if limited.
+    pub(super) per_source: Option<PerSourceLimit>,
     pub(super) counters: Counters,
     pub(super) table: OnceLock<RouteTable<C, A>>,
 }
@@ -103,6 +106,9 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             ),
             drain_deadline: Mutex::new(None),
             connections: ConnectionLimit::new(settings.max_connections),
+            per_source: settings
+                .max_sniffs_per_source
+                .map(|max| PerSourceLimit::new(max, settings.ipv6_source_prefix)),
             counters: Counters::default(),
             table: OnceLock::new(),
             settings,

@@ -129,6 +129,10 @@ pub enum DropReason {
     /// [trusted proxies](crate::MuxBuilder::trusted_proxies): nothing was
     /// read from it.
     UntrustedProxy,
+    /// The client's address already had as many connections being
+    /// sniffed as [`max_sniffs_per_source`](crate::MuxBuilder::max_sniffs_per_source)
+    /// allows: nothing was read from it.
+    SourceLimit,
     /// A matcher panicked while judging this connection (the message is
     /// the panic's). Only this connection is affected.
     MatcherPanicked(String),
@@ -205,6 +209,9 @@ impl fmt::Display for DropReason {
             DropReason::Io(_) => f.write_str("reading from the client failed"),
             DropReason::ShutDown => f.write_str("the multiplexer is shutting down"),
             DropReason::ProxyHeader(_) => f.write_str("bad PROXY protocol header"),
+            DropReason::SourceLimit => {
+                f.write_str("its address already has as many connections being sniffed as it may")
+            }
             DropReason::UntrustedProxy => {
                 f.write_str("a PROXY header is required and the peer is not trusted to send one")
             }
@@ -235,7 +242,7 @@ impl DropReason {
         match self {
             DropReason::NotMatched | DropReason::ProxyHeader(_) => io::ErrorKind::InvalidData,
             DropReason::TimedOut | DropReason::NoFirstByte => io::ErrorKind::TimedOut,
-            DropReason::QueueFull(_) | DropReason::TooManyConnections => {
+            DropReason::QueueFull(_) | DropReason::TooManyConnections | DropReason::SourceLimit => {
                 io::ErrorKind::ConnectionRefused
             }
             DropReason::RouteClosed(_) | DropReason::ShutDown => io::ErrorKind::NotConnected,
@@ -270,7 +277,7 @@ impl DropReason {
 /// |---|---|
 /// | `NotMatched`, `ProxyHeader` | `InvalidData`: the client's bytes are not what a route or the PROXY layer accepts |
 /// | `TimedOut`, `NoFirstByte` | `TimedOut` |
-/// | `QueueFull`, `TooManyConnections` | `ConnectionRefused`: refused for want of room (the connection is closed, there is nothing to retry) |
+/// | `QueueFull`, `TooManyConnections`, `SourceLimit` | `ConnectionRefused`: refused for want of room (the connection is closed, there is nothing to retry) |
 /// | `RouteClosed`, `ShutDown` | `NotConnected`, as [`AcceptError`](crate::AcceptError)'s `Closed` and `ShutDown` |
 /// | `UntrustedProxy` | `PermissionDenied` |
 /// | `Io(e)`, `NoSnifferThread(e)` | `e.kind()` |
@@ -369,6 +376,7 @@ mod tests {
             (DropReason::NoFirstByte, TimedOut),
             (DropReason::QueueFull(RouteId(3)), ConnectionRefused),
             (DropReason::TooManyConnections, ConnectionRefused),
+            (DropReason::SourceLimit, ConnectionRefused),
             (DropReason::RouteClosed(RouteId(3)), NotConnected),
             (DropReason::ShutDown, NotConnected),
             (DropReason::UntrustedProxy, PermissionDenied),

@@ -15,6 +15,7 @@ use crate::mux::event::DropReason;
 use crate::mux::pool::{Job, SnifferPool};
 use crate::mux::slot::SniffSlot;
 use crate::proxy::mode::ProxyMode;
+use crate::proxy::PeerOrigin;
 use crate::route::id::RouteId;
 use crate::route::shared::HandOffError;
 use crate::route::stream::{Arrival, PeekableStream};
@@ -23,6 +24,7 @@ use crate::sniff::buffer;
 use crate::sniff::replay::Replay;
 use crate::sniff::{sniff, SniffLimits, SniffOutcome, Sniffed};
 use crate::sync::limit::ConnectionPermit;
+use crate::sync::per_source::SourcePlace;
 
 /// A connection matched by an inline route, to be served once the sniff's
 /// place has been given back; with the route's handler and counter.
@@ -93,7 +95,9 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             return Err(self.report_drop(peer, reason, 0, None));
         };
         let accepted_at = Instant::now();
-        let sniffed = self.guarded_sniff(table, &conn, &peer, accepted_at, Duration::ZERO);
+        // You choose the threads: no limit on sniffs at once, per address
+        // included.
+        let sniffed = self.guarded_sniff(table, &conn, &peer, false, accepted_at, Duration::ZERO);
         match self.route_sniffed(table, conn, peer, accepted_at, permit, sniffed)? {
             Delivery::Queued(route) => Ok(route),
             Delivery::Inline(work) => self.serve_inline(work),
@@ -181,7 +185,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             slot.interrupt();
         }
         let sniffed = slot.with(|conn| {
-            self.guarded_sniff(table, conn, &peer, accepted_at, accepted_at.elapsed())
+            self.guarded_sniff(table, conn, &peer, true, accepted_at, accepted_at.elapsed())
         });
         // Only this thread empties the slot: both hold what `hold` put in.
         let (Some(conn), Some(sniffed)) = (slot.release(), sniffed) else {
@@ -194,18 +198,27 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     }
 
     /// Sniffs `conn`, from `peer`, with the table's routes, `waited` after
-    /// it was accepted. A matcher's panic ends the sniff with the reason
-    /// the connection is dropped for: it must not take the thread down.
+    /// it was accepted, holding a place under the per-address limit if
+    /// `per_source` says so. A matcher's panic ends the sniff with the
+    /// reason the connection is dropped for: it must not take the thread
+    /// down.
     #[inline(always)]
     fn guarded_sniff(
         &self,
         table: &RouteTable<C, A>,
         conn: &C,
         peer: &A,
+        per_source: bool,
         accepted_at: Instant,
         waited: Duration,
     ) -> Result<Sniffed, DropReason> {
-        let limits = self.limits_for(peer)?;
+        let origin = (self.peer_origin)(peer);
+        let limits = self.limits_for(origin)?;
+        // Held for the sniff.
+        let _place = match per_source {
+            true => self.source_place(origin, &limits)?,
+            false => None,
+        };
         panic::catch_unwind(AssertUnwindSafe(|| {
             sniff(
                 conn,
@@ -220,18 +233,13 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         .map_err(|panic| DropReason::MatcherPanicked(panic_message(panic.as_ref())))
     }
 
-    /// The limits a sniff of a connection from `peer` runs under: under a
-    /// PROXY mode, a peer that is not trusted to send a header gets none
+    /// The limits a sniff of a connection from `origin` runs under: under
+    /// a PROXY mode, a peer that is not trusted to send a header gets none
     /// parsed (`Optional`) or is refused without a read (`Required`).
     #[inline(always)]
-    fn limits_for(&self, peer: &A) -> Result<SniffLimits, DropReason> {
+    fn limits_for(&self, origin: PeerOrigin) -> Result<SniffLimits, DropReason> {
         let limits = self.limits;
-        if limits.proxy_mode == ProxyMode::Off
-            || self
-                .settings
-                .trusted_proxies
-                .trusts((self.peer_origin)(peer))
-        {
+        if limits.proxy_mode == ProxyMode::Off || self.settings.trusted_proxies.trusts(origin) {
             return Ok(limits);
         }
         match limits.proxy_mode {
@@ -241,6 +249,28 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 ..limits
             }),
         }
+    }
+
+    /// A place under the per-address sniff limit for a connection from
+    /// `origin`, if it is limited: not a peer without an IP address, nor a
+    /// trusted proxy whose header `limits` will read (it speaks for many
+    /// clients).
+    #[inline(always)]
+    fn source_place(
+        &self,
+        origin: PeerOrigin,
+        limits: &SniffLimits,
+    ) -> Result<Option<SourcePlace<'_>>, DropReason> {
+        let (Some(per_source), PeerOrigin::Ip(ip)) = (&self.per_source, origin) else {
+            return Ok(None);
+        };
+        if limits.proxy_mode != ProxyMode::Off {
+            return Ok(None);
+        }
+        per_source
+            .try_take(ip)
+            .map(Some)
+            .ok_or(DropReason::SourceLimit)
     }
 
     /// Delivers a connection whose guarded sniff ended, or drops and

@@ -60,6 +60,9 @@ pub struct Stats {
     /// Connections dropped because a PROXY header was required and their
     /// peer is not trusted to send one.
     pub untrusted_proxy: u64,
+    /// Connections dropped because their address already had as many
+    /// connections being sniffed as it may.
+    pub source_limit: u64,
     /// Connections dropped because a matcher panicked on them.
     pub matcher_panics: u64,
     /// Connections dropped because no sniffer thread could be started.
@@ -120,6 +123,7 @@ drop_counters! {
     DropReason::ProxyHeader(_) => bad_proxy_header,
     DropReason::NoSnifferThread(_) => no_sniffer_thread,
     DropReason::UntrustedProxy => untrusted_proxy,
+    DropReason::SourceLimit => source_limit,
     DropReason::MatcherPanicked(_) => matcher_panics,
     DropReason::TooManyConnections => too_many_connections,
 }
@@ -205,6 +209,7 @@ mod tests {
             DropReason::ShutDown,
             DropReason::ProxyHeader(crate::ProxyError::missing()),
             DropReason::UntrustedProxy,
+            DropReason::SourceLimit,
             DropReason::MatcherPanicked("bug".into()),
             DropReason::NoSnifferThread(std::io::Error::other("EAGAIN")),
             DropReason::NoFirstByte,
@@ -216,13 +221,14 @@ mod tests {
         assert_eq!(stats.accepted, 2);
         assert_eq!(stats.accept_errors, 1);
         assert_eq!(stats.shut_down, 2);
-        assert_eq!(stats.dropped(), 13);
+        assert_eq!(stats.dropped(), 14);
         assert_eq!(stats.too_many_connections, 1);
         assert_eq!(stats.no_first_byte, 1);
         assert_eq!(stats.matcher_panics, 1);
         assert_eq!(stats.bad_proxy_header, 1);
         assert_eq!(stats.no_sniffer_thread, 1);
         assert_eq!(stats.untrusted_proxy, 1);
+        assert_eq!(stats.source_limit, 1);
         assert_eq!(stats.routed_total(), 5);
     }
 }

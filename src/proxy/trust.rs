@@ -88,6 +88,16 @@ impl IpNet {
         Some(IpNet { addr, prefix })
     }
 
+    /// The network's address (its first).
+    pub fn addr(&self) -> IpAddr {
+        self.addr
+    }
+
+    /// The prefix length, in bits.
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
     /// Whether `ip` is in this network. An IPv4-mapped IPv6 address
     /// (`::ffff:a.b.c.d`, how a dual-stack socket shows an IPv4 peer) is
     /// taken as the IPv4 address it maps.

@@ -75,16 +75,22 @@ impl<C, A> RouteShared<C, A> {
         stream: PeekableStream<C>,
         peer: A,
     ) -> Result<(), HandOffError<(PeekableStream<C>, A)>> {
-        match self.queue.try_send((stream, peer)) {
-            Ok(()) => {
-                self.routed.fetch_add(1, Ordering::Relaxed);
-                Ok(())
-            }
-            Err(TrySendError::Full(item)) => Err(HandOffError::Full(item)),
-            Err(TrySendError::Closed(item)) if self.is_closed_by_handle() => {
+        // Counted before the connection is queued: once queued, a handle
+        // may accept and serve it, and the client read its reply, before
+        // this thread runs again; stats must not lag behind what a client
+        // has seen.
+        self.routed.fetch_add(1, Ordering::Relaxed);
+        let refused = match self.queue.try_send((stream, peer)) {
+            Ok(()) => return Ok(()),
+            Err(refused) => refused,
+        };
+        self.routed.fetch_sub(1, Ordering::Relaxed);
+        match refused {
+            TrySendError::Full(item) => Err(HandOffError::Full(item)),
+            TrySendError::Closed(item) if self.is_closed_by_handle() => {
                 Err(HandOffError::RouteClosed(item))
             }
-            Err(TrySendError::Closed(item)) => Err(HandOffError::ShutDown(item)),
+            TrySendError::Closed(item) => Err(HandOffError::ShutDown(item)),
         }
     }
 

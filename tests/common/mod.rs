@@ -52,6 +52,7 @@ fn summarize<A: Clone + std::fmt::Debug>(event: &Event<A>) -> Seen<A> {
                 DropReason::NoSnifferThread(_) => "no_sniffer_thread",
                 DropReason::ProxyHeader(_) => "proxy_header",
                 DropReason::UntrustedProxy => "untrusted_proxy",
+                DropReason::SourceLimit => "source_limit",
                 DropReason::MatcherPanicked(_) => "matcher_panicked",
                 DropReason::TooManyConnections => "too_many_connections",
                 _ => "other",
