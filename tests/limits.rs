@@ -427,3 +427,42 @@ fn a_trusted_load_balancer_speaks_for_many_clients_and_is_not_limited() {
     drop(held);
     running.stop().unwrap();
 }
+
+#[test]
+fn one_address_cannot_hold_more_open_connections_than_its_share() {
+    let listener = std::net::TcpListener::bind("[::]:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut mux = Mux::builder()
+        .max_connections_per_source(Some(2))
+        .build(listener)
+        .unwrap();
+    mux.route_inline(prefixes(["HOLD"]), |mut stream, _| {
+        // Held until the client hangs up.
+        let _ = std::io::copy(&mut stream, &mut std::io::sink());
+    });
+    let running = serve(mux);
+    let v4: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let held: Vec<_> = (0..2).map(|_| connect_and_send(v4, b"HOLD")).collect();
+    eventually("two held", || running.handle.stats().routed == [2]);
+
+    let mut third = connect_and_send(v4, b"HOLD");
+    assert!(
+        is_closed_by_peer(&mut third),
+        "a third from the same address"
+    );
+    let event = running.next_event();
+    assert_eq!((event.kind, event.sniffed_bytes), ("source_limit", 0));
+
+    let v6: std::net::SocketAddr = (std::net::Ipv6Addr::LOCALHOST, port).into();
+    let _other = connect_and_send(v6, b"HOLD");
+    eventually("::1 held too", || running.handle.stats().routed == [3]);
+
+    drop(held);
+    eventually("the two closed", || running.handle.open_connections() == 1);
+    let _again = connect_and_send(v4, b"HOLD");
+    eventually("127.0.0.1 held again", || {
+        running.handle.stats().routed == [4]
+    });
+    assert_eq!(running.handle.stats().source_limit, 1);
+    running.stop().unwrap();
+}

@@ -17,6 +17,7 @@ use crate::mux::pool::{Job, Task};
 use crate::mux::slot::SniffSlot;
 use crate::mux::thread_ceiling::SystemLimits;
 use crate::source::accept::Accept;
+use crate::sync::limit::ConnectionPermit;
 use crate::sync::lock::lock;
 
 type SourceCore<S> = Core<<S as Accept>::Conn, <S as Accept>::Addr>;
@@ -195,7 +196,13 @@ fn accept_one<S: Accept>(core: &SourceCore<S>, source: &Weak<S>) -> Turn<SourceJ
             } else {
                 core.connections.claim()
             };
-            if let Some(permit) = permit {
+            if let Some(mut permit) = permit {
+                if let Err(()) = take_source_place(core, &peer, &mut permit) {
+                    drop((conn, permit));
+                    core.pool.give_up_turn();
+                    core.report_drop(peer, DropReason::SourceLimit, 0, None);
+                    return Turn::Over;
+                }
                 core.pool.accepted();
                 return Turn::Accepted(Job {
                     conn,
@@ -231,6 +238,23 @@ fn accept_one<S: Accept>(core: &SourceCore<S>, source: &Weak<S>) -> Turn<SourceJ
         }
     }
     Turn::Over
+}
+
+/// Adds to `permit` a place under the per-address open-connection limit,
+/// if `peer`'s address is limited; `Err` if it has no place left.
+fn take_source_place<C: crate::Connection, A: Clone + Send + Sync + 'static>(
+    core: &Core<C, A>,
+    peer: &A,
+    permit: &mut ConnectionPermit,
+) -> Result<(), ()> {
+    let Some(open) = &core.per_source_open else {
+        return Ok(());
+    };
+    let Some(ip) = core.limited_address((core.peer_origin)(peer)) else {
+        return Ok(());
+    };
+    permit.hold(open.try_take(ip).ok_or(())?);
+    Ok(())
 }
 
 fn is_timeout(error: &io::Error) -> bool {

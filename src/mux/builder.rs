@@ -26,6 +26,7 @@ pub(crate) struct Settings {
     pub(crate) proxy_mode: ProxyMode,
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) max_sniffs_per_source: Option<usize>,
+    pub(crate) max_connections_per_source: Option<usize>,
     pub(crate) ipv6_source_prefix: u8,
 }
 
@@ -55,6 +56,7 @@ impl Default for Settings {
             proxy_mode: ProxyMode::Off,
             trusted_proxies: TrustedProxies::default(),
             max_sniffs_per_source: Some(MuxBuilder::DEFAULT_MAX_SNIFFS_PER_SOURCE),
+            max_connections_per_source: None,
             ipv6_source_prefix: MuxBuilder::DEFAULT_IPV6_SOURCE_PREFIX,
         }
     }
@@ -422,9 +424,33 @@ impl MuxBuilder {
         self
     }
 
+    /// How many connections from one client address may be open at once
+    /// (being sniffed or held by an inline route's handler, as
+    /// [`max_connections`](Self::max_connections) counts them; at least 1);
+    /// `None`, the default, for no limit. Past it a connection is closed
+    /// as soon as it is accepted, with a
+    /// [`DropReason::SourceLimit`](crate::DropReason::SourceLimit) event.
+    /// Addresses are counted, and exempt, as for
+    /// [`max_sniffs_per_source`](Self::max_sniffs_per_source).
+    ///
+    /// ```
+    /// use connmux::{memory, Mux};
+    ///
+    /// let mux = Mux::builder()
+    ///     .max_connections_per_source(Some(100))
+    ///     .build(memory::listener().0)?;
+    /// # drop(mux);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn max_connections_per_source(mut self, max: Option<usize>) -> Self {
+        self.settings.max_connections_per_source = max.map(|max| max.max(1));
+        self
+    }
+
     /// The prefix length an IPv6 peer is counted by for
-    /// [`max_sniffs_per_source`](Self::max_sniffs_per_source) (at most
-    /// 128): a client given a /64 can use any address in it.
+    /// [`max_sniffs_per_source`](Self::max_sniffs_per_source) and
+    /// [`max_connections_per_source`](Self::max_connections_per_source)
+    /// (at most 128): a client given a /64 can use any address in it.
     ///
     /// ```
     /// use connmux::{memory, Mux};

@@ -3,6 +3,7 @@
 //! sniffer pool, connection limit, counters, shutdown state), and how a
 //! shutdown, abrupt or graceful, reaches each of them.
 
+use std::net::IpAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use crate::mux::event::{DropReason, Event};
 use crate::mux::handle::{Control, Lifecycle};
 use crate::mux::pool::SnifferPool;
 use crate::mux::stats::{Counters, Stats};
+use crate::proxy::mode::ProxyMode;
 use crate::proxy::{PeerOrigin, ProxyHeader};
 use crate::route::target::RouteTarget;
 use crate::sniff::decide::Opening;
@@ -54,7 +56,9 @@ pub(crate) struct Core<C, A> {
     pub(super) drain_deadline: Mutex<Option<Instant>>,
     pub(super) connections: Arc<ConnectionLimit>,
     /// The sniffs each client address may run at once, if limited.
-    pub(super) per_source: Option<PerSourceLimit>,
+    pub(super) per_source: Option<Arc<PerSourceLimit>>,
+    /// The connections each client address may have open, if limited.
+    pub(super) per_source_open: Option<Arc<PerSourceLimit>>,
     pub(super) counters: Counters,
     pub(super) table: OnceLock<RouteTable<C, A>>,
 }
@@ -80,6 +84,18 @@ impl<C, A> Core<C, A> {
         } else {
             Lifecycle::Registering
         }
+    }
+
+    /// The address a connection from `origin` is counted under for the
+    /// per-address limits, if it is: a peer's IP address, unless the peer
+    /// is a trusted proxy under a PROXY mode (it speaks for many clients).
+    pub(super) fn limited_address(&self, origin: PeerOrigin) -> Option<IpAddr> {
+        let PeerOrigin::Ip(ip) = origin else {
+            return None;
+        };
+        let speaks_for_others = self.settings.proxy_mode != ProxyMode::Off
+            && self.settings.trusted_proxies.trusts(origin);
+        (!speaks_for_others).then_some(ip)
     }
 
     /// How many routes the table holds, once fixed.
@@ -108,6 +124,9 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             connections: ConnectionLimit::new(settings.max_connections),
             per_source: settings
                 .max_sniffs_per_source
+                .map(|max| PerSourceLimit::new(max, settings.ipv6_source_prefix)),
+            per_source_open: settings
+                .max_connections_per_source
                 .map(|max| PerSourceLimit::new(max, settings.ipv6_source_prefix)),
             counters: Counters::default(),
             table: OnceLock::new(),

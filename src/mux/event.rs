@@ -130,7 +130,9 @@ pub enum DropReason {
     /// read from it.
     UntrustedProxy,
     /// The client's address already had as many connections being
-    /// sniffed as [`max_sniffs_per_source`](crate::MuxBuilder::max_sniffs_per_source)
+    /// sniffed, or open, as
+    /// [`max_sniffs_per_source`](crate::MuxBuilder::max_sniffs_per_source)
+    /// or [`max_connections_per_source`](crate::MuxBuilder::max_connections_per_source)
     /// allows: nothing was read from it.
     SourceLimit,
     /// A matcher panicked while judging this connection (the message is
@@ -210,7 +212,7 @@ impl fmt::Display for DropReason {
             DropReason::ShutDown => f.write_str("the multiplexer is shutting down"),
             DropReason::ProxyHeader(_) => f.write_str("bad PROXY protocol header"),
             DropReason::SourceLimit => {
-                f.write_str("its address already has as many connections being sniffed as it may")
+                f.write_str("its address already has as many connections as it may")
             }
             DropReason::UntrustedProxy => {
                 f.write_str("a PROXY header is required and the peer is not trusted to send one")

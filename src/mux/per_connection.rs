@@ -216,7 +216,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         let limits = self.limits_for(origin)?;
         // Held for the sniff.
         let _place = match per_source {
-            true => self.source_place(origin, &limits)?,
+            true => self.source_place(origin)?,
             false => None,
         };
         panic::catch_unwind(AssertUnwindSafe(|| {
@@ -252,21 +252,12 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     }
 
     /// A place under the per-address sniff limit for a connection from
-    /// `origin`, if it is limited: not a peer without an IP address, nor a
-    /// trusted proxy whose header `limits` will read (it speaks for many
-    /// clients).
+    /// `origin`, if it is limited (see `limited_address`).
     #[inline(always)]
-    fn source_place(
-        &self,
-        origin: PeerOrigin,
-        limits: &SniffLimits,
-    ) -> Result<Option<SourcePlace<'_>>, DropReason> {
-        let (Some(per_source), PeerOrigin::Ip(ip)) = (&self.per_source, origin) else {
+    fn source_place(&self, origin: PeerOrigin) -> Result<Option<SourcePlace>, DropReason> {
+        let (Some(per_source), Some(ip)) = (&self.per_source, self.limited_address(origin)) else {
             return Ok(None);
         };
-        if limits.proxy_mode != ProxyMode::Off {
-            return Ok(None);
-        }
         per_source
             .try_take(ip)
             .map(Some)

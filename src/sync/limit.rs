@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::sync::lock::lock;
+use crate::sync::per_source::SourcePlace;
 
 /// How many connections are open, and the most that may be.
 ///
@@ -45,6 +46,10 @@ pub(crate) struct ConnectionLimit {
 /// place.
 pub(crate) struct ConnectionPermit {
     limit: Arc<ConnectionLimit>,
+    /// The connection's place under its address's limit, if it has one:
+    /// freed with the permit. Boxed (only when that limit is set) to keep
+    /// the permit, which every connection carries, one pointer wider.
+    source: Option<Box<SourcePlace>>,
 }
 
 impl ConnectionLimit {
@@ -72,6 +77,7 @@ impl ConnectionLimit {
     fn permit(self: &Arc<Self>) -> ConnectionPermit {
         ConnectionPermit {
             limit: Arc::clone(self),
+            source: None,
         }
     }
 
@@ -187,6 +193,13 @@ impl ConnectionLimit {
             let _guard = lock(&self.lock);
             wake(&self.freed);
         }
+    }
+}
+
+impl ConnectionPermit {
+    /// Makes the permit hold `place` too, freed with it.
+    pub(crate) fn hold(&mut self, place: SourcePlace) {
+        self.source = Some(Box::new(place));
     }
 }
 

@@ -1,16 +1,17 @@
-//! The limit on connections being sniffed per client address, so that one
-//! address flooding the port cannot take the sniff slots other clients
-//! need: a count per address (per /64 network for IPv6, where one client
-//! holds a whole /64), behind one lock taken twice per limited connection.
+//! Limits per client address (on connections being sniffed, and on
+//! connections open), so that one address flooding the port cannot take
+//! the places other clients need: a count per address (per /64 network
+//! for IPv6, where one client holds a whole /64), behind one lock taken
+//! twice per limited connection.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::proxy::IpNet;
 use crate::sync::lock::lock;
 
-/// How many sniffs each address has running, and the most it may.
+/// How many places each address holds, and the most it may.
 pub(crate) struct PerSourceLimit {
     max: usize,
     /// The prefix an IPv6 address is counted by.
@@ -20,20 +21,19 @@ pub(crate) struct PerSourceLimit {
     running: Mutex<HashMap<IpAddr, usize>>,
 }
 
-/// One running sniff's place under its address's limit; dropping it
-/// frees the place.
-pub(crate) struct SourcePlace<'a> {
-    limit: &'a PerSourceLimit,
+/// One place under an address's limit; dropping it frees the place.
+pub(crate) struct SourcePlace {
+    limit: Arc<PerSourceLimit>,
     key: IpAddr,
 }
 
 impl PerSourceLimit {
-    pub(crate) fn new(max: usize, v6_prefix: u8) -> PerSourceLimit {
-        PerSourceLimit {
+    pub(crate) fn new(max: usize, v6_prefix: u8) -> Arc<PerSourceLimit> {
+        Arc::new(PerSourceLimit {
             max: max.max(1),
             v6_prefix: v6_prefix.min(128),
             running: Mutex::new(HashMap::new()),
-        }
+        })
     }
 
     /// The address `ip` is counted under: itself for IPv4 (an IPv4-mapped
@@ -48,9 +48,9 @@ impl PerSourceLimit {
         }
     }
 
-    /// Takes a place for a sniff from `ip`; `None` if its address already
-    /// has the most it may.
-    pub(crate) fn try_take(&self, ip: IpAddr) -> Option<SourcePlace<'_>> {
+    /// Takes a place for a connection from `ip`; `None` if its address
+    /// already has the most it may.
+    pub(crate) fn try_take(self: &Arc<Self>, ip: IpAddr) -> Option<SourcePlace> {
         let key = self.key(ip);
         let mut running = lock(&self.running);
         let count = running.entry(key).or_insert(0);
@@ -58,7 +58,10 @@ impl PerSourceLimit {
             return None;
         }
         *count += 1;
-        Some(SourcePlace { limit: self, key })
+        Some(SourcePlace {
+            limit: Arc::clone(self),
+            key,
+        })
     }
 
     /// How many sniffs the address of `ip` has running.
@@ -69,7 +72,7 @@ impl PerSourceLimit {
     }
 }
 
-impl Drop for SourcePlace<'_> {
+impl Drop for SourcePlace {
     fn drop(&mut self) {
         let mut running = lock(&self.limit.running);
         if let Some(count) = running.get_mut(&self.key) {
