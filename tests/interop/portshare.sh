@@ -4,8 +4,10 @@
 # two pairs of openssl s_server, sshd, redis-server, a grpcio server, a
 # server-first banner server), and real clients (curl, openssl s_client,
 # ssh, redis-cli, a grpcio client) must get their answers through it. A
-# second portshare sits between HAProxy (sending PROXY v2) and a backend
-# that reads the PROXY v1 line portshare sends. Garbage and a client reset
+# second portshare sits between HAProxy (sending PROXY v2) or nginx's
+# stream module (PROXY v1) and a backend that reads the PROXY v1 line
+# portshare sends; a third believes only 127.0.0.1, and curl's own PROXY
+# header from 127.0.0.2 must be refused. Garbage and a client reset
 # mid-ClientHello must leave the port serving.
 #
 # Installs what is missing (apt-get, pip; needs root for apt and sshd), so
@@ -64,6 +66,10 @@ need ssh-keygen openssh-client
 need redis-server redis-server
 need redis-cli redis-tools
 need haproxy haproxy
+need nginx nginx
+# nginx's stream module, which sends the PROXY protocol, is a package of
+# its own on Debian.
+[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || apt_install libnginx-mod-stream || true
 if ! have grpcio; then
     "$PYTHON" -m pip --version >/dev/null 2>&1 || apt_install python3-pip || true
     # A Debian system Python refuses pip installs unless told otherwise
@@ -85,6 +91,7 @@ versions() {
     have redis-server && echo "  $(redis-server --version)"
     have redis-cli && echo "  $(redis-cli --version)"
     have haproxy && echo "  $(haproxy -v | head -n 1)"
+    have nginx && echo "  $(nginx -v 2>&1) (stream module for PROXY)"
 }
 versions
 
@@ -188,10 +195,10 @@ requires() {
 # --- backends -----------------------------------------------------------------
 
 servers_start=$(now_ms)
-read -r -a ports <<<"$("$PYTHON" "$HELPER" free-ports 9 | tr '\n' ' ')"
+read -r -a ports <<<"$("$PYTHON" "$HELPER" free-ports 10 | tr '\n' ' ')"
 web_port=${ports[0]} nghttpd_port=${ports[1]} sshd_port=${ports[2]} redis_port=${ports[3]}
 tls_alpha_port=${ports[4]} tls_beta_port=${ports[5]} tls_h2_port=${ports[6]}
-tls_h11_port=${ports[7]} haproxy_port=${ports[8]}
+tls_h11_port=${ports[7]} haproxy_port=${ports[8]} nginx_stream_port=${ports[9]}
 
 # A document root with a known file, for both web servers.
 mkdir -p "$tmp/www"
@@ -323,6 +330,25 @@ backend portshare
 EOF
     start haproxy haproxy -db -f "$tmp/haproxy.cfg"
     wait_port "$haproxy_port" && up[haproxy]=yes
+fi
+if have nginx && [ -e /usr/lib/nginx/modules/ngx_stream_module.so ]; then
+    mkdir -p "$tmp/nginx-stream"
+    cat >"$tmp/nginx-stream.conf" <<EOF
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+daemon off;
+pid $tmp/nginx-stream/nginx.pid;
+error_log $tmp/nginx-stream/error.log;
+events { worker_connections 64; }
+stream {
+    server {
+        listen 127.0.0.1:$nginx_stream_port;
+        proxy_pass 127.0.0.1:$proxy_port;
+        proxy_protocol on;
+    }
+}
+EOF
+    start nginx-stream nginx -c "$tmp/nginx-stream.conf" -p "$tmp/nginx-stream"
+    wait_port "$nginx_stream_port" && up[nginx-stream]=yes
 fi
 servers_ms=$(($(now_ms) - servers_start))
 echo "portshare on 127.0.0.1:$port; behind HAProxy on 127.0.0.1:$proxy_port (servers up in $servers_ms ms)"
@@ -536,6 +562,20 @@ case_proxy_from() {
     esac
 }
 
+case_proxy_from_nginx() {
+    requires curl nginx && backend_up nginx-stream && backend_up proxy-v1 || return
+    local out body local_address
+    out=$(curl_get "http://127.0.0.1:$nginx_stream_port/")
+    body=$(printf '%s\n' "$out" | sed '$d')
+    local_address=$(printf '%s\n' "$out" | tail -n 1 | sed 's/.* local=//')
+    if [ "$body" = "src=$local_address" ]; then
+        ok
+    else
+        fail "the client is $local_address, the backend saw '$(printf '%s' "$body" | head -c 200)'" \
+            "$(log_tail portshare-proxy)" "$(log_tail nginx-stream)"
+    fi
+}
+
 case_proxy_required() {
     requires curl || return
     # Straight to the portshare that requires a PROXY header: no answer.
@@ -645,6 +685,7 @@ run_case "redis-cli PING -> redis-server" case_redis_ping
 run_case "redis-cli SET/GET -> redis-server" case_redis_set_get
 run_case "grpc unary+streaming -> grpcio server" case_grpc
 run_case "haproxy PROXY v2 -> portshare -> PROXY v1 backend sees the client" case_proxy_protocol
+run_case "nginx stream proxy_protocol -> portshare -> PROXY v1 backend sees the client" case_proxy_from_nginx
 run_case "accept-proxy required refuses a client without a header" case_proxy_required
 run_case "proxy-from believes 127.0.0.1 and refuses a header from 127.0.0.2" case_proxy_from
 run_case "silence 300 ms -> server-first banner" case_silence
