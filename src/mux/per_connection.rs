@@ -212,12 +212,23 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         accepted_at: Instant,
         waited: Duration,
     ) -> Result<Sniffed, DropReason> {
-        let origin = (self.peer_origin)(peer);
-        let limits = self.limits_for(origin)?;
-        // Held for the sniff.
-        let _place = match per_source {
-            true => self.source_place(origin)?,
-            false => None,
+        // Where the peer is matters only to a PROXY mode and to the
+        // per-address limit: without them, nothing to ask (the
+        // dispatcher's path, measured per instruction, stays as it was).
+        let per_source = per_source && self.per_source.is_some();
+        let trusting = self.limits.proxy_mode != ProxyMode::Off;
+        let (adjusted, _place);
+        let limits = if per_source || trusting {
+            let origin = (self.peer_origin)(peer);
+            adjusted = self.limits_for(origin)?;
+            // Held for the sniff.
+            _place = match per_source {
+                true => self.source_place(origin)?,
+                false => None,
+            };
+            &adjusted
+        } else {
+            &self.limits
         };
         panic::catch_unwind(AssertUnwindSafe(|| {
             sniff(
@@ -226,7 +237,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 waited,
                 &table.matchers,
                 table.opening,
-                &limits,
+                limits,
                 &self.stop,
             )
         }))
