@@ -283,12 +283,14 @@ fn sniffer_threads_fit_the_minimum_stack() {
     let mut answered = 0;
     for opening in &openings {
         let mut client = connector.connect().expect("a connection");
-        client.write_all(opening).expect("room in the pipe");
-        client.shutdown(Shutdown::Write).expect("half-close");
+        // A sniff that decided on the first bytes may close the
+        // connection while the rest is still being written: then the
+        // write fails, and the answer is the close.
+        let sent = client.write_all(opening).is_ok();
+        let _ = client.shutdown(Shutdown::Write);
         let mut answer = Vec::new();
-        client
-            .read_to_end(&mut answer)
-            .expect("the answer, or a close");
+        let read = client.read_to_end(&mut answer);
+        assert!(read.is_ok() || !sent, "the answer, or a close: {read:?}");
         answered += usize::from(answer == b"ok");
     }
     handle.shutdown();
