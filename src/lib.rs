@@ -259,7 +259,7 @@ pub use proxy::{
     parse_proxy_header, ProxyAddr, ProxyCommand, ProxyError, ProxyHeader, ProxyParse,
     ProxyTransport, ProxyVersion, UnixPath, PROXY_V1_MAX_HEADER_BYTES, PROXY_V2_MAX_HEADER_BYTES,
 };
-pub use proxy::{IpNet, IpNetError, PeerOrigin, TrustedProxies};
+pub use proxy::{IpNet, IpNetError, PeerOrigin, ProxySsl, ProxyTlv, ProxyTlvs, TrustedProxies};
 
 pub use matcher::combinators::{all_of, any_of, not, AllOf, AnyOf, MatcherList, Not};
 pub use matcher::{Matcher, ReplyAck, Verdict};

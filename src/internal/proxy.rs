@@ -1,6 +1,7 @@
-//! The `proxy_header` target: [`parse_proxy_header`] on arbitrary bytes,
-//! and both encoders on what it parses and on headers built from the
-//! input's bytes.
+//! The `proxy_header` target: [`parse_proxy_header`] on arbitrary bytes
+//! (its v2 TLVs and their CRC32C included), every TLV accessor, and both
+//! encoders on what it parses and on headers built from the input's
+//! bytes.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -38,6 +39,7 @@ pub fn proxy_header(data: &[u8]) {
                 ProxyVersion::V1
             };
             assert_eq!(header.version(), version);
+            check_tlvs(header, bytes);
             check_proxy_reencoding(header, bytes);
         }
         ProxyParse::Incomplete => {
@@ -112,6 +114,38 @@ fn check_proxy_reencoding(header: &ProxyHeader, original: &[u8]) {
             encoded, original,
             "{header:?} does not re-encode as it came"
         );
+    }
+}
+
+/// Every TLV accessor answers without panicking, and the TLVs walked
+/// lie within the header (none for v1).
+fn check_tlvs(header: &ProxyHeader, bytes: &[u8]) {
+    let walked: usize = header.tlvs().map(|tlv| 3 + tlv.value.len()).sum();
+    assert!(walked <= bytes.len());
+    if header.version() == ProxyVersion::V1 {
+        assert_eq!(walked, 0);
+    }
+    std::hint::black_box((
+        header.alpn(),
+        header.authority(),
+        header.unique_id(),
+        header.netns(),
+        header.aws_vpce_id(),
+        header.azure_link_id(),
+        header.gcp_psc_id(),
+    ));
+    if let Some(ssl) = header.ssl() {
+        std::hint::black_box((
+            ssl.client_ssl(),
+            ssl.client_cert(),
+            ssl.verified(),
+            ssl.version(),
+            ssl.cn(),
+            ssl.cipher(),
+            ssl.sig_alg(),
+            ssl.key_alg(),
+            ssl.sub_tlvs().count(),
+        ));
     }
 }
 

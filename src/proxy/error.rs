@@ -40,6 +40,7 @@ pub(super) enum ErrorKind {
     V2TooLong(usize),
     V2AddressesTooShort(AddressFamily, u16),
     V2TlvOverrun,
+    V2BadChecksum,
     Missing,
     Truncated,
 }
@@ -95,6 +96,7 @@ impl fmt::Display for ProxyError {
                 family.address_bytes()
             ),
             ErrorKind::V2TlvOverrun => f.write_str("v2 TLV runs past the end of the header"),
+            ErrorKind::V2BadChecksum => f.write_str("v2 CRC32C TLV does not match the header"),
             ErrorKind::Missing => f.write_str("no PROXY header where one is required"),
             ErrorKind::Truncated => {
                 f.write_str("the connection stopped before its PROXY header was complete")

@@ -189,6 +189,9 @@ pub struct ProxyHeader {
     pub(super) command: ProxyCommand,
     pub(super) transport: ProxyTransport,
     pub(super) addresses: Addresses,
+    /// The v2 TLVs as read, checked whole; empty for v1 and for headers
+    /// built here.
+    pub(super) tlvs: Vec<u8>,
 }
 
 impl ProxyHeader {
@@ -273,6 +276,7 @@ impl ProxyHeader {
             command: ProxyCommand::Local,
             transport: ProxyTransport::Unspecified,
             addresses: Addresses::None,
+            tlvs: Vec::new(),
         }
     }
 
@@ -298,6 +302,7 @@ impl ProxyHeader {
             command: ProxyCommand::Proxy,
             transport,
             addresses,
+            tlvs: Vec::new(),
         }
     }
 
@@ -435,8 +440,52 @@ impl ProxyHeader {
         line.into_bytes()
     }
 
+    /// This header with a v2 TLV of `kind` carrying `value` after those it
+    /// has, for [`encode_v2`](Self::encode_v2) to write (version 1 has
+    /// none). For a CRC32C TLV (`0x03`) give 4 bytes of any value: the
+    /// encoder computes it. `None` if the header would pass
+    /// [`PROXY_V2_MAX_HEADER_BYTES`](crate::PROXY_V2_MAX_HEADER_BYTES).
+    ///
+    /// ```
+    /// use connmux::{parse_proxy_header, ProxyHeader, ProxyParse};
+    ///
+    /// let header = ProxyHeader::tcp("192.0.2.1:5000".parse()?, "192.0.2.2:443".parse()?)
+    ///     .with_tlv(0x02, b"example.com") // AUTHORITY
+    ///     .and_then(|header| header.with_tlv(0x03, &[0; 4])) // CRC32C
+    ///     .expect("within the bound");
+    /// let wire = header.encode_v2();
+    /// let ProxyParse::Complete { header: read, .. } = parse_proxy_header(&wire) else {
+    ///     panic!("its own encoding, checksum included");
+    /// };
+    /// assert_eq!(read.authority(), Some("example.com"));
+    /// # Ok::<(), std::net::AddrParseError>(())
+    /// ```
+    pub fn with_tlv(mut self, kind: u8, value: &[u8]) -> Option<ProxyHeader> {
+        let length = u16::try_from(value.len()).ok()?;
+        let family_bytes = self.family().address_bytes();
+        let total = V2_FIXED_BYTES + family_bytes + self.tlvs.len() + 3 + value.len();
+        if total > crate::PROXY_V2_MAX_HEADER_BYTES {
+            return None;
+        }
+        self.tlvs.push(kind);
+        self.tlvs.extend(length.to_be_bytes());
+        self.tlvs.extend_from_slice(value);
+        Some(self)
+    }
+
+    fn family(&self) -> AddressFamily {
+        match self.addresses {
+            Addresses::None => AddressFamily::Unspecified,
+            Addresses::V4(..) => AddressFamily::Ipv4,
+            Addresses::V6(..) => AddressFamily::Ipv6,
+            Addresses::Unix(..) => AddressFamily::Unix,
+        }
+    }
+
     /// The header in the version 2 binary format (HAProxy's
-    /// `send-proxy-v2`), without TLVs.
+    /// `send-proxy-v2`), with its TLVs (those it was parsed with, or given
+    /// by [`with_tlv`](Self::with_tlv)), a CRC32C TLV's value computed
+    /// over the result.
     ///
     /// ```
     /// use connmux::ProxyHeader;
@@ -458,17 +507,15 @@ impl ProxyHeader {
             ProxyTransport::Stream => 1,
             ProxyTransport::Datagram => 2,
         };
-        let family = match self.addresses {
-            Addresses::None => AddressFamily::Unspecified,
-            Addresses::V4(..) => AddressFamily::Ipv4,
-            Addresses::V6(..) => AddressFamily::Ipv6,
-            Addresses::Unix(..) => AddressFamily::Unix,
-        };
-        let mut wire = Vec::with_capacity(V2_FIXED_BYTES + family.address_bytes());
+        let family = self.family();
+        let mut wire =
+            Vec::with_capacity(V2_FIXED_BYTES + family.address_bytes() + self.tlvs.len());
         wire.extend_from_slice(V2_SIGNATURE);
         wire.push(V2_VERSION << 4 | command);
         wire.push(family.wire() << 4 | transport);
-        wire.extend(family.address_length().to_be_bytes());
+        // Within u16: `with_tlv` and the parser bound the whole header.
+        let length = family.address_bytes() + self.tlvs.len();
+        wire.extend((length as u16).to_be_bytes());
         match &self.addresses {
             Addresses::None => {}
             Addresses::V4(source, destination) => {
@@ -489,6 +536,16 @@ impl ProxyHeader {
                     wire.extend_from_slice(path.as_bytes());
                     wire.resize(field_end, 0);
                 }
+            }
+        }
+        let tlvs_at = wire.len();
+        wire.extend_from_slice(&self.tlvs);
+        if let Some(value) = super::wire::crc32c_value_at(&self.tlvs) {
+            let value = tlvs_at + value.start..tlvs_at + value.end;
+            if value.len() == 4 {
+                wire[value.clone()].fill(0);
+                let crc = super::wire::crc32c(&wire);
+                wire[value].copy_from_slice(&crc.to_be_bytes());
             }
         }
         wire

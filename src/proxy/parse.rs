@@ -12,8 +12,9 @@ use super::header::{
     UnixPath,
 };
 use super::wire::{
-    AddressFamily, Endpoint, V1Protocol, PROXY_V1_MAX_HEADER_BYTES, PROXY_V2_MAX_HEADER_BYTES,
-    UNIX_PATH_BYTES, V1_PREFIX, V1_PROTOCOLS, V2_FIXED_BYTES, V2_SIGNATURE, V2_VERSION,
+    crc32c, crc32c_value_at, well_formed_tlvs, AddressFamily, Endpoint, V1Protocol,
+    PROXY_V1_MAX_HEADER_BYTES, PROXY_V2_MAX_HEADER_BYTES, UNIX_PATH_BYTES, V1_PREFIX, V1_PROTOCOLS,
+    V2_FIXED_BYTES, V2_SIGNATURE, V2_VERSION,
 };
 use crate::matcher::cursor::{Cursor, Stop};
 use crate::matcher::Verdict;
@@ -312,8 +313,36 @@ fn parse_v2(seen: &[u8]) -> Result<(ProxyHeader, usize), Halt> {
         return Ok((ProxyHeader::unknown(), total));
     }
     let addresses = v2_addresses(&mut block, family).map_err(|_| too_short)?;
-    v2_skip_tlvs(&mut block).map_err(|_| ErrorKind::V2TlvOverrun)?;
-    Ok((ProxyHeader::proxied(transport, addresses), total))
+    let tlvs = block.take(block.remaining())?;
+    if !well_formed_tlvs(tlvs) {
+        return Err(ErrorKind::V2TlvOverrun.into());
+    }
+    if let Some(value) = crc32c_value_at(tlvs) {
+        check_crc32c(
+            &seen[..total],
+            total - tlvs.len() + value.start,
+            value.len(),
+        )?;
+    }
+    let mut header = ProxyHeader::proxied(transport, addresses);
+    header.tlvs = tlvs.to_vec();
+    Ok((header, total))
+}
+
+/// Checks a CRC32C TLV (spec section 2.2.3): its 4-byte value, at `at` in
+/// `whole` (the whole header), is the CRC32C of the header with that value
+/// zeroed.
+fn check_crc32c(whole: &[u8], at: usize, length: usize) -> Result<(), ErrorKind> {
+    let sent: [u8; 4] = whole[at..at + length]
+        .try_into()
+        .map_err(|_| ErrorKind::V2BadChecksum)?;
+    let mut zeroed = whole.to_vec();
+    zeroed[at..at + 4].fill(0);
+    if crc32c(&zeroed) == u32::from_be_bytes(sent) {
+        Ok(())
+    } else {
+        Err(ErrorKind::V2BadChecksum)
+    }
 }
 
 /// Reads the address block of an IP or UNIX header; the caller has made
@@ -348,15 +377,4 @@ fn v2_addresses(block: &mut Cursor<'_>, family: AddressFamily) -> Result<Address
             )
         }
     })
-}
-
-/// Skips the TLVs (spec section 2.2: type u8, length u16, value) that fill
-/// the rest of the block; a TLV that does not fit stops short.
-fn v2_skip_tlvs(block: &mut Cursor<'_>) -> Result<(), Stop> {
-    while block.remaining() > 0 {
-        block.u8()?;
-        let length = block.u16()?;
-        block.skip(usize::from(length))?;
-    }
-    Ok(())
 }

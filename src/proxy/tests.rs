@@ -221,7 +221,10 @@ fn v2_byte_tables() {
                 0x21, 0x11, 0x00, 0x13, 127, 0, 0, 1, 127, 0, 0, 1, 0x30, 0x39, 0x00, 0x50, 0x04,
                 0x00, 0x01, 0xaa, 0x02, 0x00, 0x00,
             ]),
-            ProxyHeader::tcp(socket("127.0.0.1:12345"), socket("127.0.0.1:80")),
+            with_tlvs(
+                ProxyHeader::tcp(socket("127.0.0.1:12345"), socket("127.0.0.1:80")),
+                &[0x04, 0x00, 0x01, 0xaa, 0x02, 0x00, 0x00],
+            ),
             35,
         ),
     ];
@@ -378,12 +381,21 @@ fn every_malformation_at_its_first_bad_byte() {
     }
 }
 
+/// `header` with `tlvs` as a parsed v2 header keeps them.
+fn with_tlvs(mut header: ProxyHeader, tlvs: &[u8]) -> ProxyHeader {
+    header.tlvs = tlvs.to_vec();
+    header
+}
+
 #[test]
 fn the_largest_v2_header_accepted() {
     let mut wire = v2(&[0x21, 0x11, 0x0f, 0xf0, 1, 1, 1, 1, 2, 2, 2, 2, 0, 1, 0, 2]);
     wire.extend([0xe0, 0x0f, 0xe1]);
     wire.resize(PROXY_V2_MAX_HEADER_BYTES, 0x55);
-    let header = ProxyHeader::tcp(socket("1.1.1.1:1"), socket("2.2.2.2:2"));
+    let header = with_tlvs(
+        ProxyHeader::tcp(socket("1.1.1.1:1"), socket("2.2.2.2:2")),
+        &wire[28..],
+    );
     assert_eq!(
         parse_proxy_header(&wire),
         complete(header, PROXY_V2_MAX_HEADER_BYTES)
@@ -530,6 +542,14 @@ fn haproxy_captures() {
     ];
     for (capture, version, source, destination, length) in cases {
         let header = ProxyHeader::tcp(socket(source), socket(destination)).with_version(version);
+        // HAProxy's TLVs, CRC32C included (so its checksum was verified).
+        let header = match version {
+            ProxyVersion::V2 => {
+                let addresses = if source.starts_with('[') { 36 } else { 12 };
+                with_tlvs(header, &capture[16 + addresses..length])
+            }
+            _ => header,
+        };
         assert_eq!(
             parse_proxy_header(capture),
             complete(header.clone(), length),
@@ -724,4 +744,107 @@ proptest! {
             prop_assert_eq!(parse_proxy_header(&data[..length]), ProxyParse::Absent);
         }
     }
+}
+
+#[test]
+fn haproxys_crc32c_and_unique_id_are_read_and_a_wrong_checksum_is_refused() {
+    let capture = include_bytes!("../../tests/fixtures/manual/proxy-v2-haproxy-tlv-tcp4.bin");
+    let ProxyParse::Complete { header, length } = parse_proxy_header(capture) else {
+        panic!("HAProxy's header, its CRC32C verified");
+    };
+    assert_eq!(length, 60);
+    let kinds: Vec<u8> = header.tlvs().map(|tlv| tlv.kind).collect();
+    assert_eq!(kinds, [0x03, 0x05], "CRC32C, UNIQUE_ID");
+    assert_eq!(header.unique_id(), Some(&b"connmux-test-127.0.0.1"[..]));
+    assert_eq!((header.alpn(), header.authority()), (None, None));
+    for flipped in [16, 20, 31, 40, 59] {
+        let mut corrupt = capture.to_vec();
+        corrupt[flipped] ^= 0x01;
+        assert_eq!(
+            parse_proxy_header(&corrupt),
+            malformed(ErrorKind::V2BadChecksum),
+            "byte {flipped} flipped"
+        );
+    }
+}
+
+#[test]
+fn the_ssl_tlv_and_its_sub_tlvs() {
+    let mut ssl = vec![0x05, 0, 0, 0, 0]; // client: SSL and a certificate; verified
+    for (kind, text) in [
+        (0x21u8, &b"TLSv1.3"[..]),
+        (0x22, b"client.example"),
+        (0x23, b"TLS_AES_128_GCM_SHA256"),
+        (0x24, b"SHA256"),
+        (0x25, b"RSA2048"),
+    ] {
+        ssl.extend([kind, 0, text.len() as u8]);
+        ssl.extend_from_slice(text);
+    }
+    let mut tlvs = vec![0x20, 0, ssl.len() as u8];
+    tlvs.extend(&ssl);
+    tlvs.extend(b"\x30\x00\x03red\xEA\x00\x04\x01vpc\xE0\x00\x02\x12\x34\x99\x00\x01z");
+    let mut wire = v2(&[0x21, 0x11, 0x00, 12 + tlvs.len() as u8]);
+    wire.extend([1, 1, 1, 1, 2, 2, 2, 2, 0, 1, 0, 2]);
+    wire.extend(&tlvs);
+    let ProxyParse::Complete { header, .. } = parse_proxy_header(&wire) else {
+        panic!("a whole header");
+    };
+    let ssl = header.ssl().expect("the SSL TLV");
+    assert!(ssl.client_ssl() && ssl.client_cert() && ssl.verified());
+    assert_eq!(ssl.version(), Some("TLSv1.3"));
+    assert_eq!(ssl.cn(), Some("client.example"));
+    assert_eq!(ssl.cipher(), Some("TLS_AES_128_GCM_SHA256"));
+    assert_eq!(
+        (ssl.sig_alg(), ssl.key_alg()),
+        (Some("SHA256"), Some("RSA2048"))
+    );
+    assert_eq!(header.netns(), Some("red"));
+    assert_eq!(header.aws_vpce_id(), Some("vpc"));
+    assert_eq!(header.gcp_psc_id(), Some(&[0x12, 0x34][..]));
+    let unknown = header.tlvs().last().expect("the unknown TLV");
+    assert_eq!((unknown.kind, unknown.value), (0x99, &b"z"[..]));
+    assert_prefix_monotone(&wire);
+}
+
+#[test]
+fn tlvs_are_written_and_a_crc32c_is_computed_over_the_result() {
+    let header = ProxyHeader::tcp(socket("[2001:db8::1]:5000"), socket("[2001:db8::2]:443"))
+        .with_tlv(0x01, b"h2")
+        .and_then(|header| header.with_tlv(0x03, &[0xff; 4]))
+        .and_then(|header| header.with_tlv(0x05, b"id-1"))
+        .expect("within the bound");
+    let wire = header.encode_v2();
+    assert_eq!(wire.len(), 16 + 36 + 5 + 7 + 7);
+    let ProxyParse::Complete {
+        header: read,
+        length,
+    } = parse_proxy_header(&wire)
+    else {
+        panic!("its own encoding");
+    };
+    assert_eq!(length, wire.len());
+    assert_eq!(
+        (read.alpn(), read.unique_id()),
+        (Some(&b"h2"[..]), Some(&b"id-1"[..]))
+    );
+    // The CRC32C written is the one the parser checks; the header re-encodes
+    // byte for byte.
+    assert_eq!(read.encode_v2(), wire);
+    let mut corrupt = wire.clone();
+    corrupt[60] ^= 0x80;
+    assert_eq!(
+        parse_proxy_header(&corrupt),
+        malformed(ErrorKind::V2BadChecksum)
+    );
+
+    // The bound: a header may take PROXY_V2_MAX_HEADER_BYTES, not one more.
+    let base = ProxyHeader::tcp(socket("1.1.1.1:1"), socket("2.2.2.2:2"));
+    let room = PROXY_V2_MAX_HEADER_BYTES - 28 - 3;
+    let full = base
+        .clone()
+        .with_tlv(0xe0, &vec![0; room])
+        .expect("exactly full");
+    assert_eq!(full.encode_v2().len(), PROXY_V2_MAX_HEADER_BYTES);
+    assert!(base.with_tlv(0xe0, &vec![0; room + 1]).is_none());
 }

@@ -148,3 +148,114 @@ impl V1Protocol {
         }
     }
 }
+
+/// PROXY v2 TLV types the spec registers (section 2.2.1 to 2.2.8).
+pub(super) mod kind {
+    pub(in crate::proxy) const ALPN: u8 = 0x01;
+    pub(in crate::proxy) const AUTHORITY: u8 = 0x02;
+    pub(in crate::proxy) const CRC32C: u8 = 0x03;
+    pub(in crate::proxy) const UNIQUE_ID: u8 = 0x05;
+    pub(in crate::proxy) const SSL: u8 = 0x20;
+    pub(in crate::proxy) const NETNS: u8 = 0x30;
+    /// Sub-TLVs of SSL.
+    pub(in crate::proxy) const SSL_VERSION: u8 = 0x21;
+    pub(in crate::proxy) const SSL_CN: u8 = 0x22;
+    pub(in crate::proxy) const SSL_CIPHER: u8 = 0x23;
+    pub(in crate::proxy) const SSL_SIG_ALG: u8 = 0x24;
+    pub(in crate::proxy) const SSL_KEY_ALG: u8 = 0x25;
+    /// The custom range's registered cloud types, each a subtype byte
+    /// then the value.
+    pub(in crate::proxy) const AWS: u8 = 0xEA;
+    pub(in crate::proxy) const AZURE: u8 = 0xEE;
+    pub(in crate::proxy) const GCP: u8 = 0xE0;
+}
+
+/// The first TLV of `tlvs` (type, value) and the bytes after it; `None`
+/// when none fits.
+pub(super) fn next_tlv(tlvs: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let [kind, high, low, rest @ ..] = tlvs else {
+        return None;
+    };
+    let length = usize::from(u16::from_be_bytes([*high, *low]));
+    let (value, rest) = rest.split_at_checked(length)?;
+    Some((*kind, value, rest))
+}
+
+/// Whether `tlvs` is a whole number of TLVs: each type, length and value
+/// within the bytes.
+pub(super) fn well_formed_tlvs(mut tlvs: &[u8]) -> bool {
+    while !tlvs.is_empty() {
+        match next_tlv(tlvs) {
+            Some((_, _, rest)) => tlvs = rest,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Where the CRC32C TLV's value sits in `tlvs`, if there is one.
+pub(super) fn crc32c_value_at(tlvs: &[u8]) -> Option<std::ops::Range<usize>> {
+    let mut rest = tlvs;
+    while let Some((kind, value, after)) = next_tlv(rest) {
+        let start = tlvs.len() - rest.len() + 3;
+        if kind == kind::CRC32C {
+            return Some(start..start + value.len());
+        }
+        rest = after;
+    }
+    None
+}
+
+/// CRC32C (Castagnoli, the polynomial 0x1EDC6F41 reflected), as the
+/// CRC32C TLV carries it: over the whole header, that TLV's value zeroed.
+pub(super) fn crc32c(bytes: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut table = [0u32; 256];
+        let mut index = 0;
+        while index < 256 {
+            let mut crc = index as u32;
+            let mut bit = 0;
+            while bit < 8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0x82F6_3B78
+                } else {
+                    crc >> 1
+                };
+                bit += 1;
+            }
+            table[index] = crc;
+            index += 1;
+        }
+        table
+    };
+    !bytes.iter().fold(!0u32, |crc, &byte| {
+        TABLE[usize::from((crc as u8) ^ byte)] ^ (crc >> 8)
+    })
+}
+
+#[cfg(test)]
+mod tlv_tests {
+    use super::*;
+
+    #[test]
+    fn crc32c_matches_the_standard_check_values() {
+        // The common check value, and RFC 3720 appendix B.4.
+        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+        assert_eq!(crc32c(&[0u8; 32]), 0x8A91_36AA);
+        assert_eq!(crc32c(&[0xFFu8; 32]), 0x62A8_AB43);
+        let ascending: Vec<u8> = (0..32).collect();
+        assert_eq!(crc32c(&ascending), 0x46DD_794E);
+        assert_eq!(crc32c(b""), 0);
+    }
+
+    #[test]
+    fn tlvs_are_whole_or_not() {
+        assert!(well_formed_tlvs(b"\x01\x00\x02h2\x04\x00\x00"));
+        assert!(!well_formed_tlvs(b"\x01\x00\x05h2"), "value past the end");
+        assert!(!well_formed_tlvs(b"\x01\x00"), "length cut");
+        assert_eq!(
+            crc32c_value_at(b"\x04\x00\x01x\x03\x00\x04abcd"),
+            Some(7..11)
+        );
+    }
+}
