@@ -164,11 +164,18 @@ fn proxy_header_checker(mut stream: TcpStream) -> io::Result<()> {
         _ => "v2",
     };
     let describe = |addr: Option<ProxyAddr>| addr.map_or("none".to_string(), |a| a.to_string());
-    let summary = format!(
-        "{version} src={} dst={}\n",
+    let mut summary = format!(
+        "{version} src={} dst={}",
         describe(header.source()),
         describe(header.destination())
     );
+    if let Some(authority) = header.authority() {
+        summary += &format!(" authority={authority}");
+    }
+    if let Some(alpn) = header.alpn() {
+        summary += &format!(" alpn={}", String::from_utf8_lossy(alpn));
+    }
+    summary.push('\n');
     stream.write_all(summary.as_bytes())?;
     stream.write_all(&seen[length..])?;
     echo(stream)
@@ -716,7 +723,7 @@ fn accepted_proxy_header_is_relayed_to_the_backend() {
     client.write_all(HTTP_REQUEST).unwrap();
     assert_eq!(
         read_line(&mut client),
-        "v2 src=203.0.113.7:41000 dst=192.0.2.1:443\n"
+        "v2 src=203.0.113.7:41000 dst=192.0.2.1:443 authority=portshare.test\n"
     );
     let mut echoed = vec![0u8; HTTP_REQUEST.len()];
     client.read_exact(&mut echoed).unwrap();
@@ -779,6 +786,26 @@ fn a_header_from_outside_proxy_from_is_not_believed() {
     client.shutdown(Shutdown::Write).unwrap();
     assert_eq!(read_until_closed(&mut client), b"");
     portshare.line_with(&[&format!("peer={peer} route=any"), "outcome=ok"]);
+}
+
+#[test]
+fn send_proxy_v2_tells_the_backend_the_sni_and_alpn_the_client_sent() {
+    let checker = backend(proxy_header_checker);
+    let portshare = Portshare::start(&["--send-proxy", "v2", "--route", &format!("tls={checker}")]);
+    let hello = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/tls-curl-https-sni.bin"),
+    )
+    .unwrap();
+    let mut client = portshare.connect();
+    client.write_all(&hello).unwrap();
+    let summary = read_line(&mut client);
+    let expected = format!(
+        "v2 src={} dst={} authority=api.example.net alpn=h2\n",
+        client.local_addr().unwrap(),
+        portshare.0.addr
+    );
+    assert_eq!(summary, expected);
 }
 
 #[test]

@@ -55,7 +55,8 @@ Options:
                              ::1); others are refused (required) or taken
                              as they are (optional)
   --send-proxy VERSION       send a PROXY header (v1 or v2) to the backend
-                             with the real client address
+                             with the real client address (v2: with the
+                             SNI or Host, and ALPN, as TLVs)
   --max-conns N              forward at most N connections at once; more
                              are closed at once (default: no limit)
   -q, --quiet                no per-connection log lines

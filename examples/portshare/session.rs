@@ -280,8 +280,34 @@ fn proxy_header(stream: &PeekableStream, tcp_peer: SocketAddr, version: SendProx
     };
     match version {
         SendProxy::V1 => header.encode_v1(),
-        SendProxy::V2 => header.encode_v2(),
+        SendProxy::V2 => with_what_was_sniffed(header.clone(), stream).encode_v2(),
     }
+}
+
+/// PROXY v2 TLVs: the authority the client asked for (its TLS SNI, or its
+/// HTTP/1 Host) and the first application protocol it offered (ALPN), as
+/// HAProxy's `proxy-v2-options authority,alpn` sends them, unless the
+/// header relayed from a load balancer carries them already.
+fn with_what_was_sniffed(mut header: ProxyHeader, stream: &PeekableStream) -> ProxyHeader {
+    const ALPN: u8 = 0x01;
+    const AUTHORITY: u8 = 0x02;
+    let hello = stream.tls_client_hello();
+    let authority = match &hello {
+        Some(hello) => hello.sni.clone(),
+        None => stream.http1_request().and_then(|request| request.host),
+    };
+    let alpn = hello.and_then(|hello| hello.alpn.into_iter().next());
+    for (kind, value) in [(AUTHORITY, authority), (ALPN, alpn)] {
+        let Some(value) = value else { continue };
+        if header.tlvs().any(|tlv| tlv.kind == kind) {
+            continue;
+        }
+        // A value that would take the header past its bound is left out.
+        if let Some(longer) = header.clone().with_tlv(kind, value.as_bytes()) {
+            header = longer;
+        }
+    }
+    header
 }
 
 /// The outcome word for a failed backend connect.
