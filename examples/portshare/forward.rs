@@ -257,19 +257,7 @@ pub(crate) fn first_exchange(
         let mut written = 0;
         while written < read {
             match client.write_some(&buffer[written..read]) {
-                Ok(0) => {
-                    let error = io::Error::from(io::ErrorKind::WriteZero);
-                    let flow = abort(
-                        client,
-                        backend,
-                        Side::Client,
-                        Operation::Write,
-                        error,
-                        bytes,
-                    );
-                    return finish_exchange(client, backend, FirstExchange::Done(flow));
-                }
-                Ok(count) => {
+                Ok(count) if count > 0 => {
                     written += count;
                     bytes += count as u64;
                 }
@@ -279,7 +267,10 @@ pub(crate) fn first_exchange(
                     let resume = Resume { bytes, unsent };
                     return finish_exchange(client, backend, FirstExchange::GoesOn(resume));
                 }
-                Err(error) => {
+                failed => {
+                    let error = failed
+                        .err()
+                        .unwrap_or_else(|| io::ErrorKind::WriteZero.into());
                     let flow = abort(
                         client,
                         backend,

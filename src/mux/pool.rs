@@ -247,14 +247,13 @@ impl<C: Connection> SnifferPool<C> {
             if state.ending() {
                 break;
             }
-            if let Some(retry_at) = state.retry_at {
-                let now = Instant::now();
-                if now < retry_at {
-                    state = unpoisoned(self.turn.wait_timeout(state, retry_at - now)).0;
+            state = match self.back_off(state, &self.turn) {
+                Ok(state) => state,
+                Err(waited) => {
+                    state = waited;
                     continue;
                 }
-                state.retry_at = None;
-            }
+            };
             if self.turn_free(&state) {
                 state.waiting -= 1;
                 state.accepting += 1;
@@ -291,6 +290,23 @@ impl<C: Connection> SnifferPool<C> {
             self.find_acceptor(&state);
         }
         leaves
+    }
+
+    /// Holds back while the shared back-off lasts: `Err` after a wait on
+    /// `condvar` (look at the state again), `Ok` once no back-off is on.
+    fn back_off<'a>(
+        &self,
+        mut state: MutexGuard<'a, PoolState>,
+        condvar: &Condvar,
+    ) -> Result<MutexGuard<'a, PoolState>, MutexGuard<'a, PoolState>> {
+        if let Some(retry_at) = state.retry_at {
+            let now = Instant::now();
+            if now < retry_at {
+                return Err(unpoisoned(condvar.wait_timeout(state, retry_at - now)).0);
+            }
+            state.retry_at = None;
+        }
+        Ok(state)
     }
 
     /// Records that the thread holding a turn accepted a connection, which
@@ -385,14 +401,13 @@ impl<C: Connection> SnifferPool<C> {
             if state.ending() {
                 return Task::End;
             }
-            if let Some(retry_at) = state.retry_at {
-                let now = Instant::now();
-                if now < retry_at {
-                    state = unpoisoned(self.supervisor.wait_timeout(state, retry_at - now)).0;
+            state = match self.back_off(state, &self.supervisor) {
+                Ok(state) => state,
+                Err(waited) => {
+                    state = waited;
                     continue;
                 }
-                state.retry_at = None;
-            }
+            };
             if self.needs_acceptor(&state) && state.waiting == 0 {
                 let threads = state.threads;
                 if threads == 0 {
