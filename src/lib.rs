@@ -227,6 +227,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The stages, in the order a connection meets them.
+mod address;
 mod matcher;
 pub mod matchers;
 mod mux;
@@ -254,12 +255,13 @@ pub use mux::handle::MuxHandle;
 pub use mux::stats::Stats;
 pub use mux::Mux;
 
+pub use address::{Addresses, IpNet, IpNetError};
 pub use proxy::mode::ProxyMode;
 pub use proxy::{
     parse_proxy_header, ProxyAddr, ProxyCommand, ProxyError, ProxyHeader, ProxyParse,
     ProxyTransport, ProxyVersion, UnixPath, PROXY_V1_MAX_HEADER_BYTES, PROXY_V2_MAX_HEADER_BYTES,
 };
-pub use proxy::{IpNet, IpNetError, PeerOrigin, ProxySsl, ProxyTlv, ProxyTlvs, TrustedProxies};
+pub use proxy::{PeerOrigin, ProxySsl, ProxyTlv, ProxyTlvs, TrustedProxies};
 
 pub use matcher::combinators::{all_of, any_of, not, AllOf, AnyOf, MatcherList, Not};
 pub use matcher::{Matcher, ReplyAck, Verdict};

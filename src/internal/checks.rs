@@ -5,6 +5,7 @@
 
 use std::fmt::Debug;
 
+use crate::address::Addresses;
 use crate::matcher::{Matcher, Verdict};
 use crate::sniff::decide::{Decision, Opening, RouteDecider};
 use crate::sniff::pace::Pace;
@@ -12,7 +13,7 @@ use crate::sniff::pace::Pace;
 /// The decision on `data` taken whole, as the sniffer would if it all
 /// arrived in one read and then the input ended.
 pub fn decide_whole(routes: &[Box<dyn Matcher>], data: &[u8]) -> Option<usize> {
-    let mut decider = RouteDecider::new(routes);
+    let mut decider = RouteDecider::new(routes, &Addresses::UNKNOWN);
     match decider.decide(data) {
         Decision::Route(index) => Some(index),
         Decision::NoRoute => None,
@@ -32,8 +33,8 @@ pub fn decide_chunked(
     data: &[u8],
     chunk_sizes: &[u8],
 ) -> Option<usize> {
-    let opening = Opening::of(routes);
-    let mut decider = RouteDecider::opened(routes, opening);
+    let opening = Opening::of(routes, &Addresses::UNKNOWN);
+    let mut decider = RouteDecider::opened(routes, &Addresses::UNKNOWN, opening);
     let mut decision = opening.decision();
     let mut pace = Pace::default();
     let mut sizes = chunk_sizes.iter().map(|&s| usize::from(s) + 1).cycle();

@@ -5,6 +5,7 @@
 //! and each answers `matches_at_end` from its parts' own end answers, so
 //! `not` of an unfinished HTTP/2 preface is a match once the input ends.
 
+use crate::address::Addresses;
 use crate::matcher::{Matcher, ReplyAck, Verdict};
 
 /// A fixed list of matchers, walked in order by [`AnyOf`] and [`AllOf`].
@@ -130,8 +131,12 @@ pub fn not<M: Matcher>(matcher: M) -> Not<M> {
 
 impl<L: MatcherList> Matcher for AnyOf<L> {
     fn verdict(&self, seen: &[u8]) -> Verdict {
+        self.verdict_with(&Addresses::UNKNOWN, seen)
+    }
+
+    fn verdict_with(&self, addresses: &Addresses, seen: &[u8]) -> Verdict {
         let mut undecided = false;
-        let matched = self.0.any(&mut |m| match m.verdict(seen) {
+        let matched = self.0.any(&mut |m| match m.verdict_with(addresses, seen) {
             Verdict::Match => true,
             Verdict::NoMatch => false,
             Verdict::NeedMore => {
@@ -149,7 +154,15 @@ impl<L: MatcherList> Matcher for AnyOf<L> {
     }
 
     fn matches_at_end(&self, seen: &[u8]) -> bool {
-        self.0.any(&mut |m| m.matches_at_end(seen))
+        self.matches_at_end_with(&Addresses::UNKNOWN, seen)
+    }
+
+    fn matches_at_end_with(&self, addresses: &Addresses, seen: &[u8]) -> bool {
+        self.0.any(&mut |m| m.matches_at_end_with(addresses, seen))
+    }
+
+    fn reads_addresses(&self) -> bool {
+        self.0.any(&mut |m| m.reads_addresses())
     }
 
     fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
@@ -183,8 +196,12 @@ fn first_reply_ack<L: MatcherList + ?Sized>(list: &L, seen: &[u8]) -> ReplyAck {
 
 impl<L: MatcherList> Matcher for AllOf<L> {
     fn verdict(&self, seen: &[u8]) -> Verdict {
+        self.verdict_with(&Addresses::UNKNOWN, seen)
+    }
+
+    fn verdict_with(&self, addresses: &Addresses, seen: &[u8]) -> Verdict {
         let mut undecided = false;
-        let refused = self.0.any(&mut |m| match m.verdict(seen) {
+        let refused = self.0.any(&mut |m| match m.verdict_with(addresses, seen) {
             Verdict::Match => false,
             Verdict::NoMatch => true,
             Verdict::NeedMore => {
@@ -202,7 +219,15 @@ impl<L: MatcherList> Matcher for AllOf<L> {
     }
 
     fn matches_at_end(&self, seen: &[u8]) -> bool {
-        !self.0.any(&mut |m| !m.matches_at_end(seen))
+        self.matches_at_end_with(&Addresses::UNKNOWN, seen)
+    }
+
+    fn matches_at_end_with(&self, addresses: &Addresses, seen: &[u8]) -> bool {
+        !self.0.any(&mut |m| !m.matches_at_end_with(addresses, seen))
+    }
+
+    fn reads_addresses(&self) -> bool {
+        self.0.any(&mut |m| m.reads_addresses())
     }
 
     fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
@@ -216,7 +241,11 @@ impl<L: MatcherList> Matcher for AllOf<L> {
 
 impl<M: Matcher> Matcher for Not<M> {
     fn verdict(&self, seen: &[u8]) -> Verdict {
-        match self.0.verdict(seen) {
+        self.verdict_with(&Addresses::UNKNOWN, seen)
+    }
+
+    fn verdict_with(&self, addresses: &Addresses, seen: &[u8]) -> Verdict {
+        match self.0.verdict_with(addresses, seen) {
             Verdict::Match => Verdict::NoMatch,
             Verdict::NoMatch => Verdict::Match,
             Verdict::NeedMore => Verdict::NeedMore,
@@ -224,7 +253,15 @@ impl<M: Matcher> Matcher for Not<M> {
     }
 
     fn matches_at_end(&self, seen: &[u8]) -> bool {
-        !self.0.matches_at_end(seen)
+        self.matches_at_end_with(&Addresses::UNKNOWN, seen)
+    }
+
+    fn matches_at_end_with(&self, addresses: &Addresses, seen: &[u8]) -> bool {
+        !self.0.matches_at_end_with(addresses, seen)
+    }
+
+    fn reads_addresses(&self) -> bool {
+        self.0.reads_addresses()
     }
 
     fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {

@@ -11,6 +11,8 @@ pub(crate) mod cursor;
 
 use std::time::Duration;
 
+use crate::address::Addresses;
+
 /// What a [`Matcher`] says about the bytes a client has sent so far.
 ///
 /// A verdict of `Match` or `NoMatch` is final: a correct matcher gives the
@@ -67,7 +69,9 @@ impl Verdict {
 /// - **No I/O, no state**: the answer depends on the bytes alone. The
 ///   multiplexer relies on it: it asks about the empty input (and for a
 ///   [`silence_timeout`](Matcher::silence_timeout)) once, when its routes
-///   are fixed, not for every connection.
+///   are fixed, not for every connection. A matcher may also read the
+///   connection's [`Addresses`], which are fixed before its first byte:
+///   see [`verdict_with`](Matcher::verdict_with).
 ///
 /// ```
 /// use connmux::{Matcher, Verdict};
@@ -121,6 +125,78 @@ pub trait Matcher: Send + Sync {
     /// ```
     fn matches_at_end(&self, seen: &[u8]) -> bool {
         self.verdict(seen) == Verdict::Match
+    }
+
+    /// Judges the bytes received so far from a connection with these
+    /// [`Addresses`]. The sniffer asks this, never [`verdict`](Matcher::verdict)
+    /// directly; the default ignores the addresses.
+    ///
+    /// A matcher that routes by address overrides it, together with
+    /// [`matches_at_end_with`](Matcher::matches_at_end_with) and
+    /// [`reads_addresses`](Matcher::reads_addresses), and answers
+    /// `verdict` as `verdict_with` of [`Addresses::UNKNOWN`]. The addresses
+    /// are fixed before the first byte, so such a matcher stays a pure
+    /// function of its input, and prefix-monotone.
+    ///
+    /// ```
+    /// use connmux::{Addresses, Matcher, Verdict};
+    /// use connmux::matchers::tls;
+    ///
+    /// // A matcher for TLS from clients on loopback only.
+    /// struct LocalTls;
+    ///
+    /// impl Matcher for LocalTls {
+    ///     fn verdict(&self, seen: &[u8]) -> Verdict {
+    ///         self.verdict_with(&Addresses::UNKNOWN, seen)
+    ///     }
+    ///     fn verdict_with(&self, addresses: &Addresses, seen: &[u8]) -> Verdict {
+    ///         match addresses.client {
+    ///             Some(client) if client.ip().is_loopback() => tls().verdict(seen),
+    ///             _ => Verdict::NoMatch,
+    ///         }
+    ///     }
+    ///     fn matches_at_end_with(&self, addresses: &Addresses, seen: &[u8]) -> bool {
+    ///         self.verdict_with(addresses, seen) == Verdict::Match
+    ///     }
+    ///     fn reads_addresses(&self) -> bool {
+    ///         true
+    ///     }
+    /// }
+    ///
+    /// let local = Addresses::direct("127.0.0.1:40000".parse()?, "127.0.0.1:443".parse()?);
+    /// let hello = [0x16, 0x03, 0x01];
+    /// assert_eq!(LocalTls.verdict_with(&local, &hello), Verdict::NeedMore);
+    /// assert_eq!(LocalTls.verdict(&hello), Verdict::NoMatch);
+    /// # Ok::<(), std::net::AddrParseError>(())
+    /// ```
+    fn verdict_with(&self, addresses: &Addresses, seen: &[u8]) -> Verdict {
+        let _ = addresses;
+        self.verdict(seen)
+    }
+
+    /// [`matches_at_end`](Matcher::matches_at_end) for a connection with
+    /// these [`Addresses`]; the default ignores them.
+    fn matches_at_end_with(&self, addresses: &Addresses, seen: &[u8]) -> bool {
+        let _ = addresses;
+        self.matches_at_end(seen)
+    }
+
+    /// Whether this matcher's verdicts depend on the connection's
+    /// [`Addresses`]. The multiplexer reads a connection's addresses, and
+    /// asks the routes about its empty input, for each connection when one
+    /// of its routes does, and once for all of them otherwise. The default
+    /// is `false`.
+    ///
+    /// ```
+    /// use connmux::{all_of, Matcher};
+    /// use connmux::matchers::{from, tls};
+    ///
+    /// assert!(all_of((from(["10.0.0.0/8"])?, tls())).reads_addresses());
+    /// assert!(!tls().reads_addresses());
+    /// # Ok::<(), connmux::IpNetError>(())
+    /// ```
+    fn reads_addresses(&self) -> bool {
+        false
     }
 
     /// Bytes the sniffer should send the client, once per connection, while
@@ -220,6 +296,18 @@ impl Matcher for Box<dyn Matcher> {
         (**self).matches_at_end(seen)
     }
 
+    fn verdict_with(&self, addresses: &Addresses, seen: &[u8]) -> Verdict {
+        (**self).verdict_with(addresses, seen)
+    }
+
+    fn matches_at_end_with(&self, addresses: &Addresses, seen: &[u8]) -> bool {
+        (**self).matches_at_end_with(addresses, seen)
+    }
+
+    fn reads_addresses(&self) -> bool {
+        (**self).reads_addresses()
+    }
+
     fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
         (**self).reply(seen)
     }
@@ -240,6 +328,18 @@ impl<M: Matcher + ?Sized> Matcher for std::sync::Arc<M> {
 
     fn matches_at_end(&self, seen: &[u8]) -> bool {
         (**self).matches_at_end(seen)
+    }
+
+    fn verdict_with(&self, addresses: &Addresses, seen: &[u8]) -> Verdict {
+        (**self).verdict_with(addresses, seen)
+    }
+
+    fn matches_at_end_with(&self, addresses: &Addresses, seen: &[u8]) -> bool {
+        (**self).matches_at_end_with(addresses, seen)
+    }
+
+    fn reads_addresses(&self) -> bool {
+        (**self).reads_addresses()
     }
 
     fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {

@@ -8,6 +8,7 @@
 //! | protocol | matchers | what the stream or a function can tell you |
 //! |---|---|---|
 //! | anything | [`any`], [`prefixes`], [`silence`] | |
+//! | addresses | [`from`] (the client), [`to`] and [`to_port`] (where it connected) | [`Addresses`](crate::Addresses) |
 //! | HTTP/1 | [`http1_fast`], [`http1_methods`], [`http1`], [`http1_header`], [`http1_header_prefix`], [`websocket`] | [`http1_request`]: method, target, Host |
 //! | HTTP/2, gRPC | [`http2_preface`], [`http2_header`], [`http2_header_prefix`], [`grpc`], and [`Http2Header::send_settings`] for clients that wait for the server | [`http2_request`]: `:method`, `:authority`, `:path`, content-type |
 //! | TLS | [`tls`], [`tls_versions`], [`tls_sni`], [`tls_sni_any`], [`tls_alpn`], [`tls_alpn_any`], and [`Tls`]'s builder methods to combine them | [`client_hello_info`]: version, SNI, ALPN |
@@ -20,6 +21,7 @@
 //! The PROXY protocol is not a matcher but a layer before them: see
 //! [`MuxBuilder::proxy_protocol`](crate::MuxBuilder::proxy_protocol).
 
+mod address;
 mod any;
 mod http1;
 pub(crate) mod http2;
@@ -34,6 +36,7 @@ mod ssh;
 mod testing;
 mod tls;
 
+pub use address::{from, to, to_port, ClientIn, DestinationIn, DestinationPort};
 pub use any::{any, Any};
 pub use http1::{
     http1, http1_fast, http1_header, http1_header_prefix, http1_methods, http1_request, websocket,

@@ -8,6 +8,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::address::Addresses;
 use crate::matcher::Matcher;
 use crate::mux::builder::Settings;
 use crate::mux::event::{DropReason, Event};
@@ -32,8 +33,11 @@ pub(super) type EventCallback<A> = Box<dyn Fn(&Event<A>) + Send + Sync>;
 pub(super) struct RouteTable<C, A> {
     pub(super) matchers: Vec<Box<dyn Matcher>>,
     /// Where the matchers stand before any byte; `None` if asking them
-    /// panicked (each sniff then asks again, and reports the panic).
+    /// panicked (each sniff then asks again, and reports the panic), or if
+    /// a route reads addresses (each sniff asks with its connection's).
     pub(super) opening: Option<Opening>,
+    /// Whether some route reads the connection's addresses.
+    pub(super) reads_addresses: bool,
     pub(super) routes: Vec<RouteTarget<C, A>>,
     pub(super) on_event: Option<EventCallback<A>>,
 }
@@ -144,10 +148,23 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     ) {
         // The panic hook has reported a panicking matcher; every sniff
         // will report it again, as a dropped connection.
-        let opening = panic::catch_unwind(AssertUnwindSafe(|| Opening::of(&matchers))).ok();
+        let reads_addresses = panic::catch_unwind(AssertUnwindSafe(|| {
+            matchers.iter().any(|matcher| matcher.reads_addresses())
+        }))
+        .unwrap_or(false);
+        // Routes that read addresses are asked about each connection's
+        // empty input, with its addresses.
+        let opening = match reads_addresses {
+            true => None,
+            false => panic::catch_unwind(AssertUnwindSafe(|| {
+                Opening::of(&matchers, &Addresses::UNKNOWN)
+            }))
+            .ok(),
+        };
         let _ = self.table.set(RouteTable {
             matchers,
             opening,
+            reads_addresses,
             routes,
             on_event,
         });

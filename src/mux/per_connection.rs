@@ -22,7 +22,7 @@ use crate::route::stream::{Arrival, PeekableStream};
 use crate::route::target::{InlineHandler, RouteTarget};
 use crate::sniff::buffer;
 use crate::sniff::replay::Replay;
-use crate::sniff::{sniff, SniffLimits, SniffOutcome, Sniffed};
+use crate::sniff::{sniff, Routes, SniffLimits, SniffOutcome, Sniffed};
 use crate::sync::limit::ConnectionPermit;
 use crate::sync::per_source::SourcePlace;
 
@@ -235,8 +235,11 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 conn,
                 accepted_at,
                 waited,
-                &table.matchers,
-                table.opening,
+                Routes {
+                    matchers: &table.matchers,
+                    opening: table.opening,
+                    addresses: table.reads_addresses.then(|| conn.addresses()),
+                },
                 limits,
                 &self.stop,
             )

@@ -6,6 +6,8 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
+use crate::address::Addresses;
+
 use super::wire::{
     AddressFamily, Endpoint, UNIX_PATH_BYTES, V2_FIXED_BYTES, V2_SIGNATURE, V2_VERSION,
 };
@@ -148,7 +150,7 @@ impl fmt::Display for ProxyAddr {
 /// The two endpoints a header carries; one family for both, so that every
 /// header has a faithful v2 encoding.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) enum Addresses {
+pub(super) enum EndpointPair {
     None,
     V4(SocketAddrV4, SocketAddrV4),
     V6(SocketAddrV6, SocketAddrV6),
@@ -188,7 +190,7 @@ pub struct ProxyHeader {
     pub(super) version: ProxyVersion,
     pub(super) command: ProxyCommand,
     pub(super) transport: ProxyTransport,
-    pub(super) addresses: Addresses,
+    pub(super) addresses: EndpointPair,
     /// The v2 TLVs as read, checked whole; empty for v1 and for headers
     /// built here.
     pub(super) tlvs: Vec<u8>,
@@ -242,7 +244,10 @@ impl ProxyHeader {
     /// assert_eq!(header.encode_v1(), b"PROXY UNKNOWN\r\n");
     /// ```
     pub fn unix(source: UnixPath, destination: UnixPath) -> ProxyHeader {
-        ProxyHeader::proxied(ProxyTransport::Stream, Addresses::Unix(source, destination))
+        ProxyHeader::proxied(
+            ProxyTransport::Stream,
+            EndpointPair::Unix(source, destination),
+        )
     }
 
     /// A header relaying a UNIX datagram socket (version 2 only).
@@ -258,7 +263,7 @@ impl ProxyHeader {
     pub fn unix_datagram(source: UnixPath, destination: UnixPath) -> ProxyHeader {
         ProxyHeader::proxied(
             ProxyTransport::Datagram,
-            Addresses::Unix(source, destination),
+            EndpointPair::Unix(source, destination),
         )
     }
 
@@ -275,7 +280,7 @@ impl ProxyHeader {
             version: ProxyVersion::V2,
             command: ProxyCommand::Local,
             transport: ProxyTransport::Unspecified,
-            addresses: Addresses::None,
+            addresses: EndpointPair::None,
             tlvs: Vec::new(),
         }
     }
@@ -293,10 +298,10 @@ impl ProxyHeader {
     /// assert_eq!(header.encode_v1(), b"PROXY UNKNOWN\r\n");
     /// ```
     pub fn unknown() -> ProxyHeader {
-        ProxyHeader::proxied(ProxyTransport::Unspecified, Addresses::None)
+        ProxyHeader::proxied(ProxyTransport::Unspecified, EndpointPair::None)
     }
 
-    pub(super) fn proxied(transport: ProxyTransport, addresses: Addresses) -> ProxyHeader {
+    pub(super) fn proxied(transport: ProxyTransport, addresses: EndpointPair) -> ProxyHeader {
         ProxyHeader {
             version: ProxyVersion::V2,
             command: ProxyCommand::Proxy,
@@ -309,9 +314,9 @@ impl ProxyHeader {
     fn inet(transport: ProxyTransport, source: SocketAddr, destination: SocketAddr) -> ProxyHeader {
         let addresses = match (source, destination) {
             (SocketAddr::V4(source), SocketAddr::V4(destination)) => {
-                Addresses::V4(source, destination)
+                EndpointPair::V4(source, destination)
             }
-            _ => Addresses::V6(as_ipv6(source), as_ipv6(destination)),
+            _ => EndpointPair::V6(as_ipv6(source), as_ipv6(destination)),
         };
         ProxyHeader::proxied(transport, addresses)
     }
@@ -397,16 +402,31 @@ impl ProxyHeader {
         self.endpoint(Endpoint::Destination)
     }
 
+    /// `own`, the connection's addresses, with the client and destination
+    /// this header names: none for Unix sockets, which have no IP address.
+    /// A header that names no endpoints (LOCAL, UNKNOWN) leaves `own` as it
+    /// is: its receiver is to use the connection's own.
+    pub(crate) fn relay(&self, own: Addresses) -> Addresses {
+        if self.command != ProxyCommand::Proxy || self.source().is_none() {
+            return own;
+        }
+        let inet = |endpoint| match self.endpoint(endpoint) {
+            Some(ProxyAddr::Inet(addr)) => Some(addr),
+            _ => None,
+        };
+        own.relayed(inet(Endpoint::Source), inet(Endpoint::Destination))
+    }
+
     fn endpoint(&self, endpoint: Endpoint) -> Option<ProxyAddr> {
         Some(match &self.addresses {
-            Addresses::None => return None,
-            Addresses::V4(source, destination) => {
+            EndpointPair::None => return None,
+            EndpointPair::V4(source, destination) => {
                 ProxyAddr::Inet(SocketAddr::V4(*endpoint.pick(source, destination)))
             }
-            Addresses::V6(source, destination) => {
+            EndpointPair::V6(source, destination) => {
                 ProxyAddr::Inet(SocketAddr::V6(*endpoint.pick(source, destination)))
             }
-            Addresses::Unix(source, destination) => {
+            EndpointPair::Unix(source, destination) => {
                 ProxyAddr::Unix(endpoint.pick(source, destination).clone())
             }
         })
@@ -429,10 +449,10 @@ impl ProxyHeader {
     /// ```
     pub fn encode_v1(&self) -> Vec<u8> {
         let line = match (self.transport, &self.addresses) {
-            (ProxyTransport::Stream, Addresses::V4(source, destination)) => {
+            (ProxyTransport::Stream, EndpointPair::V4(source, destination)) => {
                 v1_tcp_line("TCP4", (*source).into(), (*destination).into())
             }
-            (ProxyTransport::Stream, Addresses::V6(source, destination)) => {
+            (ProxyTransport::Stream, EndpointPair::V6(source, destination)) => {
                 v1_tcp_line("TCP6", (*source).into(), (*destination).into())
             }
             _ => "PROXY UNKNOWN\r\n".to_owned(),
@@ -475,10 +495,10 @@ impl ProxyHeader {
 
     fn family(&self) -> AddressFamily {
         match self.addresses {
-            Addresses::None => AddressFamily::Unspecified,
-            Addresses::V4(..) => AddressFamily::Ipv4,
-            Addresses::V6(..) => AddressFamily::Ipv6,
-            Addresses::Unix(..) => AddressFamily::Unix,
+            EndpointPair::None => AddressFamily::Unspecified,
+            EndpointPair::V4(..) => AddressFamily::Ipv4,
+            EndpointPair::V6(..) => AddressFamily::Ipv6,
+            EndpointPair::Unix(..) => AddressFamily::Unix,
         }
     }
 
@@ -517,20 +537,20 @@ impl ProxyHeader {
         let length = family.address_bytes() + self.tlvs.len();
         wire.extend((length as u16).to_be_bytes());
         match &self.addresses {
-            Addresses::None => {}
-            Addresses::V4(source, destination) => {
+            EndpointPair::None => {}
+            EndpointPair::V4(source, destination) => {
                 wire.extend(source.ip().octets());
                 wire.extend(destination.ip().octets());
                 wire.extend(source.port().to_be_bytes());
                 wire.extend(destination.port().to_be_bytes());
             }
-            Addresses::V6(source, destination) => {
+            EndpointPair::V6(source, destination) => {
                 wire.extend(source.ip().octets());
                 wire.extend(destination.ip().octets());
                 wire.extend(source.port().to_be_bytes());
                 wire.extend(destination.port().to_be_bytes());
             }
-            Addresses::Unix(source, destination) => {
+            EndpointPair::Unix(source, destination) => {
                 for path in [source, destination] {
                     let field_end = wire.len() + UNIX_PATH_BYTES;
                     wire.extend_from_slice(path.as_bytes());

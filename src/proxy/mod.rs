@@ -62,7 +62,7 @@ pub use error::ProxyError;
 pub use header::{ProxyAddr, ProxyCommand, ProxyHeader, ProxyTransport, ProxyVersion, UnixPath};
 pub use parse::{parse_proxy_header, ProxyParse};
 pub use tlv::{ProxySsl, ProxyTlv, ProxyTlvs};
-pub use trust::{IpNet, IpNetError, PeerOrigin, TrustedProxies};
+pub use trust::{PeerOrigin, TrustedProxies};
 pub use wire::{PROXY_V1_MAX_HEADER_BYTES, PROXY_V2_MAX_HEADER_BYTES};
 
 #[cfg(test)]

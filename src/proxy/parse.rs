@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 
 use super::error::{ErrorKind, ProxyError};
 use super::header::{
-    without_nul_padding, Addresses, ProxyCommand, ProxyHeader, ProxyTransport, ProxyVersion,
+    without_nul_padding, EndpointPair, ProxyCommand, ProxyHeader, ProxyTransport, ProxyVersion,
     UnixPath,
 };
 use super::wire::{
@@ -347,14 +347,14 @@ fn check_crc32c(whole: &[u8], at: usize, length: usize) -> Result<(), ErrorKind>
 
 /// Reads the address block of an IP or UNIX header; the caller has made
 /// sure it is long enough.
-fn v2_addresses(block: &mut Cursor<'_>, family: AddressFamily) -> Result<Addresses, Stop> {
+fn v2_addresses(block: &mut Cursor<'_>, family: AddressFamily) -> Result<EndpointPair, Stop> {
     Ok(match family {
-        AddressFamily::Unspecified => Addresses::None,
+        AddressFamily::Unspecified => EndpointPair::None,
         AddressFamily::Ipv4 => {
             let source = Ipv4Addr::from(block.array::<4>()?);
             let destination = Ipv4Addr::from(block.array::<4>()?);
             let (source_port, destination_port) = (block.u16()?, block.u16()?);
-            Addresses::V4(
+            EndpointPair::V4(
                 SocketAddrV4::new(source, source_port),
                 SocketAddrV4::new(destination, destination_port),
             )
@@ -363,7 +363,7 @@ fn v2_addresses(block: &mut Cursor<'_>, family: AddressFamily) -> Result<Address
             let source = Ipv6Addr::from(block.array::<16>()?);
             let destination = Ipv6Addr::from(block.array::<16>()?);
             let (source_port, destination_port) = (block.u16()?, block.u16()?);
-            Addresses::V6(
+            EndpointPair::V6(
                 SocketAddrV6::new(source, source_port, 0, 0),
                 SocketAddrV6::new(destination, destination_port, 0, 0),
             )
@@ -371,7 +371,7 @@ fn v2_addresses(block: &mut Cursor<'_>, family: AddressFamily) -> Result<Address
         AddressFamily::Unix => {
             let source = block.take(UNIX_PATH_BYTES)?;
             let destination = block.take(UNIX_PATH_BYTES)?;
-            Addresses::Unix(
+            EndpointPair::Unix(
                 UnixPath(without_nul_padding(source).into()),
                 UnixPath(without_nul_padding(destination).into()),
             )

@@ -6,7 +6,7 @@ use std::error::Error;
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 
 use super::error::ErrorKind;
-use super::header::Addresses;
+use super::header::EndpointPair;
 use super::wire::{AddressFamily, Endpoint, V1Protocol, UNIX_PATH_BYTES, V1_PREFIX, V2_SIGNATURE};
 use super::*;
 use proptest::prelude::*;
@@ -103,7 +103,7 @@ fn naive_v1(seen: &[u8]) -> Option<(ProxyHeader, usize)> {
 /// What a header becomes after a trip through version 1.
 fn v1_view(header: &ProxyHeader) -> ProxyHeader {
     let header = match (header.transport, &header.addresses) {
-        (ProxyTransport::Stream, Addresses::V4(..) | Addresses::V6(..)) => header.clone(),
+        (ProxyTransport::Stream, EndpointPair::V4(..) | EndpointPair::V6(..)) => header.clone(),
         _ => ProxyHeader::unknown(),
     };
     header.with_version(ProxyVersion::V1)

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
+use crate::address::Addresses;
 use crate::matchers::{
     client_hello_info, http1_request, http2_request, ClientHelloInfo, Http1Request, Http2Request,
 };
@@ -1049,6 +1050,17 @@ impl<C: Connection> Connection for PeekableStream<C> {
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.conn.shutdown(how)
+    }
+
+    /// The connection's addresses, with the client and destination its
+    /// PROXY header named: the multiplexer that parsed the header believed
+    /// it.
+    fn addresses(&self) -> Addresses {
+        let own = self.conn.addresses();
+        match self.proxy_header() {
+            Some(header) => header.relay(own),
+            None => own,
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use crate::address::Addresses;
 use crate::matcher::{Matcher, Verdict};
 
 /// The state of the decision after the bytes seen so far.
@@ -26,9 +27,10 @@ pub(crate) enum Decision {
 }
 
 /// Where the routes stand before a connection has sent anything. Matchers
-/// are pure, so this is the same for every connection: a route table works
-/// it out once, and each sniff starts from it instead of asking every
-/// matcher about the empty input again.
+/// are pure, so this is the same for every connection with the same
+/// addresses: a route table none of whose routes reads addresses works it
+/// out once, and each sniff starts from it instead of asking every matcher
+/// about the empty input again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Opening {
     /// The decision on the empty input.
@@ -42,9 +44,10 @@ pub(crate) struct Opening {
 }
 
 impl Opening {
-    /// Asks `matchers` about the empty input.
-    pub(crate) fn of<M: Matcher>(matchers: &[M]) -> Opening {
-        let mut decider = RouteDecider::new(matchers);
+    /// Asks `matchers` about the empty input from a connection with
+    /// `addresses`.
+    pub(crate) fn of<M: Matcher>(matchers: &[M], addresses: &Addresses) -> Opening {
+        let mut decider = RouteDecider::new(matchers, addresses);
         let decision = decider.decide(&[]);
         let open = &matchers[decider.first_open.min(matchers.len())..];
         Opening {
@@ -64,6 +67,8 @@ impl Opening {
 /// leading routes have already refused it.
 pub(crate) struct RouteDecider<'a, M> {
     matchers: &'a [M],
+    /// The connection's addresses, which the matchers may read.
+    addresses: &'a Addresses,
     /// Every route before this index has said `NoMatch`.
     first_open: usize,
     /// Whether some route may have a silence timeout.
@@ -71,20 +76,24 @@ pub(crate) struct RouteDecider<'a, M> {
 }
 
 impl<'a, M: Matcher> RouteDecider<'a, M> {
-    /// A decider over `matchers`, in priority order.
-    pub(crate) fn new(matchers: &'a [M]) -> Self {
+    /// A decider over `matchers`, in priority order, for a connection with
+    /// `addresses`.
+    pub(crate) fn new(matchers: &'a [M], addresses: &'a Addresses) -> Self {
         RouteDecider {
             matchers,
+            addresses,
             first_open: 0,
             silence: true,
         }
     }
 
     /// A decider over `matchers` that has already seen the empty input,
-    /// where they stand at `opening` ([`Opening::of`] the same matchers).
-    pub(crate) fn opened(matchers: &'a [M], opening: Opening) -> Self {
+    /// where they stand at `opening` ([`Opening::of`] the same matchers and
+    /// addresses).
+    pub(crate) fn opened(matchers: &'a [M], addresses: &'a Addresses, opening: Opening) -> Self {
         RouteDecider {
             matchers,
+            addresses,
             first_open: opening.first_open,
             silence: opening.silence,
         }
@@ -93,7 +102,7 @@ impl<'a, M: Matcher> RouteDecider<'a, M> {
     /// Decides on `seen`, which must extend the bytes of every earlier call.
     pub(crate) fn decide(&mut self, seen: &[u8]) -> Decision {
         while let Some(matcher) = self.matchers.get(self.first_open) {
-            match matcher.verdict(seen) {
+            match matcher.verdict_with(self.addresses, seen) {
                 Verdict::Match => return Decision::Route(self.first_open),
                 Verdict::NeedMore => return Decision::Undecided,
                 Verdict::NoMatch => self.first_open += 1,
@@ -114,10 +123,9 @@ impl<'a, M: Matcher> RouteDecider<'a, M> {
     pub(crate) fn decide_at_end(&mut self, seen: &[u8], elapsed: Duration) -> Decision {
         let silent = seen.is_empty();
         let open = &self.matchers[self.first_open.min(self.matchers.len())..];
-        match open
-            .iter()
-            .position(|m| m.matches_at_end(seen) || (silent && silence_passed(m, elapsed)))
-        {
+        match open.iter().position(|m| {
+            m.matches_at_end_with(self.addresses, seen) || (silent && silence_passed(m, elapsed))
+        }) {
             Some(offset) => Decision::Route(self.first_open + offset),
             None => Decision::NoRoute,
         }
@@ -170,25 +178,42 @@ mod tests {
     #[test]
     fn a_later_match_waits_for_earlier_routes() {
         let routes = [boxed(prefixes(["ABCD"])), boxed(prefixes(["AB"]))];
-        let mut decider = RouteDecider::new(&routes);
+        let mut decider = RouteDecider::new(&routes, &Addresses::UNKNOWN);
         assert_eq!(decider.decide(b"AB"), Decision::Undecided);
         assert_eq!(decider.decide(b"ABC"), Decision::Undecided);
         assert_eq!(decider.decide(b"ABCX"), Decision::Route(1));
-        let mut decider = RouteDecider::new(&routes);
+        let mut decider = RouteDecider::new(&routes, &Addresses::UNKNOWN);
         assert_eq!(decider.decide(b"ABCD"), Decision::Route(0));
+    }
+
+    #[test]
+    fn the_opening_depends_on_the_addresses_when_a_route_reads_them() {
+        use crate::matchers::from;
+        let routes = [boxed(from(["10.0.0.0/8"]).unwrap()), boxed(http1_fast())];
+        let inside = Addresses::direct(
+            "10.0.0.7:1".parse().unwrap(),
+            "10.0.0.1:80".parse().unwrap(),
+        );
+        let opening = Opening::of(&routes, &inside);
+        assert_eq!(opening.decision(), Decision::Route(0));
+        let opening = Opening::of(&routes, &Addresses::UNKNOWN);
+        assert_eq!(opening.decision(), Decision::Undecided);
+        let mut decider = RouteDecider::opened(&routes, &Addresses::UNKNOWN, opening);
+        assert_eq!(decider.blocking(), Some(1), "the address route is out");
+        assert_eq!(decider.decide(b"GET "), Decision::Route(1));
     }
 
     #[test]
     fn the_end_of_input_settles_undecided_routes() {
         let routes = [boxed(prefixes(["ABCD"])), boxed(any())];
-        let mut decider = RouteDecider::new(&routes);
+        let mut decider = RouteDecider::new(&routes, &Addresses::UNKNOWN);
         assert_eq!(decider.decide(b""), Decision::Undecided);
         assert_eq!(
             decider.decide_at_end(b"", Duration::ZERO),
             Decision::Route(1)
         );
         let routes = [boxed(prefixes(["ABCD"]))];
-        let mut decider = RouteDecider::new(&routes);
+        let mut decider = RouteDecider::new(&routes, &Addresses::UNKNOWN);
         assert_eq!(decider.decide(b"AB"), Decision::Undecided);
         assert_eq!(
             decider.decide_at_end(b"AB", Duration::ZERO),
@@ -204,7 +229,7 @@ mod tests {
             boxed(tls()),
             boxed(prefixes([[0x05u8]])),
         ];
-        let mut decider = RouteDecider::new(&routes);
+        let mut decider = RouteDecider::new(&routes, &Addresses::UNKNOWN);
         assert_eq!(decider.decide(&[0x05, 0x01, 0x00]), Decision::Route(3));
     }
 
@@ -216,7 +241,7 @@ mod tests {
             boxed(silence(2 * second)),
             boxed(silence(second)),
         ];
-        let mut decider = RouteDecider::new(&routes);
+        let mut decider = RouteDecider::new(&routes, &Addresses::UNKNOWN);
         assert_eq!(decider.decide(b""), Decision::Undecided);
         assert_eq!(decider.next_silence_timeout(Duration::ZERO), Some(second));
         assert_eq!(decider.decide_silent(second / 2), Decision::Undecided);
@@ -237,7 +262,7 @@ mod tests {
             boxed(crate::not(http1_fast())),
             boxed(silence(Duration::from_secs(1))),
         ];
-        let mut decider = RouteDecider::new(&routes);
+        let mut decider = RouteDecider::new(&routes, &Addresses::UNKNOWN);
         assert_eq!(decider.decide(b""), Decision::Undecided);
         assert_eq!(decider.blocking(), Some(0));
         assert_eq!(
@@ -270,10 +295,13 @@ mod tests {
             ),
         ];
         for (routes, decision, silence) in cases {
-            let opening = Opening::of(&routes);
+            let opening = Opening::of(&routes, &Addresses::UNKNOWN);
             assert_eq!(opening.decision(), decision);
             assert_eq!(opening.silence, silence);
-            assert_eq!(RouteDecider::new(&routes).decide(b""), decision);
+            assert_eq!(
+                RouteDecider::new(&routes, &Addresses::UNKNOWN).decide(b""),
+                decision
+            );
         }
     }
 
@@ -289,9 +317,13 @@ mod tests {
         ];
         let inputs: [&[u8]; 5] = [b"PRI * HT", b"GET / HTTP/1.1", b"\x16\x03", b"G", b""];
         for input in inputs {
-            let mut fresh = RouteDecider::new(&routes);
+            let mut fresh = RouteDecider::new(&routes, &Addresses::UNKNOWN);
             fresh.decide(b"");
-            let mut opened = RouteDecider::opened(&routes, Opening::of(&routes));
+            let mut opened = RouteDecider::opened(
+                &routes,
+                &Addresses::UNKNOWN,
+                Opening::of(&routes, &Addresses::UNKNOWN),
+            );
             assert_eq!(opened.decide(input), fresh.decide(input), "{input:?}");
             assert_eq!(opened.blocking(), fresh.blocking());
             let second = Duration::from_secs(1);
@@ -306,7 +338,11 @@ mod tests {
     #[test]
     fn without_silence_routes_the_silence_checks_decide_nothing() {
         let routes = [boxed(http1_fast()), boxed(any())];
-        let opened = RouteDecider::opened(&routes, Opening::of(&routes));
+        let opened = RouteDecider::opened(
+            &routes,
+            &Addresses::UNKNOWN,
+            Opening::of(&routes, &Addresses::UNKNOWN),
+        );
         assert_eq!(opened.next_silence_timeout(Duration::ZERO), None);
         let mut opened = opened;
         assert_eq!(
@@ -318,13 +354,16 @@ mod tests {
     #[test]
     fn no_routes_and_all_refusing() {
         let routes: [Box<dyn Matcher>; 0] = [];
-        assert_eq!(RouteDecider::new(&routes).decide(b""), Decision::NoRoute);
         assert_eq!(
-            RouteDecider::new(&routes).decide_at_end(b"", Duration::ZERO),
+            RouteDecider::new(&routes, &Addresses::UNKNOWN).decide(b""),
+            Decision::NoRoute
+        );
+        assert_eq!(
+            RouteDecider::new(&routes, &Addresses::UNKNOWN).decide_at_end(b"", Duration::ZERO),
             Decision::NoRoute
         );
         let routes = [boxed(http1_fast()), boxed(tls())];
-        let mut decider = RouteDecider::new(&routes);
+        let mut decider = RouteDecider::new(&routes, &Addresses::UNKNOWN);
         assert_eq!(decider.decide(b"\x00"), Decision::NoRoute);
         assert_eq!(decider.blocking(), None);
         assert_eq!(

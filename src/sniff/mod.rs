@@ -22,6 +22,7 @@ use std::io;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
+use crate::address::Addresses;
 use crate::matcher::{Matcher, ReplyAck};
 use crate::proxy::mode::ProxyMode;
 use crate::proxy::{parse_proxy_header, ProxyError, ProxyHeader, ProxyParse};
@@ -128,10 +129,21 @@ enum Arrival {
     Woken,
 }
 
+/// The routes a sniff decides between.
+pub(crate) struct Routes<'a, M> {
+    /// Their matchers, in priority order.
+    pub(crate) matchers: &'a [M],
+    /// Where they stand before any byte (`None` to ask them in the sniff).
+    pub(crate) opening: Option<Opening>,
+    /// The connection's own addresses when some route reads them (`None`:
+    /// no route does, and the matchers see [`Addresses::UNKNOWN`]). A
+    /// PROXY header, once parsed, names the client and destination in
+    /// them, and the routes are asked about the empty input again.
+    pub(crate) addresses: Option<Addresses>,
+}
+
 /// Sniffs `conn`, accepted at `accepted_at` (the deadline and silence
-/// timeouts count from then), against `matchers` (in priority order),
-/// which stand at `opening` before any byte (`None` to ask them here).
-/// `stop` is the multiplexer's shutdown signal: a sniff that ends while it
+/// timeouts count from then), to decide between `routes`. `stop` is the multiplexer's shutdown signal: a sniff that ends while it
 /// is set reports `Interrupted`, since shutdown is what closed the
 /// connection, and a sniff pausing between reads wakes when it is set.
 ///
@@ -147,13 +159,18 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
     conn: &C,
     accepted_at: Instant,
     elapsed: Duration,
-    matchers: &[M],
-    opening: Option<Opening>,
+    routes: Routes<'_, M>,
     limits: &SniffLimits,
     stop: &StopSignal,
 ) -> Sniffed {
-    let opening = opening.unwrap_or_else(|| Opening::of(matchers));
-    let mut decider = RouteDecider::opened(matchers, opening);
+    let Routes {
+        matchers,
+        opening,
+        addresses,
+    } = routes;
+    let own = addresses.as_ref().unwrap_or(&Addresses::UNKNOWN);
+    let mut opening = opening.unwrap_or_else(|| Opening::of(matchers, own));
+    let mut decider = RouteDecider::opened(matchers, own, opening);
     let mut reader = Reader::new(conn, accepted_at, limits, buffer::take(), stop);
     if let Err(error) = conn.set_up(set_up_timeout(limits, elapsed)) {
         let outcome = if stop.is_set() {
@@ -180,6 +197,12 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
             outcome
         };
         return reader.finish(None, outcome);
+    }
+    let relayed;
+    if let (Some(own), Some(header)) = (&addresses, reader.proxy_header.as_deref()) {
+        relayed = header.relay(*own);
+        opening = Opening::of(matchers, &relayed);
+        decider = RouteDecider::opened(matchers, &relayed, opening);
     }
     // Reading a PROXY header took time: the first round reads the clock.
     let mut first_elapsed = (limits.proxy_mode == ProxyMode::Off).then_some(elapsed);
@@ -788,8 +811,11 @@ mod tests {
             conn,
             Instant::now(),
             Duration::ZERO,
-            matchers,
-            Some(Opening::of(matchers)),
+            Routes {
+                matchers,
+                opening: Some(Opening::of(matchers, &Addresses::UNKNOWN)),
+                addresses: None,
+            },
             &limits,
             &StopSignal::new(),
         )
@@ -977,8 +1003,11 @@ mod tests {
                     &*server,
                     Instant::now(),
                     Duration::ZERO,
-                    &routes,
-                    None,
+                    Routes {
+                        matchers: &routes,
+                        opening: None,
+                        addresses: None,
+                    },
                     &limits(None, 1024),
                     &stop,
                 )

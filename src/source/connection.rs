@@ -10,6 +10,8 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
+use crate::address::Addresses;
+
 /// A byte stream the multiplexer can sniff: `TcpStream`, `UnixStream`,
 /// [`MemoryStream`](crate::memory::MemoryStream), or your own.
 ///
@@ -259,6 +261,29 @@ pub trait Connection: Read + Write + Send + Sync + Sized + 'static {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     fn shutdown(&self, how: Shutdown) -> io::Result<()>;
+
+    /// The connection's IP addresses, for routes that read them
+    /// ([`from`](crate::matchers::from), [`to`](crate::matchers::to)):
+    /// asked once per connection, before its first byte, and only when
+    /// some route reads addresses. The default knows none
+    /// ([`Addresses::UNKNOWN`]); `TcpStream` gives its peer and local
+    /// addresses.
+    ///
+    /// ```
+    /// use connmux::Connection;
+    /// use std::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// let client = TcpStream::connect(listener.local_addr()?)?;
+    /// let (server, _) = listener.accept()?;
+    /// let addresses = server.addresses();
+    /// assert_eq!(addresses.client, Some(client.local_addr()?));
+    /// assert_eq!(addresses.destination, Some(listener.local_addr()?));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    fn addresses(&self) -> Addresses {
+        Addresses::UNKNOWN
+    }
 }
 
 impl Connection for TcpStream {
@@ -312,6 +337,15 @@ impl Connection for TcpStream {
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         TcpStream::shutdown(self, how)
+    }
+
+    fn addresses(&self) -> Addresses {
+        match (self.peer_addr(), self.local_addr()) {
+            (Ok(peer), Ok(local)) => Addresses::direct(peer, local),
+            // A connection reset before this was asked; its sniff fails at
+            // the first read.
+            _ => Addresses::UNKNOWN,
+        }
     }
 }
 

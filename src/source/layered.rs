@@ -19,6 +19,7 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::address::Addresses;
 use crate::proxy::PeerOrigin;
 use crate::source::accept::{Accept, WakeAccept};
 use crate::source::connection::Connection;
@@ -284,6 +285,10 @@ where
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.socket.shutdown(how)
+    }
+
+    fn addresses(&self) -> Addresses {
+        self.socket.addresses()
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use crate::proxy::IpNet;
+use crate::address::IpNet;
 use crate::sync::lock::lock;
 
 /// How many places each address holds, and the most it may.
