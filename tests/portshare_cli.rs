@@ -433,6 +433,9 @@ fn help_lists_every_spec_and_option() {
             "mqtt",
             "silence",
             "any",
+            "from:CIDR",
+            "to:CIDR",
+            "SPEC+SPEC",
             "--listen",
             "--route",
             "--timeout",
@@ -928,5 +931,67 @@ fn sniff_names_the_route_portshare_takes() {
             "{:?}: sniff says {line:?}, portshare {logged:?}",
             opening.escape_ascii().to_string()
         );
+    }
+}
+
+#[test]
+fn routes_by_client_address_combine_with_protocols() {
+    let (office, others) = (backend(proxy_header_checker), backend(proxy_header_checker));
+    let office_route = format!("http1+from:10.0.0.0/8,2001:db8::/32={office}");
+    let portshare = Portshare::start(&[
+        "--accept-proxy",
+        "optional",
+        "--send-proxy",
+        "v1",
+        "--route",
+        &office_route,
+        "--route",
+        &format!("http1={others}"),
+    ]);
+    for (header, route, told) in [
+        (
+            "PROXY TCP4 10.1.2.3 192.0.2.1 41000 80\r\n",
+            "route=http1+from:10.0.0.0/8,2001:db8::/32 ",
+            "v1 src=10.1.2.3:41000 ",
+        ),
+        (
+            "PROXY TCP6 2001:db8::7 2001:db8::1 41000 80\r\n",
+            "route=http1+from:10.0.0.0/8,2001:db8::/32 ",
+            "v1 src=[2001:db8::7]:41000 ",
+        ),
+        (
+            "PROXY TCP4 192.0.2.9 192.0.2.1 41000 80\r\n",
+            "route=http1 ",
+            "v1 src=192.0.2.9:41000 ",
+        ),
+        // No header: the client is the peer, 127.0.0.1.
+        ("", "route=http1 ", "v1 src=127.0.0.1:"),
+    ] {
+        let mut client = portshare.connect();
+        client.write_all(header.as_bytes()).unwrap();
+        client.write_all(HTTP_REQUEST).unwrap();
+        let line = read_line(&mut client);
+        assert!(line.starts_with(told), "{header:?}: {line}");
+        client.shutdown(Shutdown::Write).unwrap();
+        read_until_closed(&mut client);
+        portshare.line_with(&[route, "outcome=ok"]);
+    }
+}
+
+#[test]
+fn bad_address_routes_exit_with_2_and_say_why() {
+    for (spec, why) in [
+        ("from:10.0.0.0/33", "'10.0.0.0/33' is not an IP network"),
+        ("from:", "'' is not an IP network"),
+        ("to", "to needs a value"),
+        ("http1+", "an empty SPEC"),
+        ("silence+from:10.0.0.0/8", "silence cannot be combined"),
+        ("http1+gopher", "unknown SPEC 'gopher'"),
+    ] {
+        let route = format!("{spec}=127.0.0.1:9");
+        let output = run_to_end(&["--listen", "127.0.0.1:0", "--route", &route]);
+        assert_eq!(output.status.code(), Some(2), "{spec}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(why), "{spec}: {stderr}");
     }
 }

@@ -485,3 +485,31 @@ fn wrong_arguments_are_an_error_with_exit_code_2() {
         assert!(String::from_utf8_lossy(&output.stderr).contains("--help"));
     }
 }
+
+#[test]
+fn routes_by_address_see_the_capture_s_proxy_header() {
+    let route = |specs: &[&str], input: &[u8]| {
+        let args: Vec<&OsStr> = specs.iter().map(OsStr::new).collect();
+        sniff_line(&args, input)
+    };
+    let routes = [
+        "--route",
+        "ssh+from:10.0.0.0/8",
+        "--route",
+        "to:192.0.2.0/24",
+    ];
+    let mut relayed = b"PROXY TCP4 10.1.2.3 198.51.100.1 40000 22\r\n".to_vec();
+    relayed.extend_from_slice(b"SSH-2.0-OpenSSH_9.2p1\r\n");
+    assert_eq!(
+        route(&routes, &relayed),
+        "match ssh+from:10.0.0.0/8 proxy_src=10.1.2.3:40000 proxy_dst=198.51.100.1:22 \
+         software=OpenSSH_9.2p1"
+    );
+    let to_doc_net = b"PROXY TCP4 203.0.113.1 192.0.2.80 40000 22\r\nSSH-2.0-x\r\n";
+    assert_eq!(
+        route(&routes, to_doc_net),
+        "match to:192.0.2.0/24 proxy_src=203.0.113.1:40000 proxy_dst=192.0.2.80:22"
+    );
+    // Without a header a capture has no addresses: no route by address.
+    assert_eq!(route(&routes, b"SSH-2.0-OpenSSH_9.2p1\r\n"), "nomatch");
+}

@@ -80,6 +80,9 @@ Examples:
   # Behind HAProxy, telling the backends who the client is
   portshare --listen 127.0.0.1:9000 --accept-proxy required --send-proxy v2 \\
       --route http1=127.0.0.1:8000 --route ssh=127.0.0.1:22
+  # SSH from the office network only; HTTP from everyone
+  portshare --listen 0.0.0.0:443 --route ssh+from:10.0.0.0/8=127.0.0.1:22 \\
+      --route http1=127.0.0.1:8000
   # A server-first protocol (SMTP) beside HTTP
   portshare --listen 0.0.0.0:2525 --route http1=127.0.0.1:8000 \\
       --route silence=127.0.0.1:25 --silence 1500 --timeout 3000

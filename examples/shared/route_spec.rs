@@ -11,7 +11,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use connmux::{matchers, Matcher};
+use connmux::matchers::{ClientIn, DestinationIn};
+use connmux::{all_of, matchers, IpNet, Matcher};
 
 /// The specs and what each matches, as usage texts list them: one spec a
 /// line (continued on the next for some), indented by two spaces.
@@ -35,6 +36,14 @@ pub(crate) const SPEC_HELP: &str = "  http1            HTTP/1.x request (by its 
   silence          a client that sends nothing at first (server-first
                    protocols: SMTP, FTP, MySQL, ...)
   any              anything (the catch-all; give it last)
+  from:CIDR        any protocol from a client in that network (10.0.0.0/8,
+                   2001:db8::/32, 192.0.2.7); several: a,b. The client is
+                   the source a believed PROXY header names, else the peer
+  to:CIDR          any protocol to an address in that network: the
+                   destination a believed PROXY header names, else the
+                   address the client dialled
+  SPEC+SPEC        all of them: tls-sni:a.example+from:10.0.0.0/8 (not
+                   with silence, whose timeout a combination cannot keep)
 ";
 
 /// The longest ALPN protocol name (RFC 7301 section 3.1: a length byte).
@@ -60,6 +69,12 @@ pub(crate) enum RouteSpec {
     Mqtt,
     Silence,
     Any,
+    /// Clients in any of these networks.
+    From(Vec<IpNet>),
+    /// Destinations in any of these networks.
+    To(Vec<IpNet>),
+    /// Connections every one of these specs matches (none of them `All`).
+    All(Vec<RouteSpec>),
 }
 
 impl RouteSpec {
@@ -85,6 +100,14 @@ impl RouteSpec {
             RouteSpec::Mqtt => Box::new(matchers::mqtt()),
             RouteSpec::Silence => Box::new(matchers::silence(silence)),
             RouteSpec::Any => Box::new(matchers::any()),
+            RouteSpec::From(nets) => Box::new(ClientIn::new(nets.iter().copied())),
+            RouteSpec::To(nets) => Box::new(DestinationIn::new(nets.iter().copied())),
+            RouteSpec::All(specs) => Box::new(all_of(
+                specs
+                    .iter()
+                    .map(|spec| spec.matcher(silence))
+                    .collect::<Vec<_>>(),
+            )),
         }
     }
 }
@@ -93,33 +116,68 @@ impl FromStr for RouteSpec {
     type Err = String;
 
     fn from_str(text: &str) -> Result<RouteSpec, String> {
-        if let Some(hosts) = text.strip_prefix("tls-sni:") {
-            return parse_list(hosts, "a server name", usize::MAX).map(RouteSpec::TlsSni);
-        }
-        if let Some(protocols) = text.strip_prefix("tls-alpn:") {
-            return parse_list(protocols, "an ALPN protocol", MAX_ALPN_PROTOCOL_BYTES)
-                .map(RouteSpec::TlsAlpn);
-        }
-        Ok(match text {
-            "http1" => RouteSpec::Http1,
-            "http2" => RouteSpec::Http2,
-            "grpc" => RouteSpec::Grpc,
-            "websocket" => RouteSpec::WebSocket,
-            "tls" => RouteSpec::Tls,
-            "ssh" => RouteSpec::Ssh,
-            "socks5" => RouteSpec::Socks5,
-            "socks4" => RouteSpec::Socks4,
-            "redis" => RouteSpec::Redis,
-            "postgres" => RouteSpec::Postgres,
-            "mqtt" => RouteSpec::Mqtt,
-            "silence" => RouteSpec::Silence,
-            "any" => RouteSpec::Any,
-            "tls-sni" | "tls-alpn" => {
-                return Err(format!("{text} needs a value, as in {text}:VALUE"));
+        if text.contains('+') {
+            let specs = text
+                .split('+')
+                .map(parse_one)
+                .collect::<Result<Vec<_>, _>>()?;
+            if specs.contains(&RouteSpec::Silence) {
+                return Err(format!(
+                    "'{text}': silence cannot be combined (a combination cannot keep its timeout)"
+                ));
             }
-            _ => return Err(format!("unknown SPEC '{text}' (see --help for the list)")),
-        })
+            return Ok(RouteSpec::All(specs));
+        }
+        parse_one(text)
     }
+}
+
+/// One spec, without `+`.
+fn parse_one(text: &str) -> Result<RouteSpec, String> {
+    if let Some(nets) = text.strip_prefix("from:") {
+        return parse_nets(nets).map(RouteSpec::From);
+    }
+    if let Some(nets) = text.strip_prefix("to:") {
+        return parse_nets(nets).map(RouteSpec::To);
+    }
+    if let Some(hosts) = text.strip_prefix("tls-sni:") {
+        return parse_list(hosts, "a server name", usize::MAX).map(RouteSpec::TlsSni);
+    }
+    if let Some(protocols) = text.strip_prefix("tls-alpn:") {
+        return parse_list(protocols, "an ALPN protocol", MAX_ALPN_PROTOCOL_BYTES)
+            .map(RouteSpec::TlsAlpn);
+    }
+    Ok(match text {
+        "http1" => RouteSpec::Http1,
+        "http2" => RouteSpec::Http2,
+        "grpc" => RouteSpec::Grpc,
+        "websocket" => RouteSpec::WebSocket,
+        "tls" => RouteSpec::Tls,
+        "ssh" => RouteSpec::Ssh,
+        "socks5" => RouteSpec::Socks5,
+        "socks4" => RouteSpec::Socks4,
+        "redis" => RouteSpec::Redis,
+        "postgres" => RouteSpec::Postgres,
+        "mqtt" => RouteSpec::Mqtt,
+        "silence" => RouteSpec::Silence,
+        "any" => RouteSpec::Any,
+        "tls-sni" | "tls-alpn" | "from" | "to" => {
+            return Err(format!("{text} needs a value, as in {text}:VALUE"));
+        }
+        "" => return Err("an empty SPEC (see --help for the list)".into()),
+        _ => return Err(format!("unknown SPEC '{text}' (see --help for the list)")),
+    })
+}
+
+/// A comma-separated list of IP networks.
+fn parse_nets(text: &str) -> Result<Vec<IpNet>, String> {
+    parse_list(text, "an IP network", usize::MAX)?
+        .iter()
+        .map(|net| {
+            net.parse()
+                .map_err(|error: connmux::IpNetError| error.to_string())
+        })
+        .collect()
 }
 
 /// A comma-separated list of non-empty items of at most `max_bytes` each.
@@ -141,6 +199,8 @@ fn parse_list(text: &str, what: &str, max_bytes: usize) -> Result<Vec<String>, S
 
 impl fmt::Display for RouteSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nets = |nets: &[IpNet]| nets.iter().map(IpNet::to_string).collect::<Vec<_>>();
+        let listed;
         let (name, values) = match self {
             RouteSpec::Http1 => ("http1", None),
             RouteSpec::Http2 => ("http2", None),
@@ -157,6 +217,23 @@ impl fmt::Display for RouteSpec {
             RouteSpec::Mqtt => ("mqtt", None),
             RouteSpec::Silence => ("silence", None),
             RouteSpec::Any => ("any", None),
+            RouteSpec::From(list) => {
+                listed = nets(list);
+                ("from", Some(&listed))
+            }
+            RouteSpec::To(list) => {
+                listed = nets(list);
+                ("to", Some(&listed))
+            }
+            RouteSpec::All(specs) => {
+                for (index, spec) in specs.iter().enumerate() {
+                    if index > 0 {
+                        f.write_str("+")?;
+                    }
+                    write!(f, "{spec}")?;
+                }
+                return Ok(());
+            }
         };
         f.write_str(name)?;
         if let Some(values) = values {

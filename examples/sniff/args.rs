@@ -27,6 +27,8 @@ taken too and the BACKEND ignored, so portshare's --route options can be
 pasted. Without --route, the routes are
   {default_order}
 An empty input is a client that stayed silent: a silence route takes it.
+Routes by address (from:, to:) see the addresses of the capture's PROXY
+header; a capture without one has none.
 
 SPEC:
 {SPEC_HELP}

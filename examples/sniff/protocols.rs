@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use connmux::matchers::{self, Http2HeadersError, PostgresRequest, Socks4Command, TlsVersion};
 use connmux::{
-    parse_proxy_header, Matcher, ProxyAddr, ProxyCommand, ProxyHeader, ProxyParse, Verdict,
-    PROXY_V2_MAX_HEADER_BYTES,
+    parse_proxy_header, Addresses, Matcher, ProxyAddr, ProxyCommand, ProxyHeader, ProxyParse,
+    Verdict, PROXY_V2_MAX_HEADER_BYTES,
 };
 
 use crate::line::Line;
@@ -90,17 +90,37 @@ fn describer(spec: &RouteSpec) -> fn(&[u8], &mut Line) {
         RouteSpec::Redis => describe_redis,
         RouteSpec::Postgres => describe_postgres,
         RouteSpec::Mqtt => describe_mqtt,
-        RouteSpec::Silence | RouteSpec::Any => |_, _| {},
+        // A combination is described by its protocol, if it names one.
+        RouteSpec::All(specs) => specs
+            .iter()
+            .find(|spec| !matches!(spec, RouteSpec::From(_) | RouteSpec::To(_)))
+            .map_or(describe_nothing, describer),
+        RouteSpec::Silence | RouteSpec::Any | RouteSpec::From(_) | RouteSpec::To(_) => {
+            describe_nothing
+        }
     }
 }
+
+/// For routes whose protocol has nothing to tell.
+fn describe_nothing(_: &[u8], _: &mut Line) {}
 
 /// The line for a connection whose client sent `seen` and nothing more,
 /// routed by `routes`.
 pub(crate) fn classify(seen: &[u8], routes: &[Route]) -> Line {
     let mut line = Line::default();
+    // A capture has no socket: routes by address see what its PROXY
+    // header names, if anything.
+    let mut addresses = Addresses::UNKNOWN;
     let payload = match parse_proxy_header(seen) {
         ProxyParse::Complete { header, length } => {
             describe_proxy(&header, &mut line);
+            if header.command() == ProxyCommand::Proxy {
+                let inet = |address| match address {
+                    Some(ProxyAddr::Inet(address)) => Some(address),
+                    _ => None,
+                };
+                addresses = addresses.relayed(inet(header.source()), inet(header.destination()));
+            }
             &seen[length..]
         }
         ProxyParse::Malformed(error) => {
@@ -113,7 +133,7 @@ pub(crate) fn classify(seen: &[u8], routes: &[Route]) -> Line {
     };
     if let Some(winner) = routes
         .iter()
-        .find(|route| accepts(&*route.matcher, payload))
+        .find(|route| accepts(&*route.matcher, &addresses, payload))
     {
         line.protocol = Some(winner.name.clone());
         (winner.describe)(payload, &mut line);
@@ -125,9 +145,9 @@ pub(crate) fn classify(seen: &[u8], routes: &[Route]) -> Line {
 /// decides once the input has ended: `Match`, or the answer it gives when
 /// no more bytes will come (`NeedMore` counts as no match for every
 /// built-in matcher), or for a silence route, no input at all.
-fn accepts(matcher: &dyn Matcher, seen: &[u8]) -> bool {
-    matcher.verdict(seen) == Verdict::Match
-        || matcher.matches_at_end(seen)
+fn accepts(matcher: &dyn Matcher, addresses: &Addresses, seen: &[u8]) -> bool {
+    matcher.verdict_with(addresses, seen) == Verdict::Match
+        || matcher.matches_at_end_with(addresses, seen)
         || (seen.is_empty() && matcher.silence_timeout().is_some())
 }
 
