@@ -238,7 +238,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 Routes {
                     matchers: &table.matchers,
                     opening: table.opening,
-                    addresses: table.reads_addresses.then(|| conn.addresses()),
+                    read_addresses: table.reads_addresses,
                 },
                 limits,
                 &self.stop,

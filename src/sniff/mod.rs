@@ -135,11 +135,12 @@ pub(crate) struct Routes<'a, M> {
     pub(crate) matchers: &'a [M],
     /// Where they stand before any byte (`None` to ask them in the sniff).
     pub(crate) opening: Option<Opening>,
-    /// The connection's own addresses when some route reads them (`None`:
-    /// no route does, and the matchers see [`Addresses::UNKNOWN`]). A
-    /// PROXY header, once parsed, names the client and destination in
-    /// them, and the routes are asked about the empty input again.
-    pub(crate) addresses: Option<Addresses>,
+    /// Whether some route reads the connection's addresses: then the
+    /// sniff asks the connection for them (otherwise the matchers see
+    /// [`Addresses::UNKNOWN`]), a PROXY header, once parsed, names the
+    /// client and destination in them, and the routes are asked about the
+    /// empty input again.
+    pub(crate) read_addresses: bool,
 }
 
 /// Sniffs `conn`, accepted at `accepted_at` (the deadline and silence
@@ -166,9 +167,16 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
     let Routes {
         matchers,
         opening,
-        addresses,
+        read_addresses,
     } = routes;
-    let own = addresses.as_ref().unwrap_or(&Addresses::UNKNOWN);
+    let connection_addresses;
+    let own = match read_addresses {
+        true => {
+            connection_addresses = conn.addresses();
+            &connection_addresses
+        }
+        false => &Addresses::UNKNOWN,
+    };
     let mut opening = opening.unwrap_or_else(|| Opening::of(matchers, own));
     let mut decider = RouteDecider::opened(matchers, own, opening);
     let mut reader = Reader::new(conn, accepted_at, limits, buffer::take(), stop);
@@ -199,7 +207,7 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
         return reader.finish(None, outcome);
     }
     let relayed;
-    if let (Some(own), Some(header)) = (&addresses, reader.proxy_header.as_deref()) {
+    if let (true, Some(header)) = (read_addresses, reader.proxy_header.as_deref()) {
         relayed = header.relay(*own);
         opening = Opening::of(matchers, &relayed);
         decider = RouteDecider::opened(matchers, &relayed, opening);
@@ -814,7 +822,7 @@ mod tests {
             Routes {
                 matchers,
                 opening: Some(Opening::of(matchers, &Addresses::UNKNOWN)),
-                addresses: None,
+                read_addresses: false,
             },
             &limits,
             &StopSignal::new(),
@@ -1006,7 +1014,7 @@ mod tests {
                     Routes {
                         matchers: &routes,
                         opening: None,
-                        addresses: None,
+                        read_addresses: false,
                     },
                     &limits(None, 1024),
                     &stop,
