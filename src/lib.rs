@@ -18,11 +18,12 @@
 //! | accept | `source/` | an [`Accept`] source (`TcpListener`, `UnixListener`, [`memory`]) yields a [`Connection`] |
 //! | multiplex | `mux/` | [`Mux`] runs sniffer threads that take turns accepting and sniff what they accept, or a [`Dispatcher`] serves your own loop; limits, [`Event`]s, [`Stats`], shutdown |
 //! | sniff | `sniff/`, `proxy/` | the first bytes are read at a pace the client pays for, a PROXY header is removed, the routes decide |
-//! | judge | `matcher/`, `matchers/` | each route's [`Matcher`] gives a [`Verdict`] on the bytes so far |
+//! | judge | `matcher/`, `matchers/` | each route's [`Matcher`] gives a [`Verdict`] on the bytes so far, and on the connection's [`Addresses`] if it routes by address |
 //! | hand over | `route/` | the winner's queue and [`Listener`], or its inline handler; the handler reads a [`PeekableStream`] |
 //!
 //! `sync/` holds the small primitives they share (a bounded queue, the
-//! connection limit, the shutdown signal).
+//! connection limit, the shutdown signal), and `address/` the IP networks
+//! and [`Addresses`] that trust and routes by address read.
 //!
 //! # A first multiplexer
 //!
