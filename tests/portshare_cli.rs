@@ -15,7 +15,7 @@ use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use connmux::{parse_proxy_header, ProxyAddr, ProxyParse, ProxyVersion};
+use connmux::{parse_proxy_header, ProxyAddr, ProxyParse, ProxyTlv, ProxyVersion};
 
 mod common;
 
@@ -174,6 +174,13 @@ fn proxy_header_checker(mut stream: TcpStream) -> io::Result<()> {
     }
     if let Some(alpn) = header.alpn() {
         summary += &format!(" alpn={}", String::from_utf8_lossy(alpn));
+    }
+    if let Some(id) = header.unique_id() {
+        summary += &format!(" unique_id={}", String::from_utf8_lossy(id));
+    }
+    // The parser verified it: a wrong checksum is no header at all.
+    if header.tlvs().any(|tlv| tlv.kind == ProxyTlv::CRC32C) {
+        summary += " crc32c=ok";
     }
     summary.push('\n');
     stream.write_all(summary.as_bytes())?;
@@ -444,6 +451,7 @@ fn help_lists_every_spec_and_option() {
             "--accept-proxy",
             "--proxy-from",
             "--send-proxy",
+            "--proxy-v2-options",
             "--max-conns",
             "--quiet",
             "Examples:",
@@ -812,6 +820,74 @@ fn send_proxy_v2_tells_the_backend_the_sni_and_alpn_the_client_sent() {
 }
 
 #[test]
+fn proxy_v2_options_add_a_unique_id_and_a_checksum_and_alpn_is_the_route_s() {
+    let checker = backend(proxy_header_checker);
+    let portshare = Portshare::start(&[
+        "--send-proxy",
+        "v2",
+        "--proxy-v2-options",
+        "unique-id,crc32c",
+        "--route",
+        &format!("tls-alpn:http/1.1={checker}"),
+    ]);
+    let hello = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/tls-curl-https-sni.bin"),
+    )
+    .unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let mut client = portshare.connect();
+        client.write_all(&hello).unwrap();
+        let summary = read_line(&mut client);
+        // curl offered h2 first; the route matched on http/1.1.
+        let prefix = format!(
+            "v2 src={} dst={} authority=api.example.net alpn=http/1.1 unique_id=",
+            client.local_addr().unwrap(),
+            portshare.0.addr
+        );
+        let id = summary
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(" crc32c=ok\n"))
+            .unwrap_or_else(|| panic!("{summary}"));
+        assert!(
+            !id.is_empty() && id.len() <= ProxyTlv::UNIQUE_ID_MAX_BYTES,
+            "{id}"
+        );
+        ids.push(id.to_owned());
+    }
+    assert_ne!(ids[0], ids[1], "one ID per connection");
+}
+
+#[test]
+fn a_relayed_unique_id_is_kept() {
+    let checker = backend(proxy_header_checker);
+    let portshare = Portshare::start(&[
+        "--accept-proxy",
+        "required",
+        "--send-proxy",
+        "v2",
+        "--proxy-v2-options",
+        "unique-id",
+        "--route",
+        &format!("any={checker}"),
+    ]);
+    let header = connmux::ProxyHeader::tcp(
+        "203.0.113.7:41000".parse().unwrap(),
+        "192.0.2.1:443".parse().unwrap(),
+    )
+    .with_tlv(ProxyTlv::UNIQUE_ID, b"from-the-balancer")
+    .unwrap();
+    let mut client = portshare.connect();
+    client.write_all(&header.encode_v2()).unwrap();
+    client.write_all(b"hello").unwrap();
+    assert_eq!(
+        read_line(&mut client),
+        "v2 src=203.0.113.7:41000 dst=192.0.2.1:443 unique_id=from-the-balancer\n"
+    );
+}
+
+#[test]
 fn max_conns_refuses_connections_beyond_the_limit() {
     let echo = backend(echo);
     let portshare = Portshare::start(&["--max-conns", "1", "--route", &format!("any={echo}")]);
@@ -993,5 +1069,30 @@ fn bad_address_routes_exit_with_2_and_say_why() {
         assert_eq!(output.status.code(), Some(2), "{spec}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(why), "{spec}: {stderr}");
+    }
+}
+
+#[test]
+fn bad_proxy_v2_options_exit_with_2_and_say_why() {
+    let route = "any=127.0.0.1:9";
+    for (args, why) in [
+        (
+            &["--send-proxy", "v2", "--proxy-v2-options", "unique-id,ssl"][..],
+            "'ssl' is not one of unique-id, crc32c",
+        ),
+        (
+            &["--send-proxy", "v1", "--proxy-v2-options", "crc32c"],
+            "--proxy-v2-options needs --send-proxy v2",
+        ),
+        (
+            &["--proxy-v2-options", "crc32c"],
+            "--proxy-v2-options needs --send-proxy v2",
+        ),
+    ] {
+        let args = [&["--listen", "127.0.0.1:0", "--route", route], args].concat();
+        let output = run_to_end(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(why), "{args:?}: {stderr}");
     }
 }

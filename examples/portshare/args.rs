@@ -57,6 +57,9 @@ Options:
   --send-proxy VERSION       send a PROXY header (v1 or v2) to the backend
                              with the real client address (v2: with the
                              SNI or Host, and ALPN, as TLVs)
+  --proxy-v2-options LIST    more TLVs for --send-proxy v2, comma-separated:
+                             unique-id (an ID for each connection) and
+                             crc32c (a checksum of the header)
   --max-conns N              forward at most N connections at once; more
                              are closed at once (default: no limit)
   -q, --quiet                no per-connection log lines
@@ -114,6 +117,16 @@ pub(crate) enum SendProxy {
     V2,
 }
 
+/// The TLVs `--proxy-v2-options` adds to a PROXY v2 header, named as in
+/// HAProxy's `proxy-v2-options`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ProxyV2Options {
+    /// A UNIQUE_ID TLV: an ID of the connection, unique to this process.
+    pub(crate) unique_id: bool,
+    /// A CRC32C TLV: the checksum of the whole header.
+    pub(crate) crc32c: bool,
+}
+
 /// One `--route SPEC=BACKEND`.
 pub(crate) struct RouteArg {
     pub(crate) spec: RouteSpec,
@@ -131,6 +144,7 @@ pub(crate) struct Config {
     /// The peers whose PROXY header is believed.
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) send_proxy: Option<SendProxy>,
+    pub(crate) proxy_v2_options: ProxyV2Options,
     /// `None`: no limit.
     pub(crate) max_conns: Option<usize>,
     pub(crate) quiet: bool,
@@ -147,6 +161,7 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Com
     let mut accept_proxy = ProxyMode::Off;
     let mut proxy_from = Vec::new();
     let mut send_proxy = None;
+    let mut proxy_v2_options = None;
     let mut max_conns = None;
     let mut quiet = false;
 
@@ -193,6 +208,7 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Com
             "--accept-proxy" => accept_proxy = parse_accept_proxy(&value()?)?,
             "--proxy-from" => proxy_from.push(parse_proxy_from(&value()?)?),
             "--send-proxy" => send_proxy = Some(parse_send_proxy(&value()?)?),
+            "--proxy-v2-options" => proxy_v2_options = Some(parse_proxy_v2_options(&value()?)?),
             "--max-conns" => max_conns = Some(parse_positive(name, &value()?)?),
             _ => return Err(format!("unknown option '{name}'")),
         }
@@ -212,6 +228,9 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Com
     if !proxy_from.is_empty() && accept_proxy == ProxyMode::Off {
         return Err("--proxy-from needs --accept-proxy optional or required".into());
     }
+    if proxy_v2_options.is_some() && send_proxy != Some(SendProxy::V2) {
+        return Err("--proxy-v2-options needs --send-proxy v2".into());
+    }
     let trusted_proxies = if proxy_from.is_empty() {
         TrustedProxies::default()
     } else {
@@ -228,6 +247,7 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Com
         accept_proxy,
         trusted_proxies,
         send_proxy,
+        proxy_v2_options: proxy_v2_options.unwrap_or_default(),
         max_conns,
         quiet,
     }))
@@ -284,6 +304,22 @@ fn parse_accept_proxy(text: &str) -> Result<ProxyMode, String> {
 fn parse_proxy_from(text: &str) -> Result<IpNet, String> {
     text.parse()
         .map_err(|error| format!("invalid --proxy-from: {error}"))
+}
+
+fn parse_proxy_v2_options(text: &str) -> Result<ProxyV2Options, String> {
+    let mut options = ProxyV2Options::default();
+    for name in text.split(',') {
+        match name {
+            "unique-id" => options.unique_id = true,
+            "crc32c" => options.crc32c = true,
+            _ => {
+                return Err(format!(
+                    "invalid --proxy-v2-options '{text}': '{name}' is not one of unique-id, crc32c"
+                ))
+            }
+        }
+    }
+    Ok(options)
 }
 
 fn parse_send_proxy(text: &str) -> Result<SendProxy, String> {

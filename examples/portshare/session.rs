@@ -29,7 +29,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use connmux::{PeekableStream, ProxyAddr, ProxyHeader, StreamParts};
+use connmux::{PeekableStream, ProxyAddr, ProxyHeader, ProxyTlv, StreamParts};
 
 use crate::args::SendProxy;
 use crate::backend::BackendStream;
@@ -167,7 +167,7 @@ fn open(matched: Matched, buffer: &mut [u8]) {
     let _ = stream.set_nodelay(true);
     let header = proxy
         .send_proxy
-        .map(|version| proxy_header(&stream, tcp_peer, version));
+        .map(|version| proxy_header(&stream, tcp_peer, version, proxy, route));
     let StreamParts {
         conn: client,
         unread,
@@ -264,7 +264,13 @@ impl Connection {
 /// The PROXY header telling the backend who the client is: the one the
 /// connection came with, if it carried addresses, else one from the TCP
 /// peer to the address it connected to.
-fn proxy_header(stream: &PeekableStream, tcp_peer: SocketAddr, version: SendProxy) -> Vec<u8> {
+fn proxy_header(
+    stream: &PeekableStream,
+    tcp_peer: SocketAddr,
+    version: SendProxy,
+    proxy: &Proxy,
+    route: &Route,
+) -> Vec<u8> {
     let own;
     let header = match stream.proxy_header() {
         // A LOCAL or UNKNOWN header carries none: the receiver is to use
@@ -280,24 +286,44 @@ fn proxy_header(stream: &PeekableStream, tcp_peer: SocketAddr, version: SendProx
     };
     match version {
         SendProxy::V1 => header.encode_v1(),
-        SendProxy::V2 => with_what_was_sniffed(header.clone(), stream).encode_v2(),
+        SendProxy::V2 => with_tlvs(header.clone(), stream, proxy, route).encode_v2(),
     }
 }
 
-/// PROXY v2 TLVs: the authority the client asked for (its TLS SNI, or its
-/// HTTP/1 Host) and the first application protocol it offered (ALPN), as
-/// HAProxy's `proxy-v2-options authority,alpn` sends them, unless the
-/// header relayed from a load balancer carries them already.
-fn with_what_was_sniffed(mut header: ProxyHeader, stream: &PeekableStream) -> ProxyHeader {
-    const ALPN: u8 = 0x01;
-    const AUTHORITY: u8 = 0x02;
+/// PROXY v2 TLVs, as HAProxy's `proxy-v2-options` sends them: the
+/// authority the client asked for (its TLS SNI, or its HTTP/1 Host), the
+/// application protocol (ALPN: the one a `tls-alpn:` route matched on, else
+/// the first the client offered) and, as `--proxy-v2-options` asks, a
+/// unique ID and a CRC32C checksum. A TLV the header relayed from a load
+/// balancer carries already is kept as it came.
+fn with_tlvs(
+    mut header: ProxyHeader,
+    stream: &PeekableStream,
+    proxy: &Proxy,
+    route: &Route,
+) -> ProxyHeader {
     let hello = stream.tls_client_hello();
     let authority = match &hello {
         Some(hello) => hello.sni.clone(),
         None => stream.http1_request().and_then(|request| request.host),
     };
-    let alpn = hello.and_then(|hello| hello.alpn.into_iter().next());
-    for (kind, value) in [(AUTHORITY, authority), (ALPN, alpn)] {
+    let alpn = hello.and_then(|hello| {
+        let mut offered = hello.alpn.into_iter();
+        match route.alpn.is_empty() {
+            true => offered.next(),
+            false => offered.find(|protocol| route.alpn.contains(protocol)),
+        }
+    });
+    let options = proxy.proxy_v2_options;
+    let unique_id = options.unique_id.then(|| proxy.unique_ids.next());
+    // Any four bytes: the encoder computes the checksum.
+    let crc32c = options.crc32c.then(|| "\0\0\0\0".to_owned());
+    for (kind, value) in [
+        (ProxyTlv::AUTHORITY, authority),
+        (ProxyTlv::ALPN, alpn),
+        (ProxyTlv::UNIQUE_ID, unique_id),
+        (ProxyTlv::CRC32C, crc32c),
+    ] {
         let Some(value) = value else { continue };
         if header.tlvs().any(|tlv| tlv.kind == kind) {
             continue;

@@ -462,16 +462,17 @@ impl ProxyHeader {
 
     /// This header with a v2 TLV of `kind` carrying `value` after those it
     /// has, for [`encode_v2`](Self::encode_v2) to write (version 1 has
-    /// none). For a CRC32C TLV (`0x03`) give 4 bytes of any value: the
-    /// encoder computes it. `None` if the header would pass
+    /// none); [`ProxyTlv`](crate::ProxyTlv) names the types. For a CRC32C
+    /// TLV give 4 bytes of any value: the encoder computes it. `None` if
+    /// the header would pass
     /// [`PROXY_V2_MAX_HEADER_BYTES`](crate::PROXY_V2_MAX_HEADER_BYTES).
     ///
     /// ```
-    /// use connmux::{parse_proxy_header, ProxyHeader, ProxyParse};
+    /// use connmux::{parse_proxy_header, ProxyHeader, ProxyParse, ProxyTlv};
     ///
     /// let header = ProxyHeader::tcp("192.0.2.1:5000".parse()?, "192.0.2.2:443".parse()?)
-    ///     .with_tlv(0x02, b"example.com") // AUTHORITY
-    ///     .and_then(|header| header.with_tlv(0x03, &[0; 4])) // CRC32C
+    ///     .with_tlv(ProxyTlv::AUTHORITY, b"example.com")
+    ///     .and_then(|header| header.with_tlv(ProxyTlv::CRC32C, &[0; 4]))
     ///     .expect("within the bound");
     /// let wire = header.encode_v2();
     /// let ProxyParse::Complete { header: read, .. } = parse_proxy_header(&wire) else {

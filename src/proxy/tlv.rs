@@ -31,6 +31,28 @@ pub struct ProxyTlv<'a> {
     pub value: &'a [u8],
 }
 
+impl ProxyTlv<'_> {
+    /// The application protocol the client chose or offered (ALPN).
+    pub const ALPN: u8 = kind::ALPN;
+    /// The host name the client asked for (TLS SNI, HTTP Host).
+    pub const AUTHORITY: u8 = kind::AUTHORITY;
+    /// The CRC32C checksum of the whole header: give it four bytes of any
+    /// value, and [`ProxyHeader::encode_v2`] computes them.
+    pub const CRC32C: u8 = kind::CRC32C;
+    /// Padding, to be ignored.
+    pub const NOOP: u8 = kind::NOOP;
+    /// An opaque ID of the connection, at most 128 bytes.
+    pub const UNIQUE_ID: u8 = kind::UNIQUE_ID;
+    /// The TLS the proxy terminated, with its sub-TLVs: see
+    /// [`ProxyHeader::ssl`].
+    pub const SSL: u8 = kind::SSL;
+    /// The network namespace the proxy accepted the connection in.
+    pub const NETNS: u8 = kind::NETNS;
+    /// The most bytes a [`UNIQUE_ID`](Self::UNIQUE_ID) value may have
+    /// (spec section 2.2.5).
+    pub const UNIQUE_ID_MAX_BYTES: usize = 128;
+}
+
 /// The TLVs of a header, in the order sent: see [`ProxyHeader::tlvs`].
 #[derive(Debug, Clone)]
 pub struct ProxyTlvs<'a> {

@@ -154,6 +154,7 @@ pub(super) mod kind {
     pub(in crate::proxy) const ALPN: u8 = 0x01;
     pub(in crate::proxy) const AUTHORITY: u8 = 0x02;
     pub(in crate::proxy) const CRC32C: u8 = 0x03;
+    pub(in crate::proxy) const NOOP: u8 = 0x04;
     pub(in crate::proxy) const UNIQUE_ID: u8 = 0x05;
     pub(in crate::proxy) const SSL: u8 = 0x20;
     pub(in crate::proxy) const NETNS: u8 = 0x30;
