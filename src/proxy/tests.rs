@@ -567,6 +567,57 @@ fn haproxy_captures() {
     }
 }
 
+/// HAProxy terminating TLS with `proxy-v2-options
+/// authority,crc32c,unique-id,ssl,ssl-cipher,cert-sig,cert-key`; the
+/// expected values are the MANIFEST's, which the capture script checked
+/// against what its TLS client negotiated.
+#[test]
+fn haproxy_tls_capture_tlvs() {
+    let capture = include_bytes!("../../tests/fixtures/proxy-v2-haproxy-tls.bin");
+    let ProxyParse::Complete { header, length } = parse_proxy_header(capture) else {
+        panic!("a whole header, its CRC32C verified");
+    };
+    assert_eq!(length, 179);
+    assert_eq!(&capture[length..length + 4], b"GET ");
+    let kinds: Vec<u8> = header.tlvs().map(|tlv| tlv.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            ProxyTlv::CRC32C,
+            ProxyTlv::ALPN,
+            ProxyTlv::AUTHORITY,
+            ProxyTlv::UNIQUE_ID,
+            ProxyTlv::SSL
+        ]
+    );
+    assert_eq!(header.authority(), Some("lb.fixture"));
+    assert_eq!(header.alpn(), Some(&b"http/1.1"[..]));
+    let unique_id = header.unique_id().expect("a unique ID");
+    assert!(
+        unique_id.starts_with(b"7F000001:"),
+        "{}",
+        unique_id.escape_ascii()
+    );
+    let ssl = header.ssl().expect("the SSL TLV");
+    assert!(ssl.client_ssl() && !ssl.client_cert() && ssl.verified());
+    assert_eq!(ssl.version(), Some("TLSv1.3"));
+    assert_eq!(ssl.cipher(), Some("TLS_AES_256_GCM_SHA384"));
+    assert_eq!(ssl.sig_alg(), Some("ecdsa-with-SHA256"));
+    assert_eq!(ssl.key_alg(), Some("EC256"));
+    assert_eq!(ssl.cn(), None, "no client certificate");
+    // Re-encoded with our CRC32C, it parses to the same header.
+    let ours = header.encode_v2();
+    assert_eq!(ours, capture[..length], "we encode as HAProxy does");
+    assert_prefix_monotone(capture);
+    // One bit off in the checksum, and the header is refused.
+    let mut corrupted = capture.to_vec();
+    corrupted[16 + 12 + 3] ^= 1;
+    assert!(matches!(
+        parse_proxy_header(&corrupted),
+        ProxyParse::Malformed(_)
+    ));
+}
+
 fn any_unix_path() -> impl Strategy<Value = UnixPath> {
     proptest::collection::vec(any::<u8>(), 0..=UNIX_PATH_BYTES)
         .prop_map(|bytes| UnixPath::new(&bytes).unwrap())

@@ -7,8 +7,12 @@
 # second portshare sits between HAProxy (sending PROXY v2) or nginx's
 # stream module (PROXY v1) and a backend that reads the PROXY v1 line
 # portshare sends; a third believes only 127.0.0.1, and curl's own PROXY
-# header from 127.0.0.2 must be refused. Garbage and a client reset
-# mid-ClientHello must leave the port serving.
+# header from 127.0.0.2 must be refused. HAProxy terminating TLS sends
+# PROXY v2 with its TLVs (authority, ALPN, unique ID, SSL, CRC32C) to a
+# portshare that relays them to a backend checking each, and a wrong
+# CRC32C is refused; a route by client address takes curl from 127.0.0.2
+# only. Garbage and a client reset mid-ClientHello must leave the port
+# serving.
 #
 # Installs what is missing (apt-get, pip; needs root for apt and sshd), so
 # a case whose tool cannot be installed fails rather than being skipped.
@@ -195,10 +199,11 @@ requires() {
 # --- backends -----------------------------------------------------------------
 
 servers_start=$(now_ms)
-read -r -a ports <<<"$("$PYTHON" "$HELPER" free-ports 10 | tr '\n' ' ')"
+read -r -a ports <<<"$("$PYTHON" "$HELPER" free-ports 11 | tr '\n' ' ')"
 web_port=${ports[0]} nghttpd_port=${ports[1]} sshd_port=${ports[2]} redis_port=${ports[3]}
 tls_alpha_port=${ports[4]} tls_beta_port=${ports[5]} tls_h2_port=${ports[6]}
 tls_h11_port=${ports[7]} haproxy_port=${ports[8]} nginx_stream_port=${ports[9]}
+haproxy_tls_port=${ports[10]}
 
 # A document root with a known file, for both web servers.
 mkdir -p "$tmp/www"
@@ -212,7 +217,7 @@ have nghttpd && start nghttpd nghttpd --no-tls -a 127.0.0.1 -d "$tmp/www" "$nght
 # Four TLS servers, one certificate each, so that the subject a client
 # reports names the server it reached.
 if have openssl; then
-    for name in alpha beta h2 h11; do
+    for name in alpha beta h2 h11 lb; do
         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
             -days 2 -subj "/CN=$name.interop" \
             -keyout "$tmp/tls-$name.key" -out "$tmp/tls-$name.crt" >/dev/null 2>&1
@@ -254,16 +259,19 @@ have redis-server &&
 have grpcio && start grpc "$PYTHON" "$ROOT/tests/interop/grpc_server.py" 0
 start banner "$PYTHON" "$HELPER" banner-server
 start proxy-v1 "$PYTHON" "$HELPER" proxy-v1-server
+start proxy-v2 "$PYTHON" "$HELPER" proxy-v2-server
 
 grpc_port=$(listening_port grpc) || grpc_port=1
 banner_port=$(listening_port banner) || banner_port=1
 proxy_v1_port=$(listening_port proxy-v1) || proxy_v1_port=1
+proxy_v2_port=$(listening_port proxy-v2) || proxy_v2_port=1
 
 # The servers that started: each is waited for (bounded) until it accepts.
 declare -A up=()
 for server in web:$web_port nghttpd:$nghttpd_port sshd:$sshd_port redis:$redis_port \
     tls-alpha:$tls_alpha_port tls-beta:$tls_beta_port tls-h2:$tls_h2_port \
-    tls-h11:$tls_h11_port grpc:$grpc_port banner:$banner_port proxy-v1:$proxy_v1_port; do
+    tls-h11:$tls_h11_port grpc:$grpc_port banner:$banner_port proxy-v1:$proxy_v1_port \
+    proxy-v2:$proxy_v2_port; do
     name=${server%%:*} server_port=${server#*:}
     [ -f "$tmp/$name.log" ] && wait_port "$server_port" && up[$name]=yes
 done
@@ -293,6 +301,16 @@ portshare_pid=${pids[-1]}
 start portshare-proxy "$PORTSHARE" --listen 127.0.0.1:0 --accept-proxy required \
     --send-proxy v1 --route "http1=127.0.0.1:$proxy_v1_port"
 
+# Behind HAProxy terminating TLS: PROXY v2 with TLVs in, relayed with
+# their checksum recomputed.
+start portshare-v2 "$PORTSHARE" --listen 127.0.0.1:0 --accept-proxy required \
+    --send-proxy v2 --proxy-v2-options unique-id,crc32c --route "http1=127.0.0.1:$proxy_v2_port"
+
+# Routes by client address: 127.0.0.2's requests to the PROXY v1 backend,
+# everyone else to the banner server.
+start portshare-from "$PORTSHARE" --listen 127.0.0.1:0 --send-proxy v1 \
+    --route "http1+from:127.0.0.2=127.0.0.1:$proxy_v1_port" --route "any=127.0.0.1:$banner_port"
+
 # Believes only 127.0.0.1: a client on 127.0.0.2 is refused.
 start portshare-trust "$PORTSHARE" --listen 127.0.0.1:0 --accept-proxy required \
     --proxy-from 127.0.0.1/32 --send-proxy v1 --route "http1=127.0.0.1:$proxy_v1_port"
@@ -312,6 +330,16 @@ proxy_port=$(listening_port portshare-proxy) || {
     log_tail portshare-proxy 20
     exit 1
 }
+v2_port=$(listening_port portshare-v2) || {
+    echo "FAIL portshare --send-proxy v2: did not start"
+    log_tail portshare-v2 20
+    exit 1
+}
+from_port=$(listening_port portshare-from) || {
+    echo "FAIL portshare with from: routes: did not start"
+    log_tail portshare-from 20
+    exit 1
+}
 
 if have haproxy; then
     cat >"$tmp/haproxy.cfg" <<EOF
@@ -327,9 +355,16 @@ frontend interop
     default_backend portshare
 backend portshare
     server portshare 127.0.0.1:$proxy_port send-proxy-v2
+frontend interop_tls
+    bind 127.0.0.1:$haproxy_tls_port ssl crt $tmp/tls-lb.pem alpn http/1.1
+    unique-id-format %{+X}o\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid
+    default_backend portshare_v2
+backend portshare_v2
+    server portshare 127.0.0.1:$v2_port send-proxy-v2 proxy-v2-options authority,crc32c,unique-id,ssl,ssl-cipher,cert-sig,cert-key
 EOF
+    cat "$tmp/tls-lb.crt" "$tmp/tls-lb.key" >"$tmp/tls-lb.pem"
     start haproxy haproxy -db -f "$tmp/haproxy.cfg"
-    wait_port "$haproxy_port" && up[haproxy]=yes
+    wait_port "$haproxy_port" && wait_port "$haproxy_tls_port" && up[haproxy]=yes
 fi
 if have nginx && [ -e /usr/lib/nginx/modules/ngx_stream_module.so ]; then
     mkdir -p "$tmp/nginx-stream"
@@ -532,6 +567,89 @@ case_proxy_protocol() {
     esac
 }
 
+# fact BODY KEY: the value of the line "KEY=value" in BODY.
+fact() { printf '%s\n' "$1" | sed -n "s/^$2=//p" | head -n 1; }
+
+case_proxy_v2_tlvs() {
+    requires curl haproxy && backend_up haproxy && backend_up proxy-v2 || return
+    local out body local_address want got
+    out=$(curl_get "https://lb.interop:$haproxy_tls_port/" --http1.1 -k \
+        --resolve "lb.interop:$haproxy_tls_port:127.0.0.1")
+    body=$(printf '%s\n' "$out" | sed '$d')
+    local_address=$(printf '%s\n' "$out" | tail -n 1 | sed 's/.* local=//')
+    for want in "src=$local_address" "dst=127.0.0.1:$haproxy_tls_port" \
+        authority=lb.interop alpn=http/1.1 crc32c=ok ssl_client=1 ssl_verify=0; do
+        got=$(fact "$body" "${want%%=*}")
+        if [ "$got" != "${want#*=}" ]; then
+            fail "expected $want, the backend read '${want%%=*}=$got'" \
+                "$(printf '%s\n' "$body" | sed 's/^/    | /')" "$(log_tail portshare-v2)" \
+                "$(log_tail haproxy)"
+            return
+        fi
+    done
+    # HAProxy's unique-id-format starts with the client's address in hex;
+    # the TLS it terminated names a version, a cipher, and its
+    # certificate's signature and key algorithms (an EC P-256 key here).
+    case "$(fact "$body" unique_id) $(fact "$body" ssl_version) $(fact "$body" ssl_cipher)" in
+    7F000001:*" TLSv1."[23]" "?*) ;;
+    *)
+        fail "unexpected unique_id, ssl_version or ssl_cipher" \
+            "$(printf '%s\n' "$body" | sed 's/^/    | /')"
+        return
+        ;;
+    esac
+    case "$(fact "$body" ssl_sig_alg) $(fact "$body" ssl_key_alg)" in
+    ?*" EC"*) ok ;;
+    *) fail "unexpected ssl_sig_alg or ssl_key_alg" \
+        "$(printf '%s\n' "$body" | sed 's/^/    | /')" ;;
+    esac
+}
+
+case_proxy_v2_bad_crc() {
+    backend_up proxy-v2 || return
+    local out line
+    out=$("$PYTHON" "$HELPER" bad-crc-client "$v2_port" 2>&1)
+    case $out in
+    *closed-by-peer*) ;;
+    *)
+        fail "a header with a wrong CRC32C was not refused: $(printf '%s' "$out" | tr '\n' ' ')"
+        return
+        ;;
+    esac
+    line=$(log_line portshare-v2 "$(printf '%s\n' "$out" | sed -n 's/^local=//p')") || {
+        fail "no portshare log line for the bad-CRC client" "$(log_tail portshare-v2)"
+        return
+    }
+    case $line in
+    *" route=- "*"outcome=bad-proxy-header"*) ok ;;
+    *) fail "unexpected log line: $line" ;;
+    esac
+}
+
+case_route_by_client_address() {
+    requires curl && backend_up proxy-v1 && backend_up banner || return
+    local out body
+    # From 127.0.0.2: the from: route, whose backend names the client.
+    out=$(curl_get "http://127.0.0.1:$from_port/" --interface 127.0.0.2)
+    body=$(printf '%s\n' "$out" | sed '$d')
+    case $body in
+    src=127.0.0.2:*) ;;
+    *)
+        fail "from 127.0.0.2 expected the from: route, got '$(printf '%s' "$out" | head -c 200)'" \
+            "$(log_tail portshare-from)"
+        return
+        ;;
+    esac
+    # From 127.0.0.1: the next route, the banner server.
+    out=$(printf 'GET / HTTP/1.0\r\n\r\n' | timeout 10 curl -sS --max-time 5 \
+        "telnet://127.0.0.1:$from_port" 2>&1)
+    case $out in
+    "220 interop ready"*) ok ;;
+    *) fail "from 127.0.0.1 expected the banner, got '$(printf '%s' "$out" | head -c 200)'" \
+        "$(log_tail portshare-from)" ;;
+    esac
+}
+
 case_proxy_from() {
     requires curl && backend_up proxy-v1 || return
     local out body local_address line
@@ -688,6 +806,9 @@ run_case "haproxy PROXY v2 -> portshare -> PROXY v1 backend sees the client" cas
 run_case "nginx stream proxy_protocol -> portshare -> PROXY v1 backend sees the client" case_proxy_from_nginx
 run_case "accept-proxy required refuses a client without a header" case_proxy_required
 run_case "proxy-from believes 127.0.0.1 and refuses a header from 127.0.0.2" case_proxy_from
+run_case "haproxy TLS + PROXY v2 TLVs (authority, alpn, unique-id, ssl, crc32c) -> portshare -> v2 backend" case_proxy_v2_tlvs
+run_case "a PROXY v2 header with a wrong CRC32C is refused" case_proxy_v2_bad_crc
+run_case "http1+from:127.0.0.2 takes curl --interface 127.0.0.2, not 127.0.0.1" case_route_by_client_address
 run_case "silence 300 ms -> server-first banner" case_silence
 run_case "garbage bytes closed (no-match)" case_garbage
 run_case "half TLS record then reset" case_reset

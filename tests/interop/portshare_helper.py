@@ -20,6 +20,17 @@ Subcommands (PORT is on 127.0.0.1; every wait is bounded):
   reset-client PORT     connect, send half a TLS record (its header promises
                         more than is sent), then reset the connection
                         (SO_LINGER 0); prints "local=PORT"
+  proxy-v2-server       serve PROXY v2 clients: parse the binary header and
+                        its TLVs (the SSL TLV's sub-TLVs too), check its
+                        CRC32C, read the request head, answer
+                        "HTTP/1.0 200 OK" with one "key=value" line per
+                        fact (src, dst, authority, alpn, unique_id, crc32c
+                        ok|bad|absent, ssl_client, ssl_version, ssl_cipher,
+                        ...); prints "listening on 127.0.0.1:PORT" once bound
+  bad-crc-client PORT   connect, send a PROXY v2 header whose CRC32C TLV is
+                        wrong and an HTTP request, wait up to 5 s; prints
+                        "local=PORT" then "closed-by-peer eof|reset" or
+                        "answered BYTES" or "still-open"
 """
 
 import os
@@ -98,6 +109,157 @@ def proxy_v1(conn):
     conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nsrc=" + source.encode())
 
 
+# PROXY v2 (HAProxy's proxy-protocol.txt, section 2.2).
+V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
+TLV_NAMES = {0x01: "alpn", 0x02: "authority", 0x05: "unique_id", 0x30: "netns"}
+SSL_SUB_TLV_NAMES = {
+    0x21: "ssl_version",
+    0x22: "ssl_cn",
+    0x23: "ssl_cipher",
+    0x24: "ssl_sig_alg",
+    0x25: "ssl_key_alg",
+}
+CRC32C_TLV = 0x03
+SSL_TLV = 0x20
+
+
+def crc32c_table():
+    # CRC-32C (Castagnoli), reflected polynomial 0x82F63B78.
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+        table.append(crc)
+    return table
+
+
+CRC32C_TABLE = crc32c_table()
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = CRC32C_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+assert crc32c(b"123456789") == 0xE3069283, "the CRC-32C check value"
+
+
+def tlvs(data):
+    """(offset, type, value) for each TLV in data; stops at a short one."""
+    offset = 0
+    while offset + 3 <= len(data):
+        kind, length = data[offset], struct.unpack("!H", data[offset + 1 : offset + 3])[0]
+        value = data[offset + 3 : offset + 3 + length]
+        if len(value) < length:
+            return
+        yield offset, kind, value
+        offset += 3 + length
+
+
+def v2_header(source, destination, tlv_bytes=b""):
+    """A PROXY v2 header, TCP over IPv4, from and to (ip, port) pairs."""
+    addresses = socket.inet_aton(source[0]) + socket.inet_aton(destination[0])
+    addresses += struct.pack("!HH", source[1], destination[1])
+    body = addresses + tlv_bytes
+    return V2_SIGNATURE + bytes([0x21, 0x11]) + struct.pack("!H", len(body)) + body
+
+
+def with_crc32c(header, corrupt=False):
+    """header with a CRC32C TLV appended and its value computed (spec
+    section 2.2.3: over the whole header, the value zeroed); corrupt flips
+    one bit of it."""
+    header = header + bytes([CRC32C_TLV, 0, 4, 0, 0, 0, 0])
+    length = struct.unpack("!H", header[14:16])[0] + 7
+    header = header[:14] + struct.pack("!H", length) + header[16:]
+    value = crc32c(header) ^ (1 if corrupt else 0)
+    return header[:-4] + struct.pack("!I", value)
+
+
+def proxy_v2(conn):
+    head = b""
+    while len(head) < 16:
+        chunk = conn.recv(16 - len(head))
+        if not chunk:
+            return
+        head += chunk
+    if head[:12] != V2_SIGNATURE or head[12] >> 4 != 2:
+        conn.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\nbad-header")
+        return
+    length = struct.unpack("!H", head[14:16])[0]
+    body = b""
+    while len(body) < length:
+        chunk = conn.recv(length - len(body))
+        if not chunk:
+            return
+        body += chunk
+    facts = []
+    family = head[13] >> 4
+    if family == 1:
+        src, dst = socket.inet_ntoa(body[0:4]), socket.inet_ntoa(body[4:8])
+        sport, dport = struct.unpack("!HH", body[8:12])
+        facts += ["src=%s:%d" % (src, sport), "dst=%s:%d" % (dst, dport)]
+        rest, rest_at = body[12:], 16 + 12
+    elif family == 2:
+        src = socket.inet_ntop(socket.AF_INET6, body[0:16])
+        dst = socket.inet_ntop(socket.AF_INET6, body[16:32])
+        sport, dport = struct.unpack("!HH", body[32:36])
+        facts += ["src=[%s]:%d" % (src, sport), "dst=[%s]:%d" % (dst, dport)]
+        rest, rest_at = body[36:], 16 + 36
+    else:
+        rest, rest_at = b"", 16 + length
+    crc = "absent"
+    whole = head + body
+    for offset, kind, value in tlvs(rest):
+        if kind == CRC32C_TLV:
+            at = rest_at + offset + 3
+            zeroed = whole[:at] + b"\0\0\0\0" + whole[at + 4 :]
+            crc = "ok" if crc32c(zeroed) == struct.unpack("!I", value)[0] else "bad"
+        elif kind == SSL_TLV:
+            facts.append("ssl_client=%d" % value[0])
+            facts.append("ssl_verify=%d" % struct.unpack("!I", value[1:5])[0])
+            for _, sub, sub_value in tlvs(value[5:]):
+                name = SSL_SUB_TLV_NAMES.get(sub, "ssl_0x%02x" % sub)
+                facts.append("%s=%s" % (name, sub_value.decode("latin-1")))
+        else:
+            name = TLV_NAMES.get(kind, "tlv_0x%02x" % kind)
+            facts.append("%s=%s" % (name, value.decode("latin-1")))
+    facts.append("crc32c=%s" % crc)
+    print("header %s" % " ".join(facts), flush=True)
+    read_until(conn, b"\r\n\r\n")
+    reply = "\n".join(facts) + "\n"
+    conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + reply.encode())
+
+
+def bad_crc_client(port):
+    s = connect(port)
+    header = with_crc32c(v2_header(("192.0.2.7", 40000), ("192.0.2.1", 80)), corrupt=True)
+    start = time.monotonic()
+    answer = b""
+    try:
+        s.sendall(header + b"GET / HTTP/1.0\r\nHost: interop\r\n\r\n")
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                how = "eof"
+                break
+            answer += chunk
+    except ConnectionResetError:
+        how = "reset"
+    except socket.timeout:
+        print("still-open after %d ms" % (TIMEOUT * 1000), flush=True)
+        return
+    finally:
+        s.close()
+    if answer:
+        print("answered %r" % answer[:200], flush=True)
+    else:
+        ms = (time.monotonic() - start) * 1000
+        print("closed-by-peer %s after %d ms" % (how, ms), flush=True)
+
+
 def banner(conn):
     conn.sendall(BANNER)
     read_until(conn, b"\n")
@@ -162,6 +324,10 @@ def main():
         free_ports(int(arguments[0]))
     elif command == "proxy-v1-server":
         serve(proxy_v1)
+    elif command == "proxy-v2-server":
+        serve(proxy_v2)
+    elif command == "bad-crc-client":
+        bad_crc_client(int(arguments[0]))
     elif command == "banner-server":
         serve(banner)
     elif command == "silent-client":
