@@ -466,3 +466,67 @@ fn one_address_cannot_hold_more_open_connections_than_its_share() {
     assert_eq!(running.handle.stats().source_limit, 1);
     running.stop().unwrap();
 }
+
+#[test]
+fn connections_waiting_in_a_queue_or_held_by_a_handler_count_for_their_address() {
+    let mut mux = tcp_mux(Mux::builder().max_connections_per_source(Some(2)));
+    let held = mux.route(prefixes(["HOLD"]));
+    let running = serve(mux);
+    let _clients: Vec<_> = (0..2)
+        .map(|_| connect_and_send(running.addr, b"HOLD"))
+        .collect();
+    eventually("two routed", || running.handle.stats().routed == [2]);
+    // Both wait in the queue, accepted by nobody: still open.
+    let mut third = connect_and_send(running.addr, b"HOLD");
+    assert!(is_closed_by_peer(&mut third), "a third while two wait");
+    assert_eq!(running.next_event().kind, "source_limit");
+
+    // Accepted and held by the handler: still open.
+    let first = held.accept_timeout(WAIT).unwrap();
+    let _second = held.accept_timeout(WAIT).unwrap();
+    let mut fourth = connect_and_send(running.addr, b"HOLD");
+    assert!(is_closed_by_peer(&mut fourth), "a third while two are held");
+    assert_eq!(running.next_event().kind, "source_limit");
+
+    // The handler closes one: the address has a place again.
+    drop(first);
+    let _fifth = connect_and_send(running.addr, b"HOLD");
+    held.accept_timeout(WAIT).expect("a place again");
+    assert_eq!(running.handle.stats().source_limit, 2);
+    running.stop().unwrap();
+}
+
+#[test]
+fn behind_a_trusted_proxy_the_client_its_header_names_is_counted() {
+    let mut mux = tcp_mux(
+        Mux::builder()
+            .proxy_protocol(connmux::ProxyMode::Required)
+            .max_connections_per_source(Some(1)),
+    );
+    let held = mux.route(prefixes(["HOLD"]));
+    let running = serve(mux);
+    let from = |client: &str| {
+        let mut bytes = format!("PROXY TCP4 {client} 192.0.2.1 40000 80\r\n").into_bytes();
+        bytes.extend_from_slice(b"HOLD");
+        connect_and_send(running.addr, &bytes)
+    };
+    let _first = from("10.0.0.1");
+    let _first_held = held.accept_timeout(WAIT).unwrap();
+    // The same client again, through the same trusted proxy: refused,
+    // and the event names the client.
+    let mut again = from("10.0.0.1");
+    assert!(is_closed_by_peer(&mut again));
+    let event = running.next_event();
+    assert_eq!(event.kind, "source_limit");
+    assert!(event.text.contains("10.0.0.1"), "{}", event.text);
+    // Another client of the proxy, and the proxy's own health check.
+    let _other = from("10.0.0.2");
+    held.accept_timeout(WAIT).expect("another client");
+    let mut check = b"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00".to_vec();
+    check.extend_from_slice(b"HOLD");
+    let _health = connect_and_send(running.addr, &check);
+    held.accept_timeout(WAIT)
+        .expect("a health check is not a client");
+    assert_eq!(running.handle.stats().source_limit, 1);
+    running.stop().unwrap();
+}

@@ -425,13 +425,16 @@ impl MuxBuilder {
     }
 
     /// How many connections from one client address may be open at once
-    /// (being sniffed or held by an inline route's handler, as
-    /// [`max_connections`](Self::max_connections) counts them; at least 1);
-    /// `None`, the default, for no limit. Past it a connection is closed
-    /// as soon as it is accepted, with a
-    /// [`DropReason::SourceLimit`](crate::DropReason::SourceLimit) event.
-    /// Addresses are counted, and exempt, as for
-    /// [`max_sniffs_per_source`](Self::max_sniffs_per_source).
+    /// (being sniffed, waiting in a route's queue, or held by a handler,
+    /// until the stream is dropped; at least 1); `None`, the default, for
+    /// no limit. Past it a connection is closed as soon as it is accepted,
+    /// with a [`DropReason::SourceLimit`](crate::DropReason::SourceLimit)
+    /// event. Addresses are counted, and exempt, as for
+    /// [`max_sniffs_per_source`](Self::max_sniffs_per_source), but for
+    /// one thing: behind a [trusted proxy](Self::trusted_proxies), the
+    /// client its PROXY header names is counted once the header is read
+    /// (and refused then, the event carrying the header), so one client
+    /// of a load balancer cannot hold every connection either.
     ///
     /// ```
     /// use connmux::{memory, Mux};

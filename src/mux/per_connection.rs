@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::address::Addresses;
 use crate::mux::core::{Core, RouteTable};
 use crate::mux::event::DropReason;
 use crate::mux::pool::{Job, SnifferPool};
@@ -171,7 +172,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             conn,
             peer,
             accepted_at,
-            permit,
+            mut permit,
         } = job;
         let Some(table) = self.table.get() else {
             drop(conn);
@@ -190,6 +191,20 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         // Only this thread empties the slot: both hold what `hold` put in.
         let (Some(conn), Some(sniffed)) = (slot.release(), sniffed) else {
             return None;
+        };
+        let sniffed = match sniffed {
+            Ok(sniffed) if !self.count_relayed_client(&sniffed, &mut permit) => {
+                drop((conn, permit));
+                self.report_drop(
+                    peer,
+                    DropReason::SourceLimit,
+                    sniffed.range.len(),
+                    sniffed.proxy_header.map(|header| *header),
+                );
+                buffer::give_back(sniffed.buffer);
+                return None;
+            }
+            sniffed => sniffed,
         };
         match self.route_sniffed(table, conn, peer, accepted_at, permit, sniffed) {
             Ok(Delivery::Inline(work)) => Some(work),
@@ -247,6 +262,28 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         .map_err(|panic| DropReason::MatcherPanicked(panic_message(panic.as_ref())))
     }
 
+    /// Behind a trusted proxy, whose own address is not limited, counts
+    /// the client its PROXY header names under the per-address
+    /// open-connection limit, in `permit`; `false` when that client has no
+    /// place left.
+    #[inline(always)]
+    fn count_relayed_client(&self, sniffed: &Sniffed, permit: &mut ConnectionPermit) -> bool {
+        let (Some(open), Some(header)) = (&self.per_source_open, sniffed.proxy_header.as_deref())
+        else {
+            return true;
+        };
+        let Some(client) = header.relay(Addresses::UNKNOWN).client else {
+            return true;
+        };
+        match open.try_take(client.ip()) {
+            Some(place) => {
+                permit.hold(place);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The limits a sniff of a connection from `origin` runs under: under
     /// a PROXY mode, a peer that is not trusted to send a header gets none
     /// parsed (`Optional`) or is refused without a read (`Required`).
@@ -300,7 +337,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         let arrival = Arrival {
             proxy_header: None,
             accepted_at,
-            permit: Some(permit),
+            permit,
         };
         self.deliver(table, conn, peer, arrival, sniffed)
     }
@@ -349,8 +386,9 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 let replay = Replay::from_sniff(buffer, range, end);
                 // A queued connection waits without a place under the
                 // limit (a route nobody accepts on must not take them all):
-                // it takes one when a handle accepts it.
-                arrival.permit = None;
+                // it takes one when a handle accepts it. It keeps its place
+                // under its address's limit: it is open.
+                arrival.permit.give_back_place();
                 let stream = PeekableStream::new(conn, replay, route.id, arrival);
                 let (rejected, reason) = match route.hand_off(stream, peer) {
                     Ok(()) => return Ok(Delivery::Queued(route.id)),

@@ -303,15 +303,15 @@ pub struct PeekableStream<C = TcpStream> {
     /// Boxed: rare, and the stream stays small to move.
     proxy_header: Option<Box<ProxyHeader>>,
     accepted_at: Instant,
-    /// Its place under the open-connection limit, freed on drop.
-    _permit: Option<ConnectionPermit>,
+    /// Its places under the open-connection limits, freed on drop.
+    permit: ConnectionPermit,
 }
 
 /// What the multiplexer knows of a connection besides its bytes.
 pub(crate) struct Arrival {
     pub(crate) proxy_header: Option<Box<ProxyHeader>>,
     pub(crate) accepted_at: Instant,
-    pub(crate) permit: Option<ConnectionPermit>,
+    pub(crate) permit: ConnectionPermit,
 }
 
 /// The parts of a [`PeekableStream`]: see
@@ -343,14 +343,15 @@ impl<C> PeekableStream<C> {
             route,
             proxy_header: arrival.proxy_header,
             accepted_at: arrival.accepted_at,
-            _permit: arrival.permit,
+            permit: arrival.permit,
         }
     }
 
-    /// Gives the stream its place under the open-connection limit, freed
-    /// when it is dropped.
+    /// Gives the stream the place under the open-connection limit that
+    /// `permit` holds, freed when it is dropped; it keeps its place under
+    /// its address's limit.
     pub(crate) fn hold_permit(&mut self, permit: ConnectionPermit) {
-        self._permit = Some(permit);
+        self.permit.take_place_of(permit);
     }
 
     /// Reads through `&self`: the replay first, then `read_conn` on the
@@ -662,7 +663,7 @@ impl<C> PeekableStream<C> {
             route: self.route,
             proxy_header: self.proxy_header.clone(),
             accepted_at: self.accepted_at,
-            _permit: None,
+            permit: ConnectionPermit::none(),
         }
     }
 }

@@ -45,7 +45,9 @@ pub(crate) struct ConnectionLimit {
 /// One open connection's place under the limit; dropping it frees the
 /// place.
 pub(crate) struct ConnectionPermit {
-    limit: Arc<ConnectionLimit>,
+    /// The limit this permit holds a place under; `None` for a connection
+    /// waiting in a route's queue, which holds none.
+    limit: Option<Arc<ConnectionLimit>>,
     /// The connection's place under its address's limit, if it has one:
     /// freed with the permit. Boxed (only when that limit is set) to keep
     /// the permit, which every connection carries, one pointer wider.
@@ -76,7 +78,7 @@ impl ConnectionLimit {
 
     fn permit(self: &Arc<Self>) -> ConnectionPermit {
         ConnectionPermit {
-            limit: Arc::clone(self),
+            limit: Some(Arc::clone(self)),
             source: None,
         }
     }
@@ -197,18 +199,44 @@ impl ConnectionLimit {
 }
 
 impl ConnectionPermit {
+    /// A permit that holds no place (a stream made outside a
+    /// multiplexer's care).
+    pub(crate) fn none() -> ConnectionPermit {
+        ConnectionPermit {
+            limit: None,
+            source: None,
+        }
+    }
+
     /// Makes the permit hold `place` too, freed with it.
     pub(crate) fn hold(&mut self, place: SourcePlace) {
         self.source = Some(Box::new(place));
+    }
+
+    /// Frees the connection's place under the limit, keeping its place
+    /// under its address's limit: a connection waiting in a route's queue
+    /// is still open for its address.
+    pub(crate) fn give_back_place(&mut self) {
+        if let Some(limit) = self.limit.take() {
+            limit.open.fetch_sub(1, Ordering::SeqCst);
+            // All: a thread waiting to reserve and one waiting to claim
+            // may not both be able to use the place.
+            limit.notify(Condvar::notify_all);
+        }
+    }
+
+    /// Takes the place under the limit that `other` holds (a handle
+    /// accepted the connection from its route's queue), keeping this
+    /// permit's place under its address's limit.
+    pub(crate) fn take_place_of(&mut self, mut other: ConnectionPermit) {
+        self.give_back_place();
+        self.limit = other.limit.take();
     }
 }
 
 impl Drop for ConnectionPermit {
     fn drop(&mut self) {
-        self.limit.open.fetch_sub(1, Ordering::SeqCst);
-        // All: a thread waiting to reserve and one waiting to claim may
-        // not both be able to use the place.
-        self.limit.notify(Condvar::notify_all);
+        self.give_back_place();
     }
 }
 

@@ -8,7 +8,7 @@ fn arrival() -> Arrival {
     Arrival {
         proxy_header: None,
         accepted_at: Instant::now(),
-        permit: None,
+        permit: ConnectionPermit::none(),
     }
 }
 
