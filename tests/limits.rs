@@ -530,3 +530,34 @@ fn behind_a_trusted_proxy_the_client_its_header_names_is_counted() {
     assert_eq!(running.handle.stats().source_limit, 1);
     running.stop().unwrap();
 }
+
+#[test]
+fn behind_a_trusted_proxy_the_client_its_header_names_has_its_share_of_sniffs() {
+    let mut mux = tcp_mux(
+        Mux::builder()
+            .proxy_protocol(connmux::ProxyMode::Required)
+            .max_sniffs_per_source(Some(1))
+            .first_byte_timeout(None)
+            .sniff_deadline(None),
+    );
+    let _http = mux.route(http1_fast());
+    let running = serve(mux);
+    let header = |client: &str| format!("PROXY TCP4 {client} 192.0.2.1 40000 80\r\n");
+    // A client of the proxy that says nothing after the header holds a sniff.
+    let _first = connect_and_send(running.addr, header("10.0.0.1").as_bytes());
+    eventually("one sniff", || running.handle.sniffing() == 1);
+    let mut again = connect_and_send(running.addr, header("10.0.0.1").as_bytes());
+    assert!(
+        is_closed_by_peer(&mut again),
+        "the same client's second sniff"
+    );
+    let event = running.next_event();
+    assert_eq!(event.kind, "source_limit");
+    assert!(event.text.contains("10.0.0.1"), "{}", event.text);
+    // Another client of the same proxy, and the proxy's own sniffs.
+    let _other = connect_and_send(running.addr, header("10.0.0.2").as_bytes());
+    let _silent = connect(running.addr);
+    eventually("three sniffs", || running.handle.sniffing() == 3);
+    assert_eq!(running.handle.stats().source_limit, 1);
+    running.stop().unwrap();
+}

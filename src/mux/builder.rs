@@ -404,7 +404,9 @@ impl MuxBuilder {
     /// ([`ipv6_source_prefix`](Self::ipv6_source_prefix)); peers without
     /// one (Unix sockets, in-memory connections) are not limited, nor is
     /// a [trusted proxy](Self::trusted_proxies) under a PROXY mode, which
-    /// speaks for many clients. Behind a load balancer that sends no
+    /// speaks for many clients: the client its PROXY header names is
+    /// counted instead, from the header on (and refused then, the event
+    /// carrying the header). Behind a load balancer that sends no
     /// PROXY header every connection comes from its address: set `None`
     /// there. Like the other limits on sniffs at once, it does not apply
     /// to a [`Dispatcher`](crate::Dispatcher), whose caller chooses the
@@ -430,11 +432,10 @@ impl MuxBuilder {
     /// no limit. Past it a connection is closed as soon as it is accepted,
     /// with a [`DropReason::SourceLimit`](crate::DropReason::SourceLimit)
     /// event. Addresses are counted, and exempt, as for
-    /// [`max_sniffs_per_source`](Self::max_sniffs_per_source), but for
-    /// one thing: behind a [trusted proxy](Self::trusted_proxies), the
-    /// client its PROXY header names is counted once the header is read
-    /// (and refused then, the event carrying the header), so one client
-    /// of a load balancer cannot hold every connection either.
+    /// [`max_sniffs_per_source`](Self::max_sniffs_per_source): behind a
+    /// [trusted proxy](Self::trusted_proxies), the client its PROXY
+    /// header names, so one client of a load balancer cannot hold every
+    /// connection either.
     ///
     /// ```
     /// use connmux::{memory, Mux};

@@ -256,6 +256,13 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                     read_addresses: table.reads_addresses,
                 },
                 limits,
+                // A header is parsed only from a trusted proxy, which was
+                // not counted: the client it names is.
+                if per_source {
+                    self.per_source.as_ref()
+                } else {
+                    None
+                },
                 &self.stop,
             )
         }))
@@ -410,6 +417,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             SniffOutcome::NoFirstByte => DropReason::NoFirstByte,
             SniffOutcome::Failed(error) => DropReason::Io(error),
             SniffOutcome::BadProxyHeader(error) => DropReason::ProxyHeader(error),
+            SniffOutcome::SourceLimit => DropReason::SourceLimit,
             SniffOutcome::Interrupted => DropReason::ShutDown,
         };
         buffer::give_back(buffer);

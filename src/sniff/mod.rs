@@ -20,6 +20,7 @@ pub(crate) mod replay;
 
 use std::io;
 use std::ops::Range;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::address::Addresses;
@@ -32,6 +33,7 @@ use crate::sniff::pace::{
 };
 use crate::sniff::replay::StreamEnd;
 use crate::source::connection::Connection;
+use crate::sync::per_source::PerSourceLimit;
 use crate::sync::stop::StopSignal;
 
 /// The limits one sniff runs under.
@@ -66,6 +68,9 @@ pub(crate) enum SniffOutcome {
     Failed(io::Error),
     /// The PROXY header the settings require is missing or malformed.
     BadProxyHeader(ProxyError),
+    /// The client a PROXY header names has as many sniffs running as its
+    /// address may.
+    SourceLimit,
     /// The multiplexer is shutting down.
     Interrupted,
 }
@@ -144,7 +149,9 @@ pub(crate) struct Routes<'a, M> {
 }
 
 /// Sniffs `conn`, accepted at `accepted_at` (the deadline and silence
-/// timeouts count from then), to decide between `routes`. `stop` is the multiplexer's shutdown signal: a sniff that ends while it
+/// timeouts count from then), to decide between `routes`. A client a
+/// PROXY header names is counted under `relayed_limit`, if given, for the
+/// rest of the sniff (its proxy was not: it speaks for many). `stop` is the multiplexer's shutdown signal: a sniff that ends while it
 /// is set reports `Interrupted`, since shutdown is what closed the
 /// connection, and a sniff pausing between reads wakes when it is set.
 ///
@@ -162,6 +169,7 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
     elapsed: Duration,
     routes: Routes<'_, M>,
     limits: &SniffLimits,
+    relayed_limit: Option<&Arc<PerSourceLimit>>,
     stop: &StopSignal,
 ) -> Sniffed {
     let Routes {
@@ -205,6 +213,16 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
             outcome
         };
         return reader.finish(None, outcome);
+    }
+    // Held for the rest of the sniff.
+    let _relayed_place;
+    if let (Some(limit), Some(header)) = (relayed_limit, reader.proxy_header.as_deref()) {
+        if let Some(client) = header.relay(Addresses::UNKNOWN).client {
+            match limit.try_take(client.ip()) {
+                Some(place) => _relayed_place = place,
+                None => return reader.finish(None, SniffOutcome::SourceLimit),
+            }
+        }
     }
     let relayed;
     if let (true, Some(header)) = (read_addresses, reader.proxy_header.as_deref()) {
@@ -825,6 +843,7 @@ mod tests {
                 read_addresses: false,
             },
             &limits,
+            None,
             &StopSignal::new(),
         )
     }
@@ -1017,6 +1036,7 @@ mod tests {
                         read_addresses: false,
                     },
                     &limits(None, 1024),
+                    None,
                     &stop,
                 )
                 .outcome
