@@ -188,6 +188,13 @@ fn proxy_header_checker(mut stream: TcpStream) -> io::Result<()> {
     echo(stream)
 }
 
+/// curl's ClientHello (SNI api.example.net, ALPN h2 and http/1.1), from
+/// the fixtures.
+fn curl_client_hello() -> Vec<u8> {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    std::fs::read(fixtures.join("tls-curl-https-sni.bin")).unwrap()
+}
+
 fn read_line(stream: &mut TcpStream) -> String {
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
@@ -803,11 +810,7 @@ fn a_header_from_outside_proxy_from_is_not_believed() {
 fn send_proxy_v2_tells_the_backend_the_sni_and_alpn_the_client_sent() {
     let checker = backend(proxy_header_checker);
     let portshare = Portshare::start(&["--send-proxy", "v2", "--route", &format!("tls={checker}")]);
-    let hello = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/tls-curl-https-sni.bin"),
-    )
-    .unwrap();
+    let hello = curl_client_hello();
     let mut client = portshare.connect();
     client.write_all(&hello).unwrap();
     let summary = read_line(&mut client);
@@ -830,11 +833,7 @@ fn proxy_v2_options_add_a_unique_id_and_a_checksum_and_alpn_is_the_route_s() {
         "--route",
         &format!("tls-alpn:http/1.1={checker}"),
     ]);
-    let hello = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/tls-curl-https-sni.bin"),
-    )
-    .unwrap();
+    let hello = curl_client_hello();
     let mut ids = Vec::new();
     for _ in 0..2 {
         let mut client = portshare.connect();

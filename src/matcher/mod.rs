@@ -287,72 +287,50 @@ where
     }
 }
 
-impl Matcher for Box<dyn Matcher> {
-    fn verdict(&self, seen: &[u8]) -> Verdict {
-        (**self).verdict(seen)
-    }
+/// Matcher for a pointer to a matcher: every method asks the pointee, so
+/// that a boxed or shared matcher keeps its end answers, replies, silence
+/// timeout and address reading.
+macro_rules! forward_matcher {
+    ($(impl$(<$param:ident>)? for $pointer:ty;)+) => {$(
+        impl$(<$param: Matcher + ?Sized>)? Matcher for $pointer {
+            fn verdict(&self, seen: &[u8]) -> Verdict {
+                (**self).verdict(seen)
+            }
 
-    fn matches_at_end(&self, seen: &[u8]) -> bool {
-        (**self).matches_at_end(seen)
-    }
+            fn matches_at_end(&self, seen: &[u8]) -> bool {
+                (**self).matches_at_end(seen)
+            }
 
-    fn verdict_with(&self, addresses: &Addresses, seen: &[u8]) -> Verdict {
-        (**self).verdict_with(addresses, seen)
-    }
+            fn verdict_with(&self, addresses: &Addresses, seen: &[u8]) -> Verdict {
+                (**self).verdict_with(addresses, seen)
+            }
 
-    fn matches_at_end_with(&self, addresses: &Addresses, seen: &[u8]) -> bool {
-        (**self).matches_at_end_with(addresses, seen)
-    }
+            fn matches_at_end_with(&self, addresses: &Addresses, seen: &[u8]) -> bool {
+                (**self).matches_at_end_with(addresses, seen)
+            }
 
-    fn reads_addresses(&self) -> bool {
-        (**self).reads_addresses()
-    }
+            fn reads_addresses(&self) -> bool {
+                (**self).reads_addresses()
+            }
 
-    fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
-        (**self).reply(seen)
-    }
+            fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
+                (**self).reply(seen)
+            }
 
-    fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
-        (**self).reply_ack(seen)
-    }
+            fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
+                (**self).reply_ack(seen)
+            }
 
-    fn silence_timeout(&self) -> Option<Duration> {
-        (**self).silence_timeout()
-    }
+            fn silence_timeout(&self) -> Option<Duration> {
+                (**self).silence_timeout()
+            }
+        }
+    )+};
 }
 
-impl<M: Matcher + ?Sized> Matcher for std::sync::Arc<M> {
-    fn verdict(&self, seen: &[u8]) -> Verdict {
-        (**self).verdict(seen)
-    }
-
-    fn matches_at_end(&self, seen: &[u8]) -> bool {
-        (**self).matches_at_end(seen)
-    }
-
-    fn verdict_with(&self, addresses: &Addresses, seen: &[u8]) -> Verdict {
-        (**self).verdict_with(addresses, seen)
-    }
-
-    fn matches_at_end_with(&self, addresses: &Addresses, seen: &[u8]) -> bool {
-        (**self).matches_at_end_with(addresses, seen)
-    }
-
-    fn reads_addresses(&self) -> bool {
-        (**self).reads_addresses()
-    }
-
-    fn reply(&self, seen: &[u8]) -> Option<&'static [u8]> {
-        (**self).reply(seen)
-    }
-
-    fn reply_ack(&self, seen: &[u8]) -> ReplyAck {
-        (**self).reply_ack(seen)
-    }
-
-    fn silence_timeout(&self) -> Option<Duration> {
-        (**self).silence_timeout()
-    }
+forward_matcher! {
+    impl for Box<dyn Matcher>;
+    impl<M> for std::sync::Arc<M>;
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ Subcommands (PORT is on 127.0.0.1; every wait is bounded):
                         (until a line end); prints "local=PORT" first
   garbage-client PORT   connect, send 256 random bytes, wait up to 5 s for
                         the server to close; prints "local=PORT" then
-                        "closed-by-peer eof|reset after MS ms" or "still-open"
+                        "closed-by-peer eof|reset after MS ms", "answered
+                        BYTES" or "still-open"
   reset-client PORT     connect, send half a TLS record (its header promises
                         more than is sent), then reset the connection
                         (SO_LINGER 0); prints "local=PORT"
@@ -234,30 +235,8 @@ def proxy_v2(conn):
 
 
 def bad_crc_client(port):
-    s = connect(port)
     header = with_crc32c(v2_header(("192.0.2.7", 40000), ("192.0.2.1", 80)), corrupt=True)
-    start = time.monotonic()
-    answer = b""
-    try:
-        s.sendall(header + b"GET / HTTP/1.0\r\nHost: interop\r\n\r\n")
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                how = "eof"
-                break
-            answer += chunk
-    except ConnectionResetError:
-        how = "reset"
-    except socket.timeout:
-        print("still-open after %d ms" % (TIMEOUT * 1000), flush=True)
-        return
-    finally:
-        s.close()
-    if answer:
-        print("answered %r" % answer[:200], flush=True)
-    else:
-        ms = (time.monotonic() - start) * 1000
-        print("closed-by-peer %s after %d ms" % (how, ms), flush=True)
+    send_and_report_close(port, header + b"GET / HTTP/1.0\r\nHost: interop\r\n\r\n")
 
 
 def banner(conn):
@@ -285,15 +264,23 @@ def garbage_client(port):
     # A first byte of 0x80 or more: none of the protocols routed on the
     # port (text commands, TLS's 0x16, HTTP/2's "PRI") starts that way,
     # so the verdict cannot depend on luck.
-    data = bytes([0x80 | os.urandom(1)[0]]) + os.urandom(255)
+    send_and_report_close(port, bytes([0x80 | os.urandom(1)[0]]) + os.urandom(255))
+
+
+def send_and_report_close(port, data):
+    """Connects, sends data, and reads until the server closes (or TIMEOUT
+    passes); prints what came back, or how and when it closed."""
     s = connect(port)
     start = time.monotonic()
+    answer = b""
     try:
         s.sendall(data)
         while True:
-            if not s.recv(4096):
+            chunk = s.recv(4096)
+            if not chunk:
                 how = "eof"
                 break
+            answer += chunk
     except ConnectionResetError:
         how = "reset"
     except socket.timeout:
@@ -301,7 +288,11 @@ def garbage_client(port):
         return
     finally:
         s.close()
-    print("closed-by-peer %s after %d ms" % (how, (time.monotonic() - start) * 1000), flush=True)
+    if answer:
+        print("answered %r" % answer[:200], flush=True)
+    else:
+        ms = (time.monotonic() - start) * 1000
+        print("closed-by-peer %s after %d ms" % (how, ms), flush=True)
 
 
 def reset_client(port):
