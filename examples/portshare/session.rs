@@ -315,7 +315,9 @@ fn with_tlvs(
         }
     });
     let options = proxy.proxy_v2_options;
-    let unique_id = options.unique_id.then(|| proxy.unique_ids.next());
+    // A relayed ID is kept: none is taken for it.
+    let relayed_id = header.unique_id().is_some();
+    let unique_id = (options.unique_id && !relayed_id).then(|| proxy.unique_ids.next());
     // Any four bytes: the encoder computes the checksum.
     let crc32c = options.crc32c.then(|| "\0\0\0\0".to_owned());
     for (kind, value) in [
