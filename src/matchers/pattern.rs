@@ -248,6 +248,13 @@ impl Pattern {
             }
         }
     }
+
+    /// The most states [`run`](Pattern::run) may visit on `seen`: each
+    /// state once a byte, over the bytes up to the decision and the start.
+    pub(crate) fn most_visits(&self, seen: &[u8]) -> usize {
+        let bytes = seen.len().min(self.decides_within());
+        (bytes + 1) * self.program.states.len()
+    }
 }
 
 /// Adds state `number` to `set`.

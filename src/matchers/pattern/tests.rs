@@ -285,13 +285,6 @@ fn shows_its_text() {
     assert_eq!(format!("{tls:?}"), r#"Pattern("\\x16\\x03[\\x00-\\x04]")"#);
 }
 
-/// The most states a verdict on `seen` may visit: each state once per
-/// byte, over the bytes up to the decision and the start.
-fn work_bound(pattern: &Pattern, seen: &[u8]) -> usize {
-    let bytes = seen.len().min(pattern.decides_within());
-    (bytes + 1) * pattern.program.states.len()
-}
-
 #[test]
 fn a_literal_visits_one_state_a_byte() {
     // "abc" is four states: a, b, c and the match.
@@ -311,7 +304,7 @@ fn work_grows_with_bytes_times_states_never_exponentially() {
     seen.push(b'c');
     let (verdict, visited) = ambiguous.run(&seen);
     assert_eq!(verdict, NoMatch);
-    assert!(visited <= work_bound(&ambiguous, &seen), "{visited}");
+    assert!(visited <= ambiguous.most_visits(&seen), "{visited}");
     // 3 states an `a` (a fork and two bytes), the `b` and the match.
     assert_eq!(ambiguous.program.states.len(), 62);
     assert_eq!(visited, 20 * 3 + 1);
@@ -323,7 +316,7 @@ fn work_grows_with_bytes_times_states_never_exponentially() {
     let (verdict, visited) = crowded.run(&seen);
     assert_eq!(verdict, NoMatch);
     assert_eq!(crowded.decides_within(), 25 * 41 + 1);
-    assert!(visited <= work_bound(&crowded, &seen), "{visited}");
+    assert!(visited <= crowded.most_visits(&seen), "{visited}");
     // Close to the bound: about 950 of its 2051 states alive a byte.
     assert!(visited > 900 * crowded.decides_within(), "{visited}");
 }
@@ -640,7 +633,7 @@ fn check_against_naive(alternatives: &[Vec<Part>], seen: &[u8]) -> Result<(), Te
             prefix
         );
         prop_assert!(
-            visited <= work_bound(&compiled, prefix),
+            visited <= compiled.most_visits(prefix),
             "{text:?}: {visited}"
         );
         if length >= compiled.decides_within() {
@@ -679,7 +672,7 @@ proptest! {
             Ok(compiled) => {
                 check_monotone(0, &compiled, &seen);
                 let (_, visited) = compiled.run(&seen);
-                prop_assert!(visited <= work_bound(&compiled, &seen));
+                prop_assert!(visited <= compiled.most_visits(&seen));
             }
             Err(error) => {
                 prop_assert!(error.offset() <= text.len());
