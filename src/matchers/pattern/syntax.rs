@@ -76,10 +76,7 @@ struct Sized {
 /// has at most [`PATTERN_MAX_STATES`] states.
 pub(super) fn parse(text: &str) -> Result<Node, PatternError> {
     if text.is_empty() {
-        return Err(PatternError {
-            offset: 0,
-            kind: PatternErrorKind::Empty,
-        });
+        return Err(error_at(0, PatternErrorKind::Empty));
     }
     let mut parser = Parser { text, position: 0 };
     let parsed = parser.alternation(0)?;
@@ -88,12 +85,23 @@ pub(super) fn parse(text: &str) -> Result<Node, PatternError> {
         return Err(parser.error_here(PatternErrorKind::Unmatched(char::from(close))));
     }
     if parsed.node.matches_empty() {
-        return Err(PatternError {
-            offset: 0,
-            kind: PatternErrorKind::MatchesEmptyInput,
-        });
+        return Err(error_at(0, PatternErrorKind::MatchesEmptyInput));
     }
     Ok(parsed.node)
+}
+
+fn error_at(offset: usize, kind: PatternErrorKind) -> PatternError {
+    PatternError { offset, kind }
+}
+
+/// Refuses `states` past the limit (which keeps one state for the
+/// program's final match), blaming the part starting at `offset`.
+fn limit(states: usize, offset: usize) -> Result<usize, PatternError> {
+    if states < PATTERN_MAX_STATES {
+        Ok(states)
+    } else {
+        Err(error_at(offset, PatternErrorKind::TooManyStates))
+    }
 }
 
 /// Reads the pattern text from the front, one ASCII byte at a time.
@@ -113,12 +121,8 @@ impl Parser<'_> {
         Some(byte)
     }
 
-    fn error_at(&self, offset: usize, kind: PatternErrorKind) -> PatternError {
-        PatternError { offset, kind }
-    }
-
     fn error_here(&self, kind: PatternErrorKind) -> PatternError {
-        self.error_at(self.position, kind)
+        error_at(self.position, kind)
     }
 
     /// The whole character at `offset`, for an error about a character
@@ -130,16 +134,6 @@ impl Parser<'_> {
             .unwrap_or(char::REPLACEMENT_CHARACTER)
     }
 
-    /// Refuses `states` past the limit (which keeps one state for the
-    /// program's final match), blaming the part starting at `offset`.
-    fn limit(&self, states: usize, offset: usize) -> Result<usize, PatternError> {
-        if states < PATTERN_MAX_STATES {
-            Ok(states)
-        } else {
-            Err(self.error_at(offset, PatternErrorKind::TooManyStates))
-        }
-    }
-
     /// `alternation = sequence *( "|" sequence )`, inside `depth` groups.
     fn alternation(&mut self, depth: usize) -> Result<Sized, PatternError> {
         let mut alternatives = vec![self.sequence(depth)?];
@@ -148,7 +142,7 @@ impl Parser<'_> {
             let bar = self.position;
             self.position += 1;
             let alternative = self.sequence(depth)?;
-            states = self.limit(states + alternative.states + 1, bar)?;
+            states = limit(states + alternative.states + 1, bar)?;
             alternatives.push(alternative);
         }
         if alternatives.len() == 1 {
@@ -168,11 +162,11 @@ impl Parser<'_> {
         while !matches!(self.peek(), None | Some(b'|' | b')')) {
             let offset = self.position;
             let part = self.repeated(depth)?;
-            states = self.limit(states + part.states, offset)?;
+            states = limit(states + part.states, offset)?;
             parts.push(part.node);
         }
         match parts.len() {
-            0 => Err(self.error_at(start, PatternErrorKind::EmptyAlternative)),
+            0 => Err(error_at(start, PatternErrorKind::EmptyAlternative)),
             1 => Ok(Sized {
                 node: parts.remove(0),
                 states,
@@ -201,7 +195,7 @@ impl Parser<'_> {
                         min,
                         max,
                     },
-                    states: self.limit(states, open)?,
+                    states: limit(states, open)?,
                 }
             }
             Some(b'*' | b'+') => return Err(self.error_here(PatternErrorKind::UnboundedRepetition)),
@@ -227,25 +221,27 @@ impl Parser<'_> {
             Some(b'\\') => Ok(byte(ByteSet::single(self.escape(start)?))),
             Some(b'(') => {
                 if depth == PATTERN_MAX_NESTING {
-                    return Err(self.error_at(start, PatternErrorKind::NestedTooDeep));
+                    return Err(error_at(start, PatternErrorKind::NestedTooDeep));
                 }
                 let group = self.alternation(depth + 1)?;
                 match self.next() {
                     Some(b')') => Ok(group),
-                    _ => Err(self.error_at(start, PatternErrorKind::UnclosedGroup)),
+                    _ => Err(error_at(start, PatternErrorKind::UnclosedGroup)),
                 }
             }
-            Some(b'{') => Err(self.error_at(start, PatternErrorKind::NothingToRepeat)),
-            Some(b'*' | b'+') => Err(self.error_at(start, PatternErrorKind::UnboundedRepetition)),
-            Some(close @ (b']' | b'}')) => {
-                Err(self.error_at(start, PatternErrorKind::Unmatched(char::from(close))))
-            }
-            Some(reserved @ (b'.' | b'^' | b'$')) => {
-                Err(self.error_at(start, PatternErrorKind::Reserved(char::from(reserved))))
-            }
+            Some(b'{') => Err(error_at(start, PatternErrorKind::NothingToRepeat)),
+            Some(b'*' | b'+') => Err(error_at(start, PatternErrorKind::UnboundedRepetition)),
+            Some(close @ (b']' | b'}')) => Err(error_at(
+                start,
+                PatternErrorKind::Unmatched(char::from(close)),
+            )),
+            Some(reserved @ (b'.' | b'^' | b'$')) => Err(error_at(
+                start,
+                PatternErrorKind::Reserved(char::from(reserved)),
+            )),
             Some(literal) => Ok(byte(ByteSet::single(self.printable(literal, start)?))),
             // `sequence` reads an atom only where a byte is left.
-            None => Err(self.error_at(start, PatternErrorKind::EmptyAlternative)),
+            None => Err(error_at(start, PatternErrorKind::EmptyAlternative)),
         }
     }
 
@@ -254,7 +250,10 @@ impl Parser<'_> {
         if byte == b' ' || byte.is_ascii_graphic() {
             Ok(byte)
         } else {
-            Err(self.error_at(offset, PatternErrorKind::NotPrintable(self.char_at(offset))))
+            Err(error_at(
+                offset,
+                PatternErrorKind::NotPrintable(self.char_at(offset)),
+            ))
         }
     }
 
@@ -262,25 +261,22 @@ impl Parser<'_> {
     /// after the `\` at `start`.
     fn escape(&mut self, start: usize) -> Result<u8, PatternError> {
         match self.next() {
-            None => Err(self.error_at(start, PatternErrorKind::UnfinishedEscape)),
+            None => Err(error_at(start, PatternErrorKind::UnfinishedEscape)),
             Some(b'n') => Ok(b'\n'),
             Some(b'r') => Ok(b'\r'),
             Some(b't') => Ok(b'\t'),
             Some(b'x') => {
                 let digits = self.text.get(self.position..self.position + 2);
-                match digits.and_then(|digits| {
-                    let hex = digits.bytes().all(|digit| digit.is_ascii_hexdigit());
-                    hex.then(|| u8::from_str_radix(digits, 16).ok()).flatten()
-                }) {
-                    Some(value) => {
-                        self.position += 2;
-                        Ok(value)
-                    }
-                    None => Err(self.error_at(start, PatternErrorKind::BadHexEscape)),
-                }
+                // `from_str_radix` alone would take a sign: "+1".
+                let value = digits
+                    .filter(|digits| digits.bytes().all(|digit| digit.is_ascii_hexdigit()))
+                    .and_then(|digits| u8::from_str_radix(digits, 16).ok())
+                    .ok_or(error_at(start, PatternErrorKind::BadHexEscape))?;
+                self.position += 2;
+                Ok(value)
             }
             Some(punctuation) if punctuation.is_ascii_punctuation() => Ok(punctuation),
-            Some(_) => Err(self.error_at(
+            Some(_) => Err(error_at(
                 start,
                 PatternErrorKind::UnknownEscape(self.char_at(start + 1)),
             )),
@@ -311,10 +307,10 @@ impl Parser<'_> {
                 self.position += 1;
                 high = match self.class_char(start)? {
                     Some(high) => high,
-                    None => return Err(self.error_at(start, PatternErrorKind::UnclosedClass)),
+                    None => return Err(error_at(start, PatternErrorKind::UnclosedClass)),
                 };
                 if high < low {
-                    return Err(self.error_at(low_offset, PatternErrorKind::RangeOutOfOrder));
+                    return Err(error_at(low_offset, PatternErrorKind::RangeOutOfOrder));
                 }
             }
             set.insert_range(low, high);
@@ -324,7 +320,7 @@ impl Parser<'_> {
             set = set.complement();
         }
         if members == 0 || set.is_empty() {
-            return Err(self.error_at(start, PatternErrorKind::EmptyClass));
+            return Err(error_at(start, PatternErrorKind::EmptyClass));
         }
         Ok(set)
     }
@@ -334,7 +330,7 @@ impl Parser<'_> {
     fn class_char(&mut self, start: usize) -> Result<Option<u8>, PatternError> {
         let offset = self.position;
         match self.next() {
-            None => Err(self.error_at(start, PatternErrorKind::UnclosedClass)),
+            None => Err(error_at(start, PatternErrorKind::UnclosedClass)),
             Some(b']') => Ok(None),
             Some(b'\\') => self.escape(offset).map(Some),
             Some(byte) => self.printable(byte, offset).map(Some),
@@ -350,17 +346,17 @@ impl Parser<'_> {
         let max = if self.peek() == Some(b',') {
             self.position += 1;
             if self.peek() == Some(b'}') {
-                return Err(self.error_at(open, PatternErrorKind::UnboundedRepetition));
+                return Err(error_at(open, PatternErrorKind::UnboundedRepetition));
             }
             self.count(open)?
         } else {
             min
         };
         if self.next() != Some(b'}') {
-            return Err(self.error_at(open, PatternErrorKind::BadRepetition));
+            return Err(error_at(open, PatternErrorKind::BadRepetition));
         }
         if min > max || max == 0 {
-            return Err(self.error_at(open, PatternErrorKind::BoundsOutOfOrder));
+            return Err(error_at(open, PatternErrorKind::BoundsOutOfOrder));
         }
         Ok((min, max))
     }
@@ -373,13 +369,13 @@ impl Parser<'_> {
             .take_while(u8::is_ascii_digit)
             .count();
         if digits == 0 {
-            return Err(self.error_at(open, PatternErrorKind::BadRepetition));
+            return Err(error_at(open, PatternErrorKind::BadRepetition));
         }
         let text = &self.text[self.position..self.position + digits];
         self.position += digits;
         match text.parse::<u16>() {
             Ok(count) if count <= PATTERN_MAX_REPEAT => Ok(count),
-            _ => Err(self.error_at(open, PatternErrorKind::RepetitionTooLarge)),
+            _ => Err(error_at(open, PatternErrorKind::RepetitionTooLarge)),
         }
     }
 }
