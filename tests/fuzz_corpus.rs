@@ -44,6 +44,7 @@ const TARGETS: &[(&str, Harness)] = &[
     ("http2_frames", internal::http2_frames),
     ("tls_client_hello", internal::tls_client_hello),
     ("proxy_header", internal::proxy_header),
+    ("pattern", internal::pattern),
 ];
 
 /// Runs every file of `target`'s corpus through its harness.
@@ -91,6 +92,11 @@ fn tls_client_hello_corpus_holds_its_invariants() {
 #[test]
 fn proxy_header_corpus_holds_its_invariants() {
     replay("proxy_header");
+}
+
+#[test]
+fn pattern_corpus_holds_its_invariants() {
+    replay("pattern");
 }
 
 /// The names of the entries of `dir`, without extensions, sorted.

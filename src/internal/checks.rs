@@ -73,7 +73,7 @@ pub fn check_route_table(routes: &[Box<dyn Matcher>], data: &[u8]) {
 
 /// The prefix lengths of an input of `length` bytes the harnesses look at:
 /// all of the first 64, then a spread, then the whole.
-fn prefix_lengths(length: usize) -> impl Iterator<Item = usize> {
+pub(super) fn prefix_lengths(length: usize) -> impl Iterator<Item = usize> {
     let step = (length / 64).max(1);
     (0..=length.min(64))
         .chain((64..=length).step_by(step))

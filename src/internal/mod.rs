@@ -21,12 +21,14 @@
 //! | `hpack.rs`          | the `hpack` target                                    |
 //! | `tls.rs`            | the `tls_client_hello` target                         |
 //! | `proxy.rs`          | the `proxy_header` target                             |
+//! | `pattern.rs`        | the `pattern` target                                  |
 
 mod checks;
 mod hpack;
 mod http1;
 mod http2;
 mod http2_wire;
+mod pattern;
 mod proxy;
 mod route_decision;
 mod tls;
@@ -35,6 +37,7 @@ pub use checks::{check_monotone, check_route_table, decide_chunked, decide_whole
 pub use hpack::hpack;
 pub use http1::http1;
 pub use http2::http2_frames;
+pub use pattern::pattern;
 pub use proxy::proxy_header;
 pub use route_decision::{route_decision, standard_routes};
 pub use tls::tls_client_hello;
