@@ -450,6 +450,7 @@ fn help_lists_every_spec_and_option() {
             "from:CIDR",
             "to:CIDR",
             "SPEC+SPEC",
+            "pattern:TEXT",
             "--listen",
             "--route",
             "--timeout",

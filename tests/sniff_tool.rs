@@ -513,3 +513,24 @@ fn routes_by_address_see_the_capture_s_proxy_header() {
     // Without a header a capture has no addresses: no route by address.
     assert_eq!(route(&routes, b"SSH-2.0-OpenSSH_9.2p1\r\n"), "nomatch");
 }
+
+#[test]
+fn a_pattern_route_takes_what_fits_it() {
+    let route =
+        |spec: &str, input: &[u8]| sniff_line(&[OsStr::new("--route"), OsStr::new(spec)], input);
+    let helo = "pattern:HELO [a-z.]{1,32}\\r\\n";
+    assert_eq!(
+        route(helo, b"HELO mail.example\r\n"),
+        format!("match {helo}")
+    );
+    assert_eq!(route(helo, b"HELO MAIL\r\n"), "nomatch");
+    // `=` written \x3d, as the spec's separators require.
+    assert_eq!(
+        route("pattern:key\\x3d[0-9]", b"key=7"),
+        "match pattern:key\\x3d[0-9]"
+    );
+    let output = run_sniff(&[OsStr::new("--route"), OsStr::new("pattern:[a-")], b"");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is not a pattern: at byte"), "{stderr}");
+}

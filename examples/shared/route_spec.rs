@@ -36,6 +36,11 @@ pub(crate) const SPEC_HELP: &str = "  http1            HTTP/1.x request (by its 
   silence          a client that sends nothing at first (server-first
                    protocols: SMTP, FTP, MySQL, ...)
   any              anything (the catch-all; give it last)
+  pattern:TEXT     an opening that fits a byte pattern: literal characters,
+                   \\xHH for any byte, ? for any one byte, classes [a-z],
+                   bounded repetition {m,n}, groups and alternatives (a|b);
+                   anchored at the first byte. Write = as \\x3d and + as
+                   \\x2b (they separate BACKEND and combined SPECs)
   from:CIDR        any protocol from a client in that network (10.0.0.0/8,
                    2001:db8::/32, 192.0.2.7); several: a,b. The client is
                    the source a believed PROXY header names, else the peer
@@ -69,6 +74,8 @@ pub(crate) enum RouteSpec {
     Mqtt,
     Silence,
     Any,
+    /// A byte pattern (its text, checked when parsed).
+    Pattern(String),
     /// Clients in any of these networks.
     From(Vec<IpNet>),
     /// Destinations in any of these networks.
@@ -100,6 +107,9 @@ impl RouteSpec {
             RouteSpec::Mqtt => Box::new(matchers::mqtt()),
             RouteSpec::Silence => Box::new(matchers::silence(silence)),
             RouteSpec::Any => Box::new(matchers::any()),
+            RouteSpec::Pattern(text) => {
+                Box::new(matchers::pattern(text).expect("checked when the spec was parsed"))
+            }
             RouteSpec::From(nets) => Box::new(ClientIn::new(nets.iter().copied())),
             RouteSpec::To(nets) => Box::new(DestinationIn::new(nets.iter().copied())),
             RouteSpec::All(specs) => Box::new(all_of(
@@ -134,6 +144,12 @@ impl FromStr for RouteSpec {
 
 /// One spec, without `+`.
 fn parse_one(text: &str) -> Result<RouteSpec, String> {
+    if let Some(pattern) = text.strip_prefix("pattern:") {
+        return match matchers::pattern(pattern) {
+            Ok(_) => Ok(RouteSpec::Pattern(pattern.to_owned())),
+            Err(error) => Err(format!("'{pattern}' is not a pattern: {error}")),
+        };
+    }
     if let Some(nets) = text.strip_prefix("from:") {
         return parse_nets(nets).map(RouteSpec::From);
     }
@@ -161,7 +177,7 @@ fn parse_one(text: &str) -> Result<RouteSpec, String> {
         "mqtt" => RouteSpec::Mqtt,
         "silence" => RouteSpec::Silence,
         "any" => RouteSpec::Any,
-        "tls-sni" | "tls-alpn" | "from" | "to" => {
+        "tls-sni" | "tls-alpn" | "from" | "to" | "pattern" => {
             return Err(format!("{text} needs a value, as in {text}:VALUE"));
         }
         "" => return Err("an empty SPEC (see --help for the list)".into()),
@@ -217,6 +233,10 @@ impl fmt::Display for RouteSpec {
             RouteSpec::Mqtt => ("mqtt", None),
             RouteSpec::Silence => ("silence", None),
             RouteSpec::Any => ("any", None),
+            RouteSpec::Pattern(text) => {
+                listed = vec![text.clone()];
+                ("pattern", Some(&listed))
+            }
             RouteSpec::From(list) => {
                 listed = nets(list);
                 ("from", Some(&listed))

@@ -95,9 +95,11 @@ fn describer(spec: &RouteSpec) -> fn(&[u8], &mut Line) {
             .iter()
             .find(|spec| !matches!(spec, RouteSpec::From(_) | RouteSpec::To(_)))
             .map_or(describe_nothing, describer),
-        RouteSpec::Silence | RouteSpec::Any | RouteSpec::From(_) | RouteSpec::To(_) => {
-            describe_nothing
-        }
+        RouteSpec::Silence
+        | RouteSpec::Any
+        | RouteSpec::Pattern(_)
+        | RouteSpec::From(_)
+        | RouteSpec::To(_) => describe_nothing,
     }
 }
 
