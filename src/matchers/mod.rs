@@ -17,6 +17,7 @@
 //! | Redis | [`redis`] (RESP and inline) | [`redis_command`] |
 //! | PostgreSQL | [`postgres`] (startup, SSLRequest, GSSENCRequest, CancelRequest) | [`postgres_request`] |
 //! | MQTT | [`mqtt`] (3.1, 3.1.1, 5) | [`mqtt_version`], [`mqtt_client_id`] |
+//! | OpenVPN | [`openvpn`] (TCP, TLS mode: plain, tls-auth, tls-crypt, tls-crypt-v2) | [`openvpn_reset`]: opcode, session id, form |
 //!
 //! The PROXY protocol is not a matcher but a layer before them: see
 //! [`MuxBuilder::proxy_protocol`](crate::MuxBuilder::proxy_protocol).
@@ -26,6 +27,7 @@ mod any;
 mod http1;
 pub(crate) mod http2;
 mod mqtt;
+mod openvpn;
 mod postgres;
 pub(crate) mod prefix;
 mod redis;
@@ -49,6 +51,9 @@ pub use http2::{
     Http2Preface, Http2Request, DEFAULT_MAX_HEADER_LIST_SIZE, HTTP2_HEADERS_LIMIT, HTTP2_PREFACE,
 };
 pub use mqtt::{mqtt, mqtt_client_id, mqtt_version, Mqtt};
+pub use openvpn::{
+    openvpn, openvpn_reset, OpenVpn, OpenVpnForm, OpenVpnReset, OPENVPN_MAX_RESET_BYTES,
+};
 pub use postgres::{postgres, postgres_request, Postgres, PostgresRequest};
 pub use prefix::{prefixes, PrefixSet};
 pub use redis::{redis, redis_command, Redis, REDIS_COMMANDS};
