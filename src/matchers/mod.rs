@@ -18,6 +18,7 @@
 //! | PostgreSQL | [`postgres`] (startup, SSLRequest, GSSENCRequest, CancelRequest) | [`postgres_request`] |
 //! | MQTT | [`mqtt`] (3.1, 3.1.1, 5) | [`mqtt_version`], [`mqtt_client_id`] |
 //! | OpenVPN | [`openvpn`] (TCP, TLS mode: plain, tls-auth, tls-crypt, tls-crypt-v2) | [`openvpn_reset`]: opcode, session id, form |
+//! | RDP | [`rdp`] (X.224 Connection Request) | [`rdp_request`]: cookie user name, routing token, requested protocols |
 //!
 //! The PROXY protocol is not a matcher but a layer before them: see
 //! [`MuxBuilder::proxy_protocol`](crate::MuxBuilder::proxy_protocol).
@@ -30,6 +31,7 @@ mod mqtt;
 mod openvpn;
 mod postgres;
 pub(crate) mod prefix;
+mod rdp;
 mod redis;
 mod silence;
 mod socks;
@@ -56,6 +58,7 @@ pub use openvpn::{
 };
 pub use postgres::{postgres, postgres_request, Postgres, PostgresRequest};
 pub use prefix::{prefixes, PrefixSet};
+pub use rdp::{rdp, rdp_request, Rdp, RdpProtocols, RdpRequest, RDP_MAX_CONNECTION_REQUEST_BYTES};
 pub use redis::{redis, redis_command, Redis, REDIS_COMMANDS};
 pub use silence::{silence, Silence};
 pub use socks::{

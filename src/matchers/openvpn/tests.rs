@@ -14,7 +14,7 @@
 
 use super::*;
 use crate::internal::{check_monotone, check_settles, decide_chunked, decide_whole};
-use crate::matchers::testing::{assert_decides, near_miss};
+use crate::matchers::testing::{assert_apart, assert_decides, near_miss};
 use proptest::prelude::*;
 use Verdict::{Match, NeedMore, NoMatch};
 
@@ -294,54 +294,22 @@ fn openvpn_2_6_captures() {
     assert_eq!(TLS_CRYPT_V2[11..15], [0x0f, 0, 0, 1]);
 }
 
-/// Openings of the other built-in matchers' protocols and of the other
-/// new ones: each ruled out within three bytes.
+/// Every other built-in protocol's opening is ruled out within 3 bytes, and
+/// no other built-in matcher takes a capture.
 #[test]
-fn other_protocols_are_ruled_out_early() {
-    let openings: [&[u8]; 11] = [
-        &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01],
-        b"SSH-2.0-OpenSSH_9.6\r\n",
-        b"GET / HTTP/1.1\r\n",
-        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
-        &[0x05, 0x01, 0x00],
-        &[0x04, 0x01, 0x00, 0x50, 0x7f, 0x00, 0x00, 0x01, 0x00],
-        &[0x00, 0x00, 0x00, 0x08, 0x04, 0xd2, 0x16, 0x2f],
-        b"\x10\x18\x00\x04MQTT\x04\x02\x00\x3c",
-        b"*1\r\n$4\r\nPING\r\n",
-        include_bytes!("../rdp/xfreerdp-2.11.7-nla.bin"),
-        include_bytes!("../adb/adb-1.0.41.bin"),
-    ];
-    for opening in openings {
-        assert_eq!(openvpn().verdict(&opening[..3]), NoMatch, "{opening:02x?}");
-    }
-    assert_eq!(openvpn().verdict(b"0 alpha 17\n"), NoMatch);
-}
-
-/// The captures are no other built-in matcher's protocol.
-#[test]
-fn no_other_matcher_takes_a_capture() {
-    use crate::matchers::{http1_fast, mqtt, postgres, redis, socks4, socks5, ssh, tls};
-    let others: [Box<dyn Matcher>; 8] = [
-        Box::new(tls()),
-        Box::new(ssh()),
-        Box::new(http1_fast()),
-        Box::new(socks5()),
-        Box::new(socks4()),
-        Box::new(postgres()),
-        Box::new(mqtt()),
-        Box::new(redis()),
-    ];
-    for capture in [
-        PLAIN,
-        TLS_AUTH_SHA1,
-        TLS_AUTH_SHA512,
-        TLS_CRYPT,
-        TLS_CRYPT_V2,
-    ] {
-        for other in &others {
-            assert!(!other.matches_at_end(capture), "{capture:02x?}");
-        }
-    }
+fn other_protocols_keep_apart() {
+    assert_apart(
+        "openvpn",
+        3,
+        &[
+            PLAIN,
+            TLS_AUTH_SHA1,
+            &TLS_AUTH_SHA256_RESENT[..56],
+            TLS_AUTH_SHA512,
+            TLS_CRYPT,
+            TLS_CRYPT_V2,
+        ],
+    );
 }
 
 fn form() -> impl Strategy<Value = OpenVpnForm> {
