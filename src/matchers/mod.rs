@@ -19,6 +19,7 @@
 //! | MQTT | [`mqtt`] (3.1, 3.1.1, 5) | [`mqtt_version`], [`mqtt_client_id`] |
 //! | OpenVPN | [`openvpn`] (TCP, TLS mode: plain, tls-auth, tls-crypt, tls-crypt-v2) | [`openvpn_reset`]: opcode, session id, form |
 //! | RDP | [`rdp`] (X.224 Connection Request) | [`rdp_request`]: cookie user name, routing token, requested protocols |
+//! | tinc | [`tinc`] (1.0, 1.1, `tinc join`) | [`tinc_id`]: node name, protocol minor version |
 //!
 //! The PROXY protocol is not a matcher but a layer before them: see
 //! [`MuxBuilder::proxy_protocol`](crate::MuxBuilder::proxy_protocol).
@@ -38,6 +39,7 @@ mod socks;
 mod ssh;
 #[cfg(test)]
 mod testing;
+mod tinc;
 mod tls;
 
 pub use address::{from, to, to_port, ClientIn, DestinationIn, DestinationPort};
@@ -66,6 +68,7 @@ pub use socks::{
     SOCKS4_MAX_DOMAIN, SOCKS4_MAX_USER_ID,
 };
 pub use ssh::{ssh, ssh_identification, Ssh, SshIdentification};
+pub use tinc::{tinc, tinc_id, Tinc, TincId};
 pub use tls::{
     client_hello_info, client_hello_version, tls, tls_alpn, tls_alpn_any, tls_sni, tls_sni_any,
     tls_versions, ClientHelloInfo, Tls, TlsVersion, TLS_MAX_CLIENT_HELLO_BYTES,

@@ -36,7 +36,7 @@ pub(crate) fn assert_decides(matcher: &dyn Matcher, seen: &[u8], want: Verdict) 
 
 /// A client's first bytes for each built-in matcher's protocol, named as
 /// in [`builtin_matchers`]: real captures where the crate has them.
-pub(crate) const OPENINGS: [(&str, &[u8]); 11] = [
+pub(crate) const OPENINGS: [(&str, &[u8]); 12] = [
     (
         "tls",
         &[
@@ -65,12 +65,14 @@ pub(crate) const OPENINGS: [(&str, &[u8]); 11] = [
         include_bytes!("openvpn/openvpn-2.6.14-plain.bin"),
     ),
     ("rdp", include_bytes!("rdp/xfreerdp-2.11.7-nla.bin")),
+    ("tinc", b"0 connmux_test 17\n"),
 ];
 
 /// The built-in matchers of the protocols in [`OPENINGS`], by name.
 pub(crate) fn builtin_matchers() -> Vec<(&'static str, Box<dyn Matcher>)> {
     use crate::matchers::{
-        http1_fast, http2_preface, mqtt, openvpn, postgres, rdp, redis, socks4, socks5, ssh, tls,
+        http1_fast, http2_preface, mqtt, openvpn, postgres, rdp, redis, socks4, socks5, ssh, tinc,
+        tls,
     };
     vec![
         ("tls", Box::new(tls())),
@@ -84,6 +86,7 @@ pub(crate) fn builtin_matchers() -> Vec<(&'static str, Box<dyn Matcher>)> {
         ("redis", Box::new(redis())),
         ("openvpn", Box::new(openvpn())),
         ("rdp", Box::new(rdp())),
+        ("tinc", Box::new(tinc())),
     ]
 }
 
