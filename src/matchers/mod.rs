@@ -20,10 +20,12 @@
 //! | OpenVPN | [`openvpn`] (TCP, TLS mode: plain, tls-auth, tls-crypt, tls-crypt-v2) | [`openvpn_reset`]: opcode, session id, form |
 //! | RDP | [`rdp`] (X.224 Connection Request) | [`rdp_request`]: cookie user name, routing token, requested protocols |
 //! | tinc | [`tinc`] (1.0, 1.1, `tinc join`) | [`tinc_id`]: node name, protocol minor version |
+//! | adb | [`adb`] (a host's CONNECT) | [`adb_connect`]: version, max data, system identity |
 //!
 //! The PROXY protocol is not a matcher but a layer before them: see
 //! [`MuxBuilder::proxy_protocol`](crate::MuxBuilder::proxy_protocol).
 
+mod adb;
 mod address;
 mod any;
 mod http1;
@@ -42,6 +44,7 @@ mod testing;
 mod tinc;
 mod tls;
 
+pub use adb::{adb, adb_connect, Adb, AdbConnect};
 pub use address::{from, to, to_port, ClientIn, DestinationIn, DestinationPort};
 pub use any::{any, Any};
 pub use http1::{

@@ -36,7 +36,7 @@ pub(crate) fn assert_decides(matcher: &dyn Matcher, seen: &[u8], want: Verdict) 
 
 /// A client's first bytes for each built-in matcher's protocol, named as
 /// in [`builtin_matchers`]: real captures where the crate has them.
-pub(crate) const OPENINGS: [(&str, &[u8]); 12] = [
+pub(crate) const OPENINGS: [(&str, &[u8]); 13] = [
     (
         "tls",
         &[
@@ -66,13 +66,14 @@ pub(crate) const OPENINGS: [(&str, &[u8]); 12] = [
     ),
     ("rdp", include_bytes!("rdp/xfreerdp-2.11.7-nla.bin")),
     ("tinc", b"0 connmux_test 17\n"),
+    ("adb", include_bytes!("adb/adb-1.0.41.bin")),
 ];
 
 /// The built-in matchers of the protocols in [`OPENINGS`], by name.
 pub(crate) fn builtin_matchers() -> Vec<(&'static str, Box<dyn Matcher>)> {
     use crate::matchers::{
-        http1_fast, http2_preface, mqtt, openvpn, postgres, rdp, redis, socks4, socks5, ssh, tinc,
-        tls,
+        adb, http1_fast, http2_preface, mqtt, openvpn, postgres, rdp, redis, socks4, socks5, ssh,
+        tinc, tls,
     };
     vec![
         ("tls", Box::new(tls())),
@@ -87,6 +88,7 @@ pub(crate) fn builtin_matchers() -> Vec<(&'static str, Box<dyn Matcher>)> {
         ("openvpn", Box::new(openvpn())),
         ("rdp", Box::new(rdp())),
         ("tinc", Box::new(tinc())),
+        ("adb", Box::new(adb())),
     ]
 }
 
