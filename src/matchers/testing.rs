@@ -92,6 +92,15 @@ pub(crate) fn builtin_matchers() -> Vec<(&'static str, Box<dyn Matcher>)> {
     ]
 }
 
+/// The built-in matchers of [`builtin_matchers`] as a route table, in
+/// that order.
+pub(crate) fn builtin_routes() -> Vec<Box<dyn Matcher>> {
+    builtin_matchers()
+        .into_iter()
+        .map(|(_, matcher)| matcher)
+        .collect()
+}
+
 /// Asserts that the built-in matcher `name` and the others keep apart: it
 /// says `NoMatch` on every other protocol's opening within its first
 /// `within` bytes, and no other built-in matcher takes any of `captures`

@@ -14,7 +14,7 @@
 
 use super::*;
 use crate::internal::{check_monotone, check_settles, decide_chunked, decide_whole};
-use crate::matchers::testing::{assert_apart, assert_decides, near_miss};
+use crate::matchers::testing::{assert_apart, assert_decides, builtin_routes, near_miss};
 use proptest::prelude::*;
 use Verdict::{Match, NeedMore, NoMatch};
 
@@ -388,7 +388,7 @@ proptest! {
         data in prop_oneof![near_miss(any_reset()), reset_opening()],
         chunk_sizes in prop::collection::vec(any::<u8>(), 1..8),
     ) {
-        let routes: Vec<Box<dyn Matcher>> = vec![Box::new(openvpn())];
+        let routes = builtin_routes();
         prop_assert_eq!(decide_whole(&routes, &data), decide_chunked(&routes, &data, &chunk_sizes));
     }
 

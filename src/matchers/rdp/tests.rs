@@ -13,7 +13,7 @@
 
 use super::*;
 use crate::internal::{check_monotone, check_settles, decide_chunked, decide_whole};
-use crate::matchers::testing::{assert_apart, assert_decides, near_miss};
+use crate::matchers::testing::{assert_apart, assert_decides, builtin_routes, near_miss};
 use proptest::prelude::*;
 use Verdict::{Match, NeedMore, NoMatch};
 
@@ -371,7 +371,7 @@ proptest! {
         data in near_miss(connection_request()),
         chunk_sizes in prop::collection::vec(any::<u8>(), 1..8),
     ) {
-        let routes: Vec<Box<dyn Matcher>> = vec![Box::new(rdp())];
+        let routes = builtin_routes();
         prop_assert_eq!(decide_whole(&routes, &data), decide_chunked(&routes, &data, &chunk_sizes));
     }
 
