@@ -37,9 +37,21 @@
 //! and message packet id, the high three bytes of the replay packet id and,
 //! for tls-crypt-v2, the wrapped key's length at the end of the packet,
 //! which must be what the packet length leaves for it. HMACs, tags, times
-//! and ciphertext are random to an observer and are not checked: a
-//! tls-crypt packet is pinned down by 14 bytes, its length, opcode, and
-//! replay packet id, and the rest cannot be told from noise.
+//! and ciphertext are random to an observer and are not checked, and
+//! neither is the net time (a client without a clock sends 1970): a
+//! tls-crypt reset is told by its first 14 bytes alone, its length, opcode
+//! byte and the replay packet id's high bytes, and the rest cannot be told
+//! from noise.
+//!
+//! That leaves one known look-alike: DNS over TCP (RFC 7766), also a
+//! 2-byte length and a binary message. A 54-byte query whose ID starts
+//! with 0x38 and which carries no EDNS record (NSCOUNT and ARCOUNT zero)
+//! reads as a tls-crypt reset, about one such query in 256; route DNS
+//! before OpenVPN where both share a port. And a SOCKS4 request to a port
+//! from 20480 to 20735 (0x50xx) with a 3-byte user id starts like a
+//! tls-crypt-v2 reset: the matcher waits for bytes the SOCKS client never
+//! sends, so the request is routed only when the sniff ends; route
+//! [`socks4`](crate::matchers::socks4) before OpenVPN to avoid the wait.
 //!
 //! sslh's TCP probe (`is_openvpn_protocol` in its `probe.c`) takes any
 //! first read whose 2-byte prefix equals the number of bytes after it: any

@@ -294,6 +294,42 @@ fn openvpn_2_6_captures() {
     assert_eq!(TLS_CRYPT_V2[11..15], [0x0f, 0, 0, 1]);
 }
 
+/// The look-alike the module documentation names: a 54-byte DNS query
+/// over TCP with an ID of 0x38xx and no EDNS record.
+#[test]
+fn dns_over_tcp_look_alike() {
+    let query = |id: u16, additional: u16| {
+        let mut message = id.to_be_bytes().to_vec();
+        message.extend([0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00]);
+        message.extend(additional.to_be_bytes());
+        message.extend(b"\x20connmux-look-alike-zz-zz-zz-zz-z\x03net\x00\x00\x01\x00\x01");
+        [(message.len() as u16).to_be_bytes().as_slice(), &message].concat()
+    };
+    assert_eq!(query(0x38c1, 0).len(), 56);
+    assert_eq!(openvpn().verdict(&query(0x38c1, 0)), Match);
+    assert_eq!(
+        openvpn_reset(&query(0x38c1, 0)).unwrap().form,
+        OpenVpnForm::TlsCrypt
+    );
+    assert_eq!(openvpn().verdict(&query(0x38c1, 1)[..14]), NeedMore);
+    assert_eq!(openvpn().verdict(&query(0x38c1, 1)), NoMatch);
+    assert_eq!(openvpn().verdict(&query(0x1234, 0)[..3]), NoMatch);
+}
+
+/// The SOCKS4 request the module documentation names keeps the matcher
+/// waiting; other ports do not.
+#[test]
+fn socks4_look_alike_waits() {
+    let request = b"\x04\x01\x50\x00\x7f\x00\x00\x01abc\x00";
+    assert_eq!(openvpn().verdict(request), NeedMore);
+    assert!(!openvpn().matches_at_end(request));
+    assert_eq!(openvpn().verdict(b"\x04\x01\x00\x50"), NoMatch);
+    assert_eq!(
+        openvpn().verdict(b"\x04\x01\x50\x00\x7f\x00\x00\x01abcd"),
+        NoMatch
+    );
+}
+
 /// Every other built-in protocol's opening is ruled out within 3 bytes, and
 /// no other built-in matcher takes a capture.
 #[test]
