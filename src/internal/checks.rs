@@ -115,7 +115,7 @@ pub fn check_monotone(index: usize, matcher: &dyn Matcher, data: &[u8]) {
 /// Asserts that an extraction function is prefix-monotone on `data`: once
 /// `extract` gives a value that `is_final` calls final on some prefix, it
 /// gives that same value on every longer prefix.
-pub(super) fn check_settles<T: PartialEq + Debug>(
+pub(crate) fn check_settles<T: PartialEq + Debug>(
     what: &str,
     data: &[u8],
     extract: impl Fn(&[u8]) -> T,

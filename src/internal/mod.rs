@@ -33,6 +33,8 @@ mod proxy;
 mod route_decision;
 mod tls;
 
+#[cfg(test)]
+pub(crate) use checks::check_settles;
 pub use checks::{check_monotone, check_route_table, decide_chunked, decide_whole};
 pub use hpack::hpack;
 pub use http1::http1;

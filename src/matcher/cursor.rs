@@ -127,6 +127,16 @@ impl<'a> Cursor<'a> {
         &self.bytes[self.position..]
     }
 
+    /// Reads `expected` byte by byte, refusing at the first byte that
+    /// differs, so that a wrong byte is `Stop::Invalid` as soon as it
+    /// arrives rather than once the whole run has.
+    pub(crate) fn expect(&mut self, expected: &[u8]) -> Result<(), Stop> {
+        for &byte in expected {
+            require(self.u8()? == byte)?;
+        }
+        Ok(())
+    }
+
     /// Reads the next `N` bytes as an array.
     pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], Stop> {
         let mut array = [0; N];
@@ -217,6 +227,16 @@ mod tests {
         assert_eq!(c.take_while(|_| true), b"t");
         assert_eq!(c.remaining(), 0);
         assert_eq!(c.take_while(|_| true), b"");
+    }
+
+    #[test]
+    fn expect_refuses_at_the_first_wrong_byte() {
+        assert_eq!(Cursor::new(b"CN").expect(b"CNXN"), Err(Stop::Short));
+        assert_eq!(Cursor::new(b"CX").expect(b"CNXN"), Err(Stop::Invalid));
+        let mut c = Cursor::new(b"CNXN!");
+        assert_eq!(c.expect(b"CNXN"), Ok(()));
+        assert_eq!(c.expect(b""), Ok(()));
+        assert_eq!(c.rest(), b"!");
     }
 
     #[test]

@@ -17,27 +17,36 @@
 //! | Redis | [`redis`] (RESP and inline) | [`redis_command`] |
 //! | PostgreSQL | [`postgres`] (startup, SSLRequest, GSSENCRequest, CancelRequest) | [`postgres_request`] |
 //! | MQTT | [`mqtt`] (3.1, 3.1.1, 5) | [`mqtt_version`], [`mqtt_client_id`] |
+//! | OpenVPN | [`openvpn`] (TCP, TLS mode: plain, tls-auth, tls-crypt, tls-crypt-v2) | [`openvpn_reset`]: opcode, session id, form |
+//! | RDP | [`rdp`] (X.224 Connection Request) | [`rdp_request`]: cookie user name, routing token, requested protocols |
+//! | tinc | [`tinc`] (1.0, 1.1, `tinc join`) | [`tinc_id`]: node name, protocol minor version |
+//! | adb | [`adb`] (a host's CONNECT) | [`adb_connect`]: version, max data, system identity |
 //! | any other opening | [`pattern`]: bytes, `?`, classes, bounded repetition, alternatives | |
 //!
 //! The PROXY protocol is not a matcher but a layer before them: see
 //! [`MuxBuilder::proxy_protocol`](crate::MuxBuilder::proxy_protocol).
 
+mod adb;
 mod address;
 mod any;
 mod http1;
 pub(crate) mod http2;
 mod mqtt;
+mod openvpn;
 mod pattern;
 mod postgres;
 pub(crate) mod prefix;
+mod rdp;
 mod redis;
 mod silence;
 mod socks;
 mod ssh;
 #[cfg(test)]
 mod testing;
+mod tinc;
 mod tls;
 
+pub use adb::{adb, adb_connect, Adb, AdbConnect};
 pub use address::{from, to, to_port, ClientIn, DestinationIn, DestinationPort};
 pub use any::{any, Any};
 pub use http1::{
@@ -51,12 +60,16 @@ pub use http2::{
     Http2Preface, Http2Request, DEFAULT_MAX_HEADER_LIST_SIZE, HTTP2_HEADERS_LIMIT, HTTP2_PREFACE,
 };
 pub use mqtt::{mqtt, mqtt_client_id, mqtt_version, Mqtt};
+pub use openvpn::{
+    openvpn, openvpn_reset, OpenVpn, OpenVpnForm, OpenVpnReset, OPENVPN_MAX_RESET_BYTES,
+};
 pub use pattern::{
     pattern, Pattern, PatternError, PatternErrorKind, PATTERN_MAX_NESTING, PATTERN_MAX_REPEAT,
     PATTERN_MAX_STATES,
 };
 pub use postgres::{postgres, postgres_request, Postgres, PostgresRequest};
 pub use prefix::{prefixes, PrefixSet};
+pub use rdp::{rdp, rdp_request, Rdp, RdpProtocols, RdpRequest, RDP_MAX_CONNECTION_REQUEST_BYTES};
 pub use redis::{redis, redis_command, Redis, REDIS_COMMANDS};
 pub use silence::{silence, Silence};
 pub use socks::{
@@ -64,6 +77,7 @@ pub use socks::{
     SOCKS4_MAX_DOMAIN, SOCKS4_MAX_USER_ID,
 };
 pub use ssh::{ssh, ssh_identification, Ssh, SshIdentification};
+pub use tinc::{tinc, tinc_id, Tinc, TincId};
 pub use tls::{
     client_hello_info, client_hello_version, tls, tls_alpn, tls_alpn_any, tls_sni, tls_sni_any,
     tls_versions, ClientHelloInfo, Tls, TlsVersion, TLS_MAX_CLIENT_HELLO_BYTES,
