@@ -12,7 +12,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use connmux::matchers::{
-    grpc, http1_fast, http2_preface, mqtt, postgres, redis, socks4, socks5, ssh, tls, websocket,
+    adb, grpc, http1_fast, http2_preface, mqtt, openvpn, postgres, rdp, redis, socks4, socks5, ssh,
+    tinc, tls, websocket,
 };
 use connmux::{parse_proxy_header, Matcher, ProxyParse, Verdict};
 
@@ -31,6 +32,10 @@ fn matchers() -> Vec<(&'static str, Box<dyn Matcher>)> {
         ("redis", Box::new(redis())),
         ("postgres", Box::new(postgres())),
         ("mqtt", Box::new(mqtt())),
+        ("openvpn", Box::new(openvpn())),
+        ("rdp", Box::new(rdp())),
+        ("tinc", Box::new(tinc())),
+        ("adb", Box::new(adb())),
     ]
 }
 

@@ -33,6 +33,11 @@ pub(crate) const SPEC_HELP: &str = "  http1            HTTP/1.x request (by its 
   redis            Redis command (RESP, or an inline command Redis would run)
   postgres         PostgreSQL startup, SSLRequest, GSSENCRequest or cancel
   mqtt             MQTT CONNECT (3.1, 3.1.1, 5)
+  openvpn          OpenVPN over TCP (a client's hard reset: plain, tls-auth,
+                   tls-crypt, tls-crypt-v2)
+  rdp              RDP (the X.224 Connection Request)
+  tinc             tinc daemon (its ID line)
+  adb              adb host (its CNXN message)
   silence          a client that sends nothing at first (server-first
                    protocols: SMTP, FTP, MySQL, ...)
   any              anything (the catch-all; give it last)
@@ -72,6 +77,10 @@ pub(crate) enum RouteSpec {
     Redis,
     Postgres,
     Mqtt,
+    OpenVpn,
+    Rdp,
+    Tinc,
+    Adb,
     Silence,
     Any,
     /// A byte pattern (its text, checked when parsed).
@@ -105,6 +114,10 @@ impl RouteSpec {
             RouteSpec::Redis => Box::new(matchers::redis()),
             RouteSpec::Postgres => Box::new(matchers::postgres()),
             RouteSpec::Mqtt => Box::new(matchers::mqtt()),
+            RouteSpec::OpenVpn => Box::new(matchers::openvpn()),
+            RouteSpec::Rdp => Box::new(matchers::rdp()),
+            RouteSpec::Tinc => Box::new(matchers::tinc()),
+            RouteSpec::Adb => Box::new(matchers::adb()),
             RouteSpec::Silence => Box::new(matchers::silence(silence)),
             RouteSpec::Any => Box::new(matchers::any()),
             RouteSpec::Pattern(text) => {
@@ -175,6 +188,10 @@ fn parse_one(text: &str) -> Result<RouteSpec, String> {
         "redis" => RouteSpec::Redis,
         "postgres" => RouteSpec::Postgres,
         "mqtt" => RouteSpec::Mqtt,
+        "openvpn" => RouteSpec::OpenVpn,
+        "rdp" => RouteSpec::Rdp,
+        "tinc" => RouteSpec::Tinc,
+        "adb" => RouteSpec::Adb,
         "silence" => RouteSpec::Silence,
         "any" => RouteSpec::Any,
         "tls-sni" | "tls-alpn" | "from" | "to" | "pattern" => {
@@ -231,6 +248,10 @@ impl fmt::Display for RouteSpec {
             RouteSpec::Redis => ("redis", None),
             RouteSpec::Postgres => ("postgres", None),
             RouteSpec::Mqtt => ("mqtt", None),
+            RouteSpec::OpenVpn => ("openvpn", None),
+            RouteSpec::Rdp => ("rdp", None),
+            RouteSpec::Tinc => ("tinc", None),
+            RouteSpec::Adb => ("adb", None),
             RouteSpec::Silence => ("silence", None),
             RouteSpec::Any => ("any", None),
             RouteSpec::Pattern(text) => {

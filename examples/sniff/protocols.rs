@@ -12,7 +12,9 @@
 
 use std::time::Duration;
 
-use connmux::matchers::{self, Http2HeadersError, PostgresRequest, Socks4Command, TlsVersion};
+use connmux::matchers::{
+    self, Http2HeadersError, OpenVpnForm, PostgresRequest, Socks4Command, TlsVersion,
+};
 use connmux::{
     parse_proxy_header, Addresses, Matcher, ProxyAddr, ProxyCommand, ProxyHeader, ProxyParse,
     Verdict, PROXY_V2_MAX_HEADER_BYTES,
@@ -61,6 +63,10 @@ pub(crate) fn default_specs() -> Vec<RouteSpec> {
         RouteSpec::Redis,
         RouteSpec::Postgres,
         RouteSpec::Mqtt,
+        RouteSpec::OpenVpn,
+        RouteSpec::Rdp,
+        RouteSpec::Tinc,
+        RouteSpec::Adb,
     ]
 }
 
@@ -90,6 +96,10 @@ fn describer(spec: &RouteSpec) -> fn(&[u8], &mut Line) {
         RouteSpec::Redis => describe_redis,
         RouteSpec::Postgres => describe_postgres,
         RouteSpec::Mqtt => describe_mqtt,
+        RouteSpec::OpenVpn => describe_openvpn,
+        RouteSpec::Rdp => describe_rdp,
+        RouteSpec::Tinc => describe_tinc,
+        RouteSpec::Adb => describe_adb,
         // A combination is described by its protocol, if it names one.
         RouteSpec::All(specs) => specs
             .iter()
@@ -301,6 +311,65 @@ fn describe_postgres(seen: &[u8], line: &mut Line) {
 
 /// MQTT: the protocol level (3 = 3.1, 4 = 3.1.1, 5 = 5.0) and the client
 /// identifier, once it is there (the matcher decides within 15 bytes).
+/// OpenVPN: the hard reset's opcode, session ID (hex) and form.
+fn describe_openvpn(seen: &[u8], line: &mut Line) {
+    let Some(reset) = matchers::openvpn_reset(seen) else {
+        return;
+    };
+    let opcode = match reset.opcode {
+        10 => "P_CONTROL_HARD_RESET_CLIENT_V3",
+        _ => "P_CONTROL_HARD_RESET_CLIENT_V2",
+    };
+    line.fact("opcode", opcode);
+    line.fact("session_id", format!("{:016x}", reset.session_id));
+    let form = match reset.form {
+        OpenVpnForm::Plain => "plain",
+        OpenVpnForm::TlsAuth { .. } => "tls-auth",
+        OpenVpnForm::TlsCrypt => "tls-crypt",
+        _ => "tls-crypt-v2",
+    };
+    line.fact("form", form);
+}
+
+/// RDP: the cookie's user name and the requested protocols (the
+/// RDP_NEG_REQ bitmask, in hex).
+fn describe_rdp(seen: &[u8], line: &mut Line) {
+    let Some(request) = matchers::rdp_request(seen) else {
+        return;
+    };
+    line.fact_if("cookie", request.cookie);
+    line.fact_if(
+        "requested_protocols",
+        request
+            .requested_protocols
+            .map(|protocols| format!("0x{:x}", protocols.bits())),
+    );
+}
+
+/// tinc: the node name and the protocol version (17, or 17.MINOR).
+fn describe_tinc(seen: &[u8], line: &mut Line) {
+    let Some(id) = matchers::tinc_id(seen) else {
+        return;
+    };
+    line.fact("name", id.name);
+    line.fact(
+        "version",
+        id.minor
+            .map_or("17".to_owned(), |minor| format!("17.{minor}")),
+    );
+}
+
+/// adb: the protocol version (hex), the largest message the host takes,
+/// and its system identity.
+fn describe_adb(seen: &[u8], line: &mut Line) {
+    let Some(connect) = matchers::adb_connect(seen) else {
+        return;
+    };
+    line.fact("version", format!("0x{:08x}", connect.version));
+    line.fact("max_data", connect.max_data.to_string());
+    line.fact("system_identity", connect.system_identity);
+}
+
 fn describe_mqtt(seen: &[u8], line: &mut Line) {
     line.fact_if(
         "level",
