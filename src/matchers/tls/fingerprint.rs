@@ -147,6 +147,26 @@ impl ClientHelloFingerprint {
         self.extensions.contains(&EXTENSION_SERVER_NAME)
     }
 
+    /// A fingerprint with these versions and every list empty, for a
+    /// walk to fill.
+    pub(super) fn empty(
+        record_version: TlsVersion,
+        legacy_version: TlsVersion,
+    ) -> ClientHelloFingerprint {
+        ClientHelloFingerprint {
+            record_version,
+            legacy_version,
+            cipher_suites: Vec::new(),
+            extensions: Vec::new(),
+            supported_groups: Vec::new(),
+            ec_point_formats: Vec::new(),
+            signature_algorithms: Vec::new(),
+            key_share_groups: Vec::new(),
+            supported_versions: Vec::new(),
+            alpn: Vec::new(),
+        }
+    }
+
     fn record(&mut self, part: HelloPart<'_>) {
         match part {
             HelloPart::LegacyVersion(code) => self.legacy_version = TlsVersion::from_wire(code),
@@ -174,18 +194,10 @@ fn complete_fingerprint(seen: &[u8]) -> Result<ClientHelloFingerprint, Stop> {
     })?;
     let mut record_header = Cursor::new(seen);
     record_header.skip(1)?;
-    let mut fingerprint = ClientHelloFingerprint {
-        record_version: TlsVersion::from_wire(record_header.u16()?),
-        legacy_version: TlsVersion::from_wire(0),
-        cipher_suites: Vec::new(),
-        extensions: Vec::new(),
-        supported_groups: Vec::new(),
-        ec_point_formats: Vec::new(),
-        signature_algorithms: Vec::new(),
-        key_share_groups: Vec::new(),
-        supported_versions: Vec::new(),
-        alpn: Vec::new(),
-    };
+    let mut fingerprint = ClientHelloFingerprint::empty(
+        TlsVersion::from_wire(record_header.u16()?),
+        TlsVersion::from_wire(0),
+    );
     let ControlFlow::Continue(()) = walk_client_hello(seen, Depth::Fingerprint, |part| {
         fingerprint.record(part);
         ControlFlow::<Infallible>::Continue(())
@@ -227,5 +239,7 @@ impl FingerprintSet {
     }
 }
 
+#[cfg(test)]
+mod clients;
 #[cfg(test)]
 mod tests;

@@ -153,24 +153,9 @@ mod tests {
     use super::*;
     use crate::matchers::tls::TlsVersion;
 
-    fn fingerprint(legacy: u16) -> ClientHelloFingerprint {
-        ClientHelloFingerprint {
-            record_version: TlsVersion::TLS1_0,
-            legacy_version: TlsVersion::from_wire(legacy),
-            cipher_suites: Vec::new(),
-            extensions: Vec::new(),
-            supported_groups: Vec::new(),
-            ec_point_formats: Vec::new(),
-            signature_algorithms: Vec::new(),
-            key_share_groups: Vec::new(),
-            supported_versions: Vec::new(),
-            alpn: Vec::new(),
-        }
-    }
-
     #[test]
     fn lists_are_decimal_without_grease_and_empty_when_absent() {
-        let mut hello = fingerprint(0x0303);
+        let mut hello = ClientHelloFingerprint::empty(TlsVersion::TLS1_0, TlsVersion::TLS1_2);
         assert_eq!(hello.ja3_string(), "771,,,,");
         hello.cipher_suites = vec![0x1a1a, 0x1301, 0xc02b, 0x00ff];
         hello.extensions = vec![0xfafa, 0x0000, 0xff01, 0x4a4a];

@@ -8,16 +8,8 @@ use crate::matchers::tls::TlsVersion;
 /// else, to change one field at a time.
 fn bare() -> ClientHelloFingerprint {
     ClientHelloFingerprint {
-        record_version: TlsVersion::TLS1_0,
-        legacy_version: TlsVersion::TLS1_2,
         cipher_suites: vec![0x1301],
-        extensions: Vec::new(),
-        supported_groups: Vec::new(),
-        ec_point_formats: Vec::new(),
-        signature_algorithms: Vec::new(),
-        key_share_groups: Vec::new(),
-        supported_versions: Vec::new(),
-        alpn: Vec::new(),
+        ..ClientHelloFingerprint::empty(TlsVersion::TLS1_0, TlsVersion::TLS1_2)
     }
 }
 
