@@ -1,6 +1,8 @@
 //! TLS ClientHello detection, with filters on the offered versions, the
 //! server name (SNI) and the application protocols (ALPN), and the
-//! extraction of those three for logging ([`client_hello_info`]).
+//! extraction of those three for logging ([`client_hello_info`]); the
+//! client's fingerprint, JA3 and JA4 ([`client_hello_fingerprint`],
+//! [`tls_ja3`], [`tls_ja4`]), comes from the files under `tls/`.
 //!
 //! Wire format read here (RFC 8446 sections 4.1.2, 4.2 and 5.1; RFC 5246
 //! for TLS 1.2 and earlier; RFC 6066 section 3; RFC 7301 section 3.1), where
@@ -26,7 +28,9 @@
 //! walk over the ClientHello reports the legacy version and the three
 //! extensions, in wire order, to whoever asks (the [`Tls`] matcher,
 //! [`client_hello_version`], [`client_hello_info`]), so they share one
-//! parser and agree on what is valid.
+//! parser and agree on what is valid. A fingerprint walk (`Depth`) also
+//! reports each cipher suite and extension type and reads four more
+//! extensions (`tls/fingerprint.rs`); routing does not pay for it.
 //!
 //! Routes use [`Tls`] to send TLS connections, by version, server name or
 //! application protocol, to the handler that terminates or forwards them;
