@@ -1,11 +1,13 @@
 //! The `tls_client_hello` target: the TLS matchers against each other and
-//! against [`client_hello_info`], also with the handshake message
-//! re-split into other records (RFC 8446 section 5.1).
+//! against [`client_hello_info`] and [`client_hello_fingerprint`], also
+//! with the handshake message re-split into other records (RFC 8446
+//! section 5.1).
 
 use crate::matcher::{Matcher, Verdict};
 use crate::matchers::{
-    client_hello_info, client_hello_version, tls, tls_alpn, tls_alpn_any, tls_sni, tls_versions,
-    ClientHelloInfo, TlsVersion, TLS_MAX_CLIENT_HELLO_BYTES,
+    client_hello_fingerprint, client_hello_info, client_hello_version, tls, tls_alpn, tls_alpn_any,
+    tls_ja3, tls_ja4, tls_sni, tls_versions, ClientHelloFingerprint, ClientHelloInfo, TlsVersion,
+    TLS_MAX_CLIENT_HELLO_BYTES,
 };
 
 use super::checks::{check_route_table, check_settles, is_exact_text, verdicts};
@@ -27,6 +29,9 @@ fn tls_routes() -> Vec<Box<dyn Matcher>> {
                 .alpn("h2")
                 .versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3),
         ),
+        // OpenSSL 3.0's `s_client`, as in tests/fixtures.
+        Box::new(tls_ja4(["t13d3111h2_e8f1e7e78f70_1f22a2ca17c4"])),
+        Box::new(tls_ja3(["5a1edc7f170af1014fc65c994878e63c"])),
     ]
 }
 
@@ -38,7 +43,10 @@ fn tls_routes() -> Vec<Box<dyn Matcher>> {
 /// the version, server name and ALPN protocols the info reports are the
 /// ones the filters match (and only those), and re-splitting the
 /// handshake message into other records (sizes taken from the input, and
-/// one byte per record) changes neither the info nor any verdict.
+/// one byte per record) changes neither the info nor any verdict. A
+/// fingerprint, once there, never changes, is had only by what `tls()`
+/// matches, agrees with the info, names the ClientHello to the
+/// fingerprint matchers, and survives the re-splitting too.
 pub fn tls_client_hello(data: &[u8]) {
     let routes = tls_routes();
     check_route_table(&routes, data);
@@ -48,7 +56,17 @@ pub fn tls_client_hello(data: &[u8]) {
         client_hello_info,
         Option::is_some,
     );
+    check_settles(
+        "client_hello_fingerprint",
+        data,
+        client_hello_fingerprint,
+        Option::is_some,
+    );
     let info = client_hello_info(data);
+    let fingerprint = client_hello_fingerprint(data);
+    if let Some(fingerprint) = &fingerprint {
+        check_fingerprint(data, fingerprint, info.as_ref());
+    }
     assert_eq!(
         client_hello_version(data),
         info.as_ref().map(|info| info.version)
@@ -80,6 +98,11 @@ pub fn tls_client_hello(data: &[u8]) {
             assert_eq!(
                 client_hello_info(&records).as_ref(),
                 Some(&info),
+                "re-split records"
+            );
+            assert_eq!(
+                client_hello_fingerprint(&records),
+                fingerprint,
                 "re-split records"
             );
             assert_eq!(verdicts(&routes, &records), expected, "re-split records");
@@ -145,6 +168,27 @@ fn check_client_hello_info(data: &[u8], info: &ClientHelloInfo) {
             "tls_alpn({protocol:?}) on {:?}",
             info.alpn
         );
+    }
+}
+
+/// Checks the fingerprint of the complete ClientHello in `data` against the
+/// matchers and against its info, if it has one.
+fn check_fingerprint(
+    data: &[u8],
+    fingerprint: &ClientHelloFingerprint,
+    info: Option<&ClientHelloInfo>,
+) {
+    assert_eq!(tls().verdict(data), Verdict::Match);
+    assert_eq!(tls_ja4([fingerprint.ja4()]).verdict(data), Verdict::Match);
+    assert_eq!(tls_ja3([fingerprint.ja3()]).verdict(data), Verdict::Match);
+    if let Some(info) = info {
+        let alpn: Vec<String> = fingerprint
+            .alpn
+            .iter()
+            .map(|name| String::from_utf8_lossy(name).into_owned())
+            .collect();
+        assert_eq!(alpn, info.alpn);
+        assert!(info.sni.is_none() || fingerprint.has_server_name());
     }
 }
 

@@ -79,6 +79,9 @@ pub use socks::{
 pub use ssh::{ssh, ssh_identification, Ssh, SshIdentification};
 pub use tinc::{tinc, tinc_id, Tinc, TincId};
 pub use tls::{
+    client_hello_fingerprint, is_grease, tls_ja3, tls_ja4, ClientHelloFingerprint, TlsJa3, TlsJa4,
+};
+pub use tls::{
     client_hello_info, client_hello_version, tls, tls_alpn, tls_alpn_any, tls_sni, tls_sni_any,
     tls_versions, ClientHelloInfo, Tls, TlsVersion, TLS_MAX_CLIENT_HELLO_BYTES,
 };

@@ -1,6 +1,8 @@
 //! TLS ClientHello detection, with filters on the offered versions, the
 //! server name (SNI) and the application protocols (ALPN), and the
-//! extraction of those three for logging ([`client_hello_info`]).
+//! extraction of those three for logging ([`client_hello_info`]); the
+//! client's fingerprint, JA3 and JA4 ([`client_hello_fingerprint`],
+//! [`tls_ja3`], [`tls_ja4`]), comes from the files under `tls/`.
 //!
 //! Wire format read here (RFC 8446 sections 4.1.2, 4.2 and 5.1; RFC 5246
 //! for TLS 1.2 and earlier; RFC 6066 section 3; RFC 7301 section 3.1), where
@@ -26,12 +28,19 @@
 //! walk over the ClientHello reports the legacy version and the three
 //! extensions, in wire order, to whoever asks (the [`Tls`] matcher,
 //! [`client_hello_version`], [`client_hello_info`]), so they share one
-//! parser and agree on what is valid.
+//! parser and agree on what is valid. A fingerprint walk (`Depth`) also
+//! reports each cipher suite and extension type and reads four more
+//! extensions (`tls/fingerprint.rs`); routing does not pay for it.
 //!
 //! Routes use [`Tls`] to send TLS connections, by version, server name or
 //! application protocol, to the handler that terminates or forwards them;
 //! a handler reads the same facts with [`client_hello_info`] from the bytes
 //! the sniffer replays to it.
+
+mod digest;
+mod fingerprint;
+mod ja3;
+mod ja4;
 
 use std::fmt;
 use std::ops::{ControlFlow, RangeInclusive};
@@ -39,11 +48,19 @@ use std::ops::{ControlFlow, RangeInclusive};
 use crate::matcher::cursor::{require, Cursor, Stop};
 use crate::matcher::{Matcher, Verdict};
 
+pub use fingerprint::{client_hello_fingerprint, is_grease, ClientHelloFingerprint};
+pub use ja3::{tls_ja3, TlsJa3};
+pub use ja4::{tls_ja4, TlsJa4};
+
 const CONTENT_TYPE_HANDSHAKE: u8 = 22;
 const HANDSHAKE_CLIENT_HELLO: u8 = 1;
 const EXTENSION_SERVER_NAME: u16 = 0;
+const EXTENSION_SUPPORTED_GROUPS: u16 = 10;
+const EXTENSION_EC_POINT_FORMATS: u16 = 11;
+const EXTENSION_SIGNATURE_ALGORITHMS: u16 = 13;
 const EXTENSION_ALPN: u16 = 16;
 const EXTENSION_SUPPORTED_VERSIONS: u16 = 43;
+const EXTENSION_KEY_SHARE: u16 = 51;
 /// RFC 6066 section 3: the only name type defined.
 const NAME_TYPE_HOST_NAME: u8 = 0;
 /// RFC 8446 section 5.1: a plaintext fragment is at most 2^14 bytes.
@@ -506,10 +523,9 @@ impl Tls {
         };
         let mut offer = VersionOffer::default();
         let mut alpn_listed = false;
-        let flow = walk_client_hello(seen, |part| {
+        let flow = walk_client_hello(seen, Depth::Routing, |part| {
             offer.record(&part);
             match part {
-                HelloPart::LegacyVersion(_) => {}
                 HelloPart::SupportedVersions(offered) => {
                     if let Some(range) = &self.versions {
                         results.versions = Some(offered.intersects(range));
@@ -525,11 +541,12 @@ impl Tls {
                         alpn_listed |= protocols.iter().any(|protocol| **protocol == *name);
                     }
                 }
-                HelloPart::AlpnEnd => {
-                    if self.alpn_protocols.is_some() {
-                        results.alpn = Some(alpn_listed);
-                    }
+                HelloPart::AlpnEnd if self.alpn_protocols.is_some() => {
+                    results.alpn = Some(alpn_listed);
                 }
+                // The legacy version is the offer's; most others are on
+                // fingerprint walks only.
+                _ => {}
             }
             results.outcome()
         })?;
@@ -602,14 +619,14 @@ pub fn client_hello_info(seen: &[u8]) -> Option<ClientHelloInfo> {
     let mut offer = VersionOffer::default();
     let mut sni = None;
     let mut alpn = Vec::new();
-    let complete = walk_complete_client_hello(seen, |part| {
+    let complete = walk_complete_client_hello(seen, Depth::Routing, |part| {
         offer.record(&part);
         match part {
             HelloPart::ServerName(host_name) => {
                 sni = host_name.map(|name| String::from_utf8_lossy(name).into_owned());
             }
             HelloPart::AlpnProtocol(name) => alpn.push(String::from_utf8_lossy(name).into_owned()),
-            HelloPart::LegacyVersion(_) | HelloPart::SupportedVersions(_) | HelloPart::AlpnEnd => {}
+            _ => {}
         }
     });
     Some(ClientHelloInfo {
@@ -634,7 +651,7 @@ pub fn client_hello_info(seen: &[u8]) -> Option<ClientHelloInfo> {
 /// ```
 pub fn client_hello_version(seen: &[u8]) -> Option<TlsVersion> {
     let mut offer = VersionOffer::default();
-    let complete = walk_complete_client_hello(seen, |part| offer.record(&part));
+    let complete = walk_complete_client_hello(seen, Depth::Routing, |part| offer.record(&part));
     complete.then(|| offer.offered().highest())?
 }
 
@@ -770,7 +787,7 @@ impl VersionOffer {
         match part {
             HelloPart::LegacyVersion(code) => self.legacy_version = *code,
             HelloPart::SupportedVersions(offered) => self.supported_versions = Some(*offered),
-            HelloPart::ServerName(_) | HelloPart::AlpnProtocol(_) | HelloPart::AlpnEnd => {}
+            _ => {}
         }
     }
 
@@ -798,6 +815,34 @@ enum HelloPart<'a> {
     AlpnProtocol(&'a [u8]),
     /// The end of a complete, valid ALPN extension.
     AlpnEnd,
+    /// On a fingerprint walk, one cipher suite, in wire order.
+    CipherSuite(u16),
+    /// On a fingerprint walk, the type of the extension about to be read.
+    ExtensionType(u16),
+    /// On a fingerprint walk, one version of the supported_versions
+    /// extension, before the extension's [`SupportedVersions`](Self::SupportedVersions).
+    SupportedVersion(u16),
+    /// On a fingerprint walk, one group of the supported_groups extension.
+    SupportedGroup(u16),
+    /// On a fingerprint walk, one format of the ec_point_formats extension.
+    PointFormat(u8),
+    /// On a fingerprint walk, one scheme of the signature_algorithms
+    /// extension.
+    SignatureAlgorithm(u16),
+    /// On a fingerprint walk, the group of one key_share entry.
+    KeyShareGroup(u16),
+}
+
+/// How much of a ClientHello a walk reads and shows its visitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    /// The legacy version and the server_name, ALPN and supported_versions
+    /// extensions: what routing and [`client_hello_info`] read.
+    Routing,
+    /// Also each cipher suite and extension type, and the lists of the
+    /// extensions fingerprints read: supported_groups, ec_point_formats,
+    /// signature_algorithms and key_share, which must then be valid too.
+    Fingerprint,
 }
 
 /// Why a walk ended before the end of the ClientHello.
@@ -830,10 +875,11 @@ fn report<B>(flow: ControlFlow<B>) -> Result<(), WalkEnd<B>> {
 /// more is invalid.
 fn walk_client_hello<B>(
     seen: &[u8],
+    depth: Depth,
     mut visit: impl FnMut(HelloPart<'_>) -> ControlFlow<B>,
 ) -> Result<ControlFlow<B>, Stop> {
     let window = seen.get(..TLS_MAX_CLIENT_HELLO_BYTES).unwrap_or(seen);
-    match walk_fields(window, &mut visit) {
+    match walk_fields(window, depth, &mut visit) {
         Ok(()) => Ok(ControlFlow::Continue(())),
         Err(WalkEnd::Answered(answer)) => Ok(ControlFlow::Break(answer)),
         // Bytes past the window are never read, so no more can help.
@@ -846,8 +892,12 @@ fn walk_client_hello<B>(
 
 /// Walks the whole ClientHello at the start of `seen`, showing every part
 /// to `visit`; whether it was all there and valid.
-fn walk_complete_client_hello(seen: &[u8], mut visit: impl FnMut(HelloPart<'_>)) -> bool {
-    let flow = walk_client_hello(seen, |part| {
+fn walk_complete_client_hello(
+    seen: &[u8],
+    depth: Depth,
+    mut visit: impl FnMut(HelloPart<'_>),
+) -> bool {
+    let flow = walk_client_hello(seen, depth, |part| {
         visit(part);
         ControlFlow::<()>::Continue(())
     });
@@ -856,6 +906,7 @@ fn walk_complete_client_hello(seen: &[u8], mut visit: impl FnMut(HelloPart<'_>))
 
 fn walk_fields<B>(
     window: &[u8],
+    depth: Depth,
     visit: &mut impl FnMut(HelloPart<'_>) -> ControlFlow<B>,
 ) -> Result<(), WalkEnd<B>> {
     let mut hello = HandshakeReader::new(window);
@@ -870,9 +921,18 @@ fn walk_fields<B>(
     let session_id_length = hello.u8()?;
     require(session_id_length <= MAX_SESSION_ID_LENGTH)?;
     hello.skip(usize::from(session_id_length))?;
-    let cipher_suites_length = hello.u16()?;
+    let cipher_suites_length = usize::from(hello.u16()?);
     require(cipher_suites_length >= 2 && cipher_suites_length % 2 == 0)?;
-    hello.skip(usize::from(cipher_suites_length))?;
+    match depth {
+        Depth::Routing => hello.skip(cipher_suites_length)?,
+        Depth::Fingerprint => {
+            let after_cipher_suites = hello.enter(cipher_suites_length)?;
+            while hello.left() > 0 {
+                report(visit(HelloPart::CipherSuite(hello.u16()?)))?;
+            }
+            hello.leave(after_cipher_suites)?;
+        }
+    }
     let compression_methods_length = hello.u8()?;
     require(compression_methods_length >= 1)?;
     hello.skip(usize::from(compression_methods_length))?;
@@ -881,36 +941,65 @@ fn walk_fields<B>(
     }
     // The extensions are the last field: they fill the rest of the body.
     require(usize::from(hello.u16()?) == hello.left())?;
-    // RFC 8446 section 4.2: no extension type appears twice. Only the
-    // types read here are tracked.
-    let mut server_name_read = false;
-    let mut alpn_read = false;
-    let mut supported_versions_read = false;
+    let mut read = ExtensionsRead::default();
     while hello.left() > 0 {
         let extension_type = hello.u16()?;
         let extension_length = usize::from(hello.u16()?);
         let after_extension = hello.enter(extension_length)?;
+        let fingerprint = depth == Depth::Fingerprint;
+        if fingerprint {
+            report(visit(HelloPart::ExtensionType(extension_type)))?;
+        }
         match extension_type {
             EXTENSION_SERVER_NAME => {
-                read_first_time(&mut server_name_read)?;
+                read_first_time(&mut read.server_name)?;
                 let mut host_name = [0; MAX_HOST_NAME_LENGTH];
                 let host_name = read_server_name(&mut hello, &mut host_name)?;
                 report(visit(HelloPart::ServerName(host_name)))?;
             }
             EXTENSION_ALPN => {
-                read_first_time(&mut alpn_read)?;
+                read_first_time(&mut read.alpn)?;
                 read_alpn(&mut hello, visit)?;
             }
             EXTENSION_SUPPORTED_VERSIONS => {
-                read_first_time(&mut supported_versions_read)?;
-                let offered = read_supported_versions(&mut hello)?;
+                read_first_time(&mut read.supported_versions)?;
+                let offered = read_supported_versions(&mut hello, depth, visit)?;
                 report(visit(HelloPart::SupportedVersions(offered)))?;
+            }
+            EXTENSION_SUPPORTED_GROUPS if fingerprint => {
+                read_first_time(&mut read.supported_groups)?;
+                read_code_list(&mut hello, HelloPart::SupportedGroup, visit)?;
+            }
+            EXTENSION_EC_POINT_FORMATS if fingerprint => {
+                read_first_time(&mut read.ec_point_formats)?;
+                read_point_formats(&mut hello, visit)?;
+            }
+            EXTENSION_SIGNATURE_ALGORITHMS if fingerprint => {
+                read_first_time(&mut read.signature_algorithms)?;
+                read_code_list(&mut hello, HelloPart::SignatureAlgorithm, visit)?;
+            }
+            EXTENSION_KEY_SHARE if fingerprint => {
+                read_first_time(&mut read.key_share)?;
+                read_key_share(&mut hello, visit)?;
             }
             _ => hello.skip(extension_length)?,
         }
         hello.leave(after_extension)?;
     }
     Ok(())
+}
+
+/// The extensions a walk has read the body of. RFC 8446 section 4.2: no
+/// extension type appears twice; only the types read are tracked.
+#[derive(Default)]
+struct ExtensionsRead {
+    server_name: bool,
+    alpn: bool,
+    supported_versions: bool,
+    supported_groups: bool,
+    ec_point_formats: bool,
+    signature_algorithms: bool,
+    key_share: bool,
 }
 
 /// Fails the second time an extension type is read.
@@ -970,15 +1059,76 @@ fn read_alpn<B>(
 }
 
 /// Reads the body of a ClientHello's supported_versions extension (RFC 8446
-/// section 4.2.1).
-fn read_supported_versions(hello: &mut HandshakeReader<'_>) -> Result<OfferedVersions, Stop> {
+/// section 4.2.1), showing each version to `visit` on a fingerprint walk.
+fn read_supported_versions<B>(
+    hello: &mut HandshakeReader<'_>,
+    depth: Depth,
+    visit: &mut impl FnMut(HelloPart<'_>) -> ControlFlow<B>,
+) -> Result<OfferedVersions, WalkEnd<B>> {
     let list_length = usize::from(hello.u8()?);
     require(list_length >= 2 && list_length % 2 == 0 && list_length == hello.left())?;
     let mut offered = OfferedVersions::default();
     while hello.left() > 0 {
-        offered.offer(hello.u16()?);
+        let code = hello.u16()?;
+        offered.offer(code);
+        if depth == Depth::Fingerprint {
+            report(visit(HelloPart::SupportedVersion(code)))?;
+        }
     }
     Ok(offered)
+}
+
+/// Reads the body of a supported_groups or signature_algorithms extension
+/// (RFC 8446 sections 4.2.7 and 4.2.3; RFC 8422 section 5.1.1 for TLS
+/// 1.2), `<2..2^16-1>` of two-byte code points, showing each to `visit` as
+/// `part`.
+fn read_code_list<B>(
+    hello: &mut HandshakeReader<'_>,
+    part: fn(u16) -> HelloPart<'static>,
+    visit: &mut impl FnMut(HelloPart<'_>) -> ControlFlow<B>,
+) -> Result<(), WalkEnd<B>> {
+    let list_length = usize::from(hello.u16()?);
+    require(list_length >= 2 && list_length % 2 == 0 && list_length == hello.left())?;
+    while hello.left() > 0 {
+        report(visit(part(hello.u16()?)))?;
+    }
+    Ok(())
+}
+
+/// Reads the body of an ec_point_formats extension (RFC 8422 section
+/// 5.1.2): `ec_point_format_list<1..2^8-1>` of one-byte formats.
+fn read_point_formats<B>(
+    hello: &mut HandshakeReader<'_>,
+    visit: &mut impl FnMut(HelloPart<'_>) -> ControlFlow<B>,
+) -> Result<(), WalkEnd<B>> {
+    let list_length = usize::from(hello.u8()?);
+    require(list_length >= 1 && list_length == hello.left())?;
+    while hello.left() > 0 {
+        report(visit(HelloPart::PointFormat(hello.u8()?)))?;
+    }
+    Ok(())
+}
+
+/// Reads the body of a ClientHello's key_share extension (RFC 8446 section
+/// 4.2.8), showing the group of each share to `visit`:
+///
+/// ```text
+/// client_shares <0..2^16-1> of  group u16 | key_exchange <1..2^16-1>
+/// ```
+fn read_key_share<B>(
+    hello: &mut HandshakeReader<'_>,
+    visit: &mut impl FnMut(HelloPart<'_>) -> ControlFlow<B>,
+) -> Result<(), WalkEnd<B>> {
+    let list_length = usize::from(hello.u16()?);
+    require(list_length == hello.left())?;
+    while hello.left() > 0 {
+        let group = hello.u16()?;
+        let key_exchange_length = usize::from(hello.u16()?);
+        require(key_exchange_length >= 1)?;
+        hello.skip(key_exchange_length)?;
+        report(visit(HelloPart::KeyShareGroup(group)))?;
+    }
+    Ok(())
 }
 
 /// Reads handshake bytes out of consecutive TLS handshake records, checking

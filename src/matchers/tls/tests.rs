@@ -10,18 +10,19 @@ use Verdict::{Match, NeedMore, NoMatch};
 
 /// `openssl s_client -servername www.example.com -alpn h2,http/1.1`
 /// (OpenSSL 3.0), TLS 1.3.
-const OPENSSL_TLS13: &[u8] =
+pub(super) const OPENSSL_TLS13: &[u8] =
     include_bytes!("../../../tests/fixtures/manual/tls13-openssl-sni-alpn.bin");
 /// The same with `-tls1_2`: no supported_versions extension.
-const OPENSSL_TLS12: &[u8] =
+pub(super) const OPENSSL_TLS12: &[u8] =
     include_bytes!("../../../tests/fixtures/manual/tls12-openssl-sni-alpn.bin");
 /// `curl -k https://api.example.org:PORT/` (curl 7.88, OpenSSL 3.0):
 /// ALPN h2, http/1.1, and a padding extension last.
-const CURL_TLS13: &[u8] = include_bytes!("../../../tests/fixtures/manual/tls13-curl-sni-alpn.bin");
+pub(super) const CURL_TLS13: &[u8] =
+    include_bytes!("../../../tests/fixtures/manual/tls13-curl-sni-alpn.bin");
 /// `openssl s_client -noservername`: neither server_name nor ALPN.
-const OPENSSL_NO_SNI: &[u8] =
+pub(super) const OPENSSL_NO_SNI: &[u8] =
     include_bytes!("../../../tests/fixtures/manual/tls13-openssl-no-sni-no-alpn.bin");
-const CAPTURES: [&[u8]; 4] = [OPENSSL_TLS13, OPENSSL_TLS12, CURL_TLS13, OPENSSL_NO_SNI];
+pub(super) const CAPTURES: [&[u8]; 4] = [OPENSSL_TLS13, OPENSSL_TLS12, CURL_TLS13, OPENSSL_NO_SNI];
 
 /// Matchers with every kind of filter, used on every input below.
 fn sample_matchers() -> Vec<Tls> {
@@ -43,7 +44,7 @@ fn sample_matchers() -> Vec<Tls> {
     ]
 }
 
-fn extension(extension_type: u16, data: &[u8]) -> Vec<u8> {
+pub(super) fn extension(extension_type: u16, data: &[u8]) -> Vec<u8> {
     let mut bytes = extension_type.to_be_bytes().to_vec();
     bytes.extend((data.len() as u16).to_be_bytes());
     bytes.extend(data);
@@ -51,7 +52,7 @@ fn extension(extension_type: u16, data: &[u8]) -> Vec<u8> {
 }
 
 /// A server_name extension with one host_name.
-fn server_name(host_name: &[u8]) -> Vec<u8> {
+pub(super) fn server_name(host_name: &[u8]) -> Vec<u8> {
     let mut list = ((host_name.len() + 3) as u16).to_be_bytes().to_vec();
     list.push(NAME_TYPE_HOST_NAME);
     list.extend((host_name.len() as u16).to_be_bytes());
@@ -59,7 +60,7 @@ fn server_name(host_name: &[u8]) -> Vec<u8> {
     extension(EXTENSION_SERVER_NAME, &list)
 }
 
-fn alpn(protocols: &[&[u8]]) -> Vec<u8> {
+pub(super) fn alpn(protocols: &[&[u8]]) -> Vec<u8> {
     let names: Vec<u8> = protocols
         .iter()
         .flat_map(|name| [&[name.len() as u8][..], name].concat())
@@ -70,14 +71,14 @@ fn alpn(protocols: &[&[u8]]) -> Vec<u8> {
     )
 }
 
-fn supported_versions(codes: &[u16]) -> Vec<u8> {
+pub(super) fn supported_versions(codes: &[u16]) -> Vec<u8> {
     let mut list = vec![(codes.len() * 2) as u8];
     list.extend(codes.iter().flat_map(|code| code.to_be_bytes()));
     extension(EXTENSION_SUPPORTED_VERSIONS, &list)
 }
 
 /// A padding extension (RFC 7685, type 21) of `length` zero bytes.
-fn padding(length: usize) -> Vec<u8> {
+pub(super) fn padding(length: usize) -> Vec<u8> {
     extension(21, &vec![0; length])
 }
 
@@ -97,7 +98,7 @@ fn client_hello_body(legacy: u16, extensions: Option<&[u8]>) -> Vec<u8> {
 }
 
 /// The ClientHello handshake message with this body.
-fn handshake(body: &[u8]) -> Vec<u8> {
+pub(super) fn handshake(body: &[u8]) -> Vec<u8> {
     let mut message = vec![HANDSHAKE_CLIENT_HELLO];
     message.extend(&(body.len() as u32).to_be_bytes()[1..]);
     message.extend(body);
@@ -106,7 +107,7 @@ fn handshake(body: &[u8]) -> Vec<u8> {
 
 /// Splits a handshake message into records whose fragment sizes are
 /// taken from `sizes`, cycled.
-fn into_records(message: &[u8], sizes: &[usize]) -> Vec<u8> {
+pub(super) fn into_records(message: &[u8], sizes: &[usize]) -> Vec<u8> {
     let mut wire = Vec::new();
     let mut rest = message;
     for &size in sizes.iter().cycle() {
@@ -123,12 +124,12 @@ fn into_records(message: &[u8], sizes: &[usize]) -> Vec<u8> {
 }
 
 /// Wraps a ClientHello body into records of at most `fragment` bytes.
-fn records(body: &[u8], fragment: usize) -> Vec<u8> {
+pub(super) fn records(body: &[u8], fragment: usize) -> Vec<u8> {
     into_records(&handshake(body), &[fragment])
 }
 
 /// A TLS 1.2-legacy ClientHello in one record with these extensions.
-fn hello(extensions: &[Vec<u8>]) -> Vec<u8> {
+pub(super) fn hello(extensions: &[Vec<u8>]) -> Vec<u8> {
     records(
         &client_hello_body(0x0303, Some(&extensions.concat())),
         usize::from(MAX_FRAGMENT_LENGTH),
@@ -136,7 +137,7 @@ fn hello(extensions: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// The handshake bytes carried by the records of `wire`.
-fn handshake_message(wire: &[u8]) -> Vec<u8> {
+pub(super) fn handshake_message(wire: &[u8]) -> Vec<u8> {
     let mut records = Cursor::new(wire);
     let mut message = Vec::new();
     while records.remaining() > 0 {
@@ -150,7 +151,7 @@ fn handshake_message(wire: &[u8]) -> Vec<u8> {
 /// The shortest prefix of `wire` `matcher` decides on, and its verdict,
 /// checking that every prefix before says `NeedMore` and every prefix
 /// after says the same.
-fn decided_at(matcher: &Tls, wire: &[u8]) -> (usize, Verdict) {
+pub(super) fn decided_at(matcher: &(impl Matcher + fmt::Debug), wire: &[u8]) -> (usize, Verdict) {
     let mut decided = None;
     for length in 0..=wire.len() {
         let verdict = matcher.verdict(&wire[..length]);
@@ -166,7 +167,7 @@ fn decided_at(matcher: &Tls, wire: &[u8]) -> (usize, Verdict) {
 }
 
 /// Where in `haystack` the first `needle` ends.
-fn end_of(haystack: &[u8], needle: &[u8]) -> usize {
+pub(super) fn end_of(haystack: &[u8], needle: &[u8]) -> usize {
     haystack
         .windows(needle.len())
         .position(|window| window == needle)
