@@ -439,6 +439,7 @@ fn help_lists_every_spec_and_option() {
             "tls",
             "tls-sni:HOST",
             "tls-alpn:PROTO",
+            "tls-ja4:FP",
             "ssh",
             "socks5",
             "socks4",

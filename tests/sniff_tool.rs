@@ -298,7 +298,8 @@ fn standard_input_is_read_without_a_file_or_with_a_dash() {
     let from_file = sniff_file(&path);
     assert_eq!(
         from_file,
-        "match tls version=TLS1.3 sni=www.example.com alpn=h2,http/1.1"
+        "match tls version=TLS1.3 sni=www.example.com alpn=h2,http/1.1 \
+         ja4=t13d3111h2_e8f1e7e78f70_1f22a2ca17c4 ja3=5a1edc7f170af1014fc65c994878e63c"
     );
     assert_eq!(sniff_stdin(&bytes), from_file);
     assert_eq!(sniff_line(&[OsStr::new("-")], &bytes), from_file);
@@ -338,7 +339,8 @@ fn routes_are_portshare_specs_tried_in_the_order_given() {
     let hello = fs::read(fixtures_dir().join("tls13-openssl-sni-alpn.bin")).unwrap();
     assert_eq!(
         route(&["--route", "tls-sni:*.example.com"], &hello),
-        "match tls-sni:*.example.com version=TLS1.3 sni=www.example.com alpn=h2,http/1.1"
+        "match tls-sni:*.example.com version=TLS1.3 sni=www.example.com alpn=h2,http/1.1 \
+         ja4=t13d3111h2_e8f1e7e78f70_1f22a2ca17c4 ja3=5a1edc7f170af1014fc65c994878e63c"
     );
     assert_eq!(
         route(&["--route", "tls-sni:example.org"], &hello),
@@ -346,7 +348,8 @@ fn routes_are_portshare_specs_tried_in_the_order_given() {
     );
     assert_eq!(
         route(&["--route", "tls-alpn:http/1.1,h3"], &hello),
-        "match tls-alpn:http/1.1,h3 version=TLS1.3 sni=www.example.com alpn=h2,http/1.1"
+        "match tls-alpn:http/1.1,h3 version=TLS1.3 sni=www.example.com alpn=h2,http/1.1 \
+         ja4=t13d3111h2_e8f1e7e78f70_1f22a2ca17c4 ja3=5a1edc7f170af1014fc65c994878e63c"
     );
     // A client that sent nothing is what a silence route takes.
     assert_eq!(
@@ -533,4 +536,15 @@ fn a_pattern_route_takes_what_fits_it() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is not a pattern: at byte"), "{stderr}");
+}
+
+#[test]
+fn a_ja4_route_takes_the_client_with_that_fingerprint() {
+    let hello = fs::read(fixtures_dir().join("tls13-openssl-sni-alpn.bin")).unwrap();
+    let route = |spec: &str| sniff_line(&[OsStr::new("--route"), OsStr::new(spec)], &hello);
+    // openssl s_client's, as FoxIO's ja4.py computes it (src/matchers/tls/fingerprint/tests.rs).
+    let openssl = "t13d3111h2_e8f1e7e78f70_1f22a2ca17c4";
+    assert!(route(&format!("tls-ja4:{openssl}")).starts_with(&format!("match tls-ja4:{openssl} ")));
+    let curl = "t13d3112h2_e8f1e7e78f70_b26ce05bbdd6";
+    assert_eq!(route(&format!("tls-ja4:{curl}")), "nomatch");
 }

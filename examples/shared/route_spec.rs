@@ -27,6 +27,8 @@ pub(crate) const SPEC_HELP: &str = "  http1            HTTP/1.x request (by its 
                    label, .example.com any subdomain; several: a.com,b.com
   tls-alpn:PROTO   TLS offering that ALPN protocol (h2, http/1.1, ...);
                    several: h2,http/1.1
+  tls-ja4:FP       TLS whose JA4 fingerprint is FP (t13d1516h2_..._...);
+                   several: a,b (sniff prints a capture's ja4)
   ssh              SSH client (SSH-2.0-..., SSH-1.99-..., SSH-1.5-...)
   socks5           SOCKS5 greeting
   socks4           SOCKS4 or SOCKS4a request
@@ -56,6 +58,8 @@ pub(crate) const SPEC_HELP: &str = "  http1            HTTP/1.x request (by its 
                    with silence, whose timeout a combination cannot keep)
 ";
 
+/// A JA4 fingerprint's length: `t13d1516h2_8daaf6152771_e5627efa2ab1`.
+const JA4_BYTES: usize = 36;
 /// The longest ALPN protocol name (RFC 7301 section 3.1: a length byte).
 const MAX_ALPN_PROTOCOL_BYTES: usize = 255;
 
@@ -71,6 +75,8 @@ pub(crate) enum RouteSpec {
     TlsSni(Vec<String>),
     /// ALPN protocols, any of which may be offered.
     TlsAlpn(Vec<String>),
+    /// JA4 fingerprints, any of which the ClientHello may have.
+    TlsJa4(Vec<String>),
     Ssh,
     Socks5,
     Socks4,
@@ -108,6 +114,7 @@ impl RouteSpec {
             RouteSpec::Tls => Box::new(matchers::tls()),
             RouteSpec::TlsSni(patterns) => Box::new(matchers::tls_sni_any(patterns)),
             RouteSpec::TlsAlpn(protocols) => Box::new(matchers::tls_alpn_any(protocols)),
+            RouteSpec::TlsJa4(fingerprints) => Box::new(matchers::tls_ja4(fingerprints)),
             RouteSpec::Ssh => Box::new(matchers::ssh()),
             RouteSpec::Socks5 => Box::new(matchers::socks5()),
             RouteSpec::Socks4 => Box::new(matchers::socks4()),
@@ -172,6 +179,9 @@ fn parse_one(text: &str) -> Result<RouteSpec, String> {
     if let Some(hosts) = text.strip_prefix("tls-sni:") {
         return parse_list(hosts, "a server name", usize::MAX).map(RouteSpec::TlsSni);
     }
+    if let Some(fingerprints) = text.strip_prefix("tls-ja4:") {
+        return parse_list(fingerprints, "a JA4 fingerprint", JA4_BYTES).map(RouteSpec::TlsJa4);
+    }
     if let Some(protocols) = text.strip_prefix("tls-alpn:") {
         return parse_list(protocols, "an ALPN protocol", MAX_ALPN_PROTOCOL_BYTES)
             .map(RouteSpec::TlsAlpn);
@@ -194,7 +204,7 @@ fn parse_one(text: &str) -> Result<RouteSpec, String> {
         "adb" => RouteSpec::Adb,
         "silence" => RouteSpec::Silence,
         "any" => RouteSpec::Any,
-        "tls-sni" | "tls-alpn" | "from" | "to" | "pattern" => {
+        "tls-sni" | "tls-alpn" | "tls-ja4" | "from" | "to" | "pattern" => {
             return Err(format!("{text} needs a value, as in {text}:VALUE"));
         }
         "" => return Err("an empty SPEC (see --help for the list)".into()),
@@ -242,6 +252,7 @@ impl fmt::Display for RouteSpec {
             RouteSpec::Tls => ("tls", None),
             RouteSpec::TlsSni(hosts) => ("tls-sni", Some(hosts)),
             RouteSpec::TlsAlpn(protocols) => ("tls-alpn", Some(protocols)),
+            RouteSpec::TlsJa4(fingerprints) => ("tls-ja4", Some(fingerprints)),
             RouteSpec::Ssh => ("ssh", None),
             RouteSpec::Socks5 => ("socks5", None),
             RouteSpec::Socks4 => ("socks4", None),

@@ -87,7 +87,9 @@ pub(crate) fn routes(specs: &[RouteSpec]) -> Vec<Route> {
 /// What to print for a route of `spec`.
 fn describer(spec: &RouteSpec) -> fn(&[u8], &mut Line) {
     match spec {
-        RouteSpec::Tls | RouteSpec::TlsSni(_) | RouteSpec::TlsAlpn(_) => describe_tls,
+        RouteSpec::Tls | RouteSpec::TlsSni(_) | RouteSpec::TlsAlpn(_) | RouteSpec::TlsJa4(_) => {
+            describe_tls
+        }
         RouteSpec::Http2 | RouteSpec::Grpc => describe_http2,
         RouteSpec::Http1 | RouteSpec::WebSocket => describe_http1,
         RouteSpec::Ssh => describe_ssh,
@@ -186,8 +188,8 @@ fn address_bytes(address: &ProxyAddr) -> Vec<u8> {
 }
 
 /// TLS: the highest version offered, the server name and the ALPN
-/// protocols (comma-separated, in the client's order), once the whole
-/// ClientHello is there. The matcher decides after its first 11 bytes.
+/// protocols (comma-separated, in the client's order), and its JA4 and
+/// JA3 fingerprints, once the whole ClientHello is there. The matcher decides after its first 11 bytes.
 fn describe_tls(seen: &[u8], line: &mut Line) {
     let Some(hello) = matchers::client_hello_info(seen) else {
         return;
@@ -196,6 +198,10 @@ fn describe_tls(seen: &[u8], line: &mut Line) {
     line.fact_if("sni", hello.sni);
     if !hello.alpn.is_empty() {
         line.fact("alpn", hello.alpn.join(","));
+    }
+    if let Some(fingerprint) = matchers::client_hello_fingerprint(seen) {
+        line.fact("ja4", fingerprint.ja4());
+        line.fact("ja3", fingerprint.ja3());
     }
 }
 
