@@ -31,7 +31,7 @@ mod proxy;
 mod route_decision;
 mod tls;
 
-pub use checks::{check_monotone, check_route_table, decide_chunked, decide_whole};
+pub use checks::{check_chunking, check_monotone, check_route_table, decide_chunked, decide_whole};
 pub use hpack::hpack;
 pub use http1::http1;
 pub use http2::http2_frames;

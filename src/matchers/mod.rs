@@ -17,6 +17,7 @@
 //! | Redis | [`redis`] (RESP and inline) | [`redis_command`] |
 //! | PostgreSQL | [`postgres`] (startup, SSLRequest, GSSENCRequest, CancelRequest) | [`postgres_request`] |
 //! | MQTT | [`mqtt`] (3.1, 3.1.1, 5) | [`mqtt_version`], [`mqtt_client_id`] |
+//! | syslog over TCP | [`syslog`] (RFC 5424 and 3164, octet-counted or not) | [`syslog_message`]: framing, format, facility, severity, hostname, app-name |
 //!
 //! The PROXY protocol is not a matcher but a layer before them: see
 //! [`MuxBuilder::proxy_protocol`](crate::MuxBuilder::proxy_protocol).
@@ -32,6 +33,7 @@ mod redis;
 mod silence;
 mod socks;
 mod ssh;
+mod syslog;
 #[cfg(test)]
 mod testing;
 mod tls;
@@ -58,6 +60,7 @@ pub use socks::{
     SOCKS4_MAX_DOMAIN, SOCKS4_MAX_USER_ID,
 };
 pub use ssh::{ssh, ssh_identification, Ssh, SshIdentification};
+pub use syslog::{syslog, syslog_message, Syslog, SyslogFormat, SyslogFraming, SyslogMessage};
 pub use tls::{
     client_hello_info, client_hello_version, tls, tls_alpn, tls_alpn_any, tls_sni, tls_sni_any,
     tls_versions, ClientHelloInfo, Tls, TlsVersion, TLS_MAX_CLIENT_HELLO_BYTES,
