@@ -17,6 +17,7 @@
 //! | Redis | [`redis`] (RESP and inline) | [`redis_command`] |
 //! | PostgreSQL | [`postgres`] (startup, SSLRequest, GSSENCRequest, CancelRequest) | [`postgres_request`] |
 //! | MQTT | [`mqtt`] (3.1, 3.1.1, 5) | [`mqtt_version`], [`mqtt_client_id`] |
+//! | DNS over TCP | [`dns`] (QUERY, zone transfers, NOTIFY, UPDATE) | [`dns_question`]: ID, opcode, name, type, class, EDNS |
 //! | syslog over TCP | [`syslog`] (RFC 5424 and 3164, octet-counted or not) | [`syslog_message`]: framing, format, facility, severity, hostname, app-name |
 //!
 //! The PROXY protocol is not a matcher but a layer before them: see
@@ -24,6 +25,7 @@
 
 mod address;
 mod any;
+mod dns;
 mod http1;
 pub(crate) mod http2;
 mod mqtt;
@@ -40,6 +42,7 @@ mod tls;
 
 pub use address::{from, to, to_port, ClientIn, DestinationIn, DestinationPort};
 pub use any::{any, Any};
+pub use dns::{dns, dns_question, Dns, DnsOpcode, DnsQuestion};
 pub use http1::{
     http1, http1_fast, http1_header, http1_header_prefix, http1_methods, http1_request, websocket,
     Http1, Http1Fast, Http1Header, Http1Request, WebSocket, DEFAULT_MAX_HEAD_BYTES, HTTP_METHODS,
