@@ -18,6 +18,7 @@
 //! | PostgreSQL | [`postgres`] (startup, SSLRequest, GSSENCRequest, CancelRequest) | [`postgres_request`] |
 //! | MQTT | [`mqtt`] (3.1, 3.1.1, 5) | [`mqtt_version`], [`mqtt_client_id`] |
 //! | DNS over TCP | [`dns`] (QUERY, zone transfers, NOTIFY, UPDATE) | [`dns_question`]: ID, opcode, name, type, class, EDNS |
+//! | XMPP | [`xmpp`] (client-to-server and server-to-server streams) | [`xmpp_stream_header`]: namespace, to, from, version, xml:lang |
 //! | syslog over TCP | [`syslog`] (RFC 5424 and 3164, octet-counted or not) | [`syslog_message`]: framing, format, facility, severity, hostname, app-name |
 //!
 //! The PROXY protocol is not a matcher but a layer before them: see
@@ -39,6 +40,7 @@ mod syslog;
 #[cfg(test)]
 mod testing;
 mod tls;
+mod xmpp;
 
 pub use address::{from, to, to_port, ClientIn, DestinationIn, DestinationPort};
 pub use any::{any, Any};
@@ -67,4 +69,7 @@ pub use syslog::{syslog, syslog_message, Syslog, SyslogFormat, SyslogFraming, Sy
 pub use tls::{
     client_hello_info, client_hello_version, tls, tls_alpn, tls_alpn_any, tls_sni, tls_sni_any,
     tls_versions, ClientHelloInfo, Tls, TlsVersion, TLS_MAX_CLIENT_HELLO_BYTES,
+};
+pub use xmpp::{
+    xmpp, xmpp_stream_header, Xmpp, XmppNamespace, XmppStreamHeader, XMPP_MAX_HEADER_BYTES,
 };
