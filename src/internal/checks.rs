@@ -66,9 +66,18 @@ pub fn check_route_table(routes: &[Box<dyn Matcher>], data: &[u8]) {
     for (index, matcher) in routes.iter().enumerate() {
         check_monotone(index, matcher.as_ref(), data);
     }
+    check_chunking(routes, data, data);
+}
+
+/// Asserts that the route decision on `data` is the same whole and in
+/// chunks whose sizes come from `chunk_sizes`.
+pub fn check_chunking(routes: &[Box<dyn Matcher>], data: &[u8], chunk_sizes: &[u8]) {
     let whole = decide_whole(routes, data);
-    let chunked = decide_chunked(routes, data, data);
-    assert_eq!(whole, chunked, "chunking changed the route for {data:02x?}");
+    let chunked = decide_chunked(routes, data, chunk_sizes);
+    assert_eq!(
+        whole, chunked,
+        "chunking {chunk_sizes:?} changed the route for {data:02x?}"
+    );
 }
 
 /// The prefix lengths of an input of `length` bytes the harnesses look at:

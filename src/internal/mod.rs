@@ -35,7 +35,7 @@ mod tls;
 
 #[cfg(test)]
 pub(crate) use checks::check_settles;
-pub use checks::{check_monotone, check_route_table, decide_chunked, decide_whole};
+pub use checks::{check_chunking, check_monotone, check_route_table, decide_chunked, decide_whole};
 pub use hpack::hpack;
 pub use http1::http1;
 pub use http2::http2_frames;

@@ -35,6 +35,23 @@ pub(crate) fn require(condition: bool) -> Result<(), Stop> {
     }
 }
 
+/// Runs `parse` over the first `limit` bytes of `bytes` only: a frame whose
+/// length the protocol declared, or the most a matcher reads. Running out of
+/// bytes is `Stop::Short` while fewer than `limit` bytes have arrived and
+/// `Stop::Invalid` once they all have, since what `parse` still wanted lies
+/// past the frame or the bound.
+pub(crate) fn within<'a, T>(
+    bytes: &'a [u8],
+    limit: usize,
+    parse: impl FnOnce(&mut Cursor<'a>) -> Result<T, Stop>,
+) -> Result<T, Stop> {
+    let window = bytes.get(..limit).unwrap_or(bytes);
+    match parse(&mut Cursor::new(window)) {
+        Err(Stop::Short) if bytes.len() >= limit => Err(Stop::Invalid),
+        result => result,
+    }
+}
+
 /// Reads big-endian integers and byte runs from the front of a slice.
 #[derive(Debug, Clone)]
 pub(crate) struct Cursor<'a> {
@@ -237,6 +254,16 @@ mod tests {
         assert_eq!(c.expect(b"CNXN"), Ok(()));
         assert_eq!(c.expect(b""), Ok(()));
         assert_eq!(c.rest(), b"!");
+    }
+
+    #[test]
+    fn within_reads_the_window_only() {
+        let two = |c: &mut Cursor<'_>| c.u16();
+        assert_eq!(within(&[0x01, 0x02, 0x03], 2, two), Ok(0x0102));
+        assert_eq!(within(&[0x01], 2, two), Err(Stop::Short));
+        assert_eq!(within(&[0x01], 1, two), Err(Stop::Invalid));
+        assert_eq!(within(&[0x01, 0x02], 1, two), Err(Stop::Invalid));
+        assert_eq!(within(b"abc", 2, |c| Ok(c.rest())), Ok(&b"ab"[..]));
     }
 
     #[test]

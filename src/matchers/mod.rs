@@ -21,6 +21,9 @@
 //! | RDP | [`rdp`] (X.224 Connection Request) | [`rdp_request`]: cookie user name, routing token, requested protocols |
 //! | tinc | [`tinc`] (1.0, 1.1, `tinc join`) | [`tinc_id`]: node name, protocol minor version |
 //! | adb | [`adb`] (a host's CONNECT) | [`adb_connect`]: version, max data, system identity |
+//! | DNS over TCP | [`dns`] (QUERY, zone transfers, NOTIFY, UPDATE) | [`dns_question`]: ID, opcode, name, type, class, EDNS |
+//! | XMPP | [`xmpp`] (client-to-server and server-to-server streams) | [`xmpp_stream_header`]: namespace, to, from, version, xml:lang |
+//! | syslog over TCP | [`syslog`] (RFC 5424 and 3164, octet-counted or not) | [`syslog_message`]: framing, format, facility, severity, hostname, app-name |
 //! | any other opening | [`pattern`]: bytes, `?`, classes, bounded repetition, alternatives | |
 //!
 //! The PROXY protocol is not a matcher but a layer before them: see
@@ -29,6 +32,7 @@
 mod adb;
 mod address;
 mod any;
+mod dns;
 mod http1;
 pub(crate) mod http2;
 mod mqtt;
@@ -41,14 +45,17 @@ mod redis;
 mod silence;
 mod socks;
 mod ssh;
+mod syslog;
 #[cfg(test)]
 mod testing;
 mod tinc;
 mod tls;
+mod xmpp;
 
 pub use adb::{adb, adb_connect, Adb, AdbConnect};
 pub use address::{from, to, to_port, ClientIn, DestinationIn, DestinationPort};
 pub use any::{any, Any};
+pub use dns::{dns, dns_question, Dns, DnsOpcode, DnsQuestion};
 pub use http1::{
     http1, http1_fast, http1_header, http1_header_prefix, http1_methods, http1_request, websocket,
     Http1, Http1Fast, Http1Header, Http1Request, WebSocket, DEFAULT_MAX_HEAD_BYTES, HTTP_METHODS,
@@ -77,6 +84,7 @@ pub use socks::{
     SOCKS4_MAX_DOMAIN, SOCKS4_MAX_USER_ID,
 };
 pub use ssh::{ssh, ssh_identification, Ssh, SshIdentification};
+pub use syslog::{syslog, syslog_message, Syslog, SyslogFormat, SyslogFraming, SyslogMessage};
 pub use tinc::{tinc, tinc_id, Tinc, TincId};
 pub use tls::{
     client_hello_fingerprint, is_grease, tls_ja3, tls_ja4, ClientHelloFingerprint, TlsJa3, TlsJa4,
@@ -84,4 +92,7 @@ pub use tls::{
 pub use tls::{
     client_hello_info, client_hello_version, tls, tls_alpn, tls_alpn_any, tls_sni, tls_sni_any,
     tls_versions, ClientHelloInfo, Tls, TlsVersion, TLS_MAX_CLIENT_HELLO_BYTES,
+};
+pub use xmpp::{
+    xmpp, xmpp_stream_header, Xmpp, XmppNamespace, XmppStreamHeader, XMPP_MAX_HEADER_BYTES,
 };

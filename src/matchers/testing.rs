@@ -1,5 +1,7 @@
 //! Input generators shared by the matchers' property tests.
 
+use std::fmt::Debug;
+
 use proptest::prelude::*;
 
 use crate::matcher::{Matcher, Verdict};
@@ -125,6 +127,42 @@ pub(crate) fn assert_apart(name: &str, within: usize, captures: &[&[u8]]) {
                 !matcher.matches_at_end(capture),
                 "{other} on {capture:02x?}"
             );
+        }
+    }
+}
+
+/// Asserts that `matcher` says `want` on `seen` and `NeedMore` on every
+/// strict prefix: it decides at the last byte of `seen`, whichever way.
+pub(crate) fn assert_decides_at_last_byte(matcher: &dyn Matcher, seen: &[u8], want: Verdict) {
+    assert_eq!(
+        matcher.verdict(seen),
+        want,
+        "{:?}",
+        String::from_utf8_lossy(seen)
+    );
+    for length in 0..seen.len() {
+        let verdict = matcher.verdict(&seen[..length]);
+        assert_eq!(verdict, Verdict::NeedMore, "{length} of {seen:02x?}");
+    }
+}
+
+/// Asserts that once `extract` gives a value on a prefix of `data`, it
+/// gives the same value on every longer prefix.
+pub(crate) fn assert_settles<'a, T: PartialEq + Debug>(
+    data: &'a [u8],
+    extract: impl Fn(&'a [u8]) -> Option<T>,
+) {
+    let mut settled: Option<(usize, T)> = None;
+    for length in 0..=data.len() {
+        let value = extract(&data[..length]);
+        match (&settled, value) {
+            (Some((first, decided)), value) => assert_eq!(
+                value.as_ref(),
+                Some(decided),
+                "changed between {first} and {length} bytes of {data:02x?}"
+            ),
+            (None, Some(value)) => settled = Some((length, value)),
+            (None, None) => {}
         }
     }
 }
