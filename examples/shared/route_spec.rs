@@ -40,6 +40,9 @@ pub(crate) const SPEC_HELP: &str = "  http1            HTTP/1.x request (by its 
   rdp              RDP (the X.224 Connection Request)
   tinc             tinc daemon (its ID line)
   adb              adb host (its CNXN message)
+  syslog           syslog over TCP (RFC 5424 or 3164, octet-counted or not)
+  dns              DNS over TCP (a query, zone transfer, NOTIFY or UPDATE)
+  xmpp             XMPP stream header (jabber:client or jabber:server)
   silence          a client that sends nothing at first (server-first
                    protocols: SMTP, FTP, MySQL, ...)
   any              anything (the catch-all; give it last)
@@ -87,6 +90,9 @@ pub(crate) enum RouteSpec {
     Rdp,
     Tinc,
     Adb,
+    Syslog,
+    Dns,
+    Xmpp,
     Silence,
     Any,
     /// A byte pattern (its text, checked when parsed).
@@ -125,6 +131,9 @@ impl RouteSpec {
             RouteSpec::Rdp => Box::new(matchers::rdp()),
             RouteSpec::Tinc => Box::new(matchers::tinc()),
             RouteSpec::Adb => Box::new(matchers::adb()),
+            RouteSpec::Syslog => Box::new(matchers::syslog()),
+            RouteSpec::Dns => Box::new(matchers::dns()),
+            RouteSpec::Xmpp => Box::new(matchers::xmpp()),
             RouteSpec::Silence => Box::new(matchers::silence(silence)),
             RouteSpec::Any => Box::new(matchers::any()),
             RouteSpec::Pattern(text) => {
@@ -202,6 +211,9 @@ fn parse_one(text: &str) -> Result<RouteSpec, String> {
         "rdp" => RouteSpec::Rdp,
         "tinc" => RouteSpec::Tinc,
         "adb" => RouteSpec::Adb,
+        "syslog" => RouteSpec::Syslog,
+        "dns" => RouteSpec::Dns,
+        "xmpp" => RouteSpec::Xmpp,
         "silence" => RouteSpec::Silence,
         "any" => RouteSpec::Any,
         "tls-sni" | "tls-alpn" | "tls-ja4" | "from" | "to" | "pattern" => {
@@ -263,6 +275,9 @@ impl fmt::Display for RouteSpec {
             RouteSpec::Rdp => ("rdp", None),
             RouteSpec::Tinc => ("tinc", None),
             RouteSpec::Adb => ("adb", None),
+            RouteSpec::Syslog => ("syslog", None),
+            RouteSpec::Dns => ("dns", None),
+            RouteSpec::Xmpp => ("xmpp", None),
             RouteSpec::Silence => ("silence", None),
             RouteSpec::Any => ("any", None),
             RouteSpec::Pattern(text) => {

@@ -13,7 +13,8 @@
 use std::time::Duration;
 
 use connmux::matchers::{
-    self, Http2HeadersError, OpenVpnForm, PostgresRequest, Socks4Command, TlsVersion,
+    self, DnsOpcode, Http2HeadersError, OpenVpnForm, PostgresRequest, Socks4Command, SyslogFormat,
+    SyslogFraming, TlsVersion, XmppNamespace,
 };
 use connmux::{
     parse_proxy_header, Addresses, Matcher, ProxyAddr, ProxyCommand, ProxyHeader, ProxyParse,
@@ -48,8 +49,9 @@ pub(crate) struct Route {
 ///
 /// The order matters where protocols overlap: a gRPC request is HTTP/2, so
 /// `grpc` comes before `http2`; a WebSocket handshake is an HTTP/1 request,
-/// so `websocket` comes before `http1`. The others do not overlap, and most
-/// rule themselves out at their first byte.
+/// so `websocket` comes before `http1`; `dns` sits between SOCKS and
+/// OpenVPN (see below). The others do not overlap, and most rule
+/// themselves out at their first byte (`tests/claims.rs`).
 pub(crate) fn default_specs() -> Vec<RouteSpec> {
     vec![
         RouteSpec::Tls,
@@ -63,10 +65,17 @@ pub(crate) fn default_specs() -> Vec<RouteSpec> {
         RouteSpec::Redis,
         RouteSpec::Postgres,
         RouteSpec::Mqtt,
+        // After SOCKS (a SOCKS5 greeting reads as the start of a DNS
+        // message, which would wait for more) and before OpenVPN (a
+        // 54-byte query without EDNS whose ID starts 0x38 fits OpenVPN's
+        // tls-crypt form).
+        RouteSpec::Dns,
         RouteSpec::OpenVpn,
         RouteSpec::Rdp,
         RouteSpec::Tinc,
         RouteSpec::Adb,
+        RouteSpec::Syslog,
+        RouteSpec::Xmpp,
     ]
 }
 
@@ -102,6 +111,9 @@ fn describer(spec: &RouteSpec) -> fn(&[u8], &mut Line) {
         RouteSpec::Rdp => describe_rdp,
         RouteSpec::Tinc => describe_tinc,
         RouteSpec::Adb => describe_adb,
+        RouteSpec::Syslog => describe_syslog,
+        RouteSpec::Dns => describe_dns,
+        RouteSpec::Xmpp => describe_xmpp,
         // A combination is described by its protocol, if it names one.
         RouteSpec::All(specs) => specs
             .iter()
@@ -374,6 +386,74 @@ fn describe_adb(seen: &[u8], line: &mut Line) {
     line.fact("version", format!("0x{:08x}", connect.version));
     line.fact("max_data", connect.max_data.to_string());
     line.fact("system_identity", connect.system_identity);
+}
+
+/// syslog: the framing (and an octet count's length), the format, the
+/// facility and severity, and the header's hostname and app-name.
+fn describe_syslog(seen: &[u8], line: &mut Line) {
+    let Some(message) = matchers::syslog_message(seen) else {
+        return;
+    };
+    match message.framing {
+        SyslogFraming::OctetCounted { length } => {
+            line.fact("framing", "octet-counting");
+            line.fact("length", length.to_string());
+        }
+        SyslogFraming::NonTransparent => line.fact("framing", "non-transparent"),
+    }
+    let format = match message.format {
+        SyslogFormat::Rfc5424 => "rfc5424",
+        SyslogFormat::Rfc3164 => "rfc3164",
+    };
+    line.fact("format", format);
+    line.fact("facility", message.facility.to_string());
+    line.fact("severity", message.severity.to_string());
+    line.fact_if("hostname", message.hostname);
+    line.fact_if("app_name", message.app_name);
+}
+
+/// DNS: the message ID, opcode, and the first question's name, type and
+/// class (by mnemonic where common).
+fn describe_dns(seen: &[u8], line: &mut Line) {
+    let Some(question) = matchers::dns_question(seen) else {
+        return;
+    };
+    line.fact("id", question.id.to_string());
+    let opcode = match question.opcode {
+        DnsOpcode::Query => "0",
+        DnsOpcode::Notify => "4",
+        DnsOpcode::Update => "5",
+    };
+    line.fact("opcode", opcode);
+    line.fact("name", question.name);
+    let qtype = match question.qtype {
+        1 => "A".to_owned(),
+        28 => "AAAA".to_owned(),
+        15 => "MX".to_owned(),
+        16 => "TXT".to_owned(),
+        252 => "AXFR".to_owned(),
+        other => other.to_string(),
+    };
+    line.fact("type", qtype);
+    let class = match question.qclass {
+        1 => "IN".to_owned(),
+        other => other.to_string(),
+    };
+    line.fact("class", class);
+}
+
+/// XMPP: the stream header's namespace, `to`, and version.
+fn describe_xmpp(seen: &[u8], line: &mut Line) {
+    let Some(header) = matchers::xmpp_stream_header(seen) else {
+        return;
+    };
+    let namespace = match header.namespace {
+        XmppNamespace::Client => "jabber:client",
+        XmppNamespace::Server => "jabber:server",
+    };
+    line.fact("namespace", namespace);
+    line.fact_if("to", header.to);
+    line.fact_if("version", header.version);
 }
 
 fn describe_mqtt(seen: &[u8], line: &mut Line) {
