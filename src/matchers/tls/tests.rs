@@ -22,7 +22,7 @@ pub(super) const CURL_TLS13: &[u8] =
 /// `openssl s_client -noservername`: neither server_name nor ALPN.
 pub(super) const OPENSSL_NO_SNI: &[u8] =
     include_bytes!("../../../tests/fixtures/manual/tls13-openssl-no-sni-no-alpn.bin");
-pub(super) const CAPTURES: [&[u8]; 4] = [OPENSSL_TLS13, OPENSSL_TLS12, CURL_TLS13, OPENSSL_NO_SNI];
+const CAPTURES: [&[u8]; 4] = [OPENSSL_TLS13, OPENSSL_TLS12, CURL_TLS13, OPENSSL_NO_SNI];
 
 /// Matchers with every kind of filter, used on every input below.
 fn sample_matchers() -> Vec<Tls> {

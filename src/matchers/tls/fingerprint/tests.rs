@@ -9,8 +9,7 @@ use crate::internal::check_monotone;
 use crate::matcher::Matcher;
 use crate::matchers::tls::tests::{
     alpn, decided_at, end_of, extension, handshake, handshake_message, hello, into_records,
-    server_name, supported_versions, CAPTURES, CURL_TLS13, OPENSSL_NO_SNI, OPENSSL_TLS12,
-    OPENSSL_TLS13,
+    server_name, supported_versions, CURL_TLS13, OPENSSL_NO_SNI, OPENSSL_TLS12, OPENSSL_TLS13,
 };
 use crate::matchers::tls::{
     client_hello_info, tls, tls_ja3, tls_ja4, EXTENSION_EC_POINT_FORMATS, EXTENSION_KEY_SHARE,
@@ -436,12 +435,21 @@ fn codes() -> impl Strategy<Value = u16> {
     ]
 }
 
-/// A valid message, then arbitrary bytes, for the no-panic properties.
-fn arbitrary_client_hello_start() -> impl Strategy<Value = Vec<u8>> {
-    let real: Vec<Vec<u8>> = references()
+/// Real ClientHellos for the no-panic properties: under miri, which
+/// judges some hundred prefixes of each input, only the shortest.
+fn real_client_hellos() -> Vec<Vec<u8>> {
+    if cfg!(miri) {
+        return vec![OPENSSL_TLS12.to_vec()];
+    }
+    references()
         .into_iter()
         .map(|(_, wire, _, _)| wire)
-        .collect();
+        .collect()
+}
+
+/// A valid message, or the start of one, for arbitrary bytes to follow.
+fn arbitrary_client_hello_start() -> impl Strategy<Value = Vec<u8>> {
+    let real = real_client_hellos();
     prop_oneof![
         Just(Vec::new()),
         select(real.clone()).prop_map(|wire| wire[..wire.len() / 2].to_vec()),
@@ -549,7 +557,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic_and_stay_decided(
         start in arbitrary_client_hello_start(),
-        tail in prop::collection::vec(any::<u8>(), 0..400),
+        tail in prop::collection::vec(any::<u8>(), 0..if cfg!(miri) { 16 } else { 400 }),
     ) {
         let data = [start, tail].concat();
         for (index, matcher) in sample_matchers().iter().enumerate() {
@@ -560,7 +568,7 @@ proptest! {
 
     #[test]
     fn mutated_real_client_hellos_never_panic_and_stay_decided(
-        wire in select(CAPTURES.iter().map(|wire| wire.to_vec()).chain([unhex(CHROMIUM), unhex(GO_CRYPTO_TLS)]).collect::<Vec<_>>()),
+        wire in select(real_client_hellos()),
         sizes in prop::collection::vec(1usize..60, 1..4),
         mutations in prop::collection::vec((any::<Index>(), any::<u8>()), 1..4),
     ) {
