@@ -12,8 +12,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use connmux::matchers::{
-    adb, grpc, http1_fast, http2_preface, mqtt, openvpn, postgres, rdp, redis, socks4, socks5, ssh,
-    tinc, tls, websocket,
+    adb, dns, grpc, http1_fast, http2_preface, mqtt, openvpn, postgres, rdp, redis, socks4, socks5,
+    ssh, syslog, tinc, tls, websocket, xmpp,
 };
 use connmux::{parse_proxy_header, Matcher, ProxyParse, Verdict};
 
@@ -36,6 +36,9 @@ fn matchers() -> Vec<(&'static str, Box<dyn Matcher>)> {
         ("rdp", Box::new(rdp())),
         ("tinc", Box::new(tinc())),
         ("adb", Box::new(adb())),
+        ("syslog", Box::new(syslog())),
+        ("dns", Box::new(dns())),
+        ("xmpp", Box::new(xmpp())),
     ]
 }
 
