@@ -45,6 +45,7 @@ const TARGETS: &[(&str, Harness)] = &[
     ("tls_client_hello", internal::tls_client_hello),
     ("proxy_header", internal::proxy_header),
     ("pattern", internal::pattern),
+    ("openings", internal::openings),
 ];
 
 /// Runs every file of `target`'s corpus through its harness.
@@ -97,6 +98,11 @@ fn proxy_header_corpus_holds_its_invariants() {
 #[test]
 fn pattern_corpus_holds_its_invariants() {
     replay("pattern");
+}
+
+#[test]
+fn openings_corpus_holds_its_invariants() {
+    replay("openings");
 }
 
 /// The names of the entries of `dir`, without extensions, sorted.

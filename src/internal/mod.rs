@@ -22,12 +22,14 @@
 //! | `tls.rs`            | the `tls_client_hello` target                         |
 //! | `proxy.rs`          | the `proxy_header` target                             |
 //! | `pattern.rs`        | the `pattern` target                                  |
+//! | `openings.rs`       | the `openings` target (OpenVPN, RDP, tinc, adb, ...)  |
 
 mod checks;
 mod hpack;
 mod http1;
 mod http2;
 mod http2_wire;
+mod openings;
 mod pattern;
 mod proxy;
 mod route_decision;
@@ -39,6 +41,7 @@ pub use checks::{check_chunking, check_monotone, check_route_table, decide_chunk
 pub use hpack::hpack;
 pub use http1::http1;
 pub use http2::http2_frames;
+pub use openings::openings;
 pub use pattern::pattern;
 pub use proxy::proxy_header;
 pub use route_decision::{route_decision, standard_routes};
