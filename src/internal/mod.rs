@@ -45,4 +45,6 @@ pub use openings::openings;
 pub use pattern::pattern;
 pub use proxy::proxy_header;
 pub use route_decision::{route_decision, standard_routes};
+#[cfg(test)]
+pub(crate) use tls::check_fingerprint;
 pub use tls::tls_client_hello;

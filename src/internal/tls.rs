@@ -173,7 +173,7 @@ fn check_client_hello_info(data: &[u8], info: &ClientHelloInfo) {
 
 /// Checks the fingerprint of the complete ClientHello in `data` against the
 /// matchers and against its info, if it has one.
-fn check_fingerprint(
+pub(crate) fn check_fingerprint(
     data: &[u8],
     fingerprint: &ClientHelloFingerprint,
     info: Option<&ClientHelloInfo>,

@@ -5,7 +5,7 @@
 
 use super::clients::{CHROMIUM, GO_CRYPTO_TLS, PYTHON_SSL};
 use super::*;
-use crate::internal::check_monotone;
+use crate::internal::{check_fingerprint, check_monotone};
 use crate::matcher::Matcher;
 use crate::matchers::tls::tests::{
     alpn, decided_at, end_of, extension, handshake, handshake_message, hello, into_records,
@@ -467,23 +467,12 @@ fn sample_matchers() -> Vec<Box<dyn Matcher>> {
     ]
 }
 
-/// What the fingerprint of `data` must agree with, when it has one.
+/// What the fingerprint of `data` must agree with, when it has one: the
+/// check the `tls_client_hello` fuzz target makes.
 fn check_against_routing(data: &[u8]) {
-    let Some(fingerprint) = client_hello_fingerprint(data) else {
-        return;
-    };
-    assert_eq!(tls().verdict(data), Match);
-    if let Some(info) = client_hello_info(data) {
-        let alpn: Vec<String> = fingerprint
-            .alpn
-            .iter()
-            .map(|name| String::from_utf8_lossy(name).into_owned())
-            .collect();
-        assert_eq!(alpn, info.alpn);
-        assert!(info.sni.is_none() || fingerprint.has_server_name());
+    if let Some(fingerprint) = client_hello_fingerprint(data) {
+        check_fingerprint(data, &fingerprint, client_hello_info(data).as_ref());
     }
-    assert_eq!(tls_ja4([fingerprint.ja4()]).verdict(data), Match);
-    assert_eq!(tls_ja3([fingerprint.ja3()]).verdict(data), Match);
 }
 
 proptest! {
