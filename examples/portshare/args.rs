@@ -1,19 +1,18 @@
-//! The command line: parses the arguments into a [`Config`], or says in
-//! one sentence what is wrong with them.
+//! The command line: what to do ([`Command`]), and where the options
+//! come from ([`Sources`]), or one sentence saying what is wrong with the
+//! arguments.
 //!
 //! Every option takes its value either as the next argument
-//! (`--timeout 3000`) or after an equals sign (`--timeout=3000`). Checks
-//! that need several options at once (a silence route needs `--silence`
-//! below `--timeout`) run after all of them are read.
+//! (`--timeout 3000`) or after an equals sign (`--timeout=3000`). The
+//! options shared with the configuration file become [`Setting`]s, checked
+//! in [`options`](crate::options) with those of the file.
 
 use std::ffi::OsString;
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::time::Duration;
+use std::path::PathBuf;
 
-use connmux::{IpNet, ProxyMode, TrustedProxies};
-
-use crate::backend::Backend;
-use crate::spec::{RouteSpec, SPEC_HELP};
+use crate::config_file;
+use crate::options::{self, takes_value, Config, ConfigError, Setting};
+use crate::spec::SPEC_HELP;
 
 /// The usage text `--help` prints.
 pub(crate) fn usage() -> String {
@@ -23,6 +22,9 @@ portshare: share one TCP port between several protocols (like sslh).
 
 Usage:
   portshare --listen ADDR --route SPEC=BACKEND [--route SPEC=BACKEND ...] [options]
+  portshare --config FILE [options]      (the same options in a file)
+  portshare --config FILE --check        (check it, print the routes, exit)
+  portshare --control PATH --reload      (make a running portshare reload)
   cargo run --release --example portshare -- --listen ADDR --route SPEC=BACKEND ...
 
 Each connection is sniffed and forwarded to the backend of the first route
@@ -37,11 +39,19 @@ SPEC (protocol):
 The silence route takes a client once it has sent nothing for --silence ms.
 
 BACKEND: HOST:PORT (resolved at start-up) or the path of a UNIX socket
-(anything containing '/').
+(anything containing '/'); several, comma-separated, are tried in order.
+After SPEC=BACKEND, in the same argument and separated by spaces:
+  name=NAME                  what --on-timeout and the log call the route
+                             (default: its SPEC)
+  send-proxy=v1|v2|off       this route's PROXY header (default: --send-proxy)
+  max-conns=N                this route's connections forwarded at once
+  log=off                    leave this route's connections out of the log
 
 Options:
-  --listen ADDR              address to listen on (port 0: any free port)
-  --route SPEC=BACKEND       a route; repeat for more (at least one)
+  --listen ADDR [max-conns=N]  address to listen on (port 0: any free port),
+                             or a UNIX socket path; repeat for more;
+                             max-conns: this listener's connections at once
+  --route 'SPEC=BACKEND ...' a route; repeat for more (at least one)
   --timeout MS               sniff deadline: how long a client may take to
                              be matched (default 5000)
   --silence MS               how long a client must stay silent for the
@@ -62,14 +72,41 @@ Options:
                              crc32c (a checksum of the header)
   --max-conns N              forward at most N connections at once; more
                              are closed at once (default: no limit)
+  --on-timeout NAME          the route that takes a connection whose sniff
+                             ended undecided: deadline passed (a silent
+                             client included), partial opening (sslh's
+                             on-timeout; a `timeout` SPEC route is one
+                             only this sends to)
+  --unmatched-to-last        a connection every route refused goes to the
+                             last route (as sslh does), not closed
+  --connect-timeout MS       how long a backend connect may take (default
+                             5000)
+  --pidfile PATH             write the process ID there at start
+  --config FILE              read options from FILE (one a line, without
+                             dashes: `route ssh=127.0.0.1:22`); the command
+                             line's are applied after; FILE is read again
+                             when it changes (a reload)
+  --control PATH             a UNIX socket taking `reload` (what --reload
+                             sends)
+  --check                    check the configuration, print the routes it
+                             would use, and exit
+  --reload                   with --control PATH: make the portshare that
+                             listens there reload its configuration
   -q, --quiet                no per-connection log lines
   -h, --help                 print this help
+
+A reload applies to new connections: forwarded ones are never touched, and
+a configuration with a mistake is refused (the old routes stay). Listeners,
+--pidfile and --quiet take effect at the next start.
+
+Exit status: 0 (stopped, or --check found no mistake), 1 a runtime error
+(cannot listen, ...), 2 a wrong command line, 3 a wrong configuration file.
 
 Each connection is logged on one line when it ends:
   peer=ADDR route=SPEC backend=BACKEND up=BYTES down=BYTES time=MS outcome=WORD
 (up: client to backend, down: backend to client). Outcomes: ok, reset,
 error, backend-refused, backend-timeout, backend-error, refused-max-conns,
-no-thread, and for connections that reach no route: no-match, timeout,
+refused-listener-max-conns, refused-route-max-conns, no-thread, and for connections that reach no route: no-match, timeout,
 bad-proxy-header, untrusted-proxy, source-limit, client-error,
 queue-full, shutdown.
 
@@ -89,81 +126,68 @@ Examples:
   # A server-first protocol (SMTP) beside HTTP
   portshare --listen 0.0.0.0:2525 --route http1=127.0.0.1:8000 \\
       --route silence=127.0.0.1:25 --silence 1500 --timeout 3000
+  # sslh's habits: silent or slow clients to SSH, anything else to the last
+  portshare --listen 0.0.0.0:443 --route ssh=127.0.0.1:22 \\
+      --route 'tls-sni:a.example+tls-alpn:h2=127.0.0.1:8443 send-proxy=v2' \\
+      --route http1=127.0.0.1:8080 --on-timeout ssh --unmatched-to-last
 "
     )
 }
 
-/// The sniff deadline when `--timeout` is not given, in milliseconds.
-const DEFAULT_TIMEOUT_MS: u64 = 5000;
-/// The silence route's first-byte timeout when `--silence` is not given.
-const DEFAULT_SILENCE_MS: u64 = 2000;
-/// The sniff byte limit when `--max-sniff` is not given.
-const DEFAULT_MAX_SNIFF_BYTES: usize = 16 * 1024;
-
 /// What the command line asks for.
 pub(crate) enum Command {
     /// Run the proxy.
-    Run(Config),
+    Run(Sources),
+    /// Check the configuration and print the routes it would use.
+    Check(Sources),
+    /// Ask the portshare listening on this control socket to reload.
+    Reload(PathBuf),
     /// Print the usage text.
     Help,
 }
 
-/// Which PROXY protocol version to send to backends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SendProxy {
-    /// The text line (HAProxy's `send-proxy`).
-    V1,
-    /// The binary header (HAProxy's `send-proxy-v2`).
-    V2,
+/// Where the configuration comes from: read again at each reload.
+pub(crate) struct Sources {
+    /// `--config FILE`: portshare's own format.
+    pub(crate) config_file: Option<PathBuf>,
+    /// The command line's own options, applied after the file's.
+    pub(crate) settings: Vec<Setting>,
+    /// `--control PATH`: the UNIX socket that takes `reload`.
+    pub(crate) control: Option<PathBuf>,
 }
 
-/// The TLVs `--proxy-v2-options` adds to a PROXY v2 header, named as in
-/// HAProxy's `proxy-v2-options`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct ProxyV2Options {
-    /// A UNIQUE_ID TLV: an ID of the connection, unique to this process.
-    pub(crate) unique_id: bool,
-    /// A CRC32C TLV: the checksum of the whole header.
-    pub(crate) crc32c: bool,
-}
+impl Sources {
+    /// Reads the files and checks every setting.
+    pub(crate) fn load(&self) -> Result<Config, ConfigError> {
+        let in_file = |message| ConfigError {
+            message,
+            in_file: true,
+        };
+        let mut settings = Vec::new();
+        if let Some(path) = &self.config_file {
+            settings.extend(config_file::read(path).map_err(in_file)?);
+        }
+        let from_file = !settings.is_empty();
+        settings.extend(self.settings.iter().cloned());
+        options::build(&settings, from_file)
+    }
 
-/// One `--route SPEC=BACKEND`.
-pub(crate) struct RouteArg {
-    pub(crate) spec: RouteSpec,
-    pub(crate) backend: Backend,
-}
-
-/// Everything the proxy runs with.
-pub(crate) struct Config {
-    pub(crate) listen: SocketAddr,
-    pub(crate) routes: Vec<RouteArg>,
-    pub(crate) sniff_deadline: Duration,
-    pub(crate) silence: Duration,
-    pub(crate) max_sniff_bytes: usize,
-    pub(crate) accept_proxy: ProxyMode,
-    /// The peers whose PROXY header is believed.
-    pub(crate) trusted_proxies: TrustedProxies,
-    pub(crate) send_proxy: Option<SendProxy>,
-    pub(crate) proxy_v2_options: ProxyV2Options,
-    /// `None`: no limit.
-    pub(crate) max_conns: Option<usize>,
-    pub(crate) quiet: bool,
+    /// The files a reload reads, to watch for changes.
+    pub(crate) fn files(&self) -> Vec<PathBuf> {
+        self.config_file.iter().cloned().collect()
+    }
 }
 
 /// The command, or a message saying what is wrong with the arguments.
 pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, String> {
     let mut args = args.into_iter();
-    let mut listen = None;
-    let mut routes = Vec::new();
-    let mut timeout_ms = DEFAULT_TIMEOUT_MS;
-    let mut silence_ms = DEFAULT_SILENCE_MS;
-    let mut max_sniff_bytes = DEFAULT_MAX_SNIFF_BYTES;
-    let mut accept_proxy = ProxyMode::Off;
-    let mut proxy_from = Vec::new();
-    let mut send_proxy = None;
-    let mut proxy_v2_options = None;
-    let mut max_conns = None;
-    let mut quiet = false;
+    let mut sources = Sources {
+        config_file: None,
+        settings: Vec::new(),
+        control: None,
+    };
+    let mut check = false;
+    let mut reload = false;
 
     while let Some(arg) = args.next() {
         let arg = arg
@@ -173,159 +197,64 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Com
             Some((name, value)) if name.starts_with("--") => (name, Some(value.to_owned())),
             _ => (arg.as_str(), None),
         };
-        match name {
+        let name = match name {
             "-h" | "--help" => return Ok(Command::Help),
-            "-q" | "--quiet" => {
-                if inline_value.is_some() {
-                    return Err(format!("{name} takes no value"));
-                }
-                quiet = true;
-                continue;
-            }
-            _ => {}
-        }
-        if !name.starts_with('-') {
+            "-q" => "--quiet",
+            name => name,
+        };
+        let Some(option) = name.strip_prefix("--") else {
             return Err(format!(
                 "unexpected argument '{arg}' (routes are given as --route SPEC=BACKEND)"
             ));
-        }
-        let mut value = || -> Result<String, String> {
-            match inline_value.take() {
-                Some(value) => Ok(value),
-                None => args
-                    .next()
-                    .ok_or_else(|| format!("{name} needs a value"))?
-                    .into_string()
-                    .map_err(|value| format!("the value {value:?} of {name} is not valid UTF-8")),
-            }
         };
-        match name {
-            "--listen" => listen = Some(parse_listen(&value()?)?),
-            "--route" => routes.push(parse_route(&value()?)?),
-            "--timeout" => timeout_ms = parse_positive(name, &value()?)?,
-            "--silence" => silence_ms = parse_positive(name, &value()?)?,
-            "--max-sniff" => max_sniff_bytes = parse_positive(name, &value()?)?,
-            "--accept-proxy" => accept_proxy = parse_accept_proxy(&value()?)?,
-            "--proxy-from" => proxy_from.push(parse_proxy_from(&value()?)?),
-            "--send-proxy" => send_proxy = Some(parse_send_proxy(&value()?)?),
-            "--proxy-v2-options" => proxy_v2_options = Some(parse_proxy_v2_options(&value()?)?),
-            "--max-conns" => max_conns = Some(parse_positive(name, &value()?)?),
-            _ => return Err(format!("unknown option '{name}'")),
-        }
-    }
-
-    let listen = listen.ok_or("--listen ADDR is required")?;
-    if routes.is_empty() {
-        return Err("at least one --route SPEC=BACKEND is required".into());
-    }
-    let has_silence_route = routes.iter().any(|route| route.spec == RouteSpec::Silence);
-    if has_silence_route && silence_ms >= timeout_ms {
-        return Err(format!(
-            "--silence ({silence_ms} ms) must be below --timeout ({timeout_ms} ms), \
-             or the sniff deadline ends the wait before the silence route can match"
-        ));
-    }
-    if !proxy_from.is_empty() && accept_proxy == ProxyMode::Off {
-        return Err("--proxy-from needs --accept-proxy optional or required".into());
-    }
-    if proxy_v2_options.is_some() && send_proxy != Some(SendProxy::V2) {
-        return Err("--proxy-v2-options needs --send-proxy v2".into());
-    }
-    let trusted_proxies = if proxy_from.is_empty() {
-        TrustedProxies::default()
-    } else {
-        proxy_from
-            .into_iter()
-            .fold(TrustedProxies::none(), TrustedProxies::allow)
-    };
-    Ok(Command::Run(Config {
-        listen,
-        routes,
-        sniff_deadline: Duration::from_millis(timeout_ms),
-        silence: Duration::from_millis(silence_ms),
-        max_sniff_bytes,
-        accept_proxy,
-        trusted_proxies,
-        send_proxy,
-        proxy_v2_options: proxy_v2_options.unwrap_or_default(),
-        max_conns,
-        quiet,
-    }))
-}
-
-/// Resolves the listen address here, so that a typo is a usage error
-/// rather than a failure to listen.
-fn parse_listen(text: &str) -> Result<SocketAddr, String> {
-    let invalid = |why: String| format!("invalid --listen '{text}': {why} (expected HOST:PORT)");
-    text.to_socket_addrs()
-        .map_err(|error| invalid(error.to_string()))?
-        .next()
-        .ok_or_else(|| invalid("it resolves to no address".into()))
-}
-
-/// `SPEC=BACKEND`, split at the first `=` (neither a spec nor a host name
-/// contains one).
-fn parse_route(text: &str) -> Result<RouteArg, String> {
-    let (spec, backend) = text
-        .split_once('=')
-        .ok_or_else(|| format!("invalid --route '{text}': expected SPEC=BACKEND"))?;
-    let spec = spec
-        .parse::<RouteSpec>()
-        .map_err(|why| format!("invalid --route '{text}': {why}"))?;
-    let backend =
-        Backend::parse(backend).map_err(|why| format!("invalid --route '{text}': {why}"))?;
-    Ok(RouteArg { spec, backend })
-}
-
-/// A whole number of at least 1.
-fn parse_positive<T>(option: &str, text: &str) -> Result<T, String>
-where
-    T: std::str::FromStr + PartialOrd + From<u8>,
-{
-    match text.parse::<T>() {
-        Ok(number) if number >= T::from(1) => Ok(number),
-        _ => Err(format!(
-            "invalid {option} '{text}': expected a whole number of at least 1"
-        )),
-    }
-}
-
-fn parse_accept_proxy(text: &str) -> Result<ProxyMode, String> {
-    match text {
-        "off" => Ok(ProxyMode::Off),
-        "optional" => Ok(ProxyMode::Optional),
-        "required" => Ok(ProxyMode::Required),
-        _ => Err(format!(
-            "invalid --accept-proxy '{text}': expected off, optional or required"
-        )),
-    }
-}
-
-fn parse_proxy_from(text: &str) -> Result<IpNet, String> {
-    text.parse()
-        .map_err(|error| format!("invalid --proxy-from: {error}"))
-}
-
-fn parse_proxy_v2_options(text: &str) -> Result<ProxyV2Options, String> {
-    let mut options = ProxyV2Options::default();
-    for name in text.split(',') {
-        match name {
-            "unique-id" => options.unique_id = true,
-            "crc32c" => options.crc32c = true,
-            _ => {
-                return Err(format!(
-                    "invalid --proxy-v2-options '{text}': '{name}' is not one of unique-id, crc32c"
-                ))
+        let takes = match option {
+            "check" | "reload" => false,
+            "config" | "control" => true,
+            option => takes_value(option).ok_or_else(|| format!("unknown option '{name}'"))?,
+        };
+        if !takes {
+            if inline_value.is_some() {
+                return Err(format!("{name} takes no value"));
             }
+            match option {
+                "check" => check = true,
+                "reload" => reload = true,
+                _ => sources.settings.push(Setting {
+                    name: option.to_owned(),
+                    value: None,
+                    origin: String::new(),
+                }),
+            }
+            continue;
+        }
+        let value = match inline_value.take() {
+            Some(value) => value,
+            None => args
+                .next()
+                .ok_or_else(|| format!("{name} needs a value"))?
+                .into_string()
+                .map_err(|value| format!("the value {value:?} of {name} is not valid UTF-8"))?,
+        };
+        match option {
+            "config" => sources.config_file = Some(PathBuf::from(value)),
+            "control" => sources.control = Some(PathBuf::from(value)),
+            _ => sources.settings.push(Setting {
+                name: option.to_owned(),
+                value: Some(value),
+                origin: String::new(),
+            }),
         }
     }
-    Ok(options)
-}
 
-fn parse_send_proxy(text: &str) -> Result<SendProxy, String> {
-    match text {
-        "v1" | "1" => Ok(SendProxy::V1),
-        "v2" | "2" => Ok(SendProxy::V2),
-        _ => Err(format!("invalid --send-proxy '{text}': expected v1 or v2")),
+    if reload {
+        return match (&sources.control, check) {
+            (Some(control), false) => Ok(Command::Reload(control.clone())),
+            (None, _) => Err("--reload needs --control PATH".into()),
+            (Some(_), true) => Err("--reload and --check do not go together".into()),
+        };
     }
+    Ok(match check {
+        true => Command::Check(sources),
+        false => Command::Run(sources),
+    })
 }

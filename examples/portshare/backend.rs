@@ -121,6 +121,13 @@ impl DuplexSocket for BackendStream {
         }
     }
 
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            BackendStream::Tcp(stream) => DuplexSocket::set_write_timeout(stream, timeout),
+            BackendStream::Unix(stream) => DuplexSocket::set_write_timeout(stream, timeout),
+        }
+    }
+
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         match self {
             BackendStream::Tcp(stream) => DuplexSocket::shutdown(stream, how),

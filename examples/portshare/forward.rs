@@ -38,7 +38,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
 use crate::backend::BackendStream;
@@ -147,7 +147,7 @@ pub(crate) struct Opening {
 /// Writes the opening to the backend: the client bytes it delivered, or
 /// the upload's flow if that failed (both sockets are then shut down).
 pub(crate) fn send_opening(
-    client: &TcpStream,
+    client: &impl DuplexSocket,
     backend: &BackendStream,
     opening: Opening,
 ) -> Result<u64, Flow> {
@@ -209,7 +209,7 @@ impl Resume {
 /// Forwards the backend's reply to the client on this thread for as long
 /// as it is small and quick; see the module's documentation.
 pub(crate) fn first_exchange(
-    client: &TcpStream,
+    client: &impl DuplexSocket,
     backend: &BackendStream,
     buffer: &mut [u8],
 ) -> FirstExchange {
@@ -290,7 +290,7 @@ pub(crate) fn first_exchange(
 /// Takes the first exchange's timeouts off both sockets. If that fails,
 /// the copies could not wait as they must: the connection is aborted.
 fn finish_exchange(
-    client: &TcpStream,
+    client: &impl DuplexSocket,
     backend: &BackendStream,
     exchange: FirstExchange,
 ) -> FirstExchange {
@@ -320,7 +320,7 @@ fn is_timeout(error: &io::Error) -> bool {
 /// The client-to-backend direction after the opening (`sent` bytes of
 /// it from the client), until the client's end or a failure.
 pub(crate) fn upload(
-    client: &TcpStream,
+    client: &impl DuplexSocket,
     backend: &BackendStream,
     sent: u64,
     buffer: &mut [u8],
@@ -331,7 +331,7 @@ pub(crate) fn upload(
 /// The backend-to-client direction from where the first exchange left
 /// it, until the backend's end or a failure.
 pub(crate) fn download(
-    client: &TcpStream,
+    client: &impl DuplexSocket,
     backend: &BackendStream,
     resume: Resume,
     buffer: &mut [u8],

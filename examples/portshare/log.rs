@@ -16,7 +16,6 @@
 
 use std::fmt;
 use std::io::{self, Write};
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use connmux::{DropReason, Event};
@@ -30,6 +29,8 @@ pub(crate) struct Log {
 
 /// One connection's line.
 pub(crate) struct Record<'a> {
+    /// The listener that accepted it.
+    pub(crate) listener: &'a dyn fmt::Display,
     /// The client: the PROXY header's source when there was one.
     pub(crate) peer: &'a dyn fmt::Display,
     /// The route's spec, or `None` when no route took the connection.
@@ -48,7 +49,7 @@ impl fmt::Display for Record<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "peer={}", self.peer)?;
         match self.route {
-            Some(route) => write!(f, " route={} backend={}", route.label, route.backend)?,
+            Some(route) => write!(f, " route={} backend={}", route.name, route.backends_text())?,
             None => f.write_str(" route=- backend=-")?,
         }
         write!(f, " up={} down={}", self.up, self.down)?;
@@ -56,7 +57,7 @@ impl fmt::Display for Record<'_> {
             Some(time) => write!(f, " time={:.3}ms", time.as_secs_f64() * 1000.0)?,
             None => f.write_str(" time=-")?,
         }
-        write!(f, " outcome={}", self.outcome)?;
+        write!(f, " outcome={} listener={}", self.outcome, self.listener)?;
         if let Some(detail) = self.detail {
             write!(f, " detail=\"{detail}\"")?;
         }
@@ -72,13 +73,22 @@ impl Log {
 
     /// The start-up line, written even when quiet: it says which address
     /// was bound (useful with port 0) and how connections are routed.
-    pub(crate) fn startup(&self, listen: SocketAddr, routes: &[Route]) {
-        let mut out = io::stdout().lock();
-        let _ = write!(out, "portshare listening on {listen} routes:");
-        for route in routes {
-            let _ = write!(out, " {}={}", route.label, route.backend);
-        }
-        let _ = writeln!(out);
+    pub(crate) fn startup(&self, listening: &[String], routes: &[String]) {
+        let _ = writeln!(
+            io::stdout().lock(),
+            "portshare listening on {} routes: {}",
+            listening.join(" "),
+            routes.join(" ")
+        );
+    }
+
+    /// A reload's line, written even when quiet: the routes now used.
+    pub(crate) fn reloaded(&self, routes: &[String]) {
+        let _ = writeln!(
+            io::stdout().lock(),
+            "portshare reloaded routes: {}",
+            routes.join(" ")
+        );
     }
 
     /// One connection's line. A full or closed stdout is not worth
@@ -92,7 +102,12 @@ impl Log {
     /// Logs an event of the multiplexer: a connection dropped before it
     /// reached a route (as a connection line), or a failed `accept` (on
     /// stderr, quiet or not).
-    pub(crate) fn event(&self, event: &Event, routes: &[Route]) {
+    pub(crate) fn event<A: LoggedPeer + fmt::Debug>(
+        &self,
+        event: &Event<A>,
+        listener: &dyn fmt::Display,
+        routes: &[Route],
+    ) {
         match event {
             Event::Dropped {
                 peer,
@@ -112,7 +127,8 @@ impl Log {
                     _ => None,
                 };
                 self.connection(&Record {
-                    peer,
+                    listener,
+                    peer: &LocalPeer(peer.logged(), listener),
                     route,
                     up: *sniffed_bytes as u64,
                     down: 0,
@@ -127,6 +143,36 @@ impl Log {
                 eprintln!("portshare: accept failed ({error}); retrying in {retry_in:?}");
             }
             other => eprintln!("portshare: {other}"),
+        }
+    }
+}
+
+/// A client address as the log shows it; `None` for a UNIX socket's
+/// client, which the log names by its listener.
+pub(crate) trait LoggedPeer {
+    fn logged(&self) -> Option<&dyn fmt::Display>;
+}
+
+impl LoggedPeer for std::net::SocketAddr {
+    fn logged(&self) -> Option<&dyn fmt::Display> {
+        Some(self)
+    }
+}
+
+impl LoggedPeer for std::os::unix::net::SocketAddr {
+    fn logged(&self) -> Option<&dyn fmt::Display> {
+        None
+    }
+}
+
+/// A peer as logged: its address, else `unix:` and the listener's path.
+struct LocalPeer<'a>(Option<&'a dyn fmt::Display>, &'a dyn fmt::Display);
+
+impl fmt::Display for LocalPeer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(peer) => peer.fmt(f),
+            None => write!(f, "unix:{}", self.1),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! portshare: an sslh-style port-sharing proxy built on connmux.
 //!
-//! It listens on one TCP port, sniffs each connection's first bytes,
+//! It listens on TCP ports or UNIX sockets, sniffs each connection's first bytes,
 //! picks the first route whose protocol matches (HTTP/1, HTTP/2, gRPC,
 //! WebSocket, TLS by SNI or ALPN, SSH, SOCKS, Redis, PostgreSQL, MQTT, a
 //! silent client, anything) and forwards the connection, sniffed bytes
@@ -12,23 +12,33 @@
 //! cargo run --example portshare -- --help
 //! ```
 //!
-//! How it is put together: `connmux::Mux` accepts and sniffs, and serves
-//! each matched connection on the thread that sniffed it (an inline
-//! route, [`session`]): that thread connects to the backend ([`backend`])
-//! and copies client to backend, while a thread from [`pool`] copies
-//! backend to client ([`forward`]); the last to finish writes one log line
-//! ([`log`]). The route specs ([`spec`]) are a file shared with the
-//! sniff example, which names the route a capture would take.
+//! How it is put together: the options come from the command line
+//! ([`args`]) and a configuration file ([`config_file`]) and are checked
+//! together ([`options`]). Each listener's thread accepts and hands the
+//! connection to a `connmux::Mux` ([`listeners`]), which sniffs it and
+//! serves it on the thread that sniffed it (an inline route,
+//! [`session`]): that thread connects to the backend ([`backend`]) and
+//! copies client to backend, while a thread from [`pool`] copies backend
+//! to client ([`forward`]); the last to finish writes one log line
+//! ([`log`]). A reload ([`reload`]) starts new multiplexers with the new
+//! routes for new connections. The route specs ([`spec`]) are a file
+//! shared with the sniff example, which names the route a capture would
+//! take; [`fallback`] adds sslh's on-timeout and unmatched routes.
 //! Connections no route takes are logged from the multiplexer's events.
 //! Ctrl-C ends the process.
 
 mod args;
 mod backend;
+mod config_file;
+mod fallback;
 mod forward;
 mod limit;
+mod listeners;
 mod log;
+mod options;
 mod pool;
 mod proxy;
+mod reload;
 mod session;
 mod socket;
 #[path = "../shared/route_spec.rs"]
@@ -36,65 +46,122 @@ mod spec;
 mod unique_id;
 
 use std::env;
-use std::io;
-use std::net::TcpListener;
+use std::fs;
 use std::process::ExitCode;
+use std::thread;
+use std::time::Duration;
 
-use connmux::Mux;
-
-use args::{parse_args, usage, Command, Config};
+use args::{parse_args, usage, Command, Sources};
+use listeners::Server;
+use options::{Config, ConfigError};
 use proxy::Proxy;
+use reload::Reloader;
+
+/// Exit status for a wrong command line.
+const EXIT_USAGE: u8 = 2;
+/// Exit status for a wrong configuration file.
+const EXIT_CONFIG: u8 = 3;
 
 fn main() -> ExitCode {
-    let config = match parse_args(env::args_os().skip(1)) {
-        Ok(Command::Run(config)) => config,
-        Ok(Command::Help) => {
-            print!("{}", usage());
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("portshare: {message}");
-            eprintln!("Try 'portshare --help' for usage.");
-            return ExitCode::from(2);
-        }
+    let command = match parse_args(env::args_os().skip(1)) {
+        Ok(command) => command,
+        Err(message) => return usage_error(&message),
     };
-    match run(config) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("portshare: {error}");
-            ExitCode::FAILURE
+    match command {
+        Command::Help => {
+            print!("{}", usage());
+            ExitCode::SUCCESS
         }
+        Command::Reload(control) => match reload::request_reload(&control) {
+            Ok(message) => {
+                println!("portshare: {message}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("portshare: reload: {message}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Check(sources) => match sources.load() {
+            Ok(config) => {
+                check(&config);
+                ExitCode::SUCCESS
+            }
+            Err(error) => config_error(&error),
+        },
+        Command::Run(sources) => match sources.load() {
+            Ok(config) => match run(config, sources) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("portshare: {message}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(error) => config_error(&error),
+        },
     }
 }
 
-/// Listens, routes and forwards until accepting fails for good.
-fn run(config: Config) -> io::Result<()> {
-    let listener = TcpListener::bind(config.listen).map_err(|error| {
-        io::Error::new(
-            error.kind(),
-            format!("cannot listen on {}: {error}", config.listen),
-        )
-    })?;
-    let mut mux = Mux::builder()
-        .sniff_deadline(Some(config.sniff_deadline))
-        .max_sniff_bytes(config.max_sniff_bytes)
-        .proxy_protocol(config.accept_proxy)
-        .trusted_proxies(config.trusted_proxies.clone())
-        .build(listener)?;
-    let matchers: Vec<_> = config
-        .routes
-        .iter()
-        .map(|route| route.spec.matcher(config.silence))
-        .collect();
-    // Every thread reads this until the process ends: leaking it once
-    // saves a reference count per connection.
-    let proxy: &'static Proxy = Box::leak(Box::new(Proxy::new(config)));
-    for (route, matcher) in proxy.routes.iter().zip(matchers) {
-        mux.route_inline(matcher, move |stream, peer| {
-            session::serve(proxy, route, stream, peer)
-        });
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("portshare: {message}");
+    eprintln!("Try 'portshare --help' for usage.");
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// A configuration that cannot run: a usage error if the command line
+/// said it, else a configuration error.
+fn config_error(error: &ConfigError) -> ExitCode {
+    if !error.in_file {
+        return usage_error(&error.message);
     }
-    mux.on_event(move |event| proxy.log.event(event, &proxy.routes));
-    proxy.log.startup(mux.local_addr()?, &proxy.routes);
-    Ok(mux.serve()?)
+    eprintln!("portshare: {}", error.message);
+    ExitCode::from(EXIT_CONFIG)
+}
+
+/// `--check`: what the configuration would do, on standard output.
+fn check(config: &Config) {
+    for warning in &config.warnings {
+        println!("warning: {warning}");
+    }
+    for listen in &config.listeners {
+        match listen.max_conns {
+            Some(max) => println!("listen {} max-conns={max}", listen.addr),
+            None => println!("listen {}", listen.addr),
+        }
+    }
+    for route in config.describe_routes() {
+        println!("route {route}");
+    }
+}
+
+/// Listens, routes and forwards until the process is stopped.
+fn run(config: Config, sources: Sources) -> Result<(), String> {
+    for warning in &config.warnings {
+        eprintln!("portshare: warning: {warning}");
+    }
+    let pidfile = config.pidfile.clone();
+    let routes = config.describe_routes();
+    // Every thread reads these until the process ends: leaking them once
+    // saves a reference count per connection.
+    let proxy: &'static Proxy = Box::leak(Box::new(Proxy::new(&config)));
+    let (server, listening) = Server::start(proxy, config).map_err(|error| error.to_string())?;
+    let reloader: &'static Reloader = Box::leak(Box::new(Reloader::new(proxy, server, sources)));
+    let control = reloader.sources_control();
+    if let Some(path) = &control {
+        reloader
+            .serve_control(path)
+            .map_err(|error| error.to_string())?;
+    }
+    reloader
+        .watch_files()
+        .map_err(|error| format!("cannot watch the configuration: {error}"))?;
+    if let Some(path) = &pidfile {
+        fs::write(path, format!("{}\n", std::process::id()))
+            .map_err(|error| format!("cannot write the pid file {}: {error}", path.display()))?;
+    }
+    proxy.log.startup(&listening, &routes);
+    // The listeners' threads serve; this one has nothing left to do.
+    loop {
+        thread::park_timeout(Duration::from_secs(3600));
+    }
 }

@@ -1,15 +1,19 @@
-//! The proxy's shared state: the routes with their backends, the
-//! forwarding threads, the connection limit, the log and the PROXY header
-//! setting. Built once
-//! from the command line, then read by every thread for the life of the
-//! process.
+//! The proxy's state: what lives as long as the process ([`Proxy`]: the
+//! forwarding threads, the connection IDs, the limits of all connections
+//! and of each listener, the log), and what a configuration decides and a
+//! reload replaces ([`Table`]: the routes and how their connections are
+//! forwarded).
+//!
+//! A connection holds the table it was routed by until it ends, so a
+//! reload never changes how a connection already forwarded is handled.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::args::{Config, ProxyV2Options, SendProxy};
 use crate::backend::Backend;
 use crate::limit::ConnectionLimit;
 use crate::log::Log;
+use crate::options::{Config, ProxyV2Options, RouteConfig, SendProxy};
 use crate::pool::Pool;
 use crate::session::Download;
 use crate::spec::RouteSpec;
@@ -19,48 +23,75 @@ use crate::unique_id::UniqueIds;
 /// connection before it exits.
 const IDLE_THREAD_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What every thread of the proxy reads.
+/// What every thread of the proxy reads, for the life of the process.
 pub(crate) struct Proxy {
-    /// In the order given, which is the multiplexer's route order.
-    pub(crate) routes: Vec<Route>,
-    pub(crate) send_proxy: Option<SendProxy>,
-    pub(crate) proxy_v2_options: ProxyV2Options,
-    /// The IDs of `--proxy-v2-options unique-id`.
+    /// The IDs of `proxy-v2-options unique-id`, unique across reloads.
     pub(crate) unique_ids: UniqueIds,
     pub(crate) pool: Pool<Download>,
-    pub(crate) limit: ConnectionLimit,
+    /// `max-conns`: every listener's connections together.
+    pub(crate) limit: Arc<ConnectionLimit>,
     pub(crate) log: Log,
 }
 
-/// One route's spec, as logged, and its backend.
-pub(crate) struct Route {
-    pub(crate) label: String,
-    pub(crate) backend: Backend,
-    /// The ALPN protocols the route matches on (`tls-alpn:`): the one the
-    /// client offered is what `--send-proxy v2` tells the backend.
-    pub(crate) alpn: Vec<String>,
-}
-
 impl Proxy {
-    /// The shared state for `config`'s routes and options.
-    pub(crate) fn new(config: Config) -> Proxy {
+    pub(crate) fn new(config: &Config) -> Proxy {
         Proxy {
-            routes: config
-                .routes
-                .into_iter()
-                .map(|route| Route {
-                    label: route.spec.to_string(),
-                    alpn: matched_alpn(&route.spec),
-                    backend: route.backend,
-                })
-                .collect(),
-            send_proxy: config.send_proxy,
-            proxy_v2_options: config.proxy_v2_options,
             unique_ids: UniqueIds::new(),
             pool: Pool::new(IDLE_THREAD_TIMEOUT),
             limit: ConnectionLimit::new(config.max_conns),
             log: Log::new(config.quiet),
         }
+    }
+}
+
+/// The routes of one configuration and how their connections are
+/// forwarded.
+pub(crate) struct Table {
+    /// In the configured order, which is the multiplexer's route order.
+    pub(crate) routes: Vec<Route>,
+    pub(crate) proxy_v2_options: ProxyV2Options,
+    pub(crate) connect_timeout: Duration,
+}
+
+/// One route: its name, as logged, its backends and options.
+pub(crate) struct Route {
+    pub(crate) name: String,
+    pub(crate) backends: Vec<Backend>,
+    /// The ALPN protocols the route matches on (`tls-alpn:`): the one the
+    /// client offered is what `send-proxy v2` tells the backend.
+    pub(crate) alpn: Vec<String>,
+    pub(crate) send_proxy: Option<SendProxy>,
+    pub(crate) limit: Arc<ConnectionLimit>,
+    pub(crate) log: bool,
+}
+
+impl Table {
+    /// The table of `config`, whose routes it takes.
+    pub(crate) fn new(config: &mut Config) -> Table {
+        Table {
+            routes: config.routes.drain(..).map(Route::new).collect(),
+            proxy_v2_options: config.proxy_v2_options,
+            connect_timeout: config.connect_timeout,
+        }
+    }
+}
+
+impl Route {
+    fn new(config: RouteConfig) -> Route {
+        Route {
+            alpn: matched_alpn(&config.spec),
+            name: config.name,
+            backends: config.backends,
+            send_proxy: config.send_proxy,
+            limit: ConnectionLimit::new(config.max_conns),
+            log: config.log,
+        }
+    }
+
+    /// The backends as given: `a:1,b:2`.
+    pub(crate) fn backends_text(&self) -> String {
+        let names: Vec<String> = self.backends.iter().map(Backend::to_string).collect();
+        names.join(",")
     }
 }
 

@@ -25,22 +25,21 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use connmux::{PeekableStream, ProxyAddr, ProxyHeader, ProxyTlv, StreamParts};
 
-use crate::args::SendProxy;
 use crate::backend::BackendStream;
 use crate::forward::{self, Failure, FirstExchange, Flow, Opening, Relayed, Resume, BUFFER_BYTES};
 use crate::limit::Permit;
+use crate::listeners::ListenerState;
 use crate::log::Record;
+use crate::options::SendProxy;
 use crate::pool::Work;
-use crate::proxy::{Proxy, Route};
-
-/// How long connecting to a backend may take before the client is closed.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::proxy::{Proxy, Route, Table};
 
 thread_local! {
     /// The upload buffer of a sniffer thread, kept for the connections it
@@ -58,14 +57,99 @@ pub(crate) struct Download {
 /// A connection being forwarded, shared by its two directions.
 pub(crate) struct Connection {
     proxy: &'static Proxy,
-    route: &'static Route,
-    peer: ProxyAddr,
+    /// The routes it was routed by, kept however often they are reloaded.
+    table: Arc<Table>,
+    route: usize,
+    listener: &'static ListenerState,
+    peer: Peer,
     accepted: Instant,
-    client: TcpStream,
+    client: BackendStream,
     backend: BackendStream,
     /// The flow of the direction that ended first, until the other ends.
     first_ended: Mutex<Option<Flow>>,
-    _permit: Permit<'static>,
+    _permits: [Permit; 3],
+}
+
+/// A client connection portshare accepts: over TCP or a UNIX socket.
+pub(crate) trait Client: Sized {
+    /// The socket, for forwarding.
+    fn into_socket(self) -> BackendStream;
+    /// Who the client is, as the log shows it: the source of the PROXY
+    /// header it came with, else the peer.
+    fn peer(stream: &PeekableStream<Self>, listener: &ListenerState) -> Peer;
+    /// The PROXY header to tell a backend about a connection that came
+    /// without one.
+    fn own_header(stream: &PeekableStream<Self>) -> ProxyHeader;
+    /// Sends small writes at once: interactive protocols (SSH, redis-cli)
+    /// must not wait for an ACK.
+    fn send_small_writes_at_once(stream: &PeekableStream<Self>);
+}
+
+impl Client for TcpStream {
+    fn into_socket(self) -> BackendStream {
+        BackendStream::Tcp(self)
+    }
+
+    fn peer(stream: &PeekableStream<TcpStream>, _: &ListenerState) -> Peer {
+        let header = stream.proxy_header().and_then(ProxyHeader::source);
+        match (header, stream.peer_addr()) {
+            (Some(source), _) => Peer::Addr(source),
+            (None, Ok(peer)) => Peer::Addr(ProxyAddr::Inet(peer)),
+            (None, Err(_)) => Peer::Unknown,
+        }
+    }
+
+    fn own_header(stream: &PeekableStream<TcpStream>) -> ProxyHeader {
+        match (stream.peer_addr(), stream.local_addr()) {
+            (Ok(peer), Ok(local)) => ProxyHeader::tcp(peer, local),
+            _ => ProxyHeader::unknown(),
+        }
+    }
+
+    fn send_small_writes_at_once(stream: &PeekableStream<TcpStream>) {
+        // Failing changes only latency.
+        let _ = stream.set_nodelay(true);
+    }
+}
+
+impl Client for UnixStream {
+    fn into_socket(self) -> BackendStream {
+        BackendStream::Unix(self)
+    }
+
+    fn peer(stream: &PeekableStream<UnixStream>, listener: &ListenerState) -> Peer {
+        match stream.proxy_header().and_then(ProxyHeader::source) {
+            Some(source) => Peer::Addr(source),
+            None => Peer::Local(listener.name.clone()),
+        }
+    }
+
+    fn own_header(_: &PeekableStream<UnixStream>) -> ProxyHeader {
+        // A local client has no address a PROXY header can carry.
+        ProxyHeader::unknown()
+    }
+
+    fn send_small_writes_at_once(_: &PeekableStream<UnixStream>) {
+        // A UNIX socket sends at once.
+    }
+}
+
+/// A client as the log names it.
+pub(crate) enum Peer {
+    Addr(ProxyAddr),
+    /// A client of a UNIX socket listener (named here by its path).
+    Local(Arc<str>),
+    Unknown,
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Peer::Addr(addr) => addr.fmt(f),
+            Peer::Local(path) => write!(f, "unix:{path}"),
+            Peer::Unknown => f.write_str("-"),
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -82,76 +166,88 @@ impl Work for Download {
     }
 }
 
-/// Serves one connection `route` matched, on the thread that matched it:
-/// refused past `--max-conns`, else forwarded to the route's backend.
-pub(crate) fn serve(
+/// Serves one connection that route `route` of `table` matched, on the
+/// thread that matched it: refused past a connection limit (all
+/// connections', the listener's, the route's), else forwarded to the
+/// route's backend.
+pub(crate) fn serve<C: Client>(
     proxy: &'static Proxy,
-    route: &'static Route,
-    stream: PeekableStream,
-    tcp_peer: SocketAddr,
+    table: Arc<Table>,
+    route: usize,
+    listener: &'static ListenerState,
+    stream: PeekableStream<C>,
 ) {
     let accepted = stream.accepted_at();
-    let peer = client_address(&stream, tcp_peer);
-    let Some(permit) = proxy.limit.try_acquire() else {
-        return proxy.log.connection(&Record {
-            peer: &peer,
-            route: Some(route),
-            up: 0,
-            down: 0,
-            time: Some(accepted.elapsed()),
-            outcome: "refused-max-conns",
-            detail: None,
-        });
+    let peer = C::peer(&stream, listener);
+    let permits = [
+        (&proxy.limit, "refused-max-conns"),
+        (&listener.limit, "refused-listener-max-conns"),
+        (&table.routes[route].limit, "refused-route-max-conns"),
+    ]
+    .map(|(limit, outcome)| limit.try_acquire().ok_or(outcome));
+    let permits = match permits {
+        [Ok(all), Ok(listener), Ok(route)] => [all, listener, route],
+        [Err(outcome), ..] | [_, Err(outcome), _] | [_, _, Err(outcome)] => {
+            return proxy.log.connection(&Record {
+                listener: &listener.name,
+                peer: &peer,
+                route: Some(&table.routes[route]),
+                up: 0,
+                down: 0,
+                time: Some(accepted.elapsed()),
+                outcome,
+                detail: None,
+            });
+        }
     };
     let matched = Matched {
         proxy,
+        table,
         route,
+        listener,
         stream,
-        tcp_peer,
         peer,
         accepted,
-        permit,
+        permits,
     };
     UPLOAD_BUFFER.with(|buffer| open(matched, &mut buffer.borrow_mut()));
 }
 
-/// A connection a route matched, within the connection limit.
-struct Matched {
+/// A connection a route matched, within the connection limits.
+struct Matched<C> {
     proxy: &'static Proxy,
-    route: &'static Route,
-    stream: PeekableStream,
-    tcp_peer: SocketAddr,
-    peer: ProxyAddr,
+    table: Arc<Table>,
+    route: usize,
+    listener: &'static ListenerState,
+    stream: PeekableStream<C>,
+    peer: Peer,
     accepted: Instant,
-    permit: Permit<'static>,
-}
-
-/// The client's address as the log shows it: the source of the PROXY
-/// header it came with, else the TCP peer.
-fn client_address(stream: &PeekableStream, tcp_peer: SocketAddr) -> ProxyAddr {
-    stream
-        .proxy_header()
-        .and_then(ProxyHeader::source)
-        .unwrap_or(ProxyAddr::Inet(tcp_peer))
+    permits: [Permit; 3],
 }
 
 /// Connects to the backend and forwards the connection: the opening and
 /// the first exchange on this thread; then, if the reply goes on, the
 /// download on a pool thread, and the upload on this one.
-fn open(matched: Matched, buffer: &mut [u8]) {
+fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
     let Matched {
         proxy,
-        route,
+        table,
+        route: route_index,
+        listener,
         stream,
-        tcp_peer,
         peer,
         accepted,
-        permit,
+        permits,
     } = matched;
-    let backend = match route.backend.connect(CONNECT_TIMEOUT) {
+    let route = &table.routes[route_index];
+    let backend = match route.backends[0].connect(table.connect_timeout) {
         Ok(backend) => backend,
         Err(error) => {
+            if !route.log {
+                return;
+            }
             return proxy.log.connection(&Record {
+                listener: &listener.name,
                 peer: &peer,
                 route: Some(route),
                 up: 0,
@@ -162,12 +258,10 @@ fn open(matched: Matched, buffer: &mut [u8]) {
             });
         }
     };
-    // Interactive protocols (SSH, redis-cli) send small writes that must
-    // not wait for an ACK; failing to set it changes only latency.
-    let _ = stream.set_nodelay(true);
-    let header = proxy
+    C::send_small_writes_at_once(&stream);
+    let header = route
         .send_proxy
-        .map(|version| proxy_header(&stream, tcp_peer, version, proxy, route));
+        .map(|version| proxy_header(&stream, version, proxy, &table, route));
     let StreamParts {
         conn: client,
         unread,
@@ -187,13 +281,15 @@ fn open(matched: Matched, buffer: &mut [u8]) {
     };
     let connection = Arc::new(Connection {
         proxy,
-        route,
+        table,
+        route: route_index,
+        listener,
         peer,
         accepted,
-        client,
+        client: client.into_socket(),
         backend,
         first_ended: Mutex::new(None),
-        _permit: permit,
+        _permits: permits,
     });
     let sent = match forward::send_opening(&connection.client, &connection.backend, opening) {
         Ok(sent) => sent,
@@ -249,9 +345,14 @@ impl Connection {
     }
 
     fn log(&self, up: u64, down: u64, outcome: &'static str, detail: Option<&dyn fmt::Display>) {
+        let route = &self.table.routes[self.route];
+        if !route.log {
+            return;
+        }
         self.proxy.log.connection(&Record {
+            listener: &self.listener.name,
             peer: &self.peer,
-            route: Some(self.route),
+            route: Some(route),
             up,
             down,
             time: Some(self.accepted.elapsed()),
@@ -264,11 +365,11 @@ impl Connection {
 /// The PROXY header telling the backend who the client is: the one the
 /// connection came with, if it carried addresses, else one from the TCP
 /// peer to the address it connected to.
-fn proxy_header(
-    stream: &PeekableStream,
-    tcp_peer: SocketAddr,
+fn proxy_header<C: Client>(
+    stream: &PeekableStream<C>,
     version: SendProxy,
     proxy: &Proxy,
+    table: &Table,
     route: &Route,
 ) -> Vec<u8> {
     let own;
@@ -277,16 +378,13 @@ fn proxy_header(
         // the connection's own endpoints, which are ours to tell.
         Some(received) if received.source().is_some() => received,
         _ => {
-            own = match stream.local_addr() {
-                Ok(local) => ProxyHeader::tcp(tcp_peer, local),
-                Err(_) => ProxyHeader::unknown(),
-            };
+            own = C::own_header(stream);
             &own
         }
     };
     match version {
         SendProxy::V1 => header.encode_v1(),
-        SendProxy::V2 => with_tlvs(header.clone(), stream, proxy, route).encode_v2(),
+        SendProxy::V2 => with_tlvs(header.clone(), stream, proxy, table, route).encode_v2(),
     }
 }
 
@@ -296,10 +394,11 @@ fn proxy_header(
 /// the first the client offered) and, as `--proxy-v2-options` asks, a
 /// unique ID and a CRC32C checksum. A TLV the header relayed from a load
 /// balancer carries already is kept as it came.
-fn with_tlvs(
+fn with_tlvs<C>(
     mut header: ProxyHeader,
-    stream: &PeekableStream,
+    stream: &PeekableStream<C>,
     proxy: &Proxy,
+    table: &Table,
     route: &Route,
 ) -> ProxyHeader {
     let hello = stream.tls_client_hello();
@@ -314,7 +413,7 @@ fn with_tlvs(
             false => offered.find(|protocol| route.alpn.contains(protocol)),
         }
     });
-    let options = proxy.proxy_v2_options;
+    let options = table.proxy_v2_options;
     // A relayed ID is kept: none is taken for it.
     let relayed_id = header.unique_id().is_some();
     let unique_id = (options.unique_id && !relayed_id).then(|| proxy.unique_ids.next());

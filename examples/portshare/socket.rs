@@ -24,6 +24,8 @@ pub(crate) trait DuplexSocket: Sync {
     fn shutdown(&self, how: Shutdown) -> io::Result<()>;
     /// How long a read may wait; `None`: for ever.
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    /// How long a write may wait; `None`: for ever.
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
 }
 
 /// Implements [`DuplexSocket`] for a std socket type whose shared
@@ -45,6 +47,10 @@ macro_rules! duplex_socket {
 
             fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
                 <$socket>::set_read_timeout(self, timeout)
+            }
+
+            fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+                <$socket>::set_write_timeout(self, timeout)
             }
 
             fn shutdown(&self, how: Shutdown) -> io::Result<()> {

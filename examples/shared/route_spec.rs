@@ -12,7 +12,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use connmux::matchers::{ClientIn, DestinationIn};
-use connmux::{all_of, matchers, IpNet, Matcher};
+use connmux::{all_of, matchers, not, IpNet, Matcher};
 
 /// The specs and what each matches, as usage texts list them: one spec a
 /// line (continued on the next for some), indented by two spaces.
@@ -46,6 +46,7 @@ pub(crate) const SPEC_HELP: &str = "  http1            HTTP/1.x request (by its 
   silence          a client that sends nothing at first (server-first
                    protocols: SMTP, FTP, MySQL, ...)
   any              anything (the catch-all; give it last)
+  timeout          nothing by its bytes: a route only --on-timeout sends to
   pattern:TEXT     an opening that fits a byte pattern: literal characters,
                    \\xHH for any byte, ? for any one byte, classes [a-z],
                    bounded repetition {m,n}, groups and alternatives (a|b);
@@ -95,6 +96,9 @@ pub(crate) enum RouteSpec {
     Xmpp,
     Silence,
     Any,
+    /// No bytes: a route that takes only what portshare's `on-timeout`
+    /// sends it (sslh's `timeout` protocol).
+    Timeout,
     /// A byte pattern (its text, checked when parsed).
     Pattern(String),
     /// Clients in any of these networks.
@@ -136,6 +140,7 @@ impl RouteSpec {
             RouteSpec::Xmpp => Box::new(matchers::xmpp()),
             RouteSpec::Silence => Box::new(matchers::silence(silence)),
             RouteSpec::Any => Box::new(matchers::any()),
+            RouteSpec::Timeout => Box::new(not(matchers::any())),
             RouteSpec::Pattern(text) => {
                 Box::new(matchers::pattern(text).expect("checked when the spec was parsed"))
             }
@@ -216,6 +221,7 @@ fn parse_one(text: &str) -> Result<RouteSpec, String> {
         "xmpp" => RouteSpec::Xmpp,
         "silence" => RouteSpec::Silence,
         "any" => RouteSpec::Any,
+        "timeout" => RouteSpec::Timeout,
         "tls-sni" | "tls-alpn" | "tls-ja4" | "from" | "to" | "pattern" => {
             return Err(format!("{text} needs a value, as in {text}:VALUE"));
         }
@@ -280,6 +286,7 @@ impl fmt::Display for RouteSpec {
             RouteSpec::Xmpp => ("xmpp", None),
             RouteSpec::Silence => ("silence", None),
             RouteSpec::Any => ("any", None),
+            RouteSpec::Timeout => ("timeout", None),
             RouteSpec::Pattern(text) => {
                 listed = vec![text.clone()];
                 ("pattern", Some(&listed))

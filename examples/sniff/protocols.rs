@@ -121,6 +121,7 @@ fn describer(spec: &RouteSpec) -> fn(&[u8], &mut Line) {
             .map_or(describe_nothing, describer),
         RouteSpec::Silence
         | RouteSpec::Any
+        | RouteSpec::Timeout
         | RouteSpec::Pattern(_)
         | RouteSpec::From(_)
         | RouteSpec::To(_) => describe_nothing,

@@ -7,11 +7,14 @@
 //! connections one has in hand; it sniffs on the caller's thread, where
 //! this source lets the multiplexer's pool do it, under its limits.
 
+use std::any::Any;
 use std::fmt;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::proxy::PeerOrigin;
 use crate::source::accept::{Accept, WakeAccept};
 use crate::source::connection::Connection;
 use crate::sync::queue::{Queue, RecvError, TrySendError};
@@ -182,6 +185,24 @@ where
             shared.backlog.wake_receivers();
         }))
     }
+
+    /// What the listeners connections are accepted from say of the same
+    /// address type: an IP peer of a `SocketAddr` (as `TcpListener`), a
+    /// local one of a UNIX socket address (as `UnixListener`), and
+    /// `Unknown` for any other type. So a channel fed by a program's own
+    /// accept loop believes PROXY headers from the same peers as the
+    /// listener it stands for.
+    fn peer_origin(peer: &A) -> PeerOrigin {
+        let peer: &dyn Any = peer;
+        if let Some(addr) = peer.downcast_ref::<SocketAddr>() {
+            return PeerOrigin::Ip(addr.ip());
+        }
+        #[cfg(unix)]
+        if peer.is::<std::os::unix::net::SocketAddr>() {
+            return PeerOrigin::Local;
+        }
+        PeerOrigin::Unknown
+    }
 }
 
 impl<C, A: fmt::Debug> fmt::Debug for ChannelSource<C, A> {
@@ -238,6 +259,20 @@ mod tests {
         let closed = sender.send(memory::pair().1, MemoryAddr(3)).unwrap_err();
         assert!(closed.closed);
         assert_eq!(closed.to_string(), "the channel's source was dropped");
+    }
+
+    #[test]
+    fn peers_have_the_origin_their_address_type_gives() {
+        use std::net::TcpStream;
+        type Tcp = ChannelSource<TcpStream, SocketAddr>;
+        type Unix = ChannelSource<std::os::unix::net::UnixStream, std::os::unix::net::SocketAddr>;
+        let peer: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+        assert_eq!(Tcp::peer_origin(&peer), PeerOrigin::Ip(peer.ip()));
+        let (local, _) = std::os::unix::net::UnixStream::pair().unwrap();
+        let unnamed = local.local_addr().unwrap();
+        assert_eq!(Unix::peer_origin(&unnamed), PeerOrigin::Local);
+        let memory = ChannelSource::<MemoryStream, MemoryAddr>::peer_origin(&MemoryAddr(1));
+        assert_eq!(memory, PeerOrigin::Unknown);
     }
 
     #[test]
