@@ -1097,3 +1097,331 @@ fn bad_proxy_v2_options_exit_with_2_and_say_why() {
         assert!(stderr.contains(why), "{args:?}: {stderr}");
     }
 }
+
+/// A scratch folder for one test's files, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("portshare-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).to_string_lossy().into_owned()
+    }
+
+    /// Writes `text` to `name` at once (a rename, so a watcher never reads
+    /// half of it); its path.
+    fn write(&self, name: &str, text: &str) -> String {
+        let partial = self.0.join(format!(".{name}.partial"));
+        std::fs::write(&partial, text).unwrap();
+        std::fs::rename(&partial, self.0.join(name)).unwrap();
+        self.path(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Sends `bytes`, half-closes, and reads the reply to the end.
+fn exchange(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    let mut client = connect(addr);
+    client.write_all(bytes).unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    read_until_closed(&mut client)
+}
+
+/// A backend that answers every connection with `name`, then closes.
+fn named_backend(name: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.write_all(name.as_bytes());
+        }
+    });
+    addr.to_string()
+}
+
+#[test]
+fn a_configuration_file_gives_the_options_and_check_prints_the_routes() {
+    let scratch = Scratch::new("check");
+    let echo = backend(echo);
+    let socket = scratch.path("front.sock");
+    let file = scratch.write(
+        "portshare.conf",
+        &format!(
+            "# two listeners, three routes\n\
+             listen 127.0.0.1:0\n\
+             listen {socket} max-conns=5\n\
+             \n\
+             route ssh={echo} name=shell\n  \
+             route tls-sni:a.example+tls-alpn:h2={echo},{echo} send-proxy=v2 max-conns=7 log=off\n\
+             route timeout={echo}\n\
+             on-timeout timeout\n\
+             unmatched-to-last\n\
+             timeout 1500\n"
+        ),
+    );
+    let output = run_to_end(&["--config", &file, "--check"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    let expected = [
+        "listen 127.0.0.1:0".to_owned(),
+        format!("listen {socket} max-conns=5"),
+        format!("route ssh={echo} name=shell"),
+        format!(
+            "route tls-sni:a.example+tls-alpn:h2={echo},{echo} send-proxy=v2 max-conns=7 log=off"
+        ),
+        format!("route timeout={echo}"),
+        "route unmatched -> timeout".to_owned(),
+        "route timeout -> timeout".to_owned(),
+    ];
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), expected, "{stdout}");
+
+    // The command line's options come after the file's.
+    let output = run_to_end(&[
+        "--config",
+        &file,
+        "--check",
+        "--route",
+        &format!("http1={echo}"),
+    ]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&format!("route http1={echo}")));
+
+    // A mistake in the file: exit status 3, and the line.
+    let bad = scratch.write(
+        "bad.conf",
+        "listen 127.0.0.1:0\nroute ssh=127.0.0.1:22 colour=blue\n",
+    );
+    let output = run_to_end(&["--config", &bad, "--check"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{bad}:2: invalid route")) && stderr.contains("colour=blue"),
+        "{stderr}"
+    );
+    for (text, says) in [
+        (
+            "listen 127.0.0.1:0\n--route any=127.0.0.1:1\n",
+            "write options without their dashes",
+        ),
+        (
+            "listen 127.0.0.1:0\nroute any=127.0.0.1:1\non-timeout ssh\n",
+            "--on-timeout 'ssh' names no route",
+        ),
+        ("route any=127.0.0.1:1\n", "--listen ADDR is required"),
+    ] {
+        let file = scratch.write("mistake.conf", text);
+        let output = run_to_end(&["--config", &file, "--check"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{text:?}: {stderr}");
+        assert!(stderr.contains(says), "{text:?}: {stderr}");
+    }
+    let output = run_to_end(&["--config", &scratch.path("missing.conf"), "--check"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read"));
+    // The same mistakes on the command line are usage errors.
+    let output = run_to_end(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--route",
+        "any=127.0.0.1:1",
+        "--on-timeout",
+        "ssh",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = run_to_end(&["--reload"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--reload needs --control PATH"));
+}
+
+#[test]
+fn tcp_and_unix_listeners_share_the_routes_and_their_limits() {
+    let scratch = Scratch::new("listeners");
+    let echo = backend(echo);
+    let socket = scratch.path("front.sock");
+    let portshare = Portshare::start(&[
+        "--listen",
+        &format!("{socket} max-conns=1"),
+        "--route",
+        &format!("any={echo}"),
+    ]);
+    assert_eq!(exchange(portshare.0.addr, b"over tcp"), b"over tcp");
+    portshare.line_with(&[
+        "route=any",
+        "outcome=ok",
+        &format!("listener={}", portshare.0.addr),
+    ]);
+
+    let mut unix = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    unix.set_read_timeout(Some(WAIT)).unwrap();
+    unix.write_all(b"over unix").unwrap();
+    let mut echoed = [0u8; 9];
+    unix.read_exact(&mut echoed).unwrap();
+    assert_eq!(&echoed, b"over unix");
+    // The UNIX listener takes one connection at a time; TCP has no limit.
+    let mut second = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    second.set_read_timeout(Some(WAIT)).unwrap();
+    second.write_all(b"second").unwrap();
+    let mut rest = Vec::new();
+    let _ = second.read_to_end(&mut rest);
+    assert_eq!(rest, b"");
+    portshare.line_with(&[
+        "outcome=refused-listener-max-conns",
+        &format!("listener={socket}"),
+    ]);
+    assert_eq!(exchange(portshare.0.addr, b"still tcp"), b"still tcp");
+    unix.shutdown(Shutdown::Write).unwrap();
+    let _ = unix.read_to_end(&mut rest);
+    portshare.line_with(&["peer=unix:", "up=9 down=9", "outcome=ok"]);
+}
+
+#[test]
+fn each_route_has_its_own_proxy_header_and_limit() {
+    let checker = backend(proxy_header_checker);
+    let echo = backend(echo);
+    let portshare = Portshare::start(&[
+        "--send-proxy",
+        "v1",
+        "--route",
+        &format!("http1={echo} send-proxy=off max-conns=1"),
+        "--route",
+        &format!("any={checker} send-proxy=v2"),
+    ]);
+    // The second route's v2 overrides the global v1.
+    let mut client = portshare.connect();
+    client.write_all(b"ping").unwrap();
+    let summary = read_line(&mut client);
+    assert!(summary.starts_with("v2 src="), "{summary}");
+    drop(client);
+    // The first route sends no header, and takes one connection at once.
+    let mut first = portshare.connect();
+    first.write_all(HTTP_REQUEST).unwrap();
+    let mut echoed = vec![0u8; HTTP_REQUEST.len()];
+    first.read_exact(&mut echoed).unwrap();
+    assert_eq!(echoed, HTTP_REQUEST);
+    let mut second = portshare.connect();
+    second.write_all(HTTP_REQUEST).unwrap();
+    assert_eq!(read_until_closed(&mut second), b"");
+    portshare.line_with(&["route=http1", "outcome=refused-route-max-conns"]);
+}
+
+#[test]
+fn undecided_openings_go_to_the_on_timeout_route_and_refused_ones_to_the_last() {
+    let timeout_backend = named_backend("timeout-backend");
+    let last = named_backend("last-backend");
+    let http = named_backend("http-backend");
+    let portshare = Portshare::start(&[
+        "--timeout",
+        "300",
+        "--route",
+        &format!("http1={http}"),
+        "--route",
+        &format!("timeout={timeout_backend}"),
+        "--route",
+        &format!("ssh={last}"),
+        "--on-timeout",
+        "timeout",
+        "--unmatched-to-last",
+    ]);
+    // A partial opening (the start of an HTTP request) at the deadline.
+    let mut partial = portshare.connect();
+    partial.write_all(b"GE").unwrap();
+    assert_eq!(read_until_closed(&mut partial), b"timeout-backend");
+    drop(partial);
+    // A client that says nothing: SSH's habit, sslh's reason for on-timeout.
+    let mut silent = portshare.connect();
+    assert_eq!(read_until_closed(&mut silent), b"timeout-backend");
+    drop(silent);
+    // Bytes every route refuses: to the last route, at once.
+    let mut garbage = portshare.connect();
+    let sent = Instant::now();
+    garbage.write_all(b"\x00\x01garbage").unwrap();
+    assert_eq!(read_until_closed(&mut garbage), b"last-backend");
+    drop(garbage);
+    assert!(
+        sent.elapsed() < Duration::from_millis(300),
+        "waited for the deadline"
+    );
+    // A whole opening still goes by its protocol.
+    assert_eq!(exchange(portshare.0.addr, HTTP_REQUEST), b"http-backend");
+    portshare.line_with(&["route=timeout", "up=2 "]);
+    portshare.line_with(&["route=timeout", "up=0 "]);
+    portshare.line_with(&["route=ssh", "up=9 "]);
+}
+
+#[test]
+fn a_reload_changes_the_routes_of_new_connections_only() {
+    let scratch = Scratch::new("reload");
+    let echo = backend(echo);
+    let first = named_backend("first");
+    let second = named_backend("second");
+    let control = scratch.path("control.sock");
+    let pidfile = scratch.path("portshare.pid");
+    let config =
+        |backend: &str| format!("listen 127.0.0.1:0\nroute http1={echo}\nroute any={backend}\n");
+    let file = scratch.write("portshare.conf", &config(&first));
+    let portshare = Portshare(RunningExample::start(
+        "portshare",
+        &[
+            "--config",
+            &file,
+            "--control",
+            &control,
+            "--pidfile",
+            &pidfile,
+        ],
+    ));
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    assert_eq!(pid.trim().parse::<u32>().unwrap(), portshare.0.child_id());
+    assert_eq!(exchange(portshare.0.addr, b"x"), b"first");
+
+    // A connection forwarded before the reload keeps every byte.
+    let mut long_lived = portshare.connect();
+    long_lived.write_all(HTTP_REQUEST).unwrap();
+    let mut echoed = vec![0u8; HTTP_REQUEST.len()];
+    long_lived.read_exact(&mut echoed).unwrap();
+
+    // A changed file is read again.
+    scratch.write("portshare.conf", &config(&second));
+    portshare.line_with(&["portshare reloaded routes:", &second]);
+    assert_eq!(exchange(portshare.0.addr, b"x"), b"second");
+    long_lived.write_all(b"after the reload").unwrap();
+    let mut more = [0u8; 16];
+    long_lived.read_exact(&mut more).unwrap();
+    assert_eq!(&more, b"after the reload");
+
+    // A file with a mistake is refused; the routes in use stay.
+    scratch.write(
+        "portshare.conf",
+        "listen 127.0.0.1:0\nroute gopher=127.0.0.1:70\n",
+    );
+    let output = run_to_end(&["--control", &control, "--reload"]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("unknown SPEC 'gopher'"),
+        "{output:?}"
+    );
+    assert_eq!(exchange(portshare.0.addr, b"x"), b"second");
+
+    // Fixed, and asked for through the control socket.
+    std::fs::write(&file, config(&first)).unwrap();
+    let output = run_to_end(&["--control", &control, "--reload"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(exchange(portshare.0.addr, b"x"), b"first");
+    long_lived.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_until_closed(&mut long_lived), b"");
+    portshare.line_with(&[
+        "route=http1",
+        &format!("up={}", HTTP_REQUEST.len() + 16),
+        "outcome=ok",
+    ]);
+}

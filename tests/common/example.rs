@@ -138,6 +138,11 @@ impl RunningExample {
 }
 
 impl RunningExample {
+    /// The process ID of the running example.
+    pub fn child_id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The next line not returned before, if one comes within `wait`.
     pub fn next_line_within(&self, wait: std::time::Duration) -> Option<String> {
         let mut unclaimed = self.unclaimed.borrow_mut();
