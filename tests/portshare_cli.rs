@@ -1248,6 +1248,8 @@ fn tcp_and_unix_listeners_share_the_routes_and_their_limits() {
     let scratch = Scratch::new("listeners");
     let echo = backend(echo);
     let socket = scratch.path("front.sock");
+    // A socket file left by a process that is gone is replaced.
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
     let portshare = Portshare::start(&[
         "--listen",
         &format!("{socket} max-conns=1"),
@@ -1424,4 +1426,60 @@ fn a_reload_changes_the_routes_of_new_connections_only() {
         &format!("up={}", HTTP_REQUEST.len() + 16),
         "outcome=ok",
     ]);
+}
+
+#[test]
+fn connections_forwarded_during_reloads_keep_every_byte() {
+    let scratch = Scratch::new("reload-load");
+    let echo = backend(echo);
+    let control = scratch.path("control.sock");
+    let config = |timeout: u32| {
+        format!("listen 127.0.0.1:0\nroute http1={echo}\nroute any={echo}\ntimeout {timeout}\n")
+    };
+    let file = scratch.write("portshare.conf", &config(3000));
+    let portshare = Portshare(RunningExample::start(
+        "portshare",
+        &["--config", &file, "--control", &control, "--quiet"],
+    ));
+    let addr = portshare.0.addr;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..4u64)
+        .map(|seed| {
+            let stop = std::sync::Arc::clone(&stop);
+            thread::spawn(move || {
+                let mut exchanges = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    // Each client sends in pieces, so reloads land in the
+                    // middle of its connections as well as between them.
+                    let payload = random_bytes(64 * 1024, seed * 1000 + exchanges);
+                    let mut client = connect(addr);
+                    for piece in payload.chunks(16 * 1024) {
+                        client.write_all(piece).unwrap();
+                        thread::sleep(Duration::from_millis(2));
+                    }
+                    client.shutdown(Shutdown::Write).unwrap();
+                    assert_eq!(
+                        read_until_closed(&mut client),
+                        payload,
+                        "exchange {exchanges}"
+                    );
+                    exchanges += 1;
+                }
+                exchanges
+            })
+        })
+        .collect();
+    for round in 0..20 {
+        // Alternately through the control socket and by changing the file.
+        if round % 2 == 0 {
+            let output = run_to_end(&["--control", &control, "--reload"]);
+            assert!(output.status.success(), "{output:?}");
+        } else {
+            scratch.write("portshare.conf", &config(3000 + round));
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let exchanges: u64 = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    assert!(exchanges >= 4, "only {exchanges} exchanges");
 }

@@ -324,3 +324,66 @@ fn the_listener_closes_with_the_mux_though_handles_outlive_it() {
         drop((catch_all, handle));
     }
 }
+
+#[test]
+fn a_graceful_shutdown_hands_inline_routes_the_sniffs_it_waited_for() {
+    // Many connections finish their sniff during the grace, each racing the
+    // stop that ends it: every one must reach its handler.
+    for _ in 0..20 {
+        let mut mux = tcp_mux(Mux::builder().sniff_deadline(None).first_byte_timeout(None));
+        let served = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&served);
+        mux.route_inline(http1_fast(), move |_stream, _peer| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let running = serve(mux);
+        let mut slow: Vec<TcpStream> = (0..4)
+            .map(|_| connect_and_send(running.addr, b"GE"))
+            .collect();
+        eventually("the sniffs to start", || running.handle.sniffing() == 4);
+        running.handle.shutdown_graceful(WAIT);
+        for client in &mut slow {
+            std::io::Write::write_all(client, b"T / HTTP/1.1\r\n\r\n").unwrap();
+        }
+        running.wait_served().unwrap();
+        // `serve` does not wait for inline handlers: they may still be
+        // starting.
+        eventually("every handler to run", || {
+            served.load(Ordering::SeqCst) == 4
+        });
+        assert_eq!(running.drain_events(), []);
+    }
+}
+
+#[test]
+fn a_channel_whose_senders_are_gone_ends_its_mux_after_the_sniffs_it_took() {
+    let (sender, source) = connmux::channel(connmux::memory::MemoryAddr(0), 8);
+    let mut mux = Mux::builder()
+        .sniff_deadline(None)
+        .first_byte_timeout(None)
+        .build(source)
+        .unwrap();
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&served);
+    mux.route_inline(prefixes(["PING"]), move |_stream, _peer| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let handle = mux.handle();
+    let server = thread::spawn(move || mux.serve());
+    // One connection mid-sniff, one still in the backlog when the last
+    // sender goes.
+    let (mut first, conn) = connmux::memory::pair();
+    std::io::Write::write_all(&mut first, b"PI").unwrap();
+    sender.send(conn, connmux::memory::MemoryAddr(1)).unwrap();
+    eventually("the sniff to start", || handle.sniffing() == 1);
+    let (mut second, conn) = connmux::memory::pair();
+    std::io::Write::write_all(&mut second, b"PING").unwrap();
+    sender.send(conn, connmux::memory::MemoryAddr(2)).unwrap();
+    drop(sender);
+    std::io::Write::write_all(&mut first, b"NG").unwrap();
+    server
+        .join()
+        .unwrap()
+        .expect("the end of a channel is no error");
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+}

@@ -6,22 +6,26 @@
 //! route table through a [`connmux::channel`], and the multiplexer sniffs,
 //! routes and serves it (inline routes: [`session`](crate::session)).
 //! Installing a new table starts one multiplexer per listener with the new
-//! routes, points the accept threads at them, and shuts the old ones down
-//! gracefully: connections they are sniffing finish their sniff by the old
-//! routes, and forwarded connections keep their threads and sockets. So
+//! routes, points the accept threads at them, and lets the old ones end
+//! (their channel's senders dropped): connections handed to them finish
+//! their sniff by the old routes, and forwarded connections keep their
+//! threads and sockets. So
 //! the listening sockets stay open across reloads (no connection is
 //! refused while routes change), which stopping a multiplexer that owns
 //! its listener would not allow: its shutdown shuts the socket down.
 
 use std::fmt;
+use std::fs;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{self, UnixListener, UnixStream};
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-use connmux::{channel, Accept, ChannelSender, Matcher, Mux, MuxHandle};
+use connmux::{channel, Accept, ChannelSender, Matcher, Mux};
 
 use crate::fallback::{Fallback, FallbackMatcher};
 use crate::limit::ConnectionLimit;
@@ -38,9 +42,6 @@ const HANDOVER_CAPACITY: usize = 1024;
 /// How long an accept thread waits after a failed `accept` (out of file
 /// descriptors, say) before it tries again.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
-/// How long an old table's multiplexers may take to finish their sniffs
-/// beyond the sniff deadline, after a reload.
-const RELOAD_GRACE: Duration = Duration::from_secs(1);
 
 /// What a connection's session reads of the listener that accepted it.
 pub(crate) struct ListenerState {
@@ -62,8 +63,8 @@ struct Listener {
 
 /// The multiplexer the accept thread hands connections to.
 enum Handover {
-    Tcp(ChannelSender<TcpStream, SocketAddr>, MuxHandle),
-    Unix(ChannelSender<UnixStream, net::SocketAddr>, MuxHandle),
+    Tcp(ChannelSender<TcpStream, SocketAddr>),
+    Unix(ChannelSender<UnixStream, net::SocketAddr>),
 }
 
 /// The running proxy: its listeners and their current route table.
@@ -141,7 +142,6 @@ impl Server {
             on_timeout: config.on_timeout,
             unmatched_to_last: config.unmatched_to_last,
         };
-        let deadline = config.sniff_deadline;
         let settings = MuxSettings::of(&config);
         let table = Arc::new(Table::new(&mut config));
         let mut started = Vec::new();
@@ -149,24 +149,18 @@ impl Server {
             started.push(listener.start_mux(self.proxy, &settings, &plan, &table)?);
         }
         for (listener, handover) in self.listeners.iter().zip(started) {
-            let old = listener
-                .handover
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .replace(handover);
-            if let Some(old) = old {
-                old.handle().shutdown_graceful(deadline + RELOAD_GRACE);
-            }
+            // Dropping the old sender ends the old multiplexer once it has
+            // taken the connections already handed to it, and they and
+            // the others it is sniffing have been routed.
+            drop(
+                listener
+                    .handover
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .replace(handover),
+            );
         }
         Ok(())
-    }
-}
-
-impl Handover {
-    fn handle(&self) -> &MuxHandle {
-        match self {
-            Handover::Tcp(_, handle) | Handover::Unix(_, handle) => handle,
-        }
     }
 }
 
@@ -254,13 +248,13 @@ impl Listener {
         Ok(match self.local {
             ListenAddr::Tcp(addr) => {
                 let (sender, source) = channel(addr, HANDOVER_CAPACITY);
-                let handle = self.serve(proxy, settings.build(source)?, plan, table)?;
-                Handover::Tcp(sender, handle)
+                self.serve(proxy, settings.build(source)?, plan, table)?;
+                Handover::Tcp(sender)
             }
             ListenAddr::Unix(_) => {
                 let (sender, source) = channel(unnamed_unix_addr()?, HANDOVER_CAPACITY);
-                let handle = self.serve(proxy, settings.build(source)?, plan, table)?;
-                Handover::Unix(sender, handle)
+                self.serve(proxy, settings.build(source)?, plan, table)?;
+                Handover::Unix(sender)
             }
         })
     }
@@ -272,7 +266,7 @@ impl Listener {
         mut mux: Mux<S>,
         plan: &Plan,
         table: &Arc<Table>,
-    ) -> io::Result<MuxHandle>
+    ) -> io::Result<()>
     where
         S: Accept + Send + 'static,
         S::Conn: Client + Send + 'static,
@@ -286,7 +280,6 @@ impl Listener {
         }
         let table = Arc::clone(table);
         mux.on_event(move |event| proxy.log.event(event, &self.state.name, &table.routes));
-        let handle = mux.handle();
         let name = &self.state.name;
         thread::Builder::new()
             .name(format!("mux {name}"))
@@ -295,7 +288,7 @@ impl Listener {
                     eprintln!("portshare: routing on {name} stopped: {error}");
                 }
             })?;
-        Ok(handle)
+        Ok(())
     }
 
     /// Accepts for ever, handing each connection to the current
@@ -305,14 +298,14 @@ impl Listener {
             let accepted = match &socket {
                 Bound::Tcp(listener) => listener.accept().map(|(conn, peer)| {
                     self.hand_over(|handover| match handover {
-                        Handover::Tcp(sender, _) => sender.send(conn, peer).is_ok(),
-                        Handover::Unix(..) => false,
+                        Handover::Tcp(sender) => sender.send(conn, peer).is_ok(),
+                        Handover::Unix(_) => false,
                     })
                 }),
                 Bound::Unix(listener) => listener.accept().map(|(conn, peer)| {
                     self.hand_over(|handover| match handover {
-                        Handover::Unix(sender, _) => sender.send(conn, peer).is_ok(),
-                        Handover::Tcp(..) => false,
+                        Handover::Unix(sender) => sender.send(conn, peer).is_ok(),
+                        Handover::Tcp(_) => false,
                     })
                 }),
             };
@@ -354,9 +347,29 @@ fn bind(addr: &ListenAddr) -> io::Result<(Bound, ListenAddr)> {
             Ok((Bound::Tcp(listener), ListenAddr::Tcp(local)))
         }
         ListenAddr::Unix(path) => {
-            let listener = UnixListener::bind(path).map_err(failed)?;
+            let listener = bind_unix(path).map_err(failed)?;
             Ok((Bound::Unix(listener), ListenAddr::Unix(path.clone())))
         }
+    }
+}
+
+/// Binds a UNIX socket at `path`, first removing a socket file left there
+/// by a process that ended without removing it (no one accepts on it). A
+/// file anything still listens on, or that is no socket, is left alone.
+pub(crate) fn bind_unix(path: &Path) -> io::Result<UnixListener> {
+    match UnixListener::bind(path) {
+        Err(error) if error.kind() == io::ErrorKind::AddrInUse => {
+            let is_socket = fs::symlink_metadata(path)?.file_type().is_socket();
+            let stale = is_socket
+                && UnixStream::connect(path)
+                    .is_err_and(|error| error.kind() == io::ErrorKind::ConnectionRefused);
+            if !stale {
+                return Err(error);
+            }
+            fs::remove_file(path)?;
+            UnixListener::bind(path)
+        }
+        bound => bound,
     }
 }
 

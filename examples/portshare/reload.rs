@@ -10,14 +10,14 @@
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
 use crate::args::Sources;
-use crate::listeners::Server;
+use crate::listeners::{bind_unix, Server};
 use crate::proxy::Proxy;
 
 /// How often the configuration files are looked at.
@@ -98,7 +98,7 @@ impl Reloader {
     /// Serves the control socket at `path` from a thread: each client
     /// sends one command line and reads one reply line.
     pub(crate) fn serve_control(&'static self, path: &Path) -> io::Result<()> {
-        let listener = UnixListener::bind(path).map_err(|error| {
+        let listener = bind_unix(path).map_err(|error| {
             io::Error::new(
                 error.kind(),
                 format!(

@@ -7,7 +7,7 @@
 use std::io;
 use std::sync::{Arc, Mutex, Weak};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::mux::accept_retry::{classify, AcceptFailure, Backoff};
 use crate::mux::core::Core;
@@ -182,6 +182,7 @@ fn accept_one<S: Accept>(core: &SourceCore<S>, source: &Weak<S>) -> Turn<SourceJ
         return Turn::Over;
     };
     let accepted = source.accept();
+    let source_ended = accepted.is_err() && source.has_ended();
     drop(source);
     let ending = core.is_stopping() || core.drain_deadline().is_some();
     match accepted {
@@ -219,6 +220,13 @@ fn accept_one<S: Accept>(core: &SourceCore<S>, source: &Weak<S>) -> Turn<SourceJ
         }
         Err(_) if ending => {
             core.connections.unreserve();
+            end_turn(core);
+        }
+        Err(_) if source_ended => {
+            // No connection will come: the sniffs in progress finish as
+            // in a graceful shutdown, however long their deadlines are.
+            core.connections.unreserve();
+            core.drain(Duration::MAX);
             end_turn(core);
         }
         Err(error) if core.pool.accept_times_out() && is_timeout(&error) => {

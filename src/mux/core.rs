@@ -182,6 +182,24 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
 
     /// Drops the wake-up function: nothing will accept any more. (Its
     /// last clone, if a wake-up is running, is dropped when that returns.)
+    /// Stops accepting and lets the sniffs in progress finish for up to
+    /// `grace` (a graceful shutdown); does nothing if stopping has begun.
+    pub(super) fn drain(&self, grace: Duration) {
+        /// Longer graces are as good as forever.
+        const LONGEST_GRACE: Duration = Duration::from_secs(365 * 24 * 3600);
+        let deadline = Instant::now() + grace.min(LONGEST_GRACE);
+        {
+            let mut drain_deadline = lock(&self.drain_deadline);
+            if drain_deadline.is_some() || self.is_stopping() {
+                return;
+            }
+            *drain_deadline = Some(deadline);
+        }
+        self.pool.drain();
+        self.connections.stop();
+        self.wake_accept_loop();
+    }
+
     pub(super) fn release_wake_accept(&self) {
         let wake = lock(&self.wake_accept).take();
         drop(wake);
@@ -255,19 +273,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Control for Core<C,
     }
 
     fn shutdown_graceful(&self, grace: Duration) {
-        /// Longer graces are as good as forever.
-        const LONGEST_GRACE: Duration = Duration::from_secs(365 * 24 * 3600);
-        let deadline = Instant::now() + grace.min(LONGEST_GRACE);
-        {
-            let mut drain_deadline = lock(&self.drain_deadline);
-            if drain_deadline.is_some() || self.is_stopping() {
-                return;
-            }
-            *drain_deadline = Some(deadline);
-        }
-        self.pool.drain();
-        self.connections.stop();
-        self.wake_accept_loop();
+        self.drain(grace);
     }
 
     fn is_shut_down(&self) -> bool {

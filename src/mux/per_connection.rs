@@ -108,29 +108,43 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     /// Sniffs and routes a connection this sniffer thread accepted, and
     /// serves it here if an inline route took it.
     pub(super) fn sniff_accepted(&self, slot: &SniffSlot<C>, job: Job<C, A>) {
-        let inline = {
+        let admitted = {
             let mut done = JobDone {
                 pool: &self.pool,
                 returning: false,
             };
             let inline = self.sniff_and_dispatch(slot, job);
             done.returning = inline.is_none();
-            inline
+            // Admitted while the sniff still counts as in progress: a
+            // graceful shutdown waits for sniffs to end, so one that ended
+            // in its grace reaches its handler instead of meeting the stop
+            // that follows the grace.
+            inline.and_then(|work| self.admit_inline(slot, work))
         };
-        if let Some(work) = inline {
-            self.run_inline(slot, work);
+        if let Some(work) = admitted {
+            self.run_handler(work);
+            slot.set_in_handler(false);
         }
     }
 
-    /// Serves a connection of an inline route on this thread, unless the
-    /// multiplexer is stopping (then it is dropped like a queued one would
-    /// be). The slot's flag tells `serve` not to wait for the handler; it
-    /// is set before the stop check so that `serve` either sees it or sees
-    /// the handler not run.
-    fn run_inline(&self, slot: &SniffSlot<C>, work: InlineWork<'_, C, A>) {
+    /// A connection of an inline route, to serve on this thread, unless
+    /// the multiplexer is stopping (then it is dropped like a queued one
+    /// would be). The slot's flag tells `serve` not to wait for the
+    /// handler; it is set before the stop check so that `serve` either
+    /// sees it or sees the handler not run.
+    fn admit_inline<'a>(
+        &self,
+        slot: &SniffSlot<C>,
+        work: InlineWork<'a, C, A>,
+    ) -> Option<InlineWork<'a, C, A>> {
         slot.set_in_handler(true);
-        let _ = self.serve_inline(work);
-        slot.set_in_handler(false);
+        match self.stop_check_inline(work) {
+            Ok(work) => Some(work),
+            Err(_) => {
+                slot.set_in_handler(false);
+                None
+            }
+        }
     }
 
     /// Runs an inline route's handler on this thread, unless the
@@ -141,6 +155,30 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
     // `Delivery` and `InlineWork`).
     #[inline(always)]
     fn serve_inline(&self, work: InlineWork<'_, C, A>) -> Result<RouteId, DropReason> {
+        let work = self.stop_check_inline(work)?;
+        Ok(self.run_handler(work))
+    }
+
+    /// `work`, unless the multiplexer is stopping: then its connection is
+    /// dropped and reported.
+    #[inline(always)]
+    fn stop_check_inline<'a>(
+        &self,
+        work: InlineWork<'a, C, A>,
+    ) -> Result<InlineWork<'a, C, A>, DropReason> {
+        if self.is_stopping() {
+            let InlineWork { stream, peer, .. } = work;
+            let sniffed_bytes = stream.with_sniffed(<[u8]>::len);
+            let proxy_header = stream.proxy_header().cloned();
+            drop(stream);
+            return Err(self.report_drop(peer, DropReason::ShutDown, sniffed_bytes, proxy_header));
+        }
+        Ok(work)
+    }
+
+    /// Runs an inline route's handler on this thread.
+    #[inline(always)]
+    fn run_handler(&self, work: InlineWork<'_, C, A>) -> RouteId {
         let InlineWork {
             id,
             handler,
@@ -148,17 +186,11 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             stream,
             peer,
         } = work;
-        if self.is_stopping() {
-            let sniffed_bytes = stream.with_sniffed(<[u8]>::len);
-            let proxy_header = stream.proxy_header().cloned();
-            drop(stream);
-            return Err(self.report_drop(peer, DropReason::ShutDown, sniffed_bytes, proxy_header));
-        }
         routed.fetch_add(1, Ordering::Relaxed);
         // The panic has been reported by the panic hook; the connection it
         // was serving is dropped by the unwinding.
         let _ = panic::catch_unwind(AssertUnwindSafe(|| handler(stream, peer)));
-        Ok(id)
+        id
     }
 
     /// Sniffs and routes a sniffer thread's job; returns it when an inline

@@ -195,6 +195,29 @@ pub trait Accept: Send + Sync + 'static {
         let _ = peer;
         PeerOrigin::Unknown
     }
+
+    /// Whether the source will never give another connection, asked
+    /// after `accept` failed: a [`channel`](crate::channel) whose senders
+    /// are all gone and whose backlog is empty. The multiplexer then ends
+    /// as a graceful shutdown does: connections being sniffed finish
+    /// their sniff and are routed, and `serve` returns `Ok(())`. A source
+    /// that ends otherwise (a closed socket) is an error `serve` returns.
+    ///
+    /// The default, for a listening socket, is `false`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connmux::{channel, memory, Accept};
+    ///
+    /// let (sender, source) = channel::<memory::MemoryStream, _>(memory::MemoryAddr(0), 4);
+    /// assert!(!source.has_ended());
+    /// drop(sender);
+    /// assert!(source.accept().is_err() && source.has_ended());
+    /// ```
+    fn has_ended(&self) -> bool {
+        false
+    }
 }
 
 impl Accept for TcpListener {

@@ -32,7 +32,10 @@ struct Shared<C, A> {
 /// multiplexer accepts them (like a listen backlog).
 ///
 /// `accept` fails with `NotConnected` once every sender is dropped and the
-/// backlog is empty, which ends a multiplexer serving it.
+/// backlog is empty, which ends a multiplexer serving it as a graceful
+/// shutdown does: the connections it is sniffing finish their sniff and
+/// are routed, and `serve` returns `Ok(())`
+/// ([`Accept::has_ended`]).
 ///
 /// ```
 /// use connmux::{channel, matchers, memory, Mux};
@@ -184,6 +187,10 @@ where
             woken.store(true, Ordering::SeqCst);
             shared.backlog.wake_receivers();
         }))
+    }
+
+    fn has_ended(&self) -> bool {
+        self.shared.senders.load(Ordering::SeqCst) == 0 && self.shared.backlog.len() == 0
     }
 
     /// What the listeners connections are accepted from say of the same
