@@ -599,6 +599,58 @@ UNSUPPORTED protocols.odd @ s.cfg:9: unknown to sslh 2.x and to portshare
 }
 
 #[test]
+fn entries_of_few_words() {
+    let text = r#"
+listen: ( { host: "sslh.sock"; is_unix: true; port: ""; keepalive: false; } );
+protocols: (
+  { name: "regex"; host: "/run/a.sock"; is_unix: true; port: ""; },
+  { name: "regex"; host: "h"; port: "1"; regex_patterns: []; },
+  { name: "http"; host: "h"; port: "80"; regex_patterns: [ "x" ]; fork: false; }
+);
+on-timeout: "regex";
+"#;
+    assert_eq!(
+        translate_text(text).expect("translates"),
+        r"--listen ./sslh.sock  @ s.cfg:2
+--route timeout=/run/a.sock name=regex  @ s.cfg:4
+--route timeout=h:1 name=regex  @ s.cfg:5
+--route http1=h:80 name=http  @ s.cfg:6
+--unmatched-to-last  @ s.cfg:3 (sslh sends what no protocol matches to the last)
+--on-timeout regex  @ s.cfg:8
+ignored protocols.fork @ s.cfg:6: sslh-select and sslh-ev fork a process per connection for it; portshare serves every connection on threads
+ignored protocols.regex_patterns @ s.cfg:6: sslh applies it to 'regex' protocols only and ignores it here
+"
+    );
+}
+
+#[test]
+fn include_inside_a_group() {
+    let dir = scratch("group");
+    fs::write(
+        dir.join("main.cfg"),
+        "protocols: (\n @include \"conf.d/ssh.cfg\"\n);\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("conf.d/ssh.cfg"),
+        "{ name: \"ssh\"; host: \"h\"; port: \"22\"; }\n",
+    )
+    .unwrap();
+    let root = parse_file(&dir.join("main.cfg")).expect("parses");
+    let translation =
+        translate(&root, &mut Services::from_text("services", SERVICES)).expect("translates");
+    assert_eq!(
+        translation.settings[0].value.as_deref(),
+        Some("ssh=h:22 name=ssh")
+    );
+    assert_eq!(
+        translation.settings[0].origin,
+        format!("{}:1", dir.join("conf.d/ssh.cfg").display())
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn timeout_targets() {
     let cases: &[(&str, &str)] = &[
         // The default names ssh, wherever it is.

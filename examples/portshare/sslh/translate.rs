@@ -470,16 +470,16 @@ fn protocol(entry: &Node, services: &mut Services, out: &mut Output) -> Result<T
                     }
                 }
             }
-            "proxyprotocol" => {
-                match int(field)? {
-                    1 => options.push_str(" send-proxy=v1"),
-                    2 => options.push_str(" send-proxy=v2"),
-                    other => return Err(format!(
+            "proxyprotocol" => match int(field)? {
+                1 => options.push_str(" send-proxy=v1"),
+                2 => options.push_str(" send-proxy=v2"),
+                other => {
+                    return Err(format!(
                         "{}: proxyprotocol {other}: sslh sends a PROXY header of version 1 or 2",
                         field.origin()
-                    )),
+                    ))
                 }
-            }
+            },
             "udp_timeout" => {
                 int(field)?;
                 out.notice(
