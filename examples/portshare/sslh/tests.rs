@@ -650,6 +650,28 @@ fn include_inside_a_group() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+/// Every SPEC the fixtures translate to is one portshare's route parser
+/// takes (`timeout` aside: that spec arrives with the new option parser).
+#[test]
+fn translated_specs_parse_as_route_specs() {
+    let services = format!("{SERVICES}letsencrypt-client 4443/tcp\n");
+    for name in ["example.cfg", "basic.cfg", "example-2.x.cfg"] {
+        let translation = translate_fixture(name, &services).expect("translates");
+        for setting in translation
+            .settings
+            .iter()
+            .filter(|setting| setting.name == "route")
+        {
+            let value = setting.value.as_deref().unwrap_or("");
+            let (spec, _) = value.split_once('=').expect("SPEC=BACKEND");
+            if spec != "timeout" {
+                let parsed = spec.parse::<crate::spec::RouteSpec>();
+                assert!(parsed.is_ok(), "{name}: {spec}: {parsed:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn timeout_targets() {
     let cases: &[(&str, &str)] = &[

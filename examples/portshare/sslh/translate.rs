@@ -465,7 +465,7 @@ fn protocol(entry: &Node, services: &mut Services, out: &mut Output) -> Result<T
                         })?;
                     // sslh does not probe before that many bytes have
                     // arrived; a route that also needs them waits the same.
-                    for spec in &mut specs {
+                    for spec in specs.iter_mut().filter(|spec| *spec != "timeout") {
                         *spec = format!("{spec}+pattern:?{{{bytes}}}");
                     }
                 }
