@@ -43,6 +43,7 @@ mod session;
 mod socket;
 #[path = "../shared/route_spec.rs"]
 mod spec;
+mod sslh;
 mod unique_id;
 
 use std::env;
