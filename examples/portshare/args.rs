@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use crate::config_file;
 use crate::options::{self, takes_value, Config, ConfigError, Setting};
 use crate::spec::SPEC_HELP;
+use crate::sslh::{self, NoticeKind, Translation};
 
 /// The usage text `--help` prints.
 pub(crate) fn usage() -> String {
@@ -25,6 +26,8 @@ Usage:
   portshare --config FILE [options]      (the same options in a file)
   portshare --config FILE --check        (check it, print the routes, exit)
   portshare --control PATH --reload      (make a running portshare reload)
+  portshare --sslh-config /etc/sslh.cfg  (sslh's configuration, as it is)
+  portshare [options] --sslh SSLH-ARGS   (sslh's command line, as it is)
   cargo run --release --example portshare -- --listen ADDR --route SPEC=BACKEND ...
 
 Each connection is sniffed and forwarded to the backend of the first route
@@ -88,6 +91,15 @@ Options:
                              when it changes (a reload)
   --control PATH             a UNIX socket taking `reload` (what --reload
                              sends)
+  --sslh-config FILE         read sslh's configuration file (libconfig;
+                             read again when it changes)
+  --sslh SSLH-ARGS...        the arguments after it are sslh's command line
+                             (-p, --ssh, --tls, --http, --openvpn, --anyprot,
+                             -t SECONDS, --on-timeout, -F FILE, -P, -f, ...)
+  --unsupported MODE         what to do with sslh options portshare cannot
+                             honour (transparent, user, chroot, libwrap,
+                             UDP, ...): refuse (default: say which, exit 3)
+                             or ignore (say which, run without them)
   --check                    check the configuration, print the routes it
                              would use, and exit
   --reload                   with --control PATH: make the portshare that
@@ -150,15 +162,29 @@ pub(crate) enum Command {
 pub(crate) struct Sources {
     /// `--config FILE`: portshare's own format.
     pub(crate) config_file: Option<PathBuf>,
-    /// The command line's own options, applied after the file's.
+    /// `--sslh-config FILE`: sslh's libconfig file.
+    pub(crate) sslh_config: Option<PathBuf>,
+    /// `--sslh ARGS...`: sslh's command line (which may name a file, `-F`).
+    pub(crate) sslh_args: Option<Vec<String>>,
+    /// `--unsupported ignore`: run without the sslh options portshare
+    /// cannot honour rather than refuse them.
+    pub(crate) ignore_unsupported: bool,
+    /// The command line's own options, applied after the others.
     pub(crate) settings: Vec<Setting>,
     /// `--control PATH`: the UNIX socket that takes `reload`.
     pub(crate) control: Option<PathBuf>,
 }
 
+/// A configuration read, and what of sslh's it leaves out.
+pub(crate) struct Loaded {
+    pub(crate) config: Config,
+    /// One line for each sslh option dropped.
+    pub(crate) notices: Vec<String>,
+}
+
 impl Sources {
     /// Reads the files and checks every setting.
-    pub(crate) fn load(&self) -> Result<Config, ConfigError> {
+    pub(crate) fn load(&self) -> Result<Loaded, ConfigError> {
         let in_file = |message| ConfigError {
             message,
             in_file: true,
@@ -167,14 +193,69 @@ impl Sources {
         if let Some(path) = &self.config_file {
             settings.extend(config_file::read(path).map_err(in_file)?);
         }
-        let from_file = !settings.is_empty();
+        let mut translations = Vec::new();
+        if let Some(path) = &self.sslh_config {
+            translations.push((sslh::read_config(path).map_err(in_file)?, true));
+        }
+        if let Some(args) = &self.sslh_args {
+            // Wrong flags are a usage error; a file they name is a file's.
+            let in_file = args
+                .iter()
+                .any(|arg| arg == "-F" || arg.starts_with("--config"));
+            let translation = sslh::parse_flags(args).map_err(|message| ConfigError {
+                message: format!("sslh's command line: {message}"),
+                in_file,
+            })?;
+            translations.push((translation, in_file));
+        }
+        let mut notices = Vec::new();
+        let mut unsupported = Vec::new();
+        for (translation, in_file) in translations {
+            let Translation {
+                settings: translated,
+                notices: dropped,
+            } = translation;
+            settings.extend(translated);
+            for notice in dropped {
+                let line = format!(
+                    "{}: sslh's {}: {}",
+                    notice.origin, notice.option, notice.message
+                );
+                match notice.kind {
+                    NoticeKind::Unsupported if !self.ignore_unsupported => {
+                        unsupported.push((line, in_file))
+                    }
+                    NoticeKind::Unsupported => notices.push(format!("{line} (ignored)")),
+                    NoticeKind::Ignored => notices.push(line),
+                }
+            }
+        }
+        if !unsupported.is_empty() {
+            let in_file = unsupported.iter().any(|(_, in_file)| *in_file);
+            let lines: Vec<String> = unsupported.into_iter().map(|(line, _)| line).collect();
+            return Err(ConfigError {
+                message: format!(
+                    "the sslh configuration asks for what portshare cannot do:\n  {}\n\
+                     (--unsupported ignore runs without it)",
+                    lines.join("\n  ")
+                ),
+                in_file,
+            });
+        }
+        let from_file =
+            !settings.is_empty() && (self.config_file.is_some() || self.sslh_config.is_some());
         settings.extend(self.settings.iter().cloned());
-        options::build(&settings, from_file)
+        let config = options::build(&settings, from_file)?;
+        Ok(Loaded { config, notices })
     }
 
     /// The files a reload reads, to watch for changes.
     pub(crate) fn files(&self) -> Vec<PathBuf> {
-        self.config_file.iter().cloned().collect()
+        self.config_file
+            .iter()
+            .chain(&self.sslh_config)
+            .cloned()
+            .collect()
     }
 }
 
@@ -183,6 +264,9 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Com
     let mut args = args.into_iter();
     let mut sources = Sources {
         config_file: None,
+        sslh_config: None,
+        sslh_args: None,
+        ignore_unsupported: false,
         settings: Vec::new(),
         control: None,
     };
@@ -197,6 +281,18 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Com
             Some((name, value)) if name.starts_with("--") => (name, Some(value.to_owned())),
             _ => (arg.as_str(), None),
         };
+        if name == "--sslh" {
+            // The rest is sslh's command line.
+            let rest = args
+                .by_ref()
+                .map(|arg| {
+                    arg.into_string()
+                        .map_err(|arg| format!("argument {arg:?} is not valid UTF-8"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            sources.sslh_args = Some(rest);
+            break;
+        }
         let name = match name {
             "-h" | "--help" => return Ok(Command::Help),
             "-q" => "--quiet",
@@ -209,7 +305,7 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Com
         };
         let takes = match option {
             "check" | "reload" => false,
-            "config" | "control" => true,
+            "config" | "control" | "sslh-config" | "unsupported" => true,
             option => takes_value(option).ok_or_else(|| format!("unknown option '{name}'"))?,
         };
         if !takes {
@@ -237,7 +333,19 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Com
         };
         match option {
             "config" => sources.config_file = Some(PathBuf::from(value)),
+            "sslh-config" => sources.sslh_config = Some(PathBuf::from(value)),
             "control" => sources.control = Some(PathBuf::from(value)),
+            "unsupported" => {
+                sources.ignore_unsupported = match value.as_str() {
+                    "refuse" => false,
+                    "ignore" => true,
+                    _ => {
+                        return Err(format!(
+                            "invalid --unsupported '{value}': expected refuse or ignore"
+                        ))
+                    }
+                }
+            }
             _ => sources.settings.push(Setting {
                 name: option.to_owned(),
                 value: Some(value),

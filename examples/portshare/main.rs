@@ -52,7 +52,7 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
-use args::{parse_args, usage, Command, Sources};
+use args::{parse_args, usage, Command, Loaded, Sources};
 use listeners::Server;
 use options::{Config, ConfigError};
 use proxy::Proxy;
@@ -84,14 +84,17 @@ fn main() -> ExitCode {
             }
         },
         Command::Check(sources) => match sources.load() {
-            Ok(config) => {
-                check(&config);
+            Ok(loaded) => {
+                for notice in &loaded.notices {
+                    println!("note: {notice}");
+                }
+                check(&loaded.config);
                 ExitCode::SUCCESS
             }
             Err(error) => config_error(&error),
         },
         Command::Run(sources) => match sources.load() {
-            Ok(config) => match run(config, sources) {
+            Ok(loaded) => match run(loaded, sources) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
                     eprintln!("portshare: {message}");
@@ -136,7 +139,11 @@ fn check(config: &Config) {
 }
 
 /// Listens, routes and forwards until the process is stopped.
-fn run(config: Config, sources: Sources) -> Result<(), String> {
+fn run(loaded: Loaded, sources: Sources) -> Result<(), String> {
+    let Loaded { config, notices } = loaded;
+    for notice in &notices {
+        eprintln!("portshare: note: {notice}");
+    }
     for warning in &config.warnings {
         eprintln!("portshare: warning: {warning}");
     }

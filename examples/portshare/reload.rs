@@ -51,7 +51,7 @@ impl Reloader {
     /// is wrong with it otherwise, the routes in use staying.
     pub(crate) fn reload(&self) -> Result<(), String> {
         let _one_at_a_time = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        let config = self.sources.load().map_err(|error| error.message)?;
+        let config = self.sources.load().map_err(|error| error.message)?.config;
         if config.listeners != self.server.listen_configs() {
             // New sockets would need the privileges the process may have
             // dropped, and closing old ones would cut their clients off.

@@ -151,6 +151,7 @@ pub(crate) fn parse_file(path: &Path) -> Result<Vec<Node>, ParseError> {
 
 /// Parses `text` as if read from a file named `name`; an `@include` in it
 /// is read relative to the current directory.
+#[cfg(test)]
 pub(crate) fn parse_bytes(name: &str, text: &[u8]) -> Result<Vec<Node>, ParseError> {
     Parser::new(Source::new(name.to_owned(), text.to_vec(), None)).parse()
 }

@@ -10,10 +10,6 @@
 //! first as sslh does. What each sslh option becomes is tabled in
 //! `MIGRATION.md` beside this file.
 
-// Nothing outside this module calls it yet: the wiring lands with the new
-// option parser (and with it, the re-exports below get their users).
-#![cfg_attr(not(test), allow(dead_code, unused_imports))]
-
 mod flags;
 mod libconfig;
 mod pcre;
@@ -26,17 +22,7 @@ mod tests;
 pub(crate) use flags::parse_flags;
 pub(crate) use translate::read_config;
 
-/// One portshare option, as the command line spells it without the
-/// leading dashes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Setting {
-    /// The option's name: `listen`, `route`, `timeout`.
-    pub(crate) name: String,
-    /// Its value, for options that take one.
-    pub(crate) value: Option<String>,
-    /// Where sslh was told it: `/etc/sslh.cfg:12`, `sslh argument 3`.
-    pub(crate) origin: String,
-}
+use crate::options::Setting;
 
 /// What portshare does with an sslh option it does not translate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,8 +26,12 @@ fn render(translation: &Translation) -> String {
     let mut lines = Vec::new();
     for setting in &translation.settings {
         match &setting.value {
-            Some(value) => lines.push(format!("--{} {value}  @ {}", setting.name, setting.origin)),
-            None => lines.push(format!("--{}  @ {}", setting.name, setting.origin)),
+            Some(value) => lines.push(format!(
+                "--{} {value}  @ {}",
+                setting.name,
+                origin_of(setting)
+            )),
+            None => lines.push(format!("--{}  @ {}", setting.name, origin_of(setting))),
         }
     }
     for notice in &translation.notices {

@@ -249,7 +249,8 @@ impl Output {
         self.settings.push(Setting {
             name: name.into(),
             value,
-            origin,
+            // As portshare's messages begin.
+            origin: format!("{origin}: "),
         });
     }
 
