@@ -28,11 +28,11 @@ use std::io;
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use connmux::{PeekableStream, ProxyAddr, ProxyHeader, ProxyTlv, StreamParts};
 
-use crate::backend::BackendStream;
+use crate::backend::{self, BackendStream};
 use crate::forward::{self, Failure, FirstExchange, Flow, Opening, Relayed, Resume, BUFFER_BYTES};
 use crate::limit::Permit;
 use crate::listeners::ListenerState;
@@ -40,6 +40,9 @@ use crate::log::Record;
 use crate::options::SendProxy;
 use crate::pool::Work;
 use crate::proxy::{Proxy, Route, Table};
+
+/// How long a backend that failed to connect is skipped for.
+const BACKEND_RETRY_AFTER: Duration = Duration::from_secs(10);
 
 thread_local! {
     /// The upload buffer of a sniffer thread, kept for the connections it
@@ -65,6 +68,8 @@ pub(crate) struct Connection {
     accepted: Instant,
     client: BackendStream,
     backend: BackendStream,
+    /// Which of the route's backends it reached.
+    reached: usize,
     /// The flow of the direction that ended first, until the other ends.
     first_ended: Mutex<Option<Flow>>,
     _permits: [Permit; 3],
@@ -192,6 +197,7 @@ pub(crate) fn serve<C: Client>(
                 listener: &listener.name,
                 peer: &peer,
                 route: Some(&table.routes[route]),
+                backend: None,
                 up: 0,
                 down: 0,
                 time: Some(accepted.elapsed()),
@@ -240,8 +246,10 @@ fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
         permits,
     } = matched;
     let route = &table.routes[route_index];
-    let backend = match route.backends[0].connect(table.connect_timeout) {
-        Ok(backend) => backend,
+    let connected =
+        backend::connect_first(&route.backends, table.connect_timeout, BACKEND_RETRY_AFTER);
+    let (backend, reached) = match connected {
+        Ok(connected) => connected,
         Err(error) => {
             if !route.log {
                 return;
@@ -250,6 +258,7 @@ fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
                 listener: &listener.name,
                 peer: &peer,
                 route: Some(route),
+                backend: None,
                 up: 0,
                 down: 0,
                 time: Some(accepted.elapsed()),
@@ -288,6 +297,7 @@ fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
         accepted,
         client: client.into_socket(),
         backend,
+        reached,
         first_ended: Mutex::new(None),
         _permits: permits,
     });
@@ -353,6 +363,7 @@ impl Connection {
             listener: &self.listener.name,
             peer: &self.peer,
             route: Some(route),
+            backend: route.backends.get(self.reached),
             up,
             down,
             time: Some(self.accepted.elapsed()),
