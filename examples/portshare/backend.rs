@@ -237,6 +237,13 @@ impl DuplexSocket for BackendStream {
             BackendStream::Unix(stream) => DuplexSocket::shutdown(stream, how),
         }
     }
+
+    fn timed_write_bytes(&self) -> usize {
+        match self {
+            BackendStream::Tcp(stream) => stream.timed_write_bytes(),
+            BackendStream::Unix(stream) => stream.timed_write_bytes(),
+        }
+    }
 }
 
 #[cfg(test)]
