@@ -11,7 +11,9 @@
 //! skips a server for its `fail_timeout`; once every backend is being
 //! skipped, all are tried in order anyway, so that a route never refuses a
 //! client without trying (nginx, likewise, never skips the only server of
-//! a group). A successful connect clears the mark.
+//! a group). A successful connect clears the mark. The marks live in the
+//! backends, so a reload, which builds its routes' backends anew, starts
+//! with none.
 //!
 //! Each backend's mark is one `AtomicU64`, not a `Mutex`: the sniffer
 //! threads connect at once, the marks are independent of each other and
