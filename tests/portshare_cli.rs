@@ -671,6 +671,20 @@ fn backend_failures_close_the_client_promptly() {
 }
 
 #[test]
+fn a_route_with_several_backends_reaches_the_first_that_answers() {
+    let refused = refusing_backend();
+    let http = backend(http_responder);
+    let portshare = Portshare::start(&["--route", &format!("http1={refused},{http}")]);
+    for _ in 0..2 {
+        let mut client = portshare.connect();
+        client.write_all(HTTP_REQUEST).unwrap();
+        assert_eq!(read_until_closed(&mut client), HTTP_RESPONSE);
+        drop(client);
+        portshare.line_with(&[&format!("route=http1 backend={http} up="), "outcome=ok"]);
+    }
+}
+
+#[test]
 fn silent_clients_meet_server_first_backends() {
     let http = backend(http_responder);
     let banner = backend(banner_first);

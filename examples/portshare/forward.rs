@@ -35,10 +35,28 @@
 //! reset, a write to a closed socket) shuts both sockets down completely,
 //! which wakes the other direction's thread, so the connection ends at
 //! once on both sides.
+//!
+//! An [`Idle`] timeout, if one is set, ends a connection on which no byte
+//! has moved either way for that long, as a failure does. Each direction
+//! blocks in its own read, so each reads with the idle timeout as its read
+//! timeout and, woken by it, looks at when a byte last moved either way,
+//! which both directions record: a one-way stream (a long download while
+//! the client says nothing) keeps the connection alive, and a connection
+//! whose only direction left is half-closed is still timed out. A wake-up
+//! that finds the connection not yet idle waits the rest of the timeout,
+//! so a quiet direction wakes about once per timeout, not per read. Writes
+//! wait at most half the timeout, so that a slow reader's progress (a
+//! blocking `send` returns only when all is queued) is recorded before the
+//! other direction could find the connection idle. Without an idle timeout
+//! no timeout is set and nothing is recorded. Bytes already queued in the
+//! kernel's socket buffers are not watched: a peer still draining
+//! megabytes of them, slower than the idle timeout, after the relay last
+//! moved a byte, sees them all, then the end.
 
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::backend::BackendStream;
@@ -75,11 +93,14 @@ pub(crate) enum Side {
     Backend,
 }
 
-/// What failed: reading from a side, or writing to it.
+/// What failed: reading from a side, or writing to it, or the wait for
+/// either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Operation {
     Read,
     Write,
+    /// Nothing moved either way for the [`Idle`] timeout.
+    Idle,
 }
 
 /// Why a direction stopped before its source's end.
@@ -99,6 +120,8 @@ impl fmt::Display for Failure {
         let operation = match self.operation {
             Operation::Read => "read",
             Operation::Write => "write",
+            // Neither side's doing: the error says what happened.
+            Operation::Idle => return write!(f, "{}", self.error),
         };
         write!(f, "{side} {operation}: {}", self.error)
     }
@@ -122,13 +145,20 @@ pub(crate) struct Relayed {
 }
 
 impl Relayed {
-    /// The failure that ended the connection, if one did. A read failure
-    /// is preferred: it is the cause (a reset), while the other direction
-    /// usually fails only at writing to the same dead socket.
+    /// The failure that ended the connection, if one did. An idle
+    /// timeout, then a read failure is preferred: it is the cause (a
+    /// reset), while the other direction usually fails only at writing to
+    /// the same dead socket.
     pub(crate) fn failure(&self) -> Option<&Failure> {
         let (up, down) = (self.up.failure.as_ref(), self.down.failure.as_ref());
-        let is_read = |failure: &&Failure| failure.operation == Operation::Read;
-        up.filter(is_read).or(down.filter(is_read)).or(up).or(down)
+        let is = |operation| move |failure: &&Failure| failure.operation == operation;
+        let idle = up
+            .filter(is(Operation::Idle))
+            .or(down.filter(is(Operation::Idle)));
+        let read = up
+            .filter(is(Operation::Read))
+            .or(down.filter(is(Operation::Read)));
+        idle.or(read).or(up).or(down)
     }
 }
 
@@ -180,6 +210,58 @@ pub(crate) fn send_opening(
     }
 }
 
+/// The idle timeout of one forwarded connection, shared by its two
+/// directions: how long it may go with no byte moving either way, and
+/// when one last moved.
+pub(crate) struct Idle {
+    timeout: Duration,
+    started: Instant,
+    /// When a byte last moved either way, in milliseconds since `started`.
+    last_moved: AtomicU64,
+}
+
+impl Idle {
+    /// The idle timeout of a connection starting now: `timeout`, of at
+    /// least a millisecond (a socket timeout cannot be zero).
+    pub(crate) fn new(timeout: Duration) -> Idle {
+        Idle {
+            timeout: timeout.max(Duration::from_millis(1)),
+            started: Instant::now(),
+            last_moved: AtomicU64::new(0),
+        }
+    }
+
+    /// Records that bytes moved now.
+    fn moved(&self) {
+        // A race with the other direction may store a slightly older time
+        // last: a millisecond or so of slack on a timeout, no more.
+        self.last_moved
+            .store(millis(self.started.elapsed()), Ordering::Relaxed);
+    }
+
+    /// How much longer the connection may stay idle; `None`: it has been
+    /// idle for its timeout.
+    fn left(&self) -> Option<Duration> {
+        let idle_for =
+            millis(self.started.elapsed()).saturating_sub(self.last_moved.load(Ordering::Relaxed));
+        match millis(self.timeout).saturating_sub(idle_for) {
+            0 => None,
+            left => Some(Duration::from_millis(left)),
+        }
+    }
+
+    /// How long a write may wait for the peer to make room: half the idle
+    /// timeout, so that a slow peer's progress is recorded before the
+    /// other direction's wake-up could find the connection idle.
+    fn write_timeout(&self) -> Duration {
+        (self.timeout / 2).max(Duration::from_millis(1))
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// How the first exchange ended.
 pub(crate) enum FirstExchange {
     /// The download is over: the backend ended its reply (and the end was
@@ -207,15 +289,23 @@ impl Resume {
 }
 
 /// Forwards the backend's reply to the client on this thread for as long
-/// as it is small and quick; see the module's documentation.
+/// as it is small and quick; see the module's documentation. Leaves the
+/// backend's read timeout and the client's write timeout as the download
+/// needs them: those of `idle`, if set, else none.
 pub(crate) fn first_exchange(
     client: &impl DuplexSocket,
     backend: &BackendStream,
     buffer: &mut [u8],
+    idle: Option<&Idle>,
 ) -> FirstExchange {
     let quick = Some(QUICK_EXCHANGE);
     if backend.set_read_timeout(quick).is_err() || client.set_write_timeout(quick).is_err() {
-        return FirstExchange::GoesOn(Resume::default());
+        return finish_exchange(
+            client,
+            backend,
+            idle,
+            FirstExchange::GoesOn(Resume::default()),
+        );
     }
     let started = Instant::now();
     let mut bytes = 0u64;
@@ -254,6 +344,9 @@ pub(crate) fn first_exchange(
                 break FirstExchange::Done(flow);
             }
         };
+        if let Some(idle) = idle {
+            idle.moved();
+        }
         let mut written = 0;
         while written < read {
             match client.write_some(&buffer[written..read]) {
@@ -265,7 +358,7 @@ pub(crate) fn first_exchange(
                 Err(error) if is_timeout(&error) => {
                     let unsent = buffer[written..read].to_vec();
                     let resume = Resume { bytes, unsent };
-                    return finish_exchange(client, backend, FirstExchange::GoesOn(resume));
+                    return finish_exchange(client, backend, idle, FirstExchange::GoesOn(resume));
                 }
                 failed => {
                     let error = failed
@@ -279,24 +372,26 @@ pub(crate) fn first_exchange(
                         error,
                         bytes,
                     );
-                    return finish_exchange(client, backend, FirstExchange::Done(flow));
+                    return finish_exchange(client, backend, idle, FirstExchange::Done(flow));
                 }
             }
         }
     };
-    finish_exchange(client, backend, exchange)
+    finish_exchange(client, backend, idle, exchange)
 }
 
-/// Takes the first exchange's timeouts off both sockets. If that fails,
-/// the copies could not wait as they must: the connection is aborted.
+/// Replaces the first exchange's timeouts with the download's. If that
+/// fails, the copies could not wait as they must: the connection is
+/// aborted.
 fn finish_exchange(
     client: &impl DuplexSocket,
     backend: &BackendStream,
+    idle: Option<&Idle>,
     exchange: FirstExchange,
 ) -> FirstExchange {
     let reset = backend
-        .set_read_timeout(None)
-        .and_then(|()| client.set_write_timeout(None));
+        .set_read_timeout(idle.map(|idle| idle.timeout))
+        .and_then(|()| client.set_write_timeout(idle.map(Idle::write_timeout)));
     match (reset, exchange) {
         (Err(error), FirstExchange::GoesOn(resume)) => FirstExchange::Done(abort(
             backend,
@@ -324,37 +419,58 @@ pub(crate) fn upload(
     backend: &BackendStream,
     sent: u64,
     buffer: &mut [u8],
+    idle: Option<&Idle>,
 ) -> Flow {
-    copy(client, Side::Client, backend, Side::Backend, sent, buffer)
+    if let Some(idle) = idle {
+        let timeouts = client
+            .set_read_timeout(Some(idle.timeout))
+            .and_then(|()| backend.set_write_timeout(Some(idle.write_timeout())));
+        if let Err(error) = timeouts {
+            return abort(client, backend, Side::Client, Operation::Read, error, sent);
+        }
+    }
+    copy(
+        client,
+        Side::Client,
+        backend,
+        Side::Backend,
+        sent,
+        buffer,
+        idle,
+    )
 }
 
 /// The backend-to-client direction from where the first exchange left
-/// it, until the backend's end or a failure.
+/// it (and with the timeouts it set), until the backend's end or a
+/// failure.
 pub(crate) fn download(
     client: &impl DuplexSocket,
     backend: &BackendStream,
     resume: Resume,
     buffer: &mut [u8],
+    idle: Option<&Idle>,
 ) -> Flow {
     let Resume { mut bytes, unsent } = resume;
     if !unsent.is_empty() {
-        if let Err(error) = client.write_all(&unsent) {
-            return abort(
-                client,
-                backend,
-                Side::Client,
-                Operation::Write,
-                error,
-                bytes,
-            );
+        if let Err(stop) = send(client, &unsent, idle) {
+            return stop.flow(client, backend, Side::Client, bytes);
         }
         bytes += unsent.len() as u64;
     }
-    copy(backend, Side::Backend, client, Side::Client, bytes, buffer)
+    copy(
+        backend,
+        Side::Backend,
+        client,
+        Side::Client,
+        bytes,
+        buffer,
+        idle,
+    )
 }
 
 /// Copies `from` to `to` until `from` ends, then shuts down `to`'s write
-/// half; `bytes` counts what was already sent.
+/// half; `bytes` counts what was already sent. With an idle timeout,
+/// `from`'s read timeout and `to`'s write timeout are already `idle`'s.
 fn copy(
     from: &impl DuplexSocket,
     from_side: Side,
@@ -362,9 +478,13 @@ fn copy(
     to_side: Side,
     mut bytes: u64,
     buffer: &mut [u8],
+    idle: Option<&Idle>,
 ) -> Flow {
     let mut bulk_buffer: Option<Vec<u8>> = None;
     let mut full_reads = 0;
+    // Set while `from`'s read timeout is what was left of the idle
+    // timeout at a wake-up, until the next read restores the whole.
+    let mut read_timeout_shortened = false;
     loop {
         let buffer = match &mut bulk_buffer {
             Some(bulk) => bulk.as_mut_slice(),
@@ -374,10 +494,31 @@ fn copy(
             Ok(0) => break,
             Ok(read) => read,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return abort(from, to, from_side, Operation::Read, error, bytes),
+            Err(error) => match idle.filter(|_| is_timeout(&error)) {
+                Some(idle) => match idle.left() {
+                    None => return Stop::Idle(idle.timeout).flow(from, to, from_side, bytes),
+                    Some(left) => {
+                        if let Err(error) = from.set_read_timeout(Some(left)) {
+                            return abort(from, to, from_side, Operation::Read, error, bytes);
+                        }
+                        read_timeout_shortened = true;
+                        continue;
+                    }
+                },
+                None => return abort(from, to, from_side, Operation::Read, error, bytes),
+            },
         };
-        if let Err(error) = to.write_all(&buffer[..read]) {
-            return abort(from, to, to_side, Operation::Write, error, bytes);
+        if let Some(idle) = idle {
+            idle.moved();
+            if read_timeout_shortened {
+                if let Err(error) = from.set_read_timeout(Some(idle.timeout)) {
+                    return abort(from, to, from_side, Operation::Read, error, bytes);
+                }
+                read_timeout_shortened = false;
+            }
+        }
+        if let Err(stop) = send(to, &buffer[..read], idle) {
+            return stop.flow(from, to, to_side, bytes);
         }
         bytes += read as u64;
         full_reads = if read == buffer.len() {
@@ -396,6 +537,60 @@ fn copy(
         bytes,
         failure: None,
     }
+}
+
+/// Why a write stopped short.
+enum Stop {
+    /// Nothing moved either way for this idle timeout.
+    Idle(Duration),
+    Failed(io::Error),
+}
+
+impl Stop {
+    /// Ends the connection on both sides, as [`abort`] does; `side` is
+    /// the one being written to, or read from.
+    fn flow(
+        self,
+        one: &impl DuplexSocket,
+        other: &impl DuplexSocket,
+        side: Side,
+        bytes: u64,
+    ) -> Flow {
+        match self {
+            Stop::Idle(timeout) => {
+                let why = format!("nothing moved either way for {} ms", timeout.as_millis());
+                let error = io::Error::new(io::ErrorKind::TimedOut, why);
+                abort(one, other, side, Operation::Idle, error, bytes)
+            }
+            Stop::Failed(error) => abort(one, other, side, Operation::Write, error, bytes),
+        }
+    }
+}
+
+/// Writes all of `bytes`; with an idle timeout, records each write's
+/// progress, and stops once the connection has been idle for it.
+fn send(to: &impl DuplexSocket, mut bytes: &[u8], idle: Option<&Idle>) -> Result<(), Stop> {
+    let Some(idle) = idle else {
+        return to.write_all(bytes).map_err(Stop::Failed);
+    };
+    let most = to.timed_write_bytes();
+    while !bytes.is_empty() {
+        match to.write_some(&bytes[..bytes.len().min(most)]) {
+            Ok(0) => return Err(Stop::Failed(io::ErrorKind::WriteZero.into())),
+            Ok(written) => {
+                idle.moved();
+                bytes = &bytes[written..];
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) if is_timeout(&error) => {
+                if idle.left().is_none() {
+                    return Err(Stop::Idle(idle.timeout));
+                }
+            }
+            Err(error) => return Err(Stop::Failed(error)),
+        }
+    }
+    Ok(())
 }
 
 /// Ends a broken connection on both sides: shutting both sockets down
@@ -420,3 +615,6 @@ fn abort(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use connmux::{DropReason, Event};
 
+use crate::backend::Backend;
 use crate::proxy::Route;
 
 /// Where the lines go; `quiet` drops the per-connection ones.
@@ -35,6 +36,9 @@ pub(crate) struct Record<'a> {
     pub(crate) peer: &'a dyn fmt::Display,
     /// The route's spec, or `None` when no route took the connection.
     pub(crate) route: Option<&'a Route>,
+    /// The backend the connection reached; `None`: the route's backends
+    /// are logged (it reached none, or no route took it).
+    pub(crate) backend: Option<&'a Backend>,
     pub(crate) up: u64,
     pub(crate) down: u64,
     /// From hand-off to close; `None` when unknown.
@@ -49,7 +53,10 @@ impl fmt::Display for Record<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "peer={}", self.peer)?;
         match self.route {
-            Some(route) => write!(f, " route={} backend={}", route.name, route.backends_text())?,
+            Some(route) => match self.backend {
+                Some(backend) => write!(f, " route={} backend={backend}", route.name)?,
+                None => write!(f, " route={} backend={}", route.name, route.backends_text())?,
+            },
             None => f.write_str(" route=- backend=-")?,
         }
         write!(f, " up={} down={}", self.up, self.down)?;
@@ -127,6 +134,7 @@ impl Log {
                     _ => None,
                 };
                 self.connection(&Record {
+                    backend: None,
                     listener,
                     peer: &LocalPeer(peer.logged(), listener),
                     route,

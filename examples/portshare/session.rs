@@ -28,18 +28,27 @@ use std::io;
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use connmux::{PeekableStream, ProxyAddr, ProxyHeader, ProxyTlv, StreamParts};
 
-use crate::backend::BackendStream;
-use crate::forward::{self, Failure, FirstExchange, Flow, Opening, Relayed, Resume, BUFFER_BYTES};
+use crate::backend::{self, BackendStream};
+use crate::forward::{
+    self, Failure, FirstExchange, Flow, Idle, Opening, Operation, Relayed, Resume, BUFFER_BYTES,
+};
 use crate::limit::Permit;
 use crate::listeners::ListenerState;
 use crate::log::Record;
 use crate::options::SendProxy;
 use crate::pool::Work;
 use crate::proxy::{Proxy, Route, Table};
+
+/// How long a backend that failed to connect is skipped for.
+const BACKEND_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// How long a forwarded connection may go with no byte moving either way;
+/// `None`: for ever.
+const IDLE_TIMEOUT: Option<Duration> = None;
 
 thread_local! {
     /// The upload buffer of a sniffer thread, kept for the connections it
@@ -65,6 +74,9 @@ pub(crate) struct Connection {
     accepted: Instant,
     client: BackendStream,
     backend: BackendStream,
+    /// Which of the route's backends it reached.
+    reached: usize,
+    idle: Option<Idle>,
     /// The flow of the direction that ended first, until the other ends.
     first_ended: Mutex<Option<Flow>>,
     _permits: [Permit; 3],
@@ -161,7 +173,13 @@ enum Direction {
 impl Work for Download {
     fn run(self, buffer: &mut [u8]) {
         let Download { connection, resume } = self;
-        let flow = forward::download(&connection.client, &connection.backend, resume, buffer);
+        let flow = forward::download(
+            &connection.client,
+            &connection.backend,
+            resume,
+            buffer,
+            connection.idle.as_ref(),
+        );
         connection.direction_ended(Direction::Down, flow);
     }
 }
@@ -192,6 +210,7 @@ pub(crate) fn serve<C: Client>(
                 listener: &listener.name,
                 peer: &peer,
                 route: Some(&table.routes[route]),
+                backend: None,
                 up: 0,
                 down: 0,
                 time: Some(accepted.elapsed()),
@@ -240,8 +259,10 @@ fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
         permits,
     } = matched;
     let route = &table.routes[route_index];
-    let backend = match route.backends[0].connect(table.connect_timeout) {
-        Ok(backend) => backend,
+    let connected =
+        backend::connect_first(&route.backends, table.connect_timeout, BACKEND_RETRY_AFTER);
+    let (backend, reached) = match connected {
+        Ok(connected) => connected,
         Err(error) => {
             if !route.log {
                 return;
@@ -250,6 +271,7 @@ fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
                 listener: &listener.name,
                 peer: &peer,
                 route: Some(route),
+                backend: None,
                 up: 0,
                 down: 0,
                 time: Some(accepted.elapsed()),
@@ -288,6 +310,8 @@ fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
         accepted,
         client: client.into_socket(),
         backend,
+        reached,
+        idle: IDLE_TIMEOUT.map(Idle::new),
         first_ended: Mutex::new(None),
         _permits: permits,
     });
@@ -302,7 +326,8 @@ fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
             return connection.direction_ended(Direction::Up, flow);
         }
     };
-    match forward::first_exchange(&connection.client, &connection.backend, buffer) {
+    let idle = connection.idle.as_ref();
+    match forward::first_exchange(&connection.client, &connection.backend, buffer, idle) {
         FirstExchange::Done(flow) => connection.direction_ended(Direction::Down, flow),
         FirstExchange::GoesOn(resume) => {
             let down = resume.bytes();
@@ -315,7 +340,7 @@ fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
             }
         }
     }
-    let flow = forward::upload(&connection.client, &connection.backend, sent, buffer);
+    let flow = forward::upload(&connection.client, &connection.backend, sent, buffer, idle);
     connection.direction_ended(Direction::Up, flow);
 }
 
@@ -353,6 +378,7 @@ impl Connection {
             listener: &self.listener.name,
             peer: &self.peer,
             route: Some(route),
+            backend: route.backends.get(self.reached),
             up,
             down,
             time: Some(self.accepted.elapsed()),
@@ -448,6 +474,9 @@ fn connect_outcome(error: &io::Error) -> &'static str {
 
 /// The outcome word for a connection that ended on a failure.
 fn failure_outcome(failure: &Failure) -> &'static str {
+    if failure.operation == Operation::Idle {
+        return "idle-timeout";
+    }
     match failure.error.kind() {
         io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted

@@ -26,12 +26,26 @@ pub(crate) trait DuplexSocket: Sync {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
     /// How long a write may wait; `None`: for ever.
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    /// The most bytes to give one write whose whole call the write
+    /// timeout must bound.
+    fn timed_write_bytes(&self) -> usize;
 }
+
+/// A TCP send's write timeout counts all its waits for room (Linux's
+/// `tcp_sendmsg` carries what is left of it from one wait to the next),
+/// so it bounds a send of any size; the send then returns what it queued.
+const TCP_TIMED_WRITE_BYTES: usize = usize::MAX;
+
+/// A UNIX stream send's timeout bounds each of its waits for room, one per
+/// buffer it queues (Linux's `unix_stream_sendmsg` queues at most 32 KiB
+/// of pages and a small head in each), not the call: a timed write is
+/// given one buffer's worth.
+const UNIX_TIMED_WRITE_BYTES: usize = 32 * 1024;
 
 /// Implements [`DuplexSocket`] for a std socket type whose shared
 /// reference implements `Read` and `Write`.
 macro_rules! duplex_socket {
-    ($socket:ty) => {
+    ($socket:ty, $timed_write_bytes:expr) => {
         impl DuplexSocket for $socket {
             fn read_some(&self, buf: &mut [u8]) -> io::Result<usize> {
                 (&mut &*self).read(buf)
@@ -56,9 +70,13 @@ macro_rules! duplex_socket {
             fn shutdown(&self, how: Shutdown) -> io::Result<()> {
                 <$socket>::shutdown(self, how)
             }
+
+            fn timed_write_bytes(&self) -> usize {
+                $timed_write_bytes
+            }
         }
     };
 }
 
-duplex_socket!(TcpStream);
-duplex_socket!(UnixStream);
+duplex_socket!(TcpStream, TCP_TIMED_WRITE_BYTES);
+duplex_socket!(UnixStream, UNIX_TIMED_WRITE_BYTES);
