@@ -1497,3 +1497,25 @@ fn connections_forwarded_during_reloads_keep_every_byte() {
     let exchanges: u64 = clients.into_iter().map(|c| c.join().unwrap()).sum();
     assert!(exchanges >= 4, "only {exchanges} exchanges");
 }
+
+#[test]
+fn idle_timeout_closes_a_connection_where_nothing_moves() {
+    let echo = backend(echo);
+    let portshare = Portshare::start(&["--idle-timeout", "300", "--route", &format!("any={echo}")]);
+    let mut client = portshare.connect();
+    // Bytes every 100 ms keep it open past the timeout.
+    for _ in 0..6 {
+        client.write_all(b"tick").unwrap();
+        let mut echoed = [0u8; 4];
+        client.read_exact(&mut echoed).unwrap();
+        thread::sleep(Duration::from_millis(100));
+    }
+    // Then silence: both ends are closed.
+    let quiet_from = Instant::now();
+    assert_eq!(read_until_closed(&mut client), b"");
+    assert!(
+        quiet_from.elapsed() >= Duration::from_millis(200),
+        "closed early"
+    );
+    portshare.line_with(&["up=24 down=24", "outcome=idle-timeout"]);
+}

@@ -42,7 +42,8 @@ SPEC (protocol):
 The silence route takes a client once it has sent nothing for --silence ms.
 
 BACKEND: HOST:PORT (resolved at start-up) or the path of a UNIX socket
-(anything containing '/'); several, comma-separated, are tried in order.
+(anything containing '/'); several, comma-separated, are tried in order,
+one that failed skipped for --backend-retry ms.
 After SPEC=BACKEND, in the same argument and separated by spaces:
   name=NAME                  what --on-timeout and the log call the route
                              (default: its SPEC)
@@ -82,8 +83,12 @@ Options:
                              only this sends to)
   --unmatched-to-last        a connection every route refused goes to the
                              last route (as sslh does), not closed
-  --connect-timeout MS       how long a backend connect may take (default
-                             5000)
+  --connect-timeout MS       how long a connect to each backend address may
+                             take (default 5000)
+  --backend-retry MS         how long a backend that failed is skipped while
+                             its route has others (default 10000; 0: never)
+  --idle-timeout MS          close a forwarded connection on which no byte
+                             has moved either way for MS (default: never)
   --pidfile PATH             write the process ID there at start
   --config FILE              read options from FILE (one a line, without
                              dashes: `route ssh=127.0.0.1:22`); the command
@@ -117,7 +122,7 @@ Exit status: 0 (stopped, or --check found no mistake), 1 a runtime error
 Each connection is logged on one line when it ends:
   peer=ADDR route=SPEC backend=BACKEND up=BYTES down=BYTES time=MS outcome=WORD
 (up: client to backend, down: backend to client). Outcomes: ok, reset,
-error, backend-refused, backend-timeout, backend-error, refused-max-conns,
+error, idle-timeout, backend-refused, backend-timeout, backend-error, refused-max-conns,
 refused-listener-max-conns, refused-route-max-conns, no-thread, and for connections that reach no route: no-match, timeout,
 bad-proxy-header, untrusted-proxy, source-limit, client-error,
 queue-full, shutdown.

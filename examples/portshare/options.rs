@@ -27,6 +27,9 @@ const DEFAULT_SILENCE_MS: u64 = 2000;
 const DEFAULT_MAX_SNIFF_BYTES: usize = 16 * 1024;
 /// How long a backend connect may take when `connect-timeout` is not given.
 const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5000;
+/// How long a backend that failed is skipped when `backend-retry` is not
+/// given (nginx's `fail_timeout`).
+const DEFAULT_BACKEND_RETRY_MS: u64 = 10_000;
 
 /// One option and its value, and where it was given, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +60,7 @@ pub(crate) fn takes_value(name: &str) -> Option<bool> {
         "quiet" | "unmatched-to-last" => Some(false),
         "listen" | "route" | "timeout" | "silence" | "max-sniff" | "accept-proxy"
         | "proxy-from" | "send-proxy" | "proxy-v2-options" | "max-conns" | "on-timeout"
-        | "connect-timeout" | "pidfile" => Some(true),
+        | "connect-timeout" | "backend-retry" | "idle-timeout" | "pidfile" => Some(true),
         _ => None,
     }
 }
@@ -151,6 +154,11 @@ pub(crate) struct Config {
     /// Whether a connection every route refused goes to the last route.
     pub(crate) unmatched_to_last: bool,
     pub(crate) connect_timeout: Duration,
+    /// How long a backend that failed is skipped while its route has
+    /// others; zero: never.
+    pub(crate) backend_retry: Duration,
+    /// `None`: a forwarded connection may stay idle for ever.
+    pub(crate) idle_timeout: Option<Duration>,
     pub(crate) pidfile: Option<PathBuf>,
     pub(crate) quiet: bool,
     /// What is allowed but probably not meant, one line each.
@@ -206,6 +214,8 @@ struct Builder {
     on_timeout: Option<String>,
     unmatched_to_last: bool,
     connect_timeout_ms: Option<u64>,
+    backend_retry_ms: Option<u64>,
+    idle_timeout_ms: Option<u64>,
     pidfile: Option<PathBuf>,
     quiet: bool,
 }
@@ -251,6 +261,13 @@ impl Builder {
             "max-conns" => self.max_conns = Some(parse_positive(&option, value()?)?),
             "on-timeout" => self.on_timeout = Some(value()?.to_owned()),
             "connect-timeout" => self.connect_timeout_ms = Some(parse_positive(&option, value()?)?),
+            "backend-retry" => {
+                let text = value()?;
+                self.backend_retry_ms = Some(text.parse().map_err(|_| {
+                    format!("invalid {option} '{text}': expected a whole number of milliseconds")
+                })?)
+            }
+            "idle-timeout" => self.idle_timeout_ms = Some(parse_positive(&option, value()?)?),
             "pidfile" => self.pidfile = Some(PathBuf::from(value()?)),
             name => unreachable!("takes_value knows '{name}'"),
         }
@@ -345,6 +362,10 @@ impl Builder {
                 self.connect_timeout_ms
                     .unwrap_or(DEFAULT_CONNECT_TIMEOUT_MS),
             ),
+            backend_retry: Duration::from_millis(
+                self.backend_retry_ms.unwrap_or(DEFAULT_BACKEND_RETRY_MS),
+            ),
+            idle_timeout: self.idle_timeout_ms.map(Duration::from_millis),
             pidfile: self.pidfile,
             quiet: self.quiet,
             warnings,

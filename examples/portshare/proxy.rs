@@ -51,6 +51,11 @@ pub(crate) struct Table {
     pub(crate) routes: Vec<Route>,
     pub(crate) proxy_v2_options: ProxyV2Options,
     pub(crate) connect_timeout: Duration,
+    /// How long a backend that failed is skipped while its route has
+    /// others.
+    pub(crate) backend_retry: Duration,
+    /// `None`: a forwarded connection may stay idle for ever.
+    pub(crate) idle_timeout: Option<Duration>,
 }
 
 /// One route: its name, as logged, its backends and options.
@@ -72,6 +77,8 @@ impl Table {
             routes: config.routes.drain(..).map(Route::new).collect(),
             proxy_v2_options: config.proxy_v2_options,
             connect_timeout: config.connect_timeout,
+            backend_retry: config.backend_retry,
+            idle_timeout: config.idle_timeout,
         }
     }
 }

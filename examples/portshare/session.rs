@@ -28,7 +28,7 @@ use std::io;
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use connmux::{PeekableStream, ProxyAddr, ProxyHeader, ProxyTlv, StreamParts};
 
@@ -42,13 +42,6 @@ use crate::log::Record;
 use crate::options::SendProxy;
 use crate::pool::Work;
 use crate::proxy::{Proxy, Route, Table};
-
-/// How long a backend that failed to connect is skipped for.
-const BACKEND_RETRY_AFTER: Duration = Duration::from_secs(10);
-
-/// How long a forwarded connection may go with no byte moving either way;
-/// `None`: for ever.
-const IDLE_TIMEOUT: Option<Duration> = None;
 
 thread_local! {
     /// The upload buffer of a sniffer thread, kept for the connections it
@@ -260,7 +253,7 @@ fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
     } = matched;
     let route = &table.routes[route_index];
     let connected =
-        backend::connect_first(&route.backends, table.connect_timeout, BACKEND_RETRY_AFTER);
+        backend::connect_first(&route.backends, table.connect_timeout, table.backend_retry);
     let (backend, reached) = match connected {
         Ok(connected) => connected,
         Err(error) => {
@@ -301,6 +294,7 @@ fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
         },
         pending_error,
     };
+    let idle = table.idle_timeout.map(Idle::new);
     let connection = Arc::new(Connection {
         proxy,
         table,
@@ -311,7 +305,7 @@ fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
         client: client.into_socket(),
         backend,
         reached,
-        idle: IDLE_TIMEOUT.map(Idle::new),
+        idle,
         first_ended: Mutex::new(None),
         _permits: permits,
     });
