@@ -1,20 +1,48 @@
-//! Logging: a start-up line, then one line on stdout per connection.
+//! Logging: a start-up line, then one line on stdout per connection, as
+//! `key=value` text or as one JSON object a line ([`LogFormat`]).
 //!
 //! A connection's line is written when it ends, in one `writeln!` on the
-//! locked stdout (which is line-buffered, so one `write` call per line):
+//! locked stdout, so lines from different threads never interleave:
 //!
 //! ```text
-//! peer=203.0.113.7:41000 route=http1 backend=127.0.0.1:8000 up=78 down=1024 time=1.250ms outcome=ok
-//! peer=203.0.113.7:41001 route=ssh backend=127.0.0.1:22 up=21 down=0 time=0.310ms outcome=backend-refused detail="Connection refused (os error 111)"
-//! peer=203.0.113.7:41002 route=- backend=- up=3 down=0 time=- outcome=no-match
+//! peer=203.0.113.7:41000 route=http1 backend=127.0.0.1:8000 up=78 down=1024 time=1.250ms outcome=ok listener=0.0.0.0:443 host=example.com
+//! peer=203.0.113.7:41001 route=ssh backend=127.0.0.1:22 up=21 down=0 time=0.310ms outcome=backend-refused detail="Connection refused (os error 111)" listener=0.0.0.0:443
+//! peer=203.0.113.7:41002 route=- backend=- up=3 down=0 time=- outcome=no-match listener=0.0.0.0:443
 //! ```
 //!
 //! `up` counts client-to-backend bytes (the sniffed ones included), `down`
 //! backend-to-client; `time` runs from the route's hand-off to the close.
 //! Connections that reach no route are logged from the multiplexer's
 //! events, `up` then being the bytes sniffed before they were dropped.
+//!
+//! The text line keeps the fields it always had, in their order, and
+//! appends the new ones: `listener=` always, then `sni=`, `alpn=` (the
+//! protocols offered, comma-separated) and `host=` (the HTTP/1 Host) only
+//! when known. Those three come from the client, so they are hostile: a
+//! value is cut to its first [`MAX_VALUE_BYTES`] bytes (marked `...`),
+//! every byte outside printable ASCII, and `"` and `\`, is escaped (`\"`,
+//! `\\`, `\n`, `\r`, `\t`, else `\xNN`; a comma in an ALPN protocol is
+//! `\x2c`), and a value is quoted when it is empty or holds a space, `=`,
+//! `,` or an escape: what a client sends can neither end a line nor forge a
+//! field. `detail=` is always quoted, and escaped the same way.
+//!
+//! The JSON line holds the same fields, and `"event":"connection"` first:
+//!
+//! ```text
+//! {"event":"connection","peer":"203.0.113.7:41000","route":"http1","backend":"127.0.0.1:8000","up":78,"down":1024,"time_ms":1.250,"outcome":"ok","listener":"0.0.0.0:443","host":"example.com"}
+//! ```
+//!
+//! Numbers are JSON numbers (`time_ms` in milliseconds); a field that is
+//! absent (no route, no time, no detail, no SNI, ...) is left out, never
+//! `null`; `alpn` is an array of strings. Strings are escaped as RFC 8259
+//! section 7 asks (`\"`, `\\`, `\n`, ..., `\u00XX` for other control
+//! characters, and `\u007f`, `\u2028`, `\u2029` besides), invalid UTF-8
+//! becomes U+FFFD, and client values are cut as in the text line. The
+//! start-up line (`"event":"listening"`) and the lines on stderr (an
+//! `accept` that failed, `"event":"accept-failed"`, and the
+//! multiplexer's other events) are JSON objects too.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -23,15 +51,34 @@ use connmux::{DropReason, Event};
 
 use crate::proxy::Route;
 
+/// How many bytes of a value sent by the client (SNI, ALPN, Host) a line
+/// keeps: a DNS name's bound (RFC 1035 section 2.3.4), and an ALPN
+/// protocol's (RFC 7301 section 3.1).
+pub(crate) const MAX_VALUE_BYTES: usize = 255;
+
+/// How the lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LogFormat {
+    /// `key=value` pairs separated by spaces.
+    Text,
+    /// One JSON object a line.
+    // Chosen by the log-format option that comes with the new runtime.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Json,
+}
+
 /// Where the lines go; `quiet` drops the per-connection ones.
 pub(crate) struct Log {
     quiet: bool,
+    format: LogFormat,
 }
 
 /// One connection's line.
 pub(crate) struct Record<'a> {
     /// The client: the PROXY header's source when there was one.
     pub(crate) peer: &'a dyn fmt::Display,
+    /// The address of the listener that accepted the connection.
+    pub(crate) listener: &'a dyn fmt::Display,
     /// The route's spec, or `None` when no route took the connection.
     pub(crate) route: Option<&'a Route>,
     pub(crate) up: u64,
@@ -42,10 +89,25 @@ pub(crate) struct Record<'a> {
     pub(crate) outcome: &'static str,
     /// The error behind the outcome, if any.
     pub(crate) detail: Option<&'a dyn fmt::Display>,
+    /// The TLS server name the client asked for, if it sent one.
+    pub(crate) sni: Option<&'a str>,
+    /// The ALPN protocols the client offered, in its order; empty when
+    /// it offered none or sent no ClientHello.
+    pub(crate) alpn: &'a [String],
+    /// The Host of an HTTP/1 request, if it had one.
+    pub(crate) host: Option<&'a str>,
 }
 
-impl fmt::Display for Record<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl<'a> Record<'a> {
+    /// The line in `format`, without its newline.
+    pub(crate) fn display(&self, format: LogFormat) -> Line<'_, 'a> {
+        Line {
+            record: self,
+            format,
+        }
+    }
+
+    fn write_text(&self, f: &mut dyn fmt::Write) -> fmt::Result {
         write!(f, "peer={}", self.peer)?;
         match self.route {
             Some(route) => write!(f, " route={} backend={}", route.label, route.backend)?,
@@ -58,41 +120,102 @@ impl fmt::Display for Record<'_> {
         }
         write!(f, " outcome={}", self.outcome)?;
         if let Some(detail) = self.detail {
-            write!(f, " detail=\"{detail}\"")?;
+            f.write_str(" detail=\"")?;
+            write!(Escape::text(f, false, usize::MAX), "{detail}")?;
+            f.write_str("\"")?;
+        }
+        write!(f, " listener={}", self.listener)?;
+        if let Some(sni) = self.sni {
+            f.write_str(" sni=")?;
+            text_value(f, &[sni.as_bytes()], false)?;
+        }
+        if !self.alpn.is_empty() {
+            f.write_str(" alpn=")?;
+            let protocols: Vec<&[u8]> = self.alpn.iter().map(|p| p.as_bytes()).collect();
+            text_value(f, &protocols, true)?;
+        }
+        if let Some(host) = self.host {
+            f.write_str(" host=")?;
+            text_value(f, &[host.as_bytes()], false)?;
         }
         Ok(())
+    }
+
+    fn write_json(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        let mut object = JsonObject::new(f)?;
+        object.string("event", "connection")?;
+        object.display("peer", self.peer)?;
+        if let Some(route) = self.route {
+            object.display("route", &route.label)?;
+            object.display("backend", &route.backend)?;
+        }
+        object.number("up", &self.up)?;
+        object.number("down", &self.down)?;
+        if let Some(time) = self.time {
+            object.number(
+                "time_ms",
+                &format_args!("{:.3}", time.as_secs_f64() * 1000.0),
+            )?;
+        }
+        object.string("outcome", self.outcome)?;
+        if let Some(detail) = self.detail {
+            object.display("detail", detail)?;
+        }
+        object.display("listener", self.listener)?;
+        if let Some(sni) = self.sni {
+            object.client_strings("sni", &[sni.as_bytes()], false)?;
+        }
+        if !self.alpn.is_empty() {
+            let protocols: Vec<&[u8]> = self.alpn.iter().map(|p| p.as_bytes()).collect();
+            object.client_strings("alpn", &protocols, true)?;
+        }
+        if let Some(host) = self.host {
+            object.client_strings("host", &[host.as_bytes()], false)?;
+        }
+        object.finish()
+    }
+}
+
+/// A record in one format, for `write!`.
+pub(crate) struct Line<'r, 'a> {
+    record: &'r Record<'a>,
+    format: LogFormat,
+}
+
+impl fmt::Display for Line<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.format {
+            LogFormat::Text => self.record.write_text(f),
+            LogFormat::Json => self.record.write_json(f),
+        }
     }
 }
 
 impl Log {
-    /// A log that writes connection lines unless `quiet`.
-    pub(crate) fn new(quiet: bool) -> Log {
-        Log { quiet }
+    /// A log that writes connection lines in `format` unless `quiet`.
+    pub(crate) fn new(quiet: bool, format: LogFormat) -> Log {
+        Log { quiet, format }
     }
 
     /// The start-up line, written even when quiet: it says which address
     /// was bound (useful with port 0) and how connections are routed.
     pub(crate) fn startup(&self, listen: SocketAddr, routes: &[Route]) {
         let mut out = io::stdout().lock();
-        let _ = write!(out, "portshare listening on {listen} routes:");
-        for route in routes {
-            let _ = write!(out, " {}={}", route.label, route.backend);
-        }
-        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", Startup(self.format, listen, routes));
     }
 
     /// One connection's line. A full or closed stdout is not worth
     /// stopping the proxy for, so write errors are ignored.
     pub(crate) fn connection(&self, record: &Record<'_>) {
         if !self.quiet {
-            let _ = writeln!(io::stdout().lock(), "{record}");
+            let _ = writeln!(io::stdout().lock(), "{}", record.display(self.format));
         }
     }
 
-    /// Logs an event of the multiplexer: a connection dropped before it
-    /// reached a route (as a connection line), or a failed `accept` (on
-    /// stderr, quiet or not).
-    pub(crate) fn event(&self, event: &Event, routes: &[Route]) {
+    /// Logs an event of the multiplexer serving `listener`: a connection
+    /// dropped before it reached a route (as a connection line), or a
+    /// failed `accept` and the like (on stderr, quiet or not).
+    pub(crate) fn event(&self, event: &Event, routes: &[Route], listener: &dyn fmt::Display) {
         match event {
             Event::Dropped {
                 peer,
@@ -113,21 +236,113 @@ impl Log {
                 };
                 self.connection(&Record {
                     peer,
+                    listener,
                     route,
                     up: *sniffed_bytes as u64,
                     down: 0,
                     time: None,
                     outcome: drop_outcome(reason),
                     detail,
+                    sni: None,
+                    alpn: &[],
+                    host: None,
                 });
             }
-            Event::AcceptFailed {
-                error, retry_in, ..
-            } => {
-                eprintln!("portshare: accept failed ({error}); retrying in {retry_in:?}");
+            other => {
+                let _ = writeln!(
+                    io::stderr().lock(),
+                    "{}",
+                    EventLine(self.format, other, listener)
+                );
             }
-            other => eprintln!("portshare: {other}"),
         }
+    }
+}
+
+/// The start-up line.
+struct Startup<'a>(LogFormat, SocketAddr, &'a [Route]);
+
+impl fmt::Display for Startup<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Startup(format, listen, routes) = *self;
+        match format {
+            LogFormat::Text => {
+                write!(f, "portshare listening on {listen} routes:")?;
+                for route in routes {
+                    write!(f, " {}={}", route.label, route.backend)?;
+                }
+                Ok(())
+            }
+            LogFormat::Json => {
+                let mut object = JsonObject::new(f)?;
+                object.string("event", "listening")?;
+                object.display("listener", &listen)?;
+                object.key("routes")?;
+                object.out.write_char('[')?;
+                for (i, route) in routes.iter().enumerate() {
+                    if i > 0 {
+                        object.out.write_char(',')?;
+                    }
+                    let mut entry = JsonObject::new(&mut *object.out)?;
+                    entry.display("route", &route.label)?;
+                    entry.display("backend", &route.backend)?;
+                    entry.finish()?;
+                }
+                object.out.write_char(']')?;
+                object.finish()
+            }
+        }
+    }
+}
+
+/// A line on stderr for an event that is not a connection.
+struct EventLine<'a>(LogFormat, &'a Event, &'a dyn fmt::Display);
+
+impl fmt::Display for EventLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let EventLine(format, event, listener) = *self;
+        match (format, event) {
+            (
+                LogFormat::Text,
+                Event::AcceptFailed {
+                    error, retry_in, ..
+                },
+            ) => write!(
+                f,
+                "portshare: accept failed on {listener} ({error}); retrying in {retry_in:?}"
+            ),
+            (LogFormat::Text, other) => write!(f, "portshare: {other}"),
+            (
+                LogFormat::Json,
+                Event::AcceptFailed {
+                    error, retry_in, ..
+                },
+            ) => {
+                let mut object = JsonObject::new(f)?;
+                object.string("event", "accept-failed")?;
+                object.display("listener", listener)?;
+                object.display("error", error)?;
+                object.number("retry_in_ms", &retry_in.as_millis())?;
+                object.finish()
+            }
+            (LogFormat::Json, other) => {
+                let mut object = JsonObject::new(f)?;
+                object.string("event", event_word(other))?;
+                object.display("listener", listener)?;
+                object.display("message", other)?;
+                object.finish()
+            }
+        }
+    }
+}
+
+/// The `event` word of a JSON line on stderr.
+fn event_word(event: &Event) -> &'static str {
+    match event {
+        Event::AcceptFailed { .. } => "accept-failed",
+        Event::ThreadCeiling { .. } => "thread-ceiling",
+        Event::Dropped { .. } => "dropped",
+        _ => "other",
     }
 }
 
@@ -148,3 +363,258 @@ fn drop_outcome(reason: &DropReason) -> &'static str {
         _ => "dropped",
     }
 }
+
+/// Writes a text value sent by the client: `parts` joined by `,` (one
+/// part unless a `list`, ALPN's, whose parts' own commas are escaped), cut
+/// to [`MAX_VALUE_BYTES`], escaped, and quoted when it must be.
+fn text_value(out: &mut dyn fmt::Write, parts: &[&[u8]], list: bool) -> fmt::Result {
+    let mut budget = MAX_VALUE_BYTES;
+    let mut quoted = parts.iter().all(|part| part.is_empty());
+    for part in parts {
+        let kept = &part[..part.len().min(budget)];
+        quoted |= kept
+            .iter()
+            .any(|&b| matches!(b, b' ' | b'=' | b',') || text_escape(b).is_some());
+        budget = budget.saturating_sub(part.len() + 1);
+    }
+    if quoted {
+        out.write_char('"')?;
+    }
+    // Lists (ALPN) are joined by commas: one in a value is escaped.
+    let mut escape = Escape::text(out, list, MAX_VALUE_BYTES);
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            escape.separator(b',')?;
+        }
+        escape.bytes(part)?;
+    }
+    escape.finish()?;
+    if quoted {
+        out.write_char('"')?;
+    }
+    Ok(())
+}
+
+/// How the text format escapes `byte` inside a client value or a detail,
+/// or `None` when it stands for itself.
+fn text_escape(byte: u8) -> Option<&'static str> {
+    Some(match byte {
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        b'\n' => "\\n",
+        b'\r' => "\\r",
+        b'\t' => "\\t",
+        b' '..=b'~' => return None,
+        // Any other byte: written as \xNN by the caller.
+        _ => "",
+    })
+}
+
+/// An escaping writer: what passes through it is written to `out` escaped
+/// for one format, keeping at most `budget` bytes of it, and `...` at
+/// the end when it was cut.
+struct Escape<'a> {
+    out: &'a mut dyn fmt::Write,
+    json: bool,
+    /// Text only: escape `,` too, for a value from a list.
+    commas: bool,
+    budget: usize,
+    cut: bool,
+}
+
+impl<'a> Escape<'a> {
+    fn text(out: &'a mut dyn fmt::Write, commas: bool, budget: usize) -> Escape<'a> {
+        Escape {
+            out,
+            json: false,
+            commas,
+            budget,
+            cut: false,
+        }
+    }
+
+    fn json(out: &'a mut dyn fmt::Write, budget: usize) -> Escape<'a> {
+        Escape {
+            out,
+            json: true,
+            commas: false,
+            budget,
+            cut: false,
+        }
+    }
+
+    /// A separator of ours between two parts, counted in the budget but
+    /// not escaped.
+    fn separator(&mut self, byte: u8) -> fmt::Result {
+        if self.cut {
+            return Ok(());
+        }
+        if self.budget == 0 {
+            self.cut = true;
+            return Ok(());
+        }
+        self.budget -= 1;
+        self.out.write_char(byte as char)
+    }
+
+    /// Writes `bytes`, which need not be UTF-8, escaped.
+    fn bytes(&mut self, bytes: &[u8]) -> fmt::Result {
+        if self.cut {
+            return Ok(());
+        }
+        if self.json {
+            for chunk in bytes.utf8_chunks() {
+                self.json_str(chunk.valid())?;
+                if self.cut {
+                    return Ok(());
+                }
+                if !chunk.invalid().is_empty() {
+                    let taken = chunk.invalid().len();
+                    if taken > self.budget {
+                        self.cut = true;
+                        return Ok(());
+                    }
+                    self.budget -= taken;
+                    self.out.write_str("\\ufffd")?;
+                }
+            }
+            return Ok(());
+        }
+        for &byte in bytes {
+            if self.budget == 0 {
+                self.cut = true;
+                return Ok(());
+            }
+            self.budget -= 1;
+            match text_escape(byte) {
+                None if byte == b',' && self.commas => self.out.write_str("\\x2c")?,
+                None => self.out.write_char(byte as char)?,
+                Some("") => write!(self.out, "\\x{byte:02x}")?,
+                Some(escaped) => self.out.write_str(escaped)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `value` escaped as JSON, cut at a character boundary.
+    fn json_str(&mut self, value: &str) -> fmt::Result {
+        for c in value.chars() {
+            if c.len_utf8() > self.budget {
+                self.cut = true;
+                return Ok(());
+            }
+            self.budget -= c.len_utf8();
+            match c {
+                '"' => self.out.write_str("\\\"")?,
+                '\\' => self.out.write_str("\\\\")?,
+                '\n' => self.out.write_str("\\n")?,
+                '\r' => self.out.write_str("\\r")?,
+                '\t' => self.out.write_str("\\t")?,
+                // Control characters must be escaped (RFC 8259 section
+                // 7); DEL and the two line separators JavaScript treats
+                // as line ends are, so that a line stays one line.
+                '\0'..='\x1f' | '\x7f' | '\u{2028}' | '\u{2029}' => {
+                    write!(self.out, "\\u{:04x}", c as u32)?
+                }
+                c => self.out.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks a cut, if there was one.
+    fn finish(self) -> fmt::Result {
+        if self.cut {
+            self.out.write_str("...")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Write for Escape<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.bytes(s.as_bytes())
+    }
+}
+
+/// A JSON object being written: `{`, then `"key":value` pairs.
+struct JsonObject<'a> {
+    out: &'a mut dyn fmt::Write,
+    empty: bool,
+}
+
+impl<'a> JsonObject<'a> {
+    fn new(out: &'a mut dyn fmt::Write) -> Result<JsonObject<'a>, fmt::Error> {
+        out.write_char('{')?;
+        Ok(JsonObject { out, empty: true })
+    }
+
+    /// `"key":`, after a comma unless first. Keys are ours: no escaping.
+    fn key(&mut self, key: &str) -> fmt::Result {
+        if !self.empty {
+            self.out.write_char(',')?;
+        }
+        self.empty = false;
+        write!(self.out, "\"{key}\":")
+    }
+
+    /// A string of ours, escaped but not cut.
+    fn display(&mut self, key: &str, value: &dyn fmt::Display) -> fmt::Result {
+        self.key(key)?;
+        self.out.write_char('"')?;
+        write!(Escape::json(&mut *self.out, usize::MAX), "{value}")?;
+        self.out.write_char('"')
+    }
+
+    fn string(&mut self, key: &str, value: &str) -> fmt::Result {
+        self.display(key, &value)
+    }
+
+    /// A number, written as it displays.
+    fn number(&mut self, key: &str, value: &dyn fmt::Display) -> fmt::Result {
+        self.key(key)?;
+        write!(self.out, "{value}")
+    }
+
+    /// Strings from the client, cut to [`MAX_VALUE_BYTES`] together: one
+    /// string, or an array of them when `array`. A cut string ends with
+    /// `...`; parts left out for the cut are one `"..."` element.
+    fn client_strings(&mut self, key: &str, parts: &[&[u8]], array: bool) -> fmt::Result {
+        self.key(key)?;
+        if array {
+            self.out.write_char('[')?;
+        }
+        let mut budget = MAX_VALUE_BYTES;
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                self.out.write_char(',')?;
+            }
+            self.out.write_char('"')?;
+            if budget == 0 {
+                self.out.write_str("...\"")?;
+                break;
+            }
+            let mut escape = Escape::json(&mut *self.out, budget);
+            escape.bytes(part)?;
+            budget = escape.budget;
+            let cut = escape.cut;
+            escape.finish()?;
+            self.out.write_char('"')?;
+            if cut {
+                break;
+            }
+        }
+        if array {
+            self.out.write_char(']')?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> fmt::Result {
+        self.out.write_char('}')
+    }
+}
+
+#[cfg(test)]
+#[path = "log_test.rs"]
+mod tests;

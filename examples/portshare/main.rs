@@ -88,13 +88,14 @@ fn run(config: Config) -> io::Result<()> {
         .collect();
     // Every thread reads this until the process ends: leaking it once
     // saves a reference count per connection.
-    let proxy: &'static Proxy = Box::leak(Box::new(Proxy::new(config)));
+    let listen = mux.local_addr()?;
+    let proxy: &'static Proxy = Box::leak(Box::new(Proxy::new(config, listen)));
     for (route, matcher) in proxy.routes.iter().zip(matchers) {
         mux.route_inline(matcher, move |stream, peer| {
             session::serve(proxy, route, stream, peer)
         });
     }
-    mux.on_event(move |event| proxy.log.event(event, &proxy.routes));
-    proxy.log.startup(mux.local_addr()?, &proxy.routes);
+    mux.on_event(move |event| proxy.log.event(event, &proxy.routes, &proxy.listen));
+    proxy.log.startup(listen, &proxy.routes);
     Ok(mux.serve()?)
 }

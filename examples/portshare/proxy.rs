@@ -4,12 +4,13 @@
 //! from the command line, then read by every thread for the life of the
 //! process.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::args::{Config, ProxyV2Options, SendProxy};
 use crate::backend::Backend;
 use crate::limit::ConnectionLimit;
-use crate::log::Log;
+use crate::log::{Log, LogFormat};
 use crate::pool::Pool;
 use crate::session::Download;
 use crate::spec::RouteSpec;
@@ -30,6 +31,8 @@ pub(crate) struct Proxy {
     pub(crate) pool: Pool<Download>,
     pub(crate) limit: ConnectionLimit,
     pub(crate) log: Log,
+    /// The address the listener is bound to, as the log shows it.
+    pub(crate) listen: SocketAddr,
 }
 
 /// One route's spec, as logged, and its backend.
@@ -42,8 +45,9 @@ pub(crate) struct Route {
 }
 
 impl Proxy {
-    /// The shared state for `config`'s routes and options.
-    pub(crate) fn new(config: Config) -> Proxy {
+    /// The shared state for `config`'s routes and options, serving the
+    /// listener bound to `listen`.
+    pub(crate) fn new(config: Config, listen: SocketAddr) -> Proxy {
         Proxy {
             routes: config
                 .routes
@@ -59,7 +63,8 @@ impl Proxy {
             unique_ids: UniqueIds::new(),
             pool: Pool::new(IDLE_THREAD_TIMEOUT),
             limit: ConnectionLimit::new(config.max_conns),
-            log: Log::new(config.quiet),
+            log: Log::new(config.quiet, LogFormat::Text),
+            listen,
         }
     }
 }

@@ -101,6 +101,10 @@ pub(crate) fn serve(
             time: Some(accepted.elapsed()),
             outcome: "refused-max-conns",
             detail: None,
+            listener: &proxy.listen,
+            sni: None,
+            alpn: &[],
+            host: None,
         });
     };
     let matched = Matched {
@@ -159,6 +163,10 @@ fn open(matched: Matched, buffer: &mut [u8]) {
                 time: Some(accepted.elapsed()),
                 outcome: connect_outcome(&error),
                 detail: Some(&error),
+                listener: &proxy.listen,
+                sni: None,
+                alpn: &[],
+                host: None,
             });
         }
     };
@@ -257,6 +265,10 @@ impl Connection {
             time: Some(self.accepted.elapsed()),
             outcome,
             detail,
+            listener: &self.proxy.listen,
+            sni: None,
+            alpn: &[],
+            host: None,
         });
     }
 }
