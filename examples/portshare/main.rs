@@ -27,6 +27,7 @@ mod backend;
 mod forward;
 mod limit;
 mod log;
+mod metrics;
 mod pool;
 mod proxy;
 mod session;
