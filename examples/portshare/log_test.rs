@@ -38,6 +38,28 @@ fn line(format: LogFormat, sni: Option<&str>, alpn: &[String], host: Option<&str
     record.display(format).to_string()
 }
 
+/// The line of a connection no route took, from `[::1]:1`, after `up`
+/// bytes were sniffed.
+fn unrouted<'a>(
+    outcome: &'static str,
+    up: u64,
+    detail: Option<&'a dyn fmt::Display>,
+) -> Record<'a> {
+    Record {
+        peer: &"[::1]:1",
+        listener: &"[::]:443",
+        route: None,
+        up,
+        down: 0,
+        time: None,
+        outcome,
+        detail,
+        sni: None,
+        alpn: &[],
+        host: None,
+    }
+}
+
 /// Values a client may send: quotes, newlines, NUL, DEL, a field forged
 /// after a space, non-ASCII, and 10 KB.
 fn hostile() -> Vec<String> {
@@ -131,19 +153,7 @@ fn text_hostile_values_read_back() {
 #[test]
 fn text_detail_is_escaped() {
     let detail = "bad \"header\"\nnext, line";
-    let record = Record {
-        peer: &"[::1]:1",
-        listener: &"[::]:443",
-        route: None,
-        up: 3,
-        down: 0,
-        time: None,
-        outcome: "bad-proxy-header",
-        detail: Some(&detail),
-        sni: None,
-        alpn: &[],
-        host: None,
-    };
+    let record = unrouted("bad-proxy-header", 3, Some(&detail));
     assert_eq!(
         record.display(LogFormat::Text).to_string(),
         "peer=[::1]:1 route=- backend=- up=3 down=0 time=- outcome=bad-proxy-header \
@@ -222,19 +232,7 @@ fn json_line_has_numbers_and_leaves_absent_fields_out() {
          \"up\":78,\"down\":1024,\"time_ms\":1.250,\"outcome\":\"ok\",\
          \"listener\":\"0.0.0.0:443\",\"sni\":\"example.com\",\"alpn\":[\"h2\",\"http/1.1\"]}"
     );
-    let record = Record {
-        peer: &"[::1]:1",
-        listener: &"[::]:443",
-        route: None,
-        up: 3,
-        down: 0,
-        time: None,
-        outcome: "no-match",
-        detail: None,
-        sni: None,
-        alpn: &[],
-        host: None,
-    };
+    let record = unrouted("no-match", 3, None);
     assert_eq!(
         record.display(LogFormat::Json).to_string(),
         "{\"event\":\"connection\",\"peer\":\"[::1]:1\",\"up\":3,\"down\":0,\
@@ -406,45 +404,41 @@ impl JsonParser<'_> {
         self.at += 1;
     }
 
+    /// After an opening `{` or `[`: items separated by commas, each read
+    /// by `item`, up to `close`.
+    fn items(&mut self, close: u8, mut item: impl FnMut(&mut Self)) {
+        self.at += 1;
+        if self.peek() == close {
+            self.at += 1;
+            return;
+        }
+        loop {
+            item(self);
+            match self.peek() {
+                b',' => self.at += 1,
+                _ => break,
+            }
+        }
+        self.expect(close);
+    }
+
     fn value(&mut self) -> Json {
         match self.peek() {
             b'{' => {
-                self.at += 1;
                 let mut object = BTreeMap::new();
-                if self.peek() == b'}' {
-                    self.at += 1;
-                    return Json::Object(object);
-                }
-                loop {
-                    let Json::String(key) = self.value() else {
-                        panic!("a key at {}", self.at)
+                self.items(b'}', |parser| {
+                    let Json::String(key) = parser.value() else {
+                        panic!("a key at {}", parser.at)
                     };
-                    self.expect(b':');
-                    let value = self.value();
+                    parser.expect(b':');
+                    let value = parser.value();
                     assert!(object.insert(key, value).is_none(), "a key twice");
-                    match self.peek() {
-                        b',' => self.at += 1,
-                        _ => break,
-                    }
-                }
-                self.expect(b'}');
+                });
                 Json::Object(object)
             }
             b'[' => {
-                self.at += 1;
                 let mut array = Vec::new();
-                if self.peek() == b']' {
-                    self.at += 1;
-                    return Json::Array(array);
-                }
-                loop {
-                    array.push(self.value());
-                    match self.peek() {
-                        b',' => self.at += 1,
-                        _ => break,
-                    }
-                }
-                self.expect(b']');
+                self.items(b']', |parser| array.push(parser.value()));
                 Json::Array(array)
             }
             b'"' => Json::String(self.string()),
@@ -527,19 +521,8 @@ impl fmt::Display for Raw {
 #[test]
 fn json_detail_is_escaped() {
     let detail = Raw("line\nbreak \"quoted\" \u{1}");
-    let record = Record {
-        peer: &"[::1]:1",
-        listener: &"[::]:443",
-        route: None,
-        up: 0,
-        down: 0,
-        time: Some(Duration::ZERO),
-        outcome: "client-error",
-        detail: Some(&detail),
-        sni: None,
-        alpn: &[],
-        host: None,
-    };
+    let mut record = unrouted("client-error", 0, Some(&detail));
+    record.time = Some(Duration::ZERO);
     let Json::Object(fields) = parse_json(&record.display(LogFormat::Json).to_string()) else {
         panic!()
     };

@@ -240,54 +240,59 @@ impl Metrics {
             "gauge",
             "Connections a route took that have not ended.",
         );
-        for (listener, routes) in &counters.routes {
-            for (route, counts) in routes {
-                let labels = [("listener", listener), ("route", route)];
-                sample(&mut out, "portshare_open_connections", &labels, counts.open);
-            }
-        }
+        let open = |counts: &RouteCounters| counts.open;
+        let labels = ["listener", "route"];
+        nested(
+            &mut out,
+            "portshare_open_connections",
+            labels,
+            &counters.routes,
+            open,
+        );
         family(
             &mut out,
             "portshare_dropped_total",
             "counter",
             "Connections no route took, by why they were dropped.",
         );
-        for (listener, outcomes) in &counters.drops {
-            for (outcome, drop) in outcomes {
-                let labels = [("listener", listener), ("outcome", outcome)];
-                sample(
-                    &mut out,
-                    "portshare_dropped_total",
-                    &labels,
-                    drop.connections,
-                );
-            }
-        }
+        let labels = ["listener", "outcome"];
+        let connections = |drop: &DropCounters| drop.connections;
+        nested(
+            &mut out,
+            "portshare_dropped_total",
+            labels,
+            &counters.drops,
+            connections,
+        );
         family(
             &mut out,
             "portshare_dropped_bytes_total",
             "counter",
             "Bytes sniffed from connections no route took, before they were dropped.",
         );
-        for (listener, outcomes) in &counters.drops {
-            for (outcome, drop) in outcomes {
-                let labels = [("listener", listener), ("outcome", outcome)];
-                let bytes = drop.sniffed_bytes;
-                sample(&mut out, "portshare_dropped_bytes_total", &labels, bytes);
-            }
-        }
+        let bytes = |drop: &DropCounters| drop.sniffed_bytes;
+        nested(
+            &mut out,
+            "portshare_dropped_bytes_total",
+            labels,
+            &counters.drops,
+            bytes,
+        );
         family(
             &mut out,
             "portshare_refused_total",
             "counter",
             "Connections refused by a connection limit, by which limit.",
         );
-        for (listener, limits) in &counters.refusals {
-            for (limit, count) in limits {
-                let labels = [("listener", listener), ("limit", limit)];
-                sample(&mut out, "portshare_refused_total", &labels, count);
-            }
-        }
+        let labels = ["listener", "limit"];
+        let refused = |count: &u64| *count;
+        nested(
+            &mut out,
+            "portshare_refused_total",
+            labels,
+            &counters.refusals,
+            refused,
+        );
         family(
             &mut out,
             "portshare_sniff_duration_seconds",
@@ -369,6 +374,22 @@ fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut
         map.insert(key.to_owned(), V::default());
     }
     map.get_mut(key).expect("inserted")
+}
+
+/// A sample for each value in a map by two labels, `value` of it.
+fn nested<V, N: std::fmt::Display>(
+    out: &mut String,
+    name: &str,
+    [outer, inner]: [&str; 2],
+    map: &BTreeMap<String, BTreeMap<String, V>>,
+    value: impl Fn(&V) -> N,
+) {
+    for (outer_value, values) in map {
+        for (inner_value, counts) in values {
+            let labels = [(outer, outer_value), (inner, inner_value)];
+            sample(out, name, &labels, value(counts));
+        }
+    }
 }
 
 /// A metric's `# HELP` and `# TYPE` lines. The help texts are ours and
