@@ -54,7 +54,7 @@ use crate::proxy::Route;
 /// How many bytes of a value sent by the client (SNI, ALPN, Host) a line
 /// keeps: a DNS name's bound (RFC 1035 section 2.3.4), and an ALPN
 /// protocol's (RFC 7301 section 3.1).
-pub(crate) const MAX_VALUE_BYTES: usize = 255;
+const MAX_VALUE_BYTES: usize = 255;
 
 /// How the lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
