@@ -1519,3 +1519,63 @@ fn idle_timeout_closes_a_connection_where_nothing_moves() {
     );
     portshare.line_with(&["up=24 down=24", "outcome=idle-timeout"]);
 }
+
+/// The body of `GET /metrics` from `addr`.
+fn scrape(addr: &str) -> String {
+    let mut client = connect(addr.parse().unwrap());
+    client
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: portshare\r\n\r\n")
+        .unwrap();
+    let reply = String::from_utf8(read_until_closed(&mut client)).unwrap();
+    let (head, body) = reply.split_once("\r\n\r\n").expect("an HTTP reply");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
+}
+
+#[test]
+fn metrics_count_connections_by_route_and_outcome_and_logs_can_be_json() {
+    let echo = backend(echo);
+    let metrics = refusing_backend();
+    let portshare = Portshare::start(&[
+        "--metrics",
+        &metrics,
+        "--log-format",
+        "json",
+        "--route",
+        &format!("tls={echo} name=web"),
+        "--route",
+        &format!("ssh={echo}"),
+    ]);
+    let hello = curl_client_hello();
+    assert_eq!(exchange(portshare.0.addr, &hello), hello);
+    assert_eq!(exchange(portshare.0.addr, b"GET / HTTP/1.1\r\n\r\n"), b"");
+    let line = portshare.line_with(&["\"event\":\"connection\"", "\"route\":\"web\""]);
+    for part in [
+        "\"outcome\":\"ok\"",
+        "\"sni\":\"api.example.net\"",
+        "\"alpn\":[\"h2\",\"http/1.1\"]",
+        &format!("\"up\":{}", hello.len()),
+    ] {
+        assert!(line.contains(part), "{part} in {line}");
+    }
+    portshare.line_with(&["\"outcome\":\"no-match\""]);
+    let listener = portshare.0.addr.to_string();
+    let body = scrape(&metrics);
+    for sample in [
+        format!(
+            "portshare_connections_total{{listener=\"{listener}\",route=\"web\",outcome=\"ok\"}} 1"
+        ),
+        format!(
+            "portshare_bytes_total{{listener=\"{listener}\",route=\"web\",direction=\"up\"}} {}",
+            hello.len()
+        ),
+        format!("portshare_dropped_total{{listener=\"{listener}\",outcome=\"no-match\"}} 1"),
+        format!("portshare_open_connections{{listener=\"{listener}\",route=\"web\"}} 0"),
+        "portshare_sniff_duration_seconds_count{route=\"web\"} 1".to_owned(),
+    ] {
+        assert!(
+            body.lines().any(|line| line == sample),
+            "{sample} in\n{body}"
+        );
+    }
+}

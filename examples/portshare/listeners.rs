@@ -279,7 +279,22 @@ impl Listener {
             });
         }
         let table = Arc::clone(table);
-        mux.on_event(move |event| proxy.log.event(event, &self.state.name, &table.routes));
+        mux.on_event(move |event| {
+            if let connmux::Event::Dropped {
+                reason,
+                sniffed_bytes,
+                ..
+            } = event
+            {
+                let outcome = crate::log::drop_outcome(reason);
+                let metrics = &proxy.metrics;
+                metrics.dropped(&self.state.name, outcome, *sniffed_bytes as u64);
+                if matches!(reason, connmux::DropReason::SourceLimit) {
+                    metrics.refused(&self.state.name, "source");
+                }
+            }
+            proxy.log.event(event, &self.state.name, &table.routes)
+        });
         let name = &self.state.name;
         thread::Builder::new()
             .name(format!("mux {name}"))

@@ -35,6 +35,7 @@ mod forward;
 mod limit;
 mod listeners;
 mod log;
+mod metrics;
 mod options;
 mod pool;
 mod proxy;
@@ -48,6 +49,7 @@ mod unique_id;
 
 use std::env;
 use std::fs;
+use std::net::TcpListener;
 use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
@@ -148,6 +150,7 @@ fn run(loaded: Loaded, sources: Sources) -> Result<(), String> {
         eprintln!("portshare: warning: {warning}");
     }
     let pidfile = config.pidfile.clone();
+    let metrics_addr = config.metrics;
     let routes = config.describe_routes();
     // Every thread reads these until the process ends: leaking them once
     // saves a reference count per connection.
@@ -163,6 +166,12 @@ fn run(loaded: Loaded, sources: Sources) -> Result<(), String> {
     reloader
         .watch_files()
         .map_err(|error| format!("cannot watch the configuration: {error}"))?;
+    if let Some(addr) = metrics_addr {
+        let listener = TcpListener::bind(addr)
+            .map_err(|error| format!("cannot serve metrics on {addr}: {error}"))?;
+        metrics::serve(listener, &proxy.metrics)
+            .map_err(|error| format!("cannot serve metrics: {error}"))?;
+    }
     if let Some(path) = &pidfile {
         fs::write(path, format!("{}\n", std::process::id()))
             .map_err(|error| format!("cannot write the pid file {}: {error}", path.display()))?;

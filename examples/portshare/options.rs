@@ -17,6 +17,7 @@ use std::time::Duration;
 use connmux::{IpNet, ProxyMode, TrustedProxies};
 
 use crate::backend::Backend;
+use crate::log::LogFormat;
 use crate::spec::RouteSpec;
 
 /// The sniff deadline when `timeout` is not given, in milliseconds.
@@ -60,7 +61,8 @@ pub(crate) fn takes_value(name: &str) -> Option<bool> {
         "quiet" | "unmatched-to-last" => Some(false),
         "listen" | "route" | "timeout" | "silence" | "max-sniff" | "accept-proxy"
         | "proxy-from" | "send-proxy" | "proxy-v2-options" | "max-conns" | "on-timeout"
-        | "connect-timeout" | "backend-retry" | "idle-timeout" | "pidfile" => Some(true),
+        | "connect-timeout" | "backend-retry" | "idle-timeout" | "pidfile" | "metrics"
+        | "log-format" => Some(true),
         _ => None,
     }
 }
@@ -160,6 +162,9 @@ pub(crate) struct Config {
     /// `None`: a forwarded connection may stay idle for ever.
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) pidfile: Option<PathBuf>,
+    /// Where to serve Prometheus metrics.
+    pub(crate) metrics: Option<SocketAddr>,
+    pub(crate) log_format: LogFormat,
     pub(crate) quiet: bool,
     /// What is allowed but probably not meant, one line each.
     pub(crate) warnings: Vec<String>,
@@ -217,6 +222,8 @@ struct Builder {
     backend_retry_ms: Option<u64>,
     idle_timeout_ms: Option<u64>,
     pidfile: Option<PathBuf>,
+    metrics: Option<SocketAddr>,
+    log_format: Option<LogFormat>,
     quiet: bool,
 }
 
@@ -269,6 +276,16 @@ impl Builder {
             }
             "idle-timeout" => self.idle_timeout_ms = Some(parse_positive(&option, value()?)?),
             "pidfile" => self.pidfile = Some(PathBuf::from(value()?)),
+            "metrics" => self.metrics = Some(parse_address(&option, value()?)?),
+            "log-format" => {
+                self.log_format = Some(match value()? {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    other => {
+                        return Err(format!("invalid {option} '{other}': expected text or json"))
+                    }
+                })
+            }
             name => unreachable!("takes_value knows '{name}'"),
         }
         Ok(())
@@ -367,6 +384,8 @@ impl Builder {
             ),
             idle_timeout: self.idle_timeout_ms.map(Duration::from_millis),
             pidfile: self.pidfile,
+            metrics: self.metrics,
+            log_format: self.log_format.unwrap_or(LogFormat::Text),
             quiet: self.quiet,
             warnings,
         })
@@ -521,6 +540,14 @@ where
             "invalid {option} '{text}': expected a whole number of at least 1"
         )),
     }
+}
+
+fn parse_address(option: &str, text: &str) -> Result<SocketAddr, String> {
+    let invalid = |why: String| format!("invalid {option} '{text}': {why} (expected HOST:PORT)");
+    text.to_socket_addrs()
+        .map_err(|error| invalid(error.to_string()))?
+        .next()
+        .ok_or_else(|| invalid("it resolves to no address".into()))
 }
 
 fn parse_accept_proxy(option: &str, text: &str) -> Result<ProxyMode, String> {

@@ -1,6 +1,6 @@
 //! The proxy's state: what lives as long as the process ([`Proxy`]: the
-//! forwarding threads, the connection IDs, the limits of all connections
-//! and of each listener, the log), and what a configuration decides and a
+//! forwarding threads, the connection IDs, the limit of all connections,
+//! the log and the metrics), and what a configuration decides and a
 //! reload replaces ([`Table`]: the routes and how their connections are
 //! forwarded).
 //!
@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::backend::Backend;
 use crate::limit::ConnectionLimit;
 use crate::log::Log;
+use crate::metrics::Metrics;
 use crate::options::{Config, ProxyV2Options, RouteConfig, SendProxy};
 use crate::pool::Pool;
 use crate::session::Download;
@@ -31,6 +32,7 @@ pub(crate) struct Proxy {
     /// `max-conns`: every listener's connections together.
     pub(crate) limit: Arc<ConnectionLimit>,
     pub(crate) log: Log,
+    pub(crate) metrics: Metrics,
 }
 
 impl Proxy {
@@ -39,7 +41,8 @@ impl Proxy {
             unique_ids: UniqueIds::new(),
             pool: Pool::new(IDLE_THREAD_TIMEOUT),
             limit: ConnectionLimit::new(config.max_conns),
-            log: Log::new(config.quiet),
+            log: Log::new(config.quiet, config.log_format),
+            metrics: Metrics::new(),
         }
     }
 }

@@ -137,6 +137,7 @@ impl Reloader {
     }
 
     fn report(&self, result: Result<(), String>) {
+        self.proxy.metrics.reloaded(result.is_ok());
         if let Err(message) = result {
             eprintln!("portshare: reload refused, the routes in use stay: {message}");
         }

@@ -32,7 +32,7 @@ use std::time::Instant;
 
 use connmux::{PeekableStream, ProxyAddr, ProxyHeader, ProxyTlv, StreamParts};
 
-use crate::backend::{self, BackendStream};
+use crate::backend::{self, Backend, BackendStream};
 use crate::forward::{
     self, Failure, FirstExchange, Flow, Idle, Opening, Operation, Relayed, Resume, BUFFER_BYTES,
 };
@@ -64,6 +64,7 @@ pub(crate) struct Connection {
     route: usize,
     listener: &'static ListenerState,
     peer: Peer,
+    facts: ClientFacts,
     accepted: Instant,
     client: BackendStream,
     backend: BackendStream,
@@ -189,29 +190,38 @@ pub(crate) fn serve<C: Client>(
     stream: PeekableStream<C>,
 ) {
     let accepted = stream.accepted_at();
+    let route_name = &table.routes[route].name;
+    proxy.metrics.sniffed(Some(route_name), accepted.elapsed());
     let peer = C::peer(&stream, listener);
+    let facts = ClientFacts::of(&stream, proxy, &table.routes[route]);
     let permits = [
-        (&proxy.limit, "refused-max-conns"),
-        (&listener.limit, "refused-listener-max-conns"),
-        (&table.routes[route].limit, "refused-route-max-conns"),
+        (&proxy.limit, "refused-max-conns", "global"),
+        (&listener.limit, "refused-listener-max-conns", "listener"),
+        (
+            &table.routes[route].limit,
+            "refused-route-max-conns",
+            "route",
+        ),
     ]
-    .map(|(limit, outcome)| limit.try_acquire().ok_or(outcome));
+    .map(|(limit, outcome, which)| limit.try_acquire().ok_or((outcome, which)));
     let permits = match permits {
         [Ok(all), Ok(listener), Ok(route)] => [all, listener, route],
-        [Err(outcome), ..] | [_, Err(outcome), _] | [_, _, Err(outcome)] => {
-            return proxy.log.connection(&Record {
-                listener: &listener.name,
+        [Err((outcome, which)), ..]
+        | [_, Err((outcome, which)), _]
+        | [_, _, Err((outcome, which))] => {
+            proxy.metrics.refused(&listener.name, which);
+            let ending = Ending {
+                proxy,
+                listener,
                 peer: &peer,
-                route: Some(&table.routes[route]),
-                backend: None,
-                up: 0,
-                down: 0,
-                time: Some(accepted.elapsed()),
-                outcome,
-                detail: None,
-            });
+                route: &table.routes[route],
+                facts: &facts,
+                accepted,
+            };
+            return ending.log(None, 0, 0, outcome, None);
         }
     };
+    proxy.metrics.opened(&listener.name, route_name);
     let matched = Matched {
         proxy,
         table,
@@ -219,6 +229,7 @@ pub(crate) fn serve<C: Client>(
         listener,
         stream,
         peer,
+        facts,
         accepted,
         permits,
     };
@@ -233,6 +244,7 @@ struct Matched<C> {
     listener: &'static ListenerState,
     stream: PeekableStream<C>,
     peer: Peer,
+    facts: ClientFacts,
     accepted: Instant,
     permits: [Permit; 3],
 }
@@ -248,6 +260,7 @@ fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
         listener,
         stream,
         peer,
+        facts,
         accepted,
         permits,
     } = matched;
@@ -257,20 +270,15 @@ fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
     let (backend, reached) = match connected {
         Ok(connected) => connected,
         Err(error) => {
-            if !route.log {
-                return;
-            }
-            return proxy.log.connection(&Record {
-                listener: &listener.name,
+            let ending = Ending {
+                proxy,
+                listener,
                 peer: &peer,
-                route: Some(route),
-                backend: None,
-                up: 0,
-                down: 0,
-                time: Some(accepted.elapsed()),
-                outcome: connect_outcome(&error),
-                detail: Some(&error),
-            });
+                route,
+                facts: &facts,
+                accepted,
+            };
+            return ending.closed(None, 0, 0, connect_outcome(&error), Some(&error));
         }
     };
     C::send_small_writes_at_once(&stream);
@@ -301,6 +309,7 @@ fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
         route: route_index,
         listener,
         peer,
+        facts,
         accepted,
         client: client.into_socket(),
         backend,
@@ -365,19 +374,97 @@ impl Connection {
 
     fn log(&self, up: u64, down: u64, outcome: &'static str, detail: Option<&dyn fmt::Display>) {
         let route = &self.table.routes[self.route];
-        if !route.log {
+        let ending = Ending {
+            proxy: self.proxy,
+            listener: self.listener,
+            peer: &self.peer,
+            route,
+            facts: &self.facts,
+            accepted: self.accepted,
+        };
+        ending.closed(route.backends.get(self.reached), up, down, outcome, detail);
+    }
+}
+
+/// What the client's opening said that the log shows: its TLS server
+/// name and ALPN protocols, its HTTP/1 Host. Read only when the log
+/// writes the connection's line.
+#[derive(Default)]
+struct ClientFacts {
+    sni: Option<String>,
+    alpn: Vec<String>,
+    host: Option<String>,
+}
+
+impl ClientFacts {
+    fn of<C>(stream: &PeekableStream<C>, proxy: &Proxy, route: &Route) -> ClientFacts {
+        if !route.log || !proxy.log.writes_connections() {
+            return ClientFacts::default();
+        }
+        match stream.tls_client_hello() {
+            Some(hello) => ClientFacts {
+                sni: hello.sni,
+                alpn: hello.alpn,
+                host: None,
+            },
+            None => ClientFacts {
+                host: stream.http1_request().and_then(|request| request.host),
+                ..ClientFacts::default()
+            },
+        }
+    }
+}
+
+/// A connection a route took, as its log line and the metrics tell it.
+struct Ending<'a> {
+    proxy: &'static Proxy,
+    listener: &'a ListenerState,
+    peer: &'a Peer,
+    route: &'a Route,
+    facts: &'a ClientFacts,
+    accepted: Instant,
+}
+
+impl Ending<'_> {
+    /// The end of a connection the route took: counted, and logged.
+    fn closed(
+        &self,
+        backend: Option<&Backend>,
+        up: u64,
+        down: u64,
+        outcome: &'static str,
+        detail: Option<&dyn fmt::Display>,
+    ) {
+        let metrics = &self.proxy.metrics;
+        metrics.closed(&self.listener.name, &self.route.name, outcome, up, down);
+        self.log(backend, up, down, outcome, detail);
+    }
+
+    /// The connection's line, unless its route logs none.
+    fn log(
+        &self,
+        backend: Option<&Backend>,
+        up: u64,
+        down: u64,
+        outcome: &'static str,
+        detail: Option<&dyn fmt::Display>,
+    ) {
+        if !self.route.log {
             return;
         }
         self.proxy.log.connection(&Record {
+            peer: self.peer,
             listener: &self.listener.name,
-            peer: &self.peer,
-            route: Some(route),
-            backend: route.backends.get(self.reached),
+            route: Some(self.route),
+            backend,
             up,
             down,
             time: Some(self.accepted.elapsed()),
             outcome,
             detail,
+            sni: self.facts.sni.as_deref(),
+            alpn: &self.facts.alpn,
+            host: self.facts.host.as_deref(),
         });
     }
 }

@@ -104,13 +104,17 @@ impl RunningExample {
             lines,
             unclaimed: RefCell::new(Vec::new()),
         };
-        let startup = running.line_with(&["listening on "]);
-        let (_, addr) = startup.split_once("listening on ").unwrap();
+        let startup = running.line_with(&["listening"]);
+        // `listening on ADDR ...`, or as JSON `..."listeners":["ADDR",...`.
+        let addr = match startup.split_once("listening on ") {
+            Some((_, addr)) => addr.split_whitespace().next(),
+            None => startup
+                .split_once("\"listeners\":[\"")
+                .and_then(|(_, addr)| addr.split('"').next()),
+        };
         running.addr = addr
-            .split_whitespace()
-            .next()
             .and_then(|addr| addr.parse().ok())
-            .unwrap_or_else(|| panic!("no address after 'listening on' in {startup:?}"));
+            .unwrap_or_else(|| panic!("no address it listens on in {startup:?}"));
         running
     }
 

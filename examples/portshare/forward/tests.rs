@@ -3,7 +3,7 @@
 //! `session` does: the first exchange, then the download on a second
 //! thread and the upload on the first.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
