@@ -127,6 +127,21 @@ mod tests {
     }
 
     #[test]
+    fn a_file_past_a_mebibyte_or_not_utf8_is_refused() {
+        let dir = std::env::temp_dir().join(format!("portshare-conf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let large = dir.join("large.conf");
+        std::fs::write(&large, "#".repeat(1024 * 1024 + 1)).unwrap();
+        assert!(read(&large)
+            .unwrap_err()
+            .contains("larger than 1048576 bytes"));
+        let binary = dir.join("binary.conf");
+        std::fs::write(&binary, b"quiet\n\xff\n").unwrap();
+        assert!(read(&binary).unwrap_err().contains("not UTF-8 at byte 6"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn mistakes_name_the_line() {
         for (text, error) in [
             (

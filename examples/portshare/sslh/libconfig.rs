@@ -36,6 +36,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// How deep groups, lists and arrays may nest.
@@ -135,11 +136,27 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// The largest file read, an included one too: a configuration is a few
+/// hundred lines.
+const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The bytes of the file at `path`, refused past [`MAX_FILE_BYTES`].
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    Read::take(fs::File::open(path)?, MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_FILE_BYTES} bytes"
+        )));
+    }
+    Ok(bytes)
+}
+
 /// Reads the file at `path` and every file it includes, and returns its
 /// top-level settings.
 pub(crate) fn parse_file(path: &Path) -> Result<Vec<Node>, ParseError> {
     let name = path.display().to_string();
-    let bytes = fs::read(path).map_err(|error| ParseError {
+    let bytes = read_bounded(path).map_err(|error| ParseError {
         file: name.clone(),
         line: 0,
         column: 0,
@@ -547,7 +564,7 @@ impl Parser {
                 format!("'{}' includes itself (an @include cycle)", path.display()),
             ));
         }
-        let bytes = fs::read(&path).map_err(|error| {
+        let bytes = read_bounded(&path).map_err(|error| {
             error_at(
                 position,
                 format!("cannot include '{}': {error}", path.display()),

@@ -8,7 +8,7 @@
 //! [`Notice`] for every sslh option portshare drops or cannot honour;
 //! [`flags`] does the same for sslh's command line, reading `-F FILE`
 //! first as sslh does. What each sslh option becomes is tabled in
-//! `MIGRATION.md` beside this file.
+//! portshare's README, "Migrating from sslh".
 
 mod flags;
 mod libconfig;

@@ -934,3 +934,19 @@ proptest! {
         let _ = flags::parse_flags_with(&words, &mut Services::from_text("services", SERVICES));
     }
 }
+
+#[test]
+fn a_file_past_a_mebibyte_is_refused_unread() {
+    let dir = std::env::temp_dir().join(format!("portshare-sslh-large-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("huge.cfg");
+    // Comments only: what a parser would take its time over is never read.
+    let line = "# padding padding padding padding padding padding padding\n";
+    fs::write(&path, line.repeat(1024 * 1024 / line.len() + 1)).unwrap();
+    let error = parse_file(&path).unwrap_err();
+    assert!(
+        error.to_string().contains("larger than 1048576 bytes"),
+        "{error}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
