@@ -218,7 +218,7 @@ pub(crate) fn serve<C: Client>(
                 facts: &facts,
                 accepted,
             };
-            return ending.log(None, 0, 0, outcome, None);
+            return ending.log(&End::nothing_sent(outcome, None));
         }
     };
     proxy.metrics.opened(&listener.name, route_name);
@@ -278,7 +278,7 @@ fn open<C: Client>(matched: Matched<C>, buffer: &mut [u8]) {
                 facts: &facts,
                 accepted,
             };
-            return ending.closed(None, 0, 0, connect_outcome(&error), Some(&error));
+            return ending.closed(&End::nothing_sent(connect_outcome(&error), Some(&error)));
         }
     };
     C::send_small_writes_at_once(&stream);
@@ -382,7 +382,13 @@ impl Connection {
             facts: &self.facts,
             accepted: self.accepted,
         };
-        ending.closed(route.backends.get(self.reached), up, down, outcome, detail);
+        ending.closed(&End {
+            backend: route.backends.get(self.reached),
+            up,
+            down,
+            outcome,
+            detail,
+        });
     }
 }
 
@@ -425,30 +431,45 @@ struct Ending<'a> {
     accepted: Instant,
 }
 
+/// How a connection ended: the backend it reached, the bytes each way,
+/// the outcome word and the error behind it.
+struct End<'a> {
+    backend: Option<&'a Backend>,
+    up: u64,
+    down: u64,
+    outcome: &'static str,
+    detail: Option<&'a dyn fmt::Display>,
+}
+
+impl<'a> End<'a> {
+    /// The end of a connection closed before a byte was forwarded.
+    fn nothing_sent(outcome: &'static str, detail: Option<&'a dyn fmt::Display>) -> End<'a> {
+        End {
+            backend: None,
+            up: 0,
+            down: 0,
+            outcome,
+            detail,
+        }
+    }
+}
+
 impl Ending<'_> {
     /// The end of a connection the route took: counted, and logged.
-    fn closed(
-        &self,
-        backend: Option<&Backend>,
-        up: u64,
-        down: u64,
-        outcome: &'static str,
-        detail: Option<&dyn fmt::Display>,
-    ) {
+    fn closed(&self, end: &End<'_>) {
         let metrics = &self.proxy.metrics;
-        metrics.closed(&self.listener.name, &self.route.name, outcome, up, down);
-        self.log(backend, up, down, outcome, detail);
+        metrics.closed(
+            &self.listener.name,
+            &self.route.name,
+            end.outcome,
+            end.up,
+            end.down,
+        );
+        self.log(end);
     }
 
     /// The connection's line, unless its route logs none.
-    fn log(
-        &self,
-        backend: Option<&Backend>,
-        up: u64,
-        down: u64,
-        outcome: &'static str,
-        detail: Option<&dyn fmt::Display>,
-    ) {
+    fn log(&self, end: &End<'_>) {
         if !self.route.log {
             return;
         }
@@ -456,12 +477,12 @@ impl Ending<'_> {
             peer: self.peer,
             listener: &self.listener.name,
             route: Some(self.route),
-            backend,
-            up,
-            down,
+            backend: end.backend,
+            up: end.up,
+            down: end.down,
             time: Some(self.accepted.elapsed()),
-            outcome,
-            detail,
+            outcome: end.outcome,
+            detail: end.detail,
             sni: self.facts.sni.as_deref(),
             alpn: &self.facts.alpn,
             host: self.facts.host.as_deref(),
