@@ -1580,3 +1580,34 @@ fn metrics_count_connections_by_route_and_outcome_and_logs_can_be_json() {
         );
     }
 }
+
+#[test]
+fn on_timeout_comes_before_a_catch_all_for_undecided_clients_as_in_sslh() {
+    // sslh's example.cfg in small: ssh, a catch-all, and a timeout route.
+    let ssh_backend = named_backend("ssh-backend");
+    let catch_all = named_backend("catch-all");
+    let timeout_backend = named_backend("timeout-backend");
+    let portshare = Portshare::start(&[
+        "--timeout",
+        "300",
+        "--route",
+        &format!("ssh={ssh_backend}"),
+        "--route",
+        &format!("any={catch_all}"),
+        "--route",
+        &format!("timeout={timeout_backend}"),
+        "--on-timeout",
+        "timeout",
+    ]);
+    for opening in [&b""[..], b"SSH-2"] {
+        let mut client = portshare.connect();
+        client.write_all(opening).unwrap();
+        assert_eq!(
+            read_until_closed(&mut client),
+            b"timeout-backend",
+            "{opening:?}"
+        );
+    }
+    assert_eq!(exchange(portshare.0.addr, b"\x00\x01"), b"catch-all");
+    assert_eq!(exchange(portshare.0.addr, b"SSH-2.0-x\r\n"), b"ssh-backend");
+}

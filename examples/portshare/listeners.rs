@@ -210,7 +210,9 @@ struct Plan {
 }
 
 impl Plan {
-    /// Each multiplexer route's matcher and the table route it serves.
+    /// Each multiplexer route's matcher and the table route it serves:
+    /// the undecided fallback first, the configured routes, the unmatched
+    /// fallback last ([`fallback`](crate::fallback) says why).
     fn routes(&self) -> Vec<(Box<dyn Matcher>, usize)> {
         let fresh = || -> Vec<Box<dyn Matcher>> {
             self.specs
@@ -218,18 +220,19 @@ impl Plan {
                 .map(|spec| spec.matcher(self.silence))
                 .collect()
         };
-        let mut routes: Vec<(Box<dyn Matcher>, usize)> = fresh().into_iter().zip(0..).collect();
+        let mut routes: Vec<(Box<dyn Matcher>, usize)> = Vec::new();
+        if let Some(route) = self.on_timeout {
+            routes.push((
+                Box::new(FallbackMatcher::new(Fallback::Undecided, fresh())),
+                route,
+            ));
+        }
+        routes.extend(fresh().into_iter().zip(0..));
         if self.unmatched_to_last {
             let last = self.specs.len() - 1;
             routes.push((
                 Box::new(FallbackMatcher::new(Fallback::Unmatched, fresh())),
                 last,
-            ));
-        }
-        if let Some(route) = self.on_timeout {
-            routes.push((
-                Box::new(FallbackMatcher::new(Fallback::Undecided, fresh())),
-                route,
             ));
         }
         routes
