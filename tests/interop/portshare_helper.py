@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Small servers and clients for tests/interop/portshare.sh (std only).
 
-Subcommands (PORT is on 127.0.0.1; every wait is bounded):
+Subcommands (a client's PORT is on 127.0.0.1, or is given as HOST:PORT;
+every wait is bounded):
 
   free-ports N          print N distinct free TCP ports, one a line
   proxy-v1-server       serve PROXY v1 clients: parse the header line, read
@@ -12,8 +13,14 @@ Subcommands (PORT is on 127.0.0.1; every wait is bounded):
   banner-server         a server-first server: writes "220 interop ready\\r\\n"
                         to each client as soon as it connects; prints
                         "listening on 127.0.0.1:PORT" once bound
+  line-server PORT TEXT a server on 127.0.0.1:PORT (a fixed port) that
+                        writes TEXT and a line end to each client, then
+                        stops writing (daytime, RFC 867, does so) and reads
+                        until the client closes; prints "listening on
+                        127.0.0.1:PORT" once bound
   silent-client PORT    connect, send nothing, print what arrives within 5 s
-                        (until a line end); prints "local=PORT" first
+                        (until a line end); prints "local=PORT" first and
+                        "elapsed=MS" last
   garbage-client PORT   connect, send 256 random bytes, wait up to 5 s for
                         the server to close; prints "local=PORT" then
                         "closed-by-peer eof|reset after MS ms", "answered
@@ -32,8 +39,14 @@ Subcommands (PORT is on 127.0.0.1; every wait is bounded):
                         wrong and an HTTP request, wait up to 5 s; prints
                         "local=PORT" then "closed-by-peer eof|reset" or
                         "answered BYTES" or "still-open"
+  json-log FILE         check that every line of FILE is a JSON object with
+                        an "event"; print one line per "connection" event:
+                        "route=R sni=S alpn=A,B host=H outcome=O" (a
+                        missing field as "-"), or "bad-line N: WHY" and
+                        exit 1
 """
 
+import json
 import os
 import socket
 import struct
@@ -57,17 +70,17 @@ def free_ports(count):
         s.close()
 
 
-def listen():
+def listen(port=0):
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind((HOST, 0))
+    server.bind((HOST, port))
     server.listen(64)
     print("listening on %s:%d" % server.getsockname(), flush=True)
     return server
 
 
-def serve(handle):
-    server = listen()
+def serve(handle, port=0):
+    server = listen(port)
     while True:
         conn, _ = server.accept()
         conn.settimeout(TIMEOUT)
@@ -244,19 +257,35 @@ def banner(conn):
     read_until(conn, b"\n")
 
 
-def connect(port):
-    s = socket.create_connection((HOST, port), timeout=TIMEOUT)
+def line_server(text):
+    def handle(conn):
+        conn.sendall(text.encode() + b"\r\n")
+        conn.shutdown(socket.SHUT_WR)
+        # Closing with unread bytes would reset the connection, and the
+        # client could lose the line: read until it closes.
+        while conn.recv(4096):
+            pass
+
+    return handle
+
+
+def connect(address):
+    """A connection to "HOST:PORT", or to PORT on HOST."""
+    host, _, port = address.rpartition(":")
+    s = socket.create_connection((host or HOST, int(port)), timeout=TIMEOUT)
     print("local=%d" % s.getsockname()[1], flush=True)
     return s
 
 
-def silent_client(port):
-    s = connect(port)
+def silent_client(address):
+    s = connect(address)
+    start = time.monotonic()
     try:
         data = read_until(s, b"\n")
     except socket.timeout:
         data = b""
     print("received %r" % data.decode("latin-1"), flush=True)
+    print("elapsed=%d" % ((time.monotonic() - start) * 1000), flush=True)
     s.close()
 
 
@@ -307,6 +336,37 @@ def reset_client(port):
     print("reset after %d bytes" % len(record), flush=True)
 
 
+def json_log(path):
+    """Checks each line of a --log-format json log; prints the connections."""
+    with open(path, encoding="utf-8") as log:
+        lines = log.read().splitlines()
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+        except ValueError as error:
+            print("bad-line %d: %s: %r" % (number, error, line[:200]))
+            sys.exit(1)
+        if not isinstance(record, dict) or "event" not in record:
+            print("bad-line %d: not an object with an event: %r" % (number, line[:200]))
+            sys.exit(1)
+        if record["event"] != "connection":
+            continue
+        alpn = record.get("alpn")
+        if alpn is not None and not (
+            isinstance(alpn, list) and all(isinstance(p, str) for p in alpn)
+        ):
+            print("bad-line %d: alpn is not a list of strings: %r" % (number, alpn))
+            sys.exit(1)
+        fields = [
+            ("route", record.get("route")),
+            ("sni", record.get("sni")),
+            ("alpn", ",".join(alpn) if alpn else None),
+            ("host", record.get("host")),
+            ("outcome", record.get("outcome")),
+        ]
+        print(" ".join("%s=%s" % (key, "-" if value is None else value) for key, value in fields))
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -318,15 +378,19 @@ def main():
     elif command == "proxy-v2-server":
         serve(proxy_v2)
     elif command == "bad-crc-client":
-        bad_crc_client(int(arguments[0]))
+        bad_crc_client(arguments[0])
     elif command == "banner-server":
         serve(banner)
+    elif command == "line-server":
+        serve(line_server(arguments[1]), int(arguments[0]))
     elif command == "silent-client":
-        silent_client(int(arguments[0]))
+        silent_client(arguments[0])
     elif command == "garbage-client":
-        garbage_client(int(arguments[0]))
+        garbage_client(arguments[0])
     elif command == "reset-client":
-        reset_client(int(arguments[0]))
+        reset_client(arguments[0])
+    elif command == "json-log":
+        json_log(arguments[0])
     else:
         sys.exit("unknown subcommand %r\n%s" % (command, __doc__))
 
