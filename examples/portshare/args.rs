@@ -89,6 +89,8 @@ Options:
                              its route has others (default 10000; 0: never)
   --idle-timeout MS          close a forwarded connection on which no byte
                              has moved either way for MS (default: never)
+  --metrics ADDR             serve Prometheus metrics on http://ADDR/metrics
+  --log-format FORMAT        text (default) or json: one object a line
   --pidfile PATH             write the process ID there at start
   --config FILE              read options from FILE (one a line, without
                              dashes: `route ssh=127.0.0.1:22`); the command
