@@ -100,10 +100,14 @@
 //! assert_eq!(http_or_hash.verdict(b"#!"), Verdict::Match);
 //! ```
 //!
+//! The [`tutorial`] teaches writing a matcher of your own from the first
+//! byte.
+//!
 //! The [`matchers`] module has detectors for HTTP/1 (method, request line,
 //! header fields, WebSocket), HTTP/2 and gRPC (with a full HPACK decoder),
-//! TLS (versions, SNI, ALPN), SSH, SOCKS4/5, Redis, PostgreSQL and MQTT,
-//! and a silence route for server-first protocols. Connections from a load
+//! TLS (versions, SNI, ALPN, JA3/JA4), SSH, SOCKS4/5, Redis, PostgreSQL,
+//! MQTT, OpenVPN, RDP, tinc, adb, syslog, DNS and XMPP, byte patterns, and
+//! a silence route for server-first protocols. Connections from a load
 //! balancer can start with a PROXY protocol header, parsed and removed
 //! before matching ([`MuxBuilder::proxy_protocol`]).
 //!
@@ -237,6 +241,7 @@ mod route;
 mod sniff;
 mod source;
 mod sync;
+pub mod tutorial;
 
 // Test machinery shared with fuzz/ and tests/: not part of the API.
 #[doc(hidden)]
