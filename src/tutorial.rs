@@ -15,11 +15,11 @@
 //!
 //! So a multiplexer does not ask "what protocol is this connection?" once.
 //! It asks, each time more bytes arrive, "what do these bytes say so
-//! far?", and each route answers with a [`Verdict`]:
+//! far?", and each route answers with a [`Verdict`](crate::Verdict):
 //!
-//! - [`Verdict::Match`]: these bytes are my protocol's, whatever follows.
-//! - [`Verdict::NoMatch`]: they are not, whatever follows.
-//! - [`Verdict::NeedMore`]: I cannot tell yet.
+//! - [`Verdict::Match`](crate::Verdict::Match): these bytes are my protocol's, whatever follows.
+//! - [`Verdict::NoMatch`](crate::Verdict::NoMatch): they are not, whatever follows.
+//! - [`Verdict::NeedMore`](crate::Verdict::NeedMore): I cannot tell yet.
 //!
 //! ```
 //! use connmux::{Matcher, Verdict};
@@ -45,7 +45,7 @@
 //! [`matchers::any`](crate::matchers::any)); or the input ends undecided,
 //! because the client closed, the sniff deadline passed or the byte limit
 //! was reached. Then each route still undecided is asked
-//! [`Matcher::matches_at_end`], in order, and the first that says yes
+//! [`Matcher::matches_at_end`](crate::Matcher::matches_at_end), in order, and the first that says yes
 //! wins: "the input is complete: is it yours?"
 //!
 //! # 2. Why matchers are pure
@@ -118,7 +118,7 @@
 //! cannot keep it undecided by sending more. And it never indexes past
 //! what has arrived: `seen` may be empty, or stop anywhere.
 //!
-//! The default [`matches_at_end`](Matcher::matches_at_end) says yes only
+//! The default [`matches_at_end`](crate::Matcher::matches_at_end) says yes only
 //! where `verdict` says `Match`, which is right for TIDE. Override it for
 //! a protocol whose opening can only be recognised as finished when the
 //! input ends (a line-based protocol without a terminator, say).
