@@ -55,7 +55,7 @@ use std::thread;
 use std::time::Duration;
 
 use args::{parse_args, usage, Command, Loaded, Sources};
-use listeners::Server;
+use listeners::{Plan, Server};
 use options::{Config, ConfigError};
 use proxy::Proxy;
 use reload::Reloader;
@@ -124,10 +124,31 @@ fn config_error(error: &ConfigError) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
-/// `--check`: what the configuration would do, on standard output.
+/// `--check`: what the configuration would do, on standard output, after
+/// the warnings: the configuration's and the route-table lint's.
 fn check(config: &Config) {
     for warning in &config.warnings {
         println!("warning: {warning}");
+    }
+    // The multiplexers' routes: the configured ones, then the fallbacks
+    // (which take what they are for, and give the configured route they
+    // serve, a timeout route say, its connections).
+    let plan = Plan::of(config).routes();
+    let routes: Vec<&dyn connmux::Matcher> = plan.iter().map(|(m, _)| &**m).collect();
+    let names: Vec<&str> = config.routes.iter().map(|r| r.name.as_str()).collect();
+    let findings = connmux::lint::lint(&routes);
+    let wins = |index: usize| {
+        !findings
+            .iter()
+            .any(|f| f.never_wins() && f.route().index() == index)
+    };
+    let fed_by_fallback =
+        |route: usize| (names.len()..plan.len()).any(|index| plan[index].1 == route && wins(index));
+    for finding in &findings {
+        let route = finding.route().index();
+        if route < names.len() && !(finding.never_wins() && fed_by_fallback(route)) {
+            println!("warning: {}", finding.named(&names));
+        }
     }
     for listen in &config.listeners {
         match listen.max_conns {
