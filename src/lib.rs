@@ -233,6 +233,7 @@
 
 // The stages, in the order a connection meets them.
 mod address;
+pub mod lint;
 mod matcher;
 pub mod matchers;
 mod mux;

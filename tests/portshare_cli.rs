@@ -1258,6 +1258,64 @@ fn a_configuration_file_gives_the_options_and_check_prints_the_routes() {
 }
 
 #[test]
+fn check_warns_of_a_route_after_one_that_takes_everything() {
+    let scratch = Scratch::new("lint");
+    let file = scratch.write(
+        "portshare.conf",
+        "listen 127.0.0.1:0\n\
+         route any=127.0.0.1:1\n\
+         route ssh=127.0.0.1:2 name=shell\n",
+    );
+    let output = run_to_end(&["--config", &file, "--check"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.starts_with("warning: "))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: route 1 (shell) never wins: route 0 (any) matches every input, \
+          the empty one included"
+        ],
+        "{stdout}"
+    );
+    // In the usual order, only a note of when a silent client gets to
+    // the catch-all; with a silence route for them, nothing.
+    let usual = [
+        "--listen",
+        "127.0.0.1:0",
+        "--check",
+        "--route",
+        "ssh=127.0.0.1:2",
+    ];
+    let output = run_to_end(&[&usual[..], &["--route", "any=127.0.0.1:1"]].concat());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stdout.starts_with(
+            "warning: route 1 (any) takes a client that sends nothing only when the sniff ends"
+        ),
+        "{stdout}"
+    );
+    let output = run_to_end(&[&usual[..], &["--route", "silence=127.0.0.1:1"]].concat());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(!stdout.contains("warning"), "{stdout}");
+    // A timeout route gets its connections through the on-timeout
+    // fallback, which is asked before the routes when the sniff ends, so
+    // a catch-all before it takes none of them (sslh's example.cfg).
+    let on_timeout = ["--route", "timeout=127.0.0.1:1", "--on-timeout", "timeout"];
+    let output = run_to_end(&[&usual[..], &on_timeout[..]].concat());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("warning"), "{stdout}");
+    let output = run_to_end(&[&usual[..], &["--route", "any=127.0.0.1:3"], &on_timeout].concat());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("timeout) never wins"), "{stdout}");
+}
+
+#[test]
 fn tcp_and_unix_listeners_share_the_routes_and_their_limits() {
     let scratch = Scratch::new("listeners");
     let echo = backend(echo);

@@ -135,13 +135,7 @@ impl Server {
                 .and_then(|listen| listen.max_conns);
             listener.state.limit.set_max(max);
         }
-        let specs: Vec<RouteSpec> = config.routes.iter().map(|r| r.spec.clone()).collect();
-        let plan = Plan {
-            specs,
-            silence: config.silence,
-            on_timeout: config.on_timeout,
-            unmatched_to_last: config.unmatched_to_last,
-        };
+        let plan = Plan::of(&config);
         let settings = MuxSettings::of(&config);
         let table = Arc::new(Table::new(&mut config));
         let mut started = Vec::new();
@@ -202,7 +196,7 @@ impl MuxSettings {
 
 /// The routes a table's multiplexers are built with: the configured
 /// ones, then the fallbacks.
-struct Plan {
+pub(crate) struct Plan {
     specs: Vec<RouteSpec>,
     silence: Duration,
     on_timeout: Option<usize>,
@@ -210,10 +204,20 @@ struct Plan {
 }
 
 impl Plan {
+    /// The routes `config` gives each multiplexer.
+    pub(crate) fn of(config: &Config) -> Plan {
+        Plan {
+            specs: config.routes.iter().map(|r| r.spec.clone()).collect(),
+            silence: config.silence,
+            on_timeout: config.on_timeout,
+            unmatched_to_last: config.unmatched_to_last,
+        }
+    }
+
     /// Each multiplexer route's matcher and the table route it serves:
     /// the undecided fallback first, the configured routes, the unmatched
     /// fallback last ([`fallback`](crate::fallback) says why).
-    fn routes(&self) -> Vec<(Box<dyn Matcher>, usize)> {
+    pub(crate) fn routes(&self) -> Vec<(Box<dyn Matcher>, usize)> {
         let fresh = || -> Vec<Box<dyn Matcher>> {
             self.specs
                 .iter()

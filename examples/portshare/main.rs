@@ -55,7 +55,7 @@ use std::thread;
 use std::time::Duration;
 
 use args::{parse_args, usage, Command, Loaded, Sources};
-use listeners::Server;
+use listeners::{Plan, Server};
 use options::{Config, ConfigError};
 use proxy::Proxy;
 use reload::Reloader;
@@ -124,10 +124,42 @@ fn config_error(error: &ConfigError) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
-/// `--check`: what the configuration would do, on standard output.
+/// `--check`: what the configuration would do, on standard output, after
+/// the warnings: the configuration's and the route-table lint's.
 fn check(config: &Config) {
     for warning in &config.warnings {
         println!("warning: {warning}");
+    }
+    // The multiplexers' routes: the on-timeout fallback first, the
+    // configured ones, the unmatched fallback last; a fallback gives the
+    // configured route it serves (a timeout route, say) its connections.
+    let plan = Plan::of(config).routes();
+    let first = usize::from(config.on_timeout.is_some());
+    let configured = first..first + config.routes.len();
+    let names: Vec<&str> = (0..plan.len())
+        .map(|index| match index {
+            index if configured.contains(&index) => config.routes[index - first].name.as_str(),
+            0 => "on-timeout",
+            _ => "unmatched-to-last",
+        })
+        .collect();
+    let routes: Vec<&dyn connmux::Matcher> = plan.iter().map(|(m, _)| &**m).collect();
+    let findings = connmux::lint::lint(&routes);
+    let wins = |index: usize| {
+        !findings
+            .iter()
+            .any(|f| f.never_wins() && f.route().index() == index)
+    };
+    let fed_by_fallback = |route: usize| {
+        (0..plan.len())
+            .any(|index| !configured.contains(&index) && plan[index].1 == route && wins(index))
+    };
+    for finding in &findings {
+        let index = finding.route().index();
+        let is_fed = finding.never_wins() && fed_by_fallback(plan[index].1);
+        if configured.contains(&index) && !is_fed {
+            println!("warning: {}", finding.named(&names));
+        }
     }
     for listen in &config.listeners {
         match listen.max_conns {

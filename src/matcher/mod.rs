@@ -330,6 +330,7 @@ macro_rules! forward_matcher {
 
 forward_matcher! {
     impl for Box<dyn Matcher>;
+    impl for &dyn Matcher;
     impl<M> for std::sync::Arc<M>;
 }
 

@@ -260,9 +260,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         self.emit(&event);
         match event {
             Event::Dropped { reason, .. } => reason,
-            Event::AcceptFailed { .. } | Event::ThreadCeiling { .. } => {
-                unreachable!("built as Event::Dropped above")
-            }
+            _ => unreachable!("built as Event::Dropped above"),
         }
     }
 }

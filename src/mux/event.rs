@@ -12,6 +12,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::lint::Finding;
 use crate::proxy::ProxyHeader;
 use crate::route::id::RouteId;
 
@@ -76,6 +77,14 @@ pub enum Event<A = SocketAddr> {
         /// Why a thread could not be started; `None` at the ceiling read
         /// from the system.
         error: Option<io::Error>,
+    },
+    /// The [route-table lint](crate::lint) found something about the
+    /// routes: reported once for each finding when `serve` starts (the
+    /// same list as [`Mux::lint`](crate::Mux::lint)).
+    #[non_exhaustive]
+    RouteLint {
+        /// What it found.
+        finding: Finding,
     },
 }
 
@@ -189,6 +198,7 @@ impl<A: fmt::Debug> fmt::Display for Event<A> {
                 "no sniffer thread could be started beside {threads} ({error}): \
                  accepting waits for one to be free"
             ),
+            Event::RouteLint { finding } => write!(f, "route table: {finding}"),
         }
     }
 }

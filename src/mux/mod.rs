@@ -27,9 +27,11 @@ mod thread_ceiling;
 use std::fmt;
 use std::io;
 use std::net::TcpListener;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+use crate::lint::{lint, Finding};
 use crate::matcher::Matcher;
 use crate::mux::accept_loop::supervise;
 use crate::mux::builder::{MuxBuilder, Settings};
@@ -405,6 +407,33 @@ impl<S: Accept> Mux<S> {
         }
     }
 
+    /// What the [route-table lint](crate::lint::lint) finds about this
+    /// multiplexer's routes: routes that never win, and routes a client
+    /// reaches only when a timer runs out. `serve` reports the same list
+    /// as [`Event::RouteLint`] events when it starts.
+    ///
+    /// ```
+    /// use connmux::{matchers, memory, Mux};
+    ///
+    /// let mut mux = Mux::new(memory::listener().0)?;
+    /// let _any = mux.route(matchers::any());
+    /// let _http = mux.route(matchers::http1());
+    /// let findings = mux.lint();
+    /// assert_eq!(
+    ///     findings[0].to_string(),
+    ///     "route 1 never wins: route 0 matches every input, the empty one included"
+    /// );
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn lint(&self) -> Vec<Finding> {
+        let matchers = match self.core.table.get() {
+            Some(table) => &table.matchers,
+            None => &self.matchers,
+        };
+        let routes: Vec<&dyn Matcher> = matchers.iter().map(|m| &**m).collect();
+        lint(&routes)
+    }
+
     /// A handle that shuts this multiplexer down and reads its counters,
     /// from any thread; it stays valid after `serve` returns.
     ///
@@ -485,6 +514,13 @@ impl<S: Accept> Mux<S> {
     /// returns `Ok(())`.
     pub fn serve(mut self) -> Result<(), ServeError> {
         self.fix_routes();
+        // A matcher that panics on a probe must not stop serving: the
+        // sniffer would catch the same panic per connection.
+        if let Ok(findings) = panic::catch_unwind(AssertUnwindSafe(|| self.lint())) {
+            for finding in findings {
+                self.core.emit(&Event::RouteLint { finding });
+            }
+        }
         let result = if self.core.is_stopping() {
             Ok(())
         } else {
