@@ -188,6 +188,12 @@ fn accept_one<S: Accept>(core: &SourceCore<S>, source: &Weak<S>) -> Turn<SourceJ
     match accepted {
         Ok((conn, peer)) => {
             core.counters.count_accepted();
+            if core.pool.accept_times_out() {
+                // The socket inherited the listener's accept timeout (Linux
+                // copies SO_RCVTIMEO to accepted sockets): the handler must
+                // get it as the client connected, with no read timeout.
+                let _ = crate::Connection::set_read_timeout(&conn, None);
+            }
             // A dispatcher, or a connection a handle accepted from a
             // route's queue, may have taken the reserved place: then this
             // connection waits for one, not yet counted as sniffing.
