@@ -277,3 +277,5 @@ pub use route::error::AcceptError;
 pub use route::id::RouteId;
 pub use route::listener::{Incoming, Listener};
 pub use route::stream::{IntoInnerError, PeekableStream, StreamParts};
+
+pub use sniff::trace::{DecisionTrace, SniffEnd, TraceStep};

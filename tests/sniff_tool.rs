@@ -441,8 +441,12 @@ fn help_prints_usage_with_an_example() {
         let output = run_sniff(&[OsStr::new(flag)], b"");
         assert!(output.status.success());
         let usage = String::from_utf8(output.stdout).expect("UTF-8 usage");
-        assert!(usage.starts_with("Usage: cargo run --example sniff -- [--route SPEC ...] [FILE]"));
-        assert!(usage.contains("Example:"), "{usage}");
+        assert!(usage.starts_with(
+            "Usage: cargo run --example sniff -- [--explain] [--route SPEC ...] \
+             [--routes LIST|CONFIG] [FILE]"
+        ));
+        assert!(usage.contains("Examples:"), "{usage}");
+        assert!(usage.contains("--explain --routes"), "{usage}");
         assert!(usage.contains("match http1 proxy_src="), "{usage}");
         // portshare's specs, from the file both examples share.
         for spec in [
@@ -479,7 +483,10 @@ fn wrong_arguments_are_an_error_with_exit_code_2() {
         &["--route"],
         &["--route", "gopher"],
         &["--route=tls-sni"],
-        &["--routes", "ssh"],
+        &["--routes", "ssh gopher"],
+        &["--routes"],
+        &["--routes", " "],
+        &["--routesx"],
     ] {
         let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
         let output = run_sniff(&args, b"");
@@ -547,4 +554,109 @@ fn a_ja4_route_takes_the_client_with_that_fingerprint() {
     assert!(route(&format!("tls-ja4:{openssl}")).starts_with(&format!("match tls-ja4:{openssl} ")));
     let curl = "t13d3112h2_e8f1e7e78f70_b26ce05bbdd6";
     assert_eq!(route(&format!("tls-ja4:{curl}")), "nomatch");
+}
+
+/// What the tool prints with `args`, line by line, after a success.
+fn sniff_lines(args: &[&OsStr]) -> Vec<String> {
+    let output = run_sniff(args, b"");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn explain_shows_each_route_s_verdict_at_its_byte() {
+    let capture = fixtures_dir().join("tls-curl-https-sni.bin");
+    let lines = sniff_lines(&[
+        "--explain".as_ref(),
+        "--routes".as_ref(),
+        "ssh, tls-sni:api.example.net, http1".as_ref(),
+        capture.as_os_str(),
+    ]);
+    assert!(
+        lines[0].starts_with("match tls-sni:api.example.net "),
+        "{lines:?}"
+    );
+    // The matcher has its answer once the server_name extension is read,
+    // at byte 167 of the 517-byte ClientHello; http1 is never asked.
+    assert_eq!(
+        lines[1..],
+        [
+            "explain: tls-sni:api.example.net took it, ended by a match after 517 bytes",
+            "  ssh NoMatch at byte 0",
+            "  tls-sni:api.example.net Match at byte 167",
+            "  http1 not asked",
+        ]
+    );
+}
+
+#[test]
+fn explain_shows_what_held_the_decision_up_and_the_answers_at_the_end() {
+    let capture = fixtures_dir().join("http1-curl-get.bin");
+    let lines = sniff_lines(&[
+        "--explain".as_ref(),
+        "--routes".as_ref(),
+        "pattern:GET\\x20/never tls any".as_ref(),
+        capture.as_os_str(),
+    ]);
+    assert!(lines[0].starts_with("match any"), "{lines:?}");
+    assert_eq!(
+        lines[1],
+        "explain: any took it, ended by a match after 125 bytes"
+    );
+    assert_eq!(lines[2], "  pattern:GET\\x20/never NoMatch at byte 5");
+    assert_eq!(lines[3], "  tls NoMatch at byte 0");
+    assert_eq!(lines[4], "  any Match before any byte");
+}
+
+#[test]
+fn routes_read_a_portshare_configuration_s_route_lines() {
+    let dir = std::env::temp_dir().join(format!("sniff-routes-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("portshare.conf");
+    fs::write(
+        &config,
+        "# as deployed\nlisten 0.0.0.0:443\nroute ssh=127.0.0.1:22\n\
+         route tls-sni:a.example,api.example.net=10.0.0.2:443 send-proxy=v2\n\
+         route http1=127.0.0.1:8080 name=web\ntimeout 2000\n",
+    )
+    .unwrap();
+    let capture = fixtures_dir().join("tls-curl-https-sni.bin");
+    let lines = sniff_lines(&[
+        "--explain".as_ref(),
+        "--routes".as_ref(),
+        config.as_os_str(),
+        capture.as_os_str(),
+    ]);
+    fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        lines[0].starts_with("match tls-sni:a.example,api.example.net "),
+        "{lines:?}"
+    );
+    assert_eq!(lines[2], "  ssh NoMatch at byte 0");
+    assert_eq!(lines.len(), 5, "{lines:?}");
+}
+
+#[test]
+fn explain_says_no_route_took_it_and_why() {
+    let capture = fixtures_dir().join("ssh-openssh.bin");
+    let lines = sniff_lines(&[
+        "--explain".as_ref(),
+        "--routes=tls http1".as_ref(),
+        capture.as_os_str(),
+    ]);
+    assert_eq!(
+        lines,
+        [
+            "nomatch",
+            "explain: no route took it, ended by every route refusing after 40 bytes",
+            "  tls NoMatch at byte 0",
+            "  http1 NoMatch at byte 1",
+        ]
+    );
+    let output = run_sniff(&["--routes".as_ref(), "".as_ref()], b"");
+    assert_eq!(output.status.code(), Some(2));
 }

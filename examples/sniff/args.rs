@@ -1,9 +1,11 @@
-//! The command line: routes to try, a capture file or standard input, or
-//! a request for help.
+//! The command line: routes to try, a capture file or standard input,
+//! whether to explain the decision, or a request for help.
 
 use std::ffi::OsString;
 use std::fmt;
-use std::path::PathBuf;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use crate::protocols::{default_specs, MAX_INPUT_BYTES};
 use crate::spec::{RouteSpec, SPEC_HELP};
@@ -13,7 +15,7 @@ pub(crate) fn usage() -> String {
     let default_order: Vec<String> = default_specs().iter().map(ToString::to_string).collect();
     format!(
         "\
-Usage: cargo run --example sniff -- [--route SPEC ...] [FILE]
+Usage: cargo run --example sniff -- [--explain] [--route SPEC ...] [--routes LIST|CONFIG] [FILE]
 
 Reads the first bytes a client sent (FILE, or standard input when FILE is
 absent or '-') and prints one line: the first route whose SPEC matches
@@ -30,6 +32,23 @@ An empty input is a client that stayed silent: a silence route takes it.
 Routes by address (from:, to:) see the addresses of the capture's PROXY
 header; a capture without one has none.
 
+--routes takes a whole route table at once: the 'route' lines of a
+portshare configuration file, when its value names a file (other lines are
+skipped), or else a list of SPECs separated by spaces (a comma ending a
+word is dropped: 'ssh, tls-sni:api.example.net, http1' reads as three
+routes). It checks a capture against the configuration you deploy.
+
+--explain prints, after the line, how connmux decides (DecisionTrace):
+  explain: ROUTE took it, ended by WHAT after N bytes[, waiting on ROUTE]
+  ROUTE Match|NoMatch at byte N    the byte at offset N settled the verdict
+  ROUTE Match|NoMatch at the end (N bytes)
+                                   undecided until the input ended: its
+                                   answer about the input as complete
+  ROUTE Match before any byte      decided on no bytes (any, from:, to:)
+  ROUTE not asked                  after the winner, or behind a route
+                                   that held the decision up to the end
+Offsets count from the first byte after a PROXY header.
+
 SPEC:
 {SPEC_HELP}
 The line:
@@ -42,7 +61,9 @@ A value is written bare when it is non-empty printable ASCII without
 spaces, quotes or backslashes; otherwise it is in double quotes, with
 \\\" \\' \\\\ \\t \\r \\n and \\xNN escapes (Rust's escape_ascii).
 
-Example:
+Examples:
+  $ cargo run --example sniff -- --explain --routes 'ssh tls-sni:api.example.net http1' tests/fixtures/tls-curl-https-sni.bin
+  $ cargo run --example sniff -- --explain --routes portshare.conf capture.bin
   $ cargo run --example sniff -- tests/fixtures/proxy-v1-haproxy.bin
   match http1 proxy_src=127.0.0.1:45782 proxy_dst=127.0.0.1:40843 method=GET host=proxied target=/ version=HTTP/1.1
   $ cargo run --example sniff -- --route ssh=127.0.0.1:22 --route any=127.0.0.1:80 capture.bin
@@ -51,8 +72,11 @@ Exits 0 when it printed a line (match or nomatch), 2 when the arguments are
 wrong or the input cannot be read. At most {max_input_kib} KiB of input are read.
 
 Options:
-  --route SPEC  a route to try; repeat for more, in order
-  -h, --help    print this help
+  --route SPEC            a route to try; repeat for more, in order
+  --routes LIST|CONFIG    routes to try, in order: a portshare configuration
+                          file's route lines, or SPECs separated by spaces
+  --explain               print how each route decided, and what ended it
+  -h, --help              print this help
 ",
         default_order = default_order.join(", "),
         max_input_kib = MAX_INPUT_BYTES / 1024,
@@ -61,8 +85,13 @@ Options:
 
 /// What the command line asks for.
 pub(crate) enum Command {
-    /// Classify the input with these routes.
-    Sniff(Input, Vec<RouteSpec>),
+    /// Classify the input with these routes, and explain the decision if
+    /// asked.
+    Sniff {
+        input: Input,
+        specs: Vec<RouteSpec>,
+        explain: bool,
+    },
     Help,
 }
 
@@ -85,11 +114,29 @@ impl fmt::Display for Input {
 pub(crate) fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Command, String> {
     let mut input = None;
     let mut specs = Vec::new();
+    let mut explain = false;
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
             return Ok(Command::Help);
         }
+        if arg == "--explain" {
+            explain = true;
+            continue;
+        }
         let text = arg.to_string_lossy();
+        if let Some(routes) = text.strip_prefix("--routes") {
+            let routes = match routes.strip_prefix('=') {
+                Some(routes) => routes.to_owned(),
+                None if routes.is_empty() => args
+                    .next()
+                    .ok_or("--routes needs a value")?
+                    .to_string_lossy()
+                    .into_owned(),
+                None => return Err(format!("unknown option '{text}'")),
+            };
+            specs.extend(parse_routes(&routes)?);
+            continue;
+        }
         if let Some(route) = text.strip_prefix("--route") {
             let route = match route.strip_prefix('=') {
                 Some(route) => route.to_owned(),
@@ -117,7 +164,49 @@ pub(crate) fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Com
     if specs.is_empty() {
         specs = default_specs();
     }
-    Ok(Command::Sniff(input.unwrap_or(Input::Stdin), specs))
+    Ok(Command::Sniff {
+        input: input.unwrap_or(Input::Stdin),
+        specs,
+        explain,
+    })
+}
+
+/// The largest configuration file read: portshare's own limit.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The routes of `--routes VALUE`: a portshare configuration file's
+/// `route` lines when VALUE names a file, else SPECs separated by spaces.
+fn parse_routes(value: &str) -> Result<Vec<RouteSpec>, String> {
+    let routes: Vec<String> = if Path::new(value).is_file() {
+        config_routes(Path::new(value))?
+    } else {
+        value
+            .split_whitespace()
+            .map(|word| word.strip_suffix(',').unwrap_or(word).to_owned())
+            .collect()
+    };
+    if routes.is_empty() {
+        return Err(format!("--routes '{value}' names no route"));
+    }
+    routes.iter().map(|route| parse_route(route)).collect()
+}
+
+/// The `route` lines' `SPEC=BACKEND` of the portshare configuration file
+/// at `path` (`route SPEC=BACKEND [OPTION...]`), in order.
+fn config_routes(path: &Path) -> Result<Vec<String>, String> {
+    let cannot = |why: String| format!("cannot read {}: {why}", path.display());
+    let mut text = String::new();
+    fs::File::open(path)
+        .and_then(|file| file.take(MAX_CONFIG_BYTES).read_to_string(&mut text))
+        .map_err(|error| cannot(error.to_string()))?;
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let (option, value) = line.trim().split_once(char::is_whitespace)?;
+            let route = value.split_whitespace().next()?;
+            (option == "route").then(|| route.to_owned())
+        })
+        .collect())
 }
 
 /// `SPEC` or portshare's `SPEC=BACKEND`, whose BACKEND is not needed here.

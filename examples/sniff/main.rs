@@ -20,6 +20,22 @@
 //! accepts the complete input wins. A PROXY protocol header in front of the
 //! bytes is read and stripped first, as `ProxyMode::Optional` does.
 //!
+//! With `--explain` it also prints how connmux decides, route by route:
+//! which route said what at which byte, and what ended the decision (a
+//! `DecisionTrace`, as a multiplexer built with `trace_decisions(true)`
+//! records for each connection). `--routes` takes a whole route table:
+//! a portshare configuration file's `route` lines, or a list of specs.
+//!
+//! ```text
+//! $ cargo run --example sniff -- --explain --routes 'ssh tls-sni:api.example.net http1' \
+//!     tests/fixtures/tls-curl-https-sni.bin
+//! match tls-sni:api.example.net version=TLS1.3 sni=api.example.net ...
+//! explain: tls-sni:api.example.net took it, ended by a match after 517 bytes
+//!   ssh NoMatch at byte 0
+//!   tls-sni:api.example.net Match at byte 516
+//!   http1 not asked
+//! ```
+//!
 //! Files: `args.rs` is the command line, `protocols.rs` the routes and
 //! what to print for each, `line.rs` the output format; the route specs
 //! are portshare's own, `examples/shared/route_spec.rs`.
@@ -35,11 +51,15 @@ use std::io::{self, Read};
 use std::process::ExitCode;
 
 use args::{parse_args, usage, Command, Input};
-use protocols::{classify, routes, MAX_INPUT_BYTES};
+use protocols::{classify, explain, explanation, routes, MAX_INPUT_BYTES};
 
 fn main() -> ExitCode {
-    let (input, specs) = match parse_args(std::env::args_os().skip(1)) {
-        Ok(Command::Sniff(input, specs)) => (input, specs),
+    let (input, specs, explaining) = match parse_args(std::env::args_os().skip(1)) {
+        Ok(Command::Sniff {
+            input,
+            specs,
+            explain,
+        }) => (input, specs, explain),
         Ok(Command::Help) => {
             print!("{}", usage());
             return ExitCode::SUCCESS;
@@ -52,7 +72,17 @@ fn main() -> ExitCode {
     };
     match read_input(&input) {
         Ok(seen) => {
-            println!("{}", classify(&seen, &routes(&specs)));
+            let routes = routes(&specs);
+            println!("{}", classify(&seen, &routes));
+            if explaining {
+                // A malformed PROXY header leaves nothing to explain: the
+                // line says why.
+                if let Some(trace) = explain(&seen, &specs) {
+                    for line in explanation(&trace, &routes) {
+                        println!("{line}");
+                    }
+                }
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {

@@ -17,8 +17,8 @@ use connmux::matchers::{
     SyslogFraming, TlsVersion, XmppNamespace,
 };
 use connmux::{
-    parse_proxy_header, Addresses, Matcher, ProxyAddr, ProxyCommand, ProxyHeader, ProxyParse,
-    Verdict, PROXY_V2_MAX_HEADER_BYTES,
+    parse_proxy_header, Addresses, DecisionTrace, Matcher, ProxyAddr, ProxyCommand, ProxyError,
+    ProxyHeader, ProxyParse, Verdict, PROXY_V2_MAX_HEADER_BYTES,
 };
 
 use crate::line::Line;
@@ -135,29 +135,16 @@ fn describe_nothing(_: &[u8], _: &mut Line) {}
 /// routed by `routes`.
 pub(crate) fn classify(seen: &[u8], routes: &[Route]) -> Line {
     let mut line = Line::default();
-    // A capture has no socket: routes by address see what its PROXY
-    // header names, if anything.
-    let mut addresses = Addresses::UNKNOWN;
-    let payload = match parse_proxy_header(seen) {
-        ProxyParse::Complete { header, length } => {
-            describe_proxy(&header, &mut line);
-            if header.command() == ProxyCommand::Proxy {
-                let inet = |address| match address {
-                    Some(ProxyAddr::Inet(address)) => Some(address),
-                    _ => None,
-                };
-                addresses = addresses.relayed(inet(header.source()), inet(header.destination()));
-            }
-            &seen[length..]
-        }
-        ProxyParse::Malformed(error) => {
+    let (header, addresses, payload) = match split_proxy_header(seen) {
+        Ok(split) => split,
+        Err(error) => {
             line.fact("proxy_error", error.to_string());
             return line;
         }
-        // Without a header, or with input that ended inside the first bytes
-        // of one, the bytes are the client's own (`ProxyMode::Optional`).
-        ProxyParse::Absent | ProxyParse::Incomplete => seen,
     };
+    if let Some(header) = header {
+        describe_proxy(&header, &mut line);
+    }
     if let Some(winner) = routes
         .iter()
         .find(|route| accepts(&*route.matcher, &addresses, payload))
@@ -166,6 +153,85 @@ pub(crate) fn classify(seen: &[u8], routes: &[Route]) -> Line {
         (winner.describe)(payload, &mut line);
     }
     line
+}
+
+/// The PROXY header `seen` starts with, if any, the addresses the routes
+/// see, and the client's own bytes after the header.
+fn split_proxy_header(seen: &[u8]) -> Result<(Option<ProxyHeader>, Addresses, &[u8]), ProxyError> {
+    // A capture has no socket: routes by address see what its PROXY
+    // header names, if anything.
+    let mut addresses = Addresses::UNKNOWN;
+    match parse_proxy_header(seen) {
+        ProxyParse::Complete { header, length } => {
+            if header.command() == ProxyCommand::Proxy {
+                let inet = |address| match address {
+                    Some(ProxyAddr::Inet(address)) => Some(address),
+                    _ => None,
+                };
+                addresses = addresses.relayed(inet(header.source()), inet(header.destination()));
+            }
+            Ok((Some(header), addresses, &seen[length..]))
+        }
+        ProxyParse::Malformed(error) => Err(error),
+        // Without a header, or with input that ended inside the first bytes
+        // of one, the bytes are the client's own (`ProxyMode::Optional`).
+        ProxyParse::Absent | ProxyParse::Incomplete => Ok((None, addresses, seen)),
+    }
+}
+
+/// How connmux decides between the routes of `specs` on `seen`, as for
+/// a client that sent it and closed: `None` when a malformed PROXY header
+/// comes first.
+pub(crate) fn explain(seen: &[u8], specs: &[RouteSpec]) -> Option<DecisionTrace> {
+    let (_header, addresses, payload) = split_proxy_header(seen).ok()?;
+    let matchers: Vec<Box<dyn Matcher>> = routes(specs)
+        .into_iter()
+        .map(|route| route.matcher)
+        .collect();
+    Some(DecisionTrace::explain(&matchers, &addresses, payload))
+}
+
+/// The lines `--explain` prints for `trace` with `routes`: what ended
+/// the decision, then each route's verdict and the byte that settled it,
+/// by the routes' names.
+pub(crate) fn explanation(trace: &DecisionTrace, routes: &[Route]) -> Vec<String> {
+    let name = |index: usize| routes[index].name.as_str();
+    let winner = match trace.route() {
+        Some(route) => format!("{} took it", name(route)),
+        None => "no route took it".to_owned(),
+    };
+    let plural = if trace.bytes() == 1 { "" } else { "s" };
+    let mut head = format!(
+        "explain: {winner}, ended by {} after {} byte{plural}",
+        trace.ended_by(),
+        trace.bytes()
+    );
+    if let Some(route) = trace.waiting_on() {
+        head.push_str(&format!(", waiting on {}", name(route)));
+    }
+    let mut lines = vec![head];
+    for step in trace.steps() {
+        let at = match (step.at_end(), step.bytes()) {
+            (true, bytes) => format!(
+                "at the end ({bytes} byte{})",
+                if bytes == 1 { "" } else { "s" }
+            ),
+            (false, 0) => "before any byte".to_owned(),
+            (false, bytes) => format!("at byte {}", bytes - 1),
+        };
+        lines.push(format!(
+            "  {} {:?} {at}",
+            name(step.route()),
+            step.verdict()
+        ));
+    }
+    let asked: Vec<usize> = trace.steps().iter().map(|step| step.route()).collect();
+    for (index, route) in routes.iter().enumerate() {
+        if !asked.contains(&index) {
+            lines.push(format!("  {} not asked", route.name));
+        }
+    }
+    lines
 }
 
 /// Whether `matcher` accepts `seen` as a complete input, as the mux

@@ -28,6 +28,7 @@ pub(crate) struct Settings {
     pub(crate) max_sniffs_per_source: Option<usize>,
     pub(crate) max_connections_per_source: Option<usize>,
     pub(crate) ipv6_source_prefix: u8,
+    pub(crate) trace_decisions: bool,
 }
 
 impl Settings {
@@ -38,6 +39,7 @@ impl Settings {
             max_bytes: self.max_sniff_bytes,
             first_byte_timeout: self.first_byte_timeout,
             proxy_mode: self.proxy_mode,
+            trace: self.trace_decisions,
         }
     }
 }
@@ -58,6 +60,7 @@ impl Default for Settings {
             max_sniffs_per_source: Some(MuxBuilder::DEFAULT_MAX_SNIFFS_PER_SOURCE),
             max_connections_per_source: None,
             ipv6_source_prefix: MuxBuilder::DEFAULT_IPV6_SOURCE_PREFIX,
+            trace_decisions: false,
         }
     }
 }
@@ -465,6 +468,45 @@ impl MuxBuilder {
     /// ```
     pub fn ipv6_source_prefix(mut self, prefix: u8) -> Self {
         self.settings.ipv6_source_prefix = prefix.min(128);
+        self
+    }
+
+    /// Whether each sniff records a [`DecisionTrace`](crate::DecisionTrace):
+    /// which route decided what at which byte, what ended the sniff, and
+    /// after how long. A dropped connection's trace is in its
+    /// [`Event::Dropped`](crate::Event::Dropped), a routed one's on its
+    /// stream ([`PeekableStream::decision_trace`](crate::PeekableStream::decision_trace)).
+    /// Off by default: a trace is one allocation of a step per route,
+    /// and finding the byte that settled each verdict asks the route about
+    /// a few shorter prefixes (a binary search).
+    ///
+    /// ```
+    /// use connmux::{matchers, memory, Event, Mux, SniffEnd};
+    /// use std::io::Write;
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// let mut mux = Mux::builder().trace_decisions(true).build(memory::listener().0)?;
+    /// let _ssh = mux.route(matchers::ssh());
+    /// let _http = mux.route(matchers::http1_fast());
+    /// let traces = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = Arc::clone(&traces);
+    /// mux.on_event(move |event| {
+    ///     if let Event::Dropped { trace: Some(trace), .. } = event {
+    ///         seen.lock().unwrap().push(trace.to_string());
+    ///     }
+    /// });
+    /// let (mut client, server_end) = memory::pair();
+    /// client.write_all(b"\x16\x03\x01")?;
+    /// drop(client);
+    /// assert!(mux.dispatcher().dispatch(server_end, memory::MemoryAddr(1)).is_err());
+    /// let traces = traces.lock().unwrap();
+    /// assert!(traces[0].starts_with("no route took it, ended by every route refusing after 3 bytes"));
+    /// assert!(traces[0].ends_with("route 0 NoMatch at byte 0, route 1 NoMatch at byte 0"));
+    /// # let _ = SniffEnd::AllRefused;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn trace_decisions(mut self, trace: bool) -> Self {
+        self.settings.trace_decisions = trace;
         self
     }
 }

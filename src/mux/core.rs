@@ -19,6 +19,7 @@ use crate::proxy::mode::ProxyMode;
 use crate::proxy::{PeerOrigin, ProxyHeader};
 use crate::route::target::RouteTarget;
 use crate::sniff::decide::Opening;
+use crate::sniff::trace::DecisionTrace;
 use crate::sniff::SniffLimits;
 use crate::source::accept::WakeAccept;
 use crate::sync::limit::ConnectionLimit;
@@ -250,12 +251,26 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         sniffed_bytes: usize,
         proxy_header: Option<ProxyHeader>,
     ) -> DropReason {
+        self.report_sniffed_drop(peer, reason, sniffed_bytes, proxy_header, None)
+    }
+
+    /// [`report_drop`](Self::report_drop) for a connection whose sniff
+    /// may have left a trace.
+    pub(super) fn report_sniffed_drop(
+        &self,
+        peer: A,
+        reason: DropReason,
+        sniffed_bytes: usize,
+        proxy_header: Option<ProxyHeader>,
+        trace: Option<Arc<DecisionTrace>>,
+    ) -> DropReason {
         self.counters.count_drop(&reason);
         let event = Event::Dropped {
             peer,
             reason,
             sniffed_bytes,
             proxy_header,
+            trace,
         };
         self.emit(&event);
         match event {

@@ -10,11 +10,13 @@ use std::error::Error;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::lint::Finding;
 use crate::proxy::ProxyHeader;
 use crate::route::id::RouteId;
+use crate::sniff::trace::DecisionTrace;
 
 /// Something the application may want to log or count.
 ///
@@ -52,6 +54,12 @@ pub enum Event<A = SocketAddr> {
         /// expects one and it was valid: the address of the real client
         /// behind the load balancer that `peer` is.
         proxy_header: Option<ProxyHeader>,
+        /// How the routes decided, if the multiplexer was built with
+        /// [`trace_decisions(true)`](crate::MuxBuilder::trace_decisions)
+        /// and the sniff ran (`None` for a connection dropped before it,
+        /// or whose matcher panicked). Not part of the event's `Display`:
+        /// print it beside.
+        trace: Option<Arc<DecisionTrace>>,
     },
     /// `accept` failed with a transient error (EMFILE, ECONNABORTED, ...);
     /// no thread accepts again before `retry_in` has passed.
@@ -166,6 +174,7 @@ impl<A: fmt::Debug> fmt::Display for Event<A> {
                 reason,
                 sniffed_bytes,
                 proxy_header,
+                ..
             } => {
                 write!(f, "connection from {peer:?}")?;
                 if let Some(source) = proxy_header.as_ref().and_then(ProxyHeader::source) {
@@ -333,6 +342,7 @@ mod tests {
             reason: DropReason::QueueFull(RouteId(2)),
             sniffed_bytes: 18,
             proxy_header: None,
+            trace: None,
         };
         assert_eq!(
             event.to_string(),
@@ -346,6 +356,7 @@ mod tests {
                 "203.0.113.5:40000".parse().unwrap(),
                 "192.0.2.1:443".parse().unwrap(),
             )),
+            trace: None,
         };
         assert_eq!(
             behind_balancer.to_string(),
@@ -368,6 +379,7 @@ mod tests {
             reason: DropReason::Io(io::Error::new(io::ErrorKind::ConnectionReset, "reset")),
             sniffed_bytes: 0,
             proxy_header: None,
+            trace: None,
         };
         assert_eq!(
             event.to_string(),

@@ -7,6 +7,7 @@
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,9 +24,10 @@ use crate::route::stream::{Arrival, PeekableStream};
 use crate::route::target::{InlineHandler, RouteTarget};
 use crate::sniff::buffer;
 use crate::sniff::replay::Replay;
+use crate::sniff::trace::Tracer;
 use crate::sniff::{sniff, Routes, SniffLimits, SniffOutcome, Sniffed};
 use crate::sync::limit::ConnectionPermit;
-use crate::sync::per_source::SourcePlace;
+use crate::sync::per_source::{PerSourceLimit, SourcePlace};
 
 /// A connection matched by an inline route, to be served once the sniff's
 /// place has been given back; with the route's handler and counter.
@@ -170,8 +172,15 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             let InlineWork { stream, peer, .. } = work;
             let sniffed_bytes = stream.with_sniffed(<[u8]>::len);
             let proxy_header = stream.proxy_header().cloned();
+            let trace = stream.decision_trace().cloned();
             drop(stream);
-            return Err(self.report_drop(peer, DropReason::ShutDown, sniffed_bytes, proxy_header));
+            return Err(self.report_sniffed_drop(
+                peer,
+                DropReason::ShutDown,
+                sniffed_bytes,
+                proxy_header,
+                trace,
+            ));
         }
         Ok(work)
     }
@@ -227,11 +236,12 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         let sniffed = match sniffed {
             Ok(sniffed) if !self.count_relayed_client(&sniffed, &mut permit) => {
                 drop((conn, permit));
-                self.report_drop(
+                self.report_sniffed_drop(
                     peer,
                     DropReason::SourceLimit,
                     sniffed.range.len(),
                     sniffed.proxy_header.map(|header| *header),
+                    sniffed.trace,
                 );
                 buffer::give_back(sniffed.buffer);
                 return None;
@@ -278,6 +288,15 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             &self.limits
         };
         panic::catch_unwind(AssertUnwindSafe(|| {
+            // A header is parsed only from a trusted proxy, which was not
+            // counted: the client it names is.
+            let relayed_limit = match per_source {
+                true => self.per_source.as_ref(),
+                false => None,
+            };
+            if limits.trace {
+                return self.traced_sniff(table, conn, accepted_at, waited, limits, relayed_limit);
+            }
             sniff(
                 conn,
                 accepted_at,
@@ -288,17 +307,44 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                     read_addresses: table.reads_addresses,
                 },
                 limits,
-                // A header is parsed only from a trusted proxy, which was
-                // not counted: the client it names is.
-                if per_source {
-                    self.per_source.as_ref()
-                } else {
-                    None
-                },
+                relayed_limit,
                 &self.stop,
+                (),
             )
         }))
         .map_err(|panic| DropReason::MatcherPanicked(panic_message(panic.as_ref())))
+    }
+
+    /// [`sniff`] recording a trace of the decision: kept out of the path
+    /// of sniffs that record none.
+    #[cold]
+    #[inline(never)]
+    fn traced_sniff(
+        &self,
+        table: &RouteTable<C, A>,
+        conn: &C,
+        accepted_at: Instant,
+        waited: Duration,
+        limits: &SniffLimits,
+        relayed_limit: Option<&Arc<PerSourceLimit>>,
+    ) -> Sniffed {
+        let routes = Routes {
+            matchers: &table.matchers,
+            opening: table.opening,
+            read_addresses: table.reads_addresses,
+        };
+        let tracer = Tracer::new(table.matchers.len());
+        let stop = &self.stop;
+        sniff(
+            conn,
+            accepted_at,
+            waited,
+            routes,
+            limits,
+            relayed_limit,
+            stop,
+            tracer,
+        )
     }
 
     /// Behind a trusted proxy, whose own address is not limited, counts
@@ -375,6 +421,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         };
         let arrival = Arrival {
             proxy_header: None,
+            trace: None,
             accepted_at,
             permit,
         };
@@ -399,8 +446,10 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
             proxy_header,
             end,
             outcome,
+            trace,
         } = sniffed;
         arrival.proxy_header = proxy_header;
+        arrival.trace = trace;
         let sniffed_bytes = range.len();
         let reason = match outcome {
             SniffOutcome::Route(index) => {
@@ -441,8 +490,15 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
                 };
                 let (stream, peer) = rejected;
                 let proxy_header = stream.proxy_header().cloned();
+                let trace = stream.decision_trace().cloned();
                 drop(stream);
-                return Err(self.report_drop(peer, reason, sniffed_bytes, proxy_header));
+                return Err(self.report_sniffed_drop(
+                    peer,
+                    reason,
+                    sniffed_bytes,
+                    proxy_header,
+                    trace,
+                ));
             }
             SniffOutcome::NotMatched => DropReason::NotMatched,
             SniffOutcome::TimedOut => DropReason::TimedOut,
@@ -455,7 +511,7 @@ impl<C: crate::Connection, A: Clone + Send + Sync + 'static> Core<C, A> {
         buffer::give_back(buffer);
         drop(conn);
         let proxy_header = arrival.proxy_header.map(|header| *header);
-        Err(self.report_drop(peer, reason, sniffed_bytes, proxy_header))
+        Err(self.report_sniffed_drop(peer, reason, sniffed_bytes, proxy_header, arrival.trace))
     }
 }
 

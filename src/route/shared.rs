@@ -70,6 +70,9 @@ impl<C, A> RouteShared<C, A> {
 
     /// Queues a matched connection for the route's handles; it holds no
     /// place under the open-connection limit while it waits there.
+    // The stream comes back by value, as a queue's `try_send` gives it
+    // back: boxing it would cost an allocation per connection handed off.
+    #[allow(clippy::result_large_err)]
     pub(crate) fn hand_off(
         &self,
         stream: PeekableStream<C>,

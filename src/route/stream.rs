@@ -27,6 +27,7 @@ use crate::proxy::ProxyHeader;
 use crate::route::id::RouteId;
 use crate::sniff::buffer;
 use crate::sniff::replay::Replay;
+use crate::sniff::trace::DecisionTrace;
 use crate::source::connection::Connection;
 use crate::source::memory::MemoryStream;
 use crate::sync::limit::ConnectionPermit;
@@ -302,6 +303,8 @@ pub struct PeekableStream<C = TcpStream> {
     route: RouteId,
     /// Boxed: rare, and the stream stays small to move.
     proxy_header: Option<Box<ProxyHeader>>,
+    /// How its route was decided, if the multiplexer traces decisions.
+    trace: Option<Arc<DecisionTrace>>,
     accepted_at: Instant,
     /// Its places under the open-connection limits, freed on drop.
     permit: ConnectionPermit,
@@ -310,6 +313,7 @@ pub struct PeekableStream<C = TcpStream> {
 /// What the multiplexer knows of a connection besides its bytes.
 pub(crate) struct Arrival {
     pub(crate) proxy_header: Option<Box<ProxyHeader>>,
+    pub(crate) trace: Option<Arc<DecisionTrace>>,
     pub(crate) accepted_at: Instant,
     pub(crate) permit: ConnectionPermit,
 }
@@ -342,6 +346,7 @@ impl<C> PeekableStream<C> {
             replay_drained: AtomicBool::new(false),
             route,
             proxy_header: arrival.proxy_header,
+            trace: arrival.trace,
             accepted_at: arrival.accepted_at,
             permit: arrival.permit,
         }
@@ -455,6 +460,34 @@ impl<C> PeekableStream<C> {
     /// ```
     pub fn proxy_header(&self) -> Option<&ProxyHeader> {
         self.proxy_header.as_deref()
+    }
+
+    /// How this connection's route was decided: which route decided what
+    /// at which byte, what ended the sniff, after how long. `None` unless
+    /// the multiplexer was built with
+    /// [`trace_decisions(true)`](crate::MuxBuilder::trace_decisions).
+    ///
+    /// ```
+    /// use connmux::{matchers, memory, Mux, SniffEnd};
+    /// use std::io::Write;
+    ///
+    /// let mut mux = Mux::builder().trace_decisions(true).build(memory::listener().0)?;
+    /// let _tls = mux.route(matchers::tls());
+    /// let http = mux.route(matchers::http1_fast());
+    /// let (mut client, conn) = memory::pair();
+    /// client.write_all(b"GET / HTTP/1.1\r\n")?;
+    /// mux.dispatcher().dispatch(conn, memory::MemoryAddr(1))?;
+    /// let (stream, _peer) = http.accept()?;
+    ///
+    /// let trace = stream.decision_trace().unwrap();
+    /// assert_eq!(trace.ended_by(), SniffEnd::Matched);
+    /// // "route 1 took it, ended by a match after 16 bytes in 25µs:
+    /// //  route 0 NoMatch at byte 0, route 1 Match at byte 3"
+    /// assert!(trace.to_string().ends_with("route 0 NoMatch at byte 0, route 1 Match at byte 3"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn decision_trace(&self) -> Option<&Arc<DecisionTrace>> {
+        self.trace.as_ref()
     }
 
     /// The TLS ClientHello the client opened with: the highest version it
@@ -662,6 +695,7 @@ impl<C> PeekableStream<C> {
             replay_drained: AtomicBool::new(self.replay_drained.load(Ordering::Relaxed)),
             route: self.route,
             proxy_header: self.proxy_header.clone(),
+            trace: self.trace.clone(),
             accepted_at: self.accepted_at,
             permit: ConnectionPermit::none(),
         }

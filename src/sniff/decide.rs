@@ -61,6 +61,11 @@ impl Opening {
     pub(crate) fn decision(&self) -> Decision {
         self.decision
     }
+
+    /// Every route before this index refuses the empty input.
+    pub(crate) fn first_open(&self) -> usize {
+        self.first_open
+    }
 }
 
 /// Applies route priority to one connection's bytes, remembering which
@@ -109,6 +114,21 @@ impl<'a, M: Matcher> RouteDecider<'a, M> {
             }
         }
         Decision::NoRoute
+    }
+
+    /// The routes, in priority order.
+    pub(crate) fn matchers(&self) -> &'a [M] {
+        self.matchers
+    }
+
+    /// The addresses the routes judge.
+    pub(crate) fn addresses(&self) -> &'a Addresses {
+        self.addresses
+    }
+
+    /// Every route before this index has said `NoMatch`.
+    pub(crate) fn first_open(&self) -> usize {
+        self.first_open
     }
 
     /// The route holding up the decision: the first that has not said

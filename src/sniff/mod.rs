@@ -17,6 +17,7 @@ pub(crate) mod buffer;
 pub(crate) mod decide;
 pub(crate) mod pace;
 pub(crate) mod replay;
+pub(crate) mod trace;
 
 use std::io;
 use std::ops::Range;
@@ -32,6 +33,7 @@ use crate::sniff::pace::{
     NextRead, Pace, FIRST_INPUT_POLLS, FIRST_PAUSE, LONGEST_PAUSE, PAUSE_GROWTH,
 };
 use crate::sniff::replay::StreamEnd;
+use crate::sniff::trace::{Record, SniffEnd};
 use crate::source::connection::Connection;
 use crate::sync::per_source::PerSourceLimit;
 use crate::sync::stop::StopSignal;
@@ -50,6 +52,9 @@ pub(crate) struct SniffLimits {
     pub(crate) first_byte_timeout: Option<Duration>,
     /// Whether a PROXY protocol header comes first.
     pub(crate) proxy_mode: ProxyMode,
+    /// Whether to record the sniff's
+    /// [`DecisionTrace`](crate::DecisionTrace).
+    pub(crate) trace: bool,
 }
 
 /// Where the sniff ended up.
@@ -86,6 +91,8 @@ pub(crate) struct Sniffed {
     pub(crate) proxy_header: Option<Box<ProxyHeader>>,
     pub(crate) end: Option<StreamEnd>,
     pub(crate) outcome: SniffOutcome,
+    /// How the outcome was reached, if the limits asked.
+    pub(crate) trace: Option<Arc<crate::sniff::trace::DecisionTrace>>,
 }
 
 /// Why the input ended before the routes decided.
@@ -108,6 +115,18 @@ impl InputEnd {
             InputEnd::Eof => Some(StreamEnd::Eof),
             InputEnd::Error(error) => Some(StreamEnd::Error(error)),
             InputEnd::ByteLimit | InputEnd::Deadline | InputEnd::Silent | InputEnd::Stopped => None,
+        }
+    }
+
+    /// What the trace says ended the sniff.
+    fn sniff_end(&self) -> SniffEnd {
+        match self {
+            InputEnd::Eof => SniffEnd::Eof,
+            InputEnd::ByteLimit => SniffEnd::ByteLimit,
+            InputEnd::Deadline => SniffEnd::Deadline,
+            InputEnd::Silent => SniffEnd::NoFirstByte,
+            InputEnd::Stopped => SniffEnd::Shutdown,
+            InputEnd::Error(_) => SniffEnd::Error,
         }
     }
 
@@ -162,8 +181,11 @@ pub(crate) struct Routes<'a, M> {
 /// round does no arithmetic on instants.
 ///
 /// The bytes are read into this thread's spare sniff buffer (see
-/// [`sniff_buffer`]), which the result carries.
-pub(crate) fn sniff<C: Connection, M: Matcher>(
+/// [`sniff_buffer`]), which the result carries, with the trace `recorder`
+/// made of the decision: a [`Tracer`](trace::Tracer) when the limits ask
+/// for one, `()` otherwise.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sniff<C: Connection, M: Matcher, R: Record>(
     conn: &C,
     accepted_at: Instant,
     elapsed: Duration,
@@ -171,6 +193,7 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
     limits: &SniffLimits,
     relayed_limit: Option<&Arc<PerSourceLimit>>,
     stop: &StopSignal,
+    recorder: R,
 ) -> Sniffed {
     let Routes {
         matchers,
@@ -187,7 +210,8 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
     };
     let mut opening = opening.unwrap_or_else(|| Opening::of(matchers, own));
     let mut decider = RouteDecider::opened(matchers, own, opening);
-    let mut reader = Reader::new(conn, accepted_at, limits, buffer::take(), stop);
+    let mut reader = Reader::new(conn, accepted_at, limits, buffer::take(), stop, recorder);
+    reader.tracer.opened(opening);
     if let Err(error) = conn.set_up(set_up_timeout(limits, elapsed)) {
         let outcome = if stop.is_set() {
             SniffOutcome::Interrupted
@@ -229,6 +253,7 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
         relayed = header.relay(*own);
         opening = Opening::of(matchers, &relayed);
         decider = RouteDecider::opened(matchers, &relayed, opening);
+        reader.tracer.opened(opening);
     }
     // Reading a PROXY header took time: the first round reads the clock.
     let mut first_elapsed = (limits.proxy_mode == ProxyMode::Off).then_some(elapsed);
@@ -237,7 +262,9 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
         0 => opening.decision(),
         length => {
             reader.pace.judged(length);
-            decider.decide(reader.seen())
+            let decision = decider.decide(reader.seen());
+            reader.trace_judged(&decider, decision);
+            decision
         }
     };
     let mut judged = true;
@@ -254,6 +281,10 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
         let mut wake = None;
         if reader.seen().is_empty() {
             if let Decision::Route(index) = decider.decide_silent(elapsed) {
+                let silence = SniffEnd::Silence;
+                reader
+                    .tracer
+                    .at_end(&decider, Decision::Route(index), silence, 0);
                 break Ok(index);
             }
             if limits
@@ -279,12 +310,13 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
                 elapsed = reader.elapsed();
             }
         }
-        judged = match reader.read_to_judge(wake, elapsed, Reader::seen_length) {
+        judged = match reader.read_to_judge(wake, elapsed, Reader::<C, R>::seen_length) {
             Ok((_, judge)) => judge,
             Err(end) => break Err(end),
         };
         if judged {
             decision = decider.decide(reader.seen());
+            reader.trace_judged(&decider, decision);
         }
     };
     if stop.is_set() {
@@ -299,15 +331,24 @@ pub(crate) fn sniff<C: Connection, M: Matcher>(
                 SniffOutcome::Route(index),
             )
         }
-        Err(input_end) => match decider.decide_at_end(reader.seen(), reader.elapsed()) {
-            Decision::Route(index) => {
-                if let Some(matcher) = replier {
-                    reader.cut_reply_ack(matcher, false);
+        Err(input_end) => {
+            let decision = decider.decide_at_end(reader.seen(), reader.elapsed());
+            let seen = reader.seen_length();
+            reader
+                .tracer
+                .at_end(&decider, decision, input_end.sniff_end(), seen);
+            match decision {
+                Decision::Route(index) => {
+                    if let Some(matcher) = replier {
+                        reader.cut_reply_ack(matcher, false);
+                    }
+                    reader.finish(input_end.into_stream_end(), SniffOutcome::Route(index))
                 }
-                reader.finish(input_end.into_stream_end(), SniffOutcome::Route(index))
+                Decision::NoRoute | Decision::Undecided => {
+                    reader.finish(None, input_end.unmatched())
+                }
             }
-            Decision::NoRoute | Decision::Undecided => reader.finish(None, input_end.unmatched()),
-        },
+        }
     }
 }
 
@@ -346,7 +387,7 @@ fn earliest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
 
 /// The I/O side of a sniff: the buffer, the clock, the socket's timeout
 /// and mode, and the pace of reads and judgements.
-struct Reader<'a, C> {
+struct Reader<'a, C, R> {
     conn: &'a C,
     started: Instant,
     /// The sniff deadline, as time since `started`.
@@ -370,6 +411,8 @@ struct Reader<'a, C> {
     read_at_deadline: bool,
     pace: Pace,
     stop: &'a StopSignal,
+    /// Records the decision.
+    tracer: R,
 }
 
 /// How much later than asked a read may time out, rather than set the
@@ -378,13 +421,14 @@ struct Reader<'a, C> {
 /// on a timer tick, 4 ms apart at the usual 250 Hz.)
 const TIMEOUT_SLACK: Duration = Duration::from_millis(1);
 
-impl<'a, C: Connection> Reader<'a, C> {
+impl<'a, C: Connection, R: Record> Reader<'a, C, R> {
     fn new(
         conn: &'a C,
         started: Instant,
         limits: &SniffLimits,
         buffer: Vec<u8>,
         stop: &'a StopSignal,
+        tracer: R,
     ) -> Self {
         Reader {
             conn,
@@ -401,6 +445,30 @@ impl<'a, C: Connection> Reader<'a, C> {
             read_at_deadline: false,
             pace: Pace::default(),
             stop,
+            tracer,
+        }
+    }
+
+    /// Records `decision`, which `decider` just made on the bytes seen,
+    /// if the decision is traced.
+    #[inline(always)]
+    fn trace_judged<M: Matcher>(&mut self, decider: &RouteDecider<'_, M>, decision: Decision) {
+        let seen = &self.buffer[self.header_length..self.filled];
+        self.tracer.judged(decider, seen, decision);
+    }
+
+    /// Which route the trace says took the connection, and what ended
+    /// the sniff if the routes did not judge to the end, for `outcome`.
+    fn traced_outcome(outcome: &SniffOutcome) -> (Option<usize>, Option<SniffEnd>) {
+        match outcome {
+            SniffOutcome::Route(index) => (Some(*index), None),
+            SniffOutcome::NotMatched => (None, None),
+            SniffOutcome::TimedOut => (None, Some(SniffEnd::Deadline)),
+            SniffOutcome::NoFirstByte => (None, Some(SniffEnd::NoFirstByte)),
+            SniffOutcome::Failed(_) => (None, Some(SniffEnd::Error)),
+            SniffOutcome::BadProxyHeader(_) => (None, Some(SniffEnd::ProxyHeader)),
+            SniffOutcome::SourceLimit => (None, Some(SniffEnd::SourceLimit)),
+            SniffOutcome::Interrupted => (None, Some(SniffEnd::Shutdown)),
         }
     }
 
@@ -764,7 +832,7 @@ impl<'a, C: Connection> Reader<'a, C> {
                     ReplyAck::Pending | ReplyAck::None => return None,
                 }
             }
-            ask = match self.read_to_judge(None, self.elapsed(), Reader::seen_length) {
+            ask = match self.read_to_judge(None, self.elapsed(), Self::seen_length) {
                 Ok((_, ask)) => ask,
                 Err(end) => return Some(end),
             };
@@ -795,7 +863,13 @@ impl<'a, C: Connection> Reader<'a, C> {
                 let _ = self.conn.set_read_timeout(original);
             }
         }
+        let (seen, started) = (self.seen_length(), self.started);
+        let trace = self.tracer.finish(|| {
+            let (route, end) = Self::traced_outcome(&outcome);
+            (route, end, seen, started.elapsed())
+        });
         Sniffed {
+            trace,
             range: self.header_length..self.filled,
             buffer: std::mem::take(&mut self.buffer),
             proxy_header: self.proxy_header.take(),
@@ -829,6 +903,7 @@ mod tests {
             max_bytes,
             first_byte_timeout: None,
             proxy_mode: ProxyMode::Off,
+            trace: false,
         }
     }
 
@@ -845,6 +920,7 @@ mod tests {
             &limits,
             None,
             &StopSignal::new(),
+            (),
         )
     }
 
@@ -1038,6 +1114,7 @@ mod tests {
                     &limits(None, 1024),
                     None,
                     &stop,
+                    (),
                 )
                 .outcome
             })

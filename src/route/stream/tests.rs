@@ -6,6 +6,7 @@ use crate::sniff::replay::StreamEnd;
 
 fn arrival() -> Arrival {
     Arrival {
+        trace: None,
         proxy_header: None,
         accepted_at: Instant::now(),
         permit: ConnectionPermit::none(),
