@@ -1631,6 +1631,7 @@ fn metrics_count_connections_by_route_and_outcome_and_logs_can_be_json() {
         format!("portshare_dropped_total{{listener=\"{listener}\",outcome=\"no-match\"}} 1"),
         format!("portshare_open_connections{{listener=\"{listener}\",route=\"web\"}} 0"),
         "portshare_sniff_duration_seconds_count{route=\"web\"} 1".to_owned(),
+        "portshare_sniff_duration_seconds_count{route=\"-\"} 1".to_owned(),
     ] {
         assert!(
             body.lines().any(|line| line == sample),

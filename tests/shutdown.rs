@@ -385,5 +385,9 @@ fn a_channel_whose_senders_are_gone_ends_its_mux_after_the_sniffs_it_took() {
         .join()
         .unwrap()
         .expect("the end of a channel is no error");
-    assert_eq!(served.load(Ordering::SeqCst), 2);
+    // `serve` does not wait for inline handlers: they may still be
+    // starting.
+    eventually("both handlers to run", || {
+        served.load(Ordering::SeqCst) == 2
+    });
 }

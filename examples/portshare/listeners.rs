@@ -168,6 +168,9 @@ struct MuxSettings {
     /// on-timeout route) rather than being dropped at the first-byte
     /// timeout.
     wait_for_silent: bool,
+    /// Whether sniffs are traced: the metrics' sniff durations of
+    /// connections no route took come from their traces.
+    trace: bool,
 }
 
 impl MuxSettings {
@@ -178,6 +181,7 @@ impl MuxSettings {
             accept_proxy: config.accept_proxy,
             trusted_proxies: config.trusted_proxies.clone(),
             wait_for_silent: config.on_timeout.is_some(),
+            trace: config.metrics.is_some(),
         }
     }
 
@@ -186,7 +190,8 @@ impl MuxSettings {
             .sniff_deadline(Some(self.deadline))
             .max_sniff_bytes(self.max_sniff_bytes)
             .proxy_protocol(self.accept_proxy)
-            .trusted_proxies(self.trusted_proxies.clone());
+            .trusted_proxies(self.trusted_proxies.clone())
+            .trace_decisions(self.trace);
         if self.wait_for_silent {
             builder = builder.first_byte_timeout(None);
         }
@@ -290,12 +295,16 @@ impl Listener {
             if let connmux::Event::Dropped {
                 reason,
                 sniffed_bytes,
+                trace,
                 ..
             } = event
             {
                 let outcome = crate::log::drop_outcome(reason);
                 let metrics = &proxy.metrics;
                 metrics.dropped(&self.state.name, outcome, *sniffed_bytes as u64);
+                if let Some(elapsed) = trace.as_ref().and_then(|trace| trace.elapsed()) {
+                    metrics.sniffed(None, elapsed);
+                }
                 if matches!(reason, connmux::DropReason::SourceLimit) {
                     metrics.refused(&self.state.name, "source");
                 }
