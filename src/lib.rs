@@ -238,6 +238,9 @@ mod sniff;
 mod source;
 mod sync;
 
+// Checks of the rules every matcher keeps, for matchers' authors.
+pub mod conformance;
+
 // Test machinery shared with fuzz/ and tests/: not part of the API.
 #[doc(hidden)]
 pub mod internal;
