@@ -244,6 +244,9 @@ mod source;
 mod sync;
 pub mod tutorial;
 
+// Checks of the rules every matcher keeps, for matchers' authors.
+pub mod conformance;
+
 // Test machinery shared with fuzz/ and tests/: not part of the API.
 #[doc(hidden)]
 pub mod internal;

@@ -11,8 +11,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use connmux::conformance::Conformance;
 use connmux::internal::{self, decide_whole, standard_routes};
 use connmux::matchers::{client_hello_version, TlsVersion};
+use connmux::Verdict;
 
 /// The seed corpora, one folder per cargo-fuzz target.
 fn corpora() -> PathBuf {
@@ -46,7 +48,28 @@ const TARGETS: &[(&str, Harness)] = &[
     ("proxy_header", internal::proxy_header),
     ("pattern", internal::pattern),
     ("openings", internal::openings),
+    ("conformance_template", conformance_template),
 ];
+
+/// The template target's matcher, `fuzz/fuzz_targets/conformance_template.rs`'s
+/// `zap`, written as a user would: "ZAP", a version digit, a newline.
+fn zap(seen: &[u8]) -> Verdict {
+    let opening: [&[u8]; 5] = [b"Z", b"A", b"P", b"0123456789", b"\n"];
+    if seen
+        .iter()
+        .zip(opening)
+        .any(|(byte, allowed)| !allowed.contains(byte))
+    {
+        Verdict::NoMatch
+    } else {
+        [Verdict::NeedMore, Verdict::Match][usize::from(seen.len() >= 5)]
+    }
+}
+
+/// The template target's body: the conformance kit on its matcher.
+fn conformance_template(data: &[u8]) {
+    Conformance::new(&zap).bound(5).fuzz(data);
+}
 
 /// Runs every file of `target`'s corpus through its harness.
 fn replay(target: &str) {
@@ -103,6 +126,11 @@ fn pattern_corpus_holds_its_invariants() {
 #[test]
 fn openings_corpus_holds_its_invariants() {
     replay("openings");
+}
+
+#[test]
+fn conformance_template_corpus_holds_its_invariants() {
+    replay("conformance_template");
 }
 
 /// The names of the entries of `dir`, without extensions, sorted.

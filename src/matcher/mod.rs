@@ -332,6 +332,21 @@ forward_matcher! {
     impl for Box<dyn Matcher>;
     impl for &dyn Matcher;
     impl<M> for std::sync::Arc<M>;
+    impl for Borrowed<'_>;
+}
+
+/// A borrowed matcher as a route of a table (`&[M]` where `M: Matcher`):
+/// what the conformance kit decides with, since a reference to a matcher
+/// cannot be one itself (it would be a second `Matcher` impl of a
+/// reference to a closure).
+pub(crate) struct Borrowed<'a>(pub(crate) &'a dyn Matcher);
+
+impl<'a> std::ops::Deref for Borrowed<'a> {
+    type Target = dyn Matcher + 'a;
+
+    fn deref(&self) -> &Self::Target {
+        self.0
+    }
 }
 
 #[cfg(test)]

@@ -175,7 +175,7 @@ fn variable_byte_integer(packet: &mut Cursor<'_>) -> Result<u32, Stop> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::internal::check_monotone;
+    use crate::conformance::Conformance;
     use crate::matchers::testing::{assert_decides, near_miss};
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};
@@ -310,7 +310,7 @@ mod tests {
     proptest! {
         #[test]
         fn monotone_near_connects(data in near_miss(connect_packet())) {
-            check_monotone(0, &mqtt(), &data);
+            Conformance::new(&mqtt()).assert(&data);
             let _ = mqtt_client_id(&data);
         }
 
@@ -338,7 +338,7 @@ mod tests {
             data.extend(&length);
             data.extend(name);
             data.extend(&rest);
-            prop_assert_ne!(mqtt().verdict(&data[..15]), NeedMore);
+            Conformance::new(&mqtt()).bound(15).fuzz(&data);
             prop_assert_ne!(mqtt().verdict(&rest), NeedMore);
         }
     }

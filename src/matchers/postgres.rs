@@ -251,7 +251,7 @@ pub fn postgres_request(seen: &[u8]) -> Option<PostgresRequest> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::internal::check_monotone;
+    use crate::conformance::Conformance;
     use crate::matchers::testing::near_miss;
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};
@@ -428,7 +428,7 @@ mod tests {
     proptest! {
         #[test]
         fn monotone_near_first_messages(data in near_miss(first_message())) {
-            check_monotone(0, &postgres(), &data);
+            Conformance::new(&postgres()).assert(&data);
         }
 
         #[test]
@@ -437,7 +437,7 @@ mod tests {
             let mut near = header;
             near[..3].copy_from_slice(&[0, 0, small]);
             prop_assert_eq!(postgres().verdict(&near) == Match, naive(near));
-            check_monotone(0, &postgres(), &near);
+            Conformance::new(&postgres()).assert(&near);
         }
 
         #[test]

@@ -225,7 +225,7 @@ fn socks4_parts(seen: &[u8]) -> Result<Socks4Parts<'_>, Stop> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::internal::check_monotone;
+    use crate::conformance::Conformance;
     use crate::matchers::testing::{assert_decides, near_miss};
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};
@@ -409,7 +409,7 @@ mod tests {
     proptest! {
         #[test]
         fn socks5_monotone(data in near_miss(socks5_greeting_bytes())) {
-            check_monotone(0, &socks5(), &data);
+            Conformance::new(&socks5()).assert(&data);
             prop_assert_eq!(socks5().verdict(&data), naive_socks5(&data));
         }
 
@@ -430,7 +430,7 @@ mod tests {
 
         #[test]
         fn socks4_monotone(data in near_miss(socks4_request_bytes())) {
-            check_monotone(0, &socks4(), &data);
+            Conformance::new(&socks4()).assert(&data);
         }
 
         #[test]
@@ -448,7 +448,7 @@ mod tests {
             let mut opened = vec![0x04, 0x01];
             opened.extend(header);
             opened.extend(rest);
-            prop_assert_ne!(socks4().verdict(&opened[..520]), NeedMore);
+            Conformance::new(&socks4()).bound(520).fuzz(&opened);
         }
     }
 }

@@ -186,7 +186,7 @@ pub fn ssh_identification(seen: &[u8]) -> Option<SshIdentification<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::internal::check_monotone;
+    use crate::conformance::Conformance;
     use crate::matchers::testing::near_miss;
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};
@@ -384,13 +384,13 @@ mod tests {
     proptest! {
         #[test]
         fn monotone_on_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..64)) {
-            check_monotone(0, &ssh(), &data);
+            Conformance::new(&ssh()).assert(&data);
             prop_assert_eq!(ssh().verdict(&data), naive(&data));
         }
 
         #[test]
         fn monotone_near_openings(data in near_miss(prop_oneof![identification(), opening()])) {
-            check_monotone(0, &ssh(), &data);
+            Conformance::new(&ssh()).assert(&data);
             prop_assert_eq!(ssh().verdict(&data), naive(&data));
         }
 
@@ -420,9 +420,9 @@ mod tests {
             data in prop::collection::vec(any::<u8>(), MAX_OPENING_LENGTH..20),
             version in "[0-9]{0,4}\\.?[0-9]{0,4}",
         ) {
-            prop_assert_ne!(ssh().verdict(&data[..MAX_OPENING_LENGTH]), NeedMore);
+            Conformance::new(&ssh()).bound(MAX_OPENING_LENGTH).fuzz(&data);
             let opened = [b"SSH-", version.as_bytes(), &data].concat();
-            prop_assert_ne!(ssh().verdict(&opened[..MAX_OPENING_LENGTH]), NeedMore);
+            Conformance::new(&ssh()).bound(MAX_OPENING_LENGTH).fuzz(&opened);
         }
     }
 }

@@ -4,6 +4,7 @@ use std::fmt::Debug;
 
 use proptest::prelude::*;
 
+use crate::conformance::check_route_chunking;
 use crate::matcher::{Matcher, Verdict};
 
 /// A valid message, then up to 16 arbitrary bytes, with one byte anywhere
@@ -164,5 +165,13 @@ pub(crate) fn assert_settles<'a, T: PartialEq + Debug>(
             (None, Some(value)) => settled = Some((length, value)),
             (None, None) => {}
         }
+    }
+}
+
+/// Asserts that the built-in matchers of [`builtin_routes`], as a route
+/// table, route `data` the same whole and in reads of `chunk_sizes`.
+pub(crate) fn assert_builtin_routes_chunking(data: &[u8], chunk_sizes: &[usize]) {
+    if let Err(violation) = check_route_chunking(&builtin_routes(), data, chunk_sizes) {
+        panic!("{violation}");
     }
 }

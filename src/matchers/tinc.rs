@@ -171,8 +171,11 @@ fn is_base64_byte(byte: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::internal::{check_monotone, check_settles, decide_chunked, decide_whole};
-    use crate::matchers::testing::{assert_apart, assert_decides, builtin_routes, near_miss};
+    use crate::conformance::Conformance;
+    use crate::internal::check_settles;
+    use crate::matchers::testing::{
+        assert_apart, assert_builtin_routes_chunking, assert_decides, near_miss,
+    };
     use proptest::prelude::*;
     use Verdict::{Match, NeedMore, NoMatch};
 
@@ -325,7 +328,7 @@ mod tests {
 
         #[test]
         fn monotone_near_id_lines(data in near_miss(id_line())) {
-            check_monotone(0, &tinc(), &data);
+            Conformance::new(&tinc()).assert(&data);
             let owned = |seen: &[u8]| tinc_id(seen).map(|id| (id.name.to_owned(), id.minor));
             check_settles("tinc_id", &data, owned, Option::is_some);
             prop_assert_eq!(tinc().verdict(&data), naive(&data));
@@ -336,20 +339,19 @@ mod tests {
 
         #[test]
         fn monotone_on_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..64)) {
-            check_monotone(0, &tinc(), &data);
+            Conformance::new(&tinc()).assert(&data);
             prop_assert_eq!(tinc().verdict(&data), naive(&data));
             let opened = [b"0 ", &data[..]].concat();
-            check_monotone(0, &tinc(), &opened);
+            Conformance::new(&tinc()).assert(&opened);
             prop_assert_eq!(tinc().verdict(&opened), naive(&opened));
         }
 
         #[test]
         fn chunking_does_not_change_the_decision(
             data in near_miss(id_line()),
-            chunk_sizes in prop::collection::vec(any::<u8>(), 1..8),
+            chunk_sizes in prop::collection::vec(1usize..=256, 1..8),
         ) {
-            let routes = builtin_routes();
-            prop_assert_eq!(decide_whole(&routes, &data), decide_chunked(&routes, &data, &chunk_sizes));
+            assert_builtin_routes_chunking(&data, &chunk_sizes);
         }
 
         #[test]
@@ -358,7 +360,7 @@ mod tests {
             tail in prop::collection::vec(any::<u8>(), MAX_OPENING_LENGTH),
         ) {
             let data = [format!("0 {name}").as_bytes(), &tail].concat();
-            prop_assert_ne!(tinc().verdict(&data[..MAX_OPENING_LENGTH]), NeedMore);
+            Conformance::new(&tinc()).bound(MAX_OPENING_LENGTH).fuzz(&data);
         }
     }
 }

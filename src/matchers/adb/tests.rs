@@ -8,8 +8,11 @@
 //! connect 127.0.0.1:PORT`.
 
 use super::*;
-use crate::internal::{check_monotone, check_settles, decide_chunked, decide_whole};
-use crate::matchers::testing::{assert_apart, assert_decides, builtin_routes, near_miss};
+use crate::conformance::Conformance;
+use crate::internal::check_settles;
+use crate::matchers::testing::{
+    assert_apart, assert_builtin_routes_chunking, assert_decides, near_miss,
+};
 use proptest::prelude::*;
 use Verdict::{Match, NeedMore, NoMatch};
 
@@ -201,7 +204,7 @@ proptest! {
 
     #[test]
     fn monotone_near_connect_messages(data in near_miss(connect_message())) {
-        check_monotone(0, &adb(), &data);
+        Conformance::new(&adb()).assert(&data);
         check_settles("adb_connect", &data, adb_connect, Option::is_some);
         let fields = adb_connect(&data);
         prop_assert_eq!(fields.is_some(), naive(&data));
@@ -213,24 +216,23 @@ proptest! {
     #[test]
     fn monotone_on_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..80), cnxn in any::<bool>()) {
         let data = if cnxn { [&b"CNXN"[..], &data].concat() } else { data };
-        check_monotone(0, &adb(), &data);
+        Conformance::new(&adb()).assert(&data);
         prop_assert_eq!(adb_connect(&data).is_some(), naive(&data));
     }
 
     #[test]
     fn chunking_does_not_change_the_decision(
         data in near_miss(connect_message()),
-        chunk_sizes in prop::collection::vec(any::<u8>(), 1..8),
+        chunk_sizes in prop::collection::vec(1usize..=256, 1..8),
     ) {
-        let routes = builtin_routes();
-        prop_assert_eq!(decide_whole(&routes, &data), decide_chunked(&routes, &data, &chunk_sizes));
+        assert_builtin_routes_chunking(&data, &chunk_sizes);
     }
 
     #[test]
     fn decides_within_its_bound(noise in prop::collection::vec(any::<u8>(), MAX_OPENING_LENGTH)) {
-        prop_assert_ne!(adb().verdict(&noise), NeedMore);
+        Conformance::new(&adb()).bound(MAX_OPENING_LENGTH).fuzz(&noise);
         let mut longest = [&EMPTY_MESSAGE[..], b"CNXN\x01\x00\x00\x01"].concat();
         longest.extend(&noise);
-        prop_assert_ne!(adb().verdict(&longest[..MAX_OPENING_LENGTH]), NeedMore);
+        Conformance::new(&adb()).bound(MAX_OPENING_LENGTH).fuzz(&longest);
     }
 }

@@ -2,7 +2,7 @@
 //! by octet, and properties against a naive reading of the header.
 
 use super::*;
-use crate::internal::{check_chunking, check_monotone};
+use crate::conformance::Conformance;
 use crate::matchers::testing::{assert_decides_at_last_byte, assert_settles, near_miss};
 use proptest::prelude::*;
 use Verdict::{Match, NeedMore, NoMatch};
@@ -594,7 +594,7 @@ proptest! {
 
     #[test]
     fn monotone_and_naive_near_messages(data in near_miss(client_message())) {
-        check_monotone(0, &dns(), &data);
+        Conformance::new(&dns()).assert(&data);
         prop_assert_eq!(dns().verdict(&data) == Match, naive_match(&data));
         if dns_question(&data).is_some() {
             prop_assert_eq!(dns().verdict(&data), Match);
@@ -604,7 +604,7 @@ proptest! {
 
     #[test]
     fn monotone_on_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..64)) {
-        check_monotone(0, &dns(), &data);
+        Conformance::new(&dns()).assert(&data);
         prop_assert_eq!(dns().verdict(&data) == Match, naive_match(&data));
         let _ = dns_question(&data);
     }
@@ -612,10 +612,9 @@ proptest! {
     #[test]
     fn chunk_invariant(
         data in prop_oneof![client_message(), near_miss(client_message())],
-        chunk_sizes in prop::collection::vec(any::<u8>(), 1..8),
+        chunk_sizes in prop::collection::vec(1usize..=256, 1..8),
     ) {
-        let routes: [Box<dyn Matcher>; 1] = [Box::new(dns())];
-        check_chunking(&routes, &data, &chunk_sizes);
+        Conformance::new(&dns()).assert_chunking(&data, &chunk_sizes);
     }
 
     #[test]
@@ -624,6 +623,6 @@ proptest! {
         filler in prop::collection::vec(any::<u8>(), MAX_OPENING_LENGTH),
     ) {
         let data = [&opening[..], &filler].concat();
-        prop_assert_ne!(dns().verdict(&data[..MAX_OPENING_LENGTH]), NeedMore);
+        Conformance::new(&dns()).bound(MAX_OPENING_LENGTH).fuzz(&data);
     }
 }

@@ -3,7 +3,7 @@
 //! naive request-line parser.
 
 use super::*;
-use crate::internal::check_monotone;
+use crate::conformance::Conformance;
 use proptest::prelude::*;
 use Verdict::{Match, NeedMore, NoMatch};
 
@@ -547,7 +547,7 @@ fn bounded_matchers(max_head_bytes: usize) -> Vec<(Box<dyn Matcher>, usize)> {
 /// `http1_request` never takes back what it read.
 fn check_invariants(data: &[u8], max_head_bytes: usize) {
     for (index, (matcher, bound)) in bounded_matchers(max_head_bytes).iter().enumerate() {
-        check_monotone(index, matcher.as_ref(), data);
+        Conformance::new(matcher.as_ref()).fuzz(data);
         if data.len() >= *bound {
             assert_ne!(
                 matcher.verdict(&data[..*bound]),

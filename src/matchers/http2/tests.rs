@@ -5,7 +5,7 @@
 use super::hpack::tests::{encode_integer, encode_literal, encode_string, Literal};
 use super::hpack::work::{self, Work};
 use super::*;
-use crate::internal::check_monotone;
+use crate::conformance::Conformance;
 use proptest::prelude::*;
 use Verdict::{Match, NeedMore, NoMatch};
 
@@ -900,7 +900,7 @@ fn real_clients() {
         );
         let want_grpc = if *what == "curl" { Match } else { NoMatch };
         assert_eq!(grpc().verdict(wire), want_grpc, "{what}");
-        check_monotone(0, &http2_header(":path", path), wire);
+        Conformance::new(&http2_header(":path", path)).fuzz(wire);
     }
 }
 
@@ -1083,7 +1083,7 @@ proptest! {
         other.push(b'!');
         prop_assert_eq!(http2_header(name, &other).verdict(&wire), NoMatch);
         prop_assert_eq!(http2_header("absent:", "").verdict(&wire), NoMatch);
-        check_monotone(0, &exact, &wire);
+        Conformance::new(&exact).fuzz(&wire);
     }
 
     #[test]
@@ -1101,9 +1101,9 @@ proptest! {
             wire[at] = byte;
         }
         let (name, value) = &fields[0];
-        check_monotone(0, &http2_header(name, value), &wire);
-        check_monotone(1, &http2_header_prefix(":path", "/"), &wire);
-        check_monotone(2, &grpc().send_settings(), &wire);
+        Conformance::new(&http2_header(name, value)).fuzz(&wire);
+        Conformance::new(&http2_header_prefix(":path", "/")).fuzz(&wire);
+        Conformance::new(&grpc().send_settings()).fuzz(&wire);
         let _ = http2_request(&wire);
         let _ = http2_request_headers(&wire, |_, _| {});
         let _ = grpc().send_settings().reply(&wire);
@@ -1120,8 +1120,8 @@ proptest! {
             wire.extend(EMPTY_SETTINGS);
         }
         wire.extend(tail);
-        check_monotone(0, &http2_header(":method", "GET"), &wire);
-        check_monotone(1, &grpc(), &wire);
+        Conformance::new(&http2_header(":method", "GET")).fuzz(&wire);
+        Conformance::new(&grpc()).fuzz(&wire);
         let _ = http2_request(&wire);
         let _ = grpc().send_settings().reply(&wire);
         let _ = grpc().send_settings().reply_ack(&wire);
@@ -1129,7 +1129,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(wire in proptest::collection::vec(any::<u8>(), 0..300)) {
-        check_monotone(0, &http2_header(":method", "GET"), &wire);
+        Conformance::new(&http2_header(":method", "GET")).fuzz(&wire);
         let _ = http2_request(&wire);
     }
 

@@ -13,8 +13,11 @@
 //! client.key`.
 
 use super::*;
-use crate::internal::{check_monotone, check_settles, decide_chunked, decide_whole};
-use crate::matchers::testing::{assert_apart, assert_decides, builtin_routes, near_miss};
+use crate::conformance::Conformance;
+use crate::internal::check_settles;
+use crate::matchers::testing::{
+    assert_apart, assert_builtin_routes_chunking, assert_decides, near_miss,
+};
 use proptest::prelude::*;
 use Verdict::{Match, NeedMore, NoMatch};
 
@@ -390,7 +393,7 @@ fn reset_opening() -> impl Strategy<Value = Vec<u8>> {
 proptest! {
     #[test]
     fn monotone_near_resets(data in near_miss(any_reset())) {
-        check_monotone(0, &openvpn(), &data);
+        Conformance::new(&openvpn()).assert(&data);
         check_settles("openvpn_reset", &data, openvpn_reset, Option::is_some);
         let fields = openvpn_reset(&data);
         prop_assert_eq!(fields.is_some(), naive(&data));
@@ -401,13 +404,13 @@ proptest! {
 
     #[test]
     fn monotone_on_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..128)) {
-        check_monotone(0, &openvpn(), &data);
+        Conformance::new(&openvpn()).assert(&data);
         prop_assert_eq!(openvpn_reset(&data).is_some(), naive(&data));
     }
 
     #[test]
     fn monotone_near_openings(data in reset_opening()) {
-        check_monotone(0, &openvpn(), &data);
+        Conformance::new(&openvpn()).assert(&data);
         prop_assert_eq!(openvpn_reset(&data).is_some(), naive(&data));
     }
 
@@ -422,20 +425,19 @@ proptest! {
     #[test]
     fn chunking_does_not_change_the_decision(
         data in prop_oneof![near_miss(any_reset()), reset_opening()],
-        chunk_sizes in prop::collection::vec(any::<u8>(), 1..8),
+        chunk_sizes in prop::collection::vec(1usize..=256, 1..8),
     ) {
-        let routes = builtin_routes();
-        prop_assert_eq!(decide_whole(&routes, &data), decide_chunked(&routes, &data, &chunk_sizes));
+        assert_builtin_routes_chunking(&data, &chunk_sizes);
     }
 
     #[test]
     fn decides_within_its_bound(noise in prop::collection::vec(any::<u8>(), OPENVPN_MAX_RESET_BYTES)) {
-        prop_assert_ne!(openvpn().verdict(&noise), NeedMore);
+        Conformance::new(&openvpn()).bound(OPENVPN_MAX_RESET_BYTES).fuzz(&noise);
         // The longest tls-crypt-v2 reset's fixed opening, then noise.
         let mut longest = vec![0x04, 0x36, V3];
         longest.extend(SESSION_ID);
         longest.extend([0, 0, 0, 1]);
         longest.extend(&noise);
-        prop_assert_ne!(openvpn().verdict(&longest[..OPENVPN_MAX_RESET_BYTES]), NeedMore);
+        Conformance::new(&openvpn()).bound(OPENVPN_MAX_RESET_BYTES).fuzz(&longest);
     }
 }

@@ -3,7 +3,8 @@
 //! backtracking matcher.
 
 use super::*;
-use crate::internal::{check_monotone, check_route_table};
+use crate::conformance::Conformance;
+use crate::internal::check_route_table;
 use crate::matchers::testing::near_miss;
 use proptest::prelude::*;
 use Verdict::{Match, NeedMore, NoMatch};
@@ -640,7 +641,7 @@ fn check_against_naive(alternatives: &[Vec<Part>], seen: &[u8]) -> Result<(), Te
             prop_assert_ne!(verdict, NeedMore, "{:?} on {:02x?}", text, prefix);
         }
     }
-    check_monotone(0, &compiled, seen);
+    Conformance::new(&compiled).assert(seen);
     check_route_table(&[Box::new(compiled)], seen);
     Ok(())
 }
@@ -670,7 +671,7 @@ proptest! {
     ) {
         match pattern(&text) {
             Ok(compiled) => {
-                check_monotone(0, &compiled, &seen);
+                Conformance::new(&compiled).assert(&seen);
                 let (_, visited) = compiled.run(&seen);
                 prop_assert!(visited <= compiled.most_visits(&seen));
             }

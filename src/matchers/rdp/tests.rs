@@ -12,8 +12,11 @@
 //! cookie).
 
 use super::*;
-use crate::internal::{check_monotone, check_settles, decide_chunked, decide_whole};
-use crate::matchers::testing::{assert_apart, assert_decides, builtin_routes, near_miss};
+use crate::conformance::Conformance;
+use crate::internal::check_settles;
+use crate::matchers::testing::{
+    assert_apart, assert_builtin_routes_chunking, assert_decides, near_miss,
+};
 use proptest::prelude::*;
 use Verdict::{Match, NeedMore, NoMatch};
 
@@ -347,7 +350,7 @@ proptest! {
 
     #[test]
     fn monotone_near_requests(data in near_miss(connection_request())) {
-        check_monotone(0, &rdp(), &data);
+        Conformance::new(&rdp()).assert(&data);
         check_settles("rdp_request", &data, rdp_request, Option::is_some);
         let fields = rdp_request(&data);
         prop_assert_eq!(fields.is_some(), naive(&data));
@@ -362,17 +365,16 @@ proptest! {
         tpkt in any::<bool>(),
     ) {
         let data = if tpkt { [&[3, 0][..], &data].concat() } else { data };
-        check_monotone(0, &rdp(), &data);
+        Conformance::new(&rdp()).assert(&data);
         prop_assert_eq!(rdp_request(&data).is_some(), naive(&data));
     }
 
     #[test]
     fn chunking_does_not_change_the_decision(
         data in near_miss(connection_request()),
-        chunk_sizes in prop::collection::vec(any::<u8>(), 1..8),
+        chunk_sizes in prop::collection::vec(1usize..=256, 1..8),
     ) {
-        let routes = builtin_routes();
-        prop_assert_eq!(decide_whole(&routes, &data), decide_chunked(&routes, &data, &chunk_sizes));
+        assert_builtin_routes_chunking(&data, &chunk_sizes);
     }
 
     #[test]
@@ -380,10 +382,10 @@ proptest! {
         noise in prop::collection::vec(any::<u8>(), RDP_MAX_CONNECTION_REQUEST_BYTES),
         length_indicator in 6u8..=254,
     ) {
-        prop_assert_ne!(rdp().verdict(&noise), NeedMore);
+        Conformance::new(&rdp()).bound(RDP_MAX_CONNECTION_REQUEST_BYTES).fuzz(&noise);
         let length = usize::from(length_indicator) + 5;
         let mut longest = request(&noise[..length - MIN_CONNECTION_REQUEST_BYTES]);
         longest.extend(&noise);
-        prop_assert_ne!(rdp().verdict(&longest[..length]), NeedMore);
+        Conformance::new(&rdp()).bound(length).fuzz(&longest);
     }
 }

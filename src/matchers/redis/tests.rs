@@ -3,7 +3,7 @@
 //! a naive equivalent.
 
 use super::*;
-use crate::internal::check_monotone;
+use crate::conformance::Conformance;
 use crate::matchers::testing::near_miss;
 use proptest::prelude::*;
 use Verdict::{Match, NeedMore, NoMatch};
@@ -415,7 +415,7 @@ fn inline_command() -> impl Strategy<Value = Vec<u8>> {
 proptest! {
     #[test]
     fn monotone_and_naive_near_commands(data in near_miss(prop_oneof![resp_command(), inline_command()])) {
-        check_monotone(0, &redis(), &data);
+        Conformance::new(&redis()).assert(&data);
         let _ = redis_command(&data);
         if data.first() != Some(&b'*') {
             prop_assert_eq!(redis().verdict(&data) == Match, naive_inline(&data));

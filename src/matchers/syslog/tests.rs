@@ -3,7 +3,7 @@
 //! reading of the grammar.
 
 use super::*;
-use crate::internal::{check_chunking, check_monotone};
+use crate::conformance::Conformance;
 use crate::matchers::testing::{assert_decides_at_last_byte, assert_settles, near_miss};
 use proptest::prelude::*;
 use Verdict::{Match, NeedMore, NoMatch};
@@ -439,7 +439,7 @@ proptest! {
 
     #[test]
     fn monotone_and_naive_near_messages(data in near_miss(message())) {
-        check_monotone(0, &syslog(), &data);
+        Conformance::new(&syslog()).assert(&data);
         prop_assert_eq!(syslog().verdict(&data) == Match, naive_match(&data));
         if syslog_message(&data).is_some() {
             prop_assert_eq!(syslog().verdict(&data), Match);
@@ -449,7 +449,7 @@ proptest! {
 
     #[test]
     fn monotone_on_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..64)) {
-        check_monotone(0, &syslog(), &data);
+        Conformance::new(&syslog()).assert(&data);
         prop_assert_eq!(syslog().verdict(&data) == Match, naive_match(&data));
         let _ = syslog_message(&data);
     }
@@ -457,10 +457,9 @@ proptest! {
     #[test]
     fn chunk_invariant(
         data in prop_oneof![message(), near_miss(message())],
-        chunk_sizes in prop::collection::vec(any::<u8>(), 1..8),
+        chunk_sizes in prop::collection::vec(1usize..=256, 1..8),
     ) {
-        let routes: [Box<dyn Matcher>; 1] = [Box::new(syslog())];
-        check_chunking(&routes, &data, &chunk_sizes);
+        Conformance::new(&syslog()).assert_chunking(&data, &chunk_sizes);
     }
 
     #[test]
@@ -469,7 +468,7 @@ proptest! {
         filler in prop::collection::vec(any::<u8>(), MAX_OPENING_LENGTH),
     ) {
         let data = [&opening[..], &filler].concat();
-        prop_assert_ne!(syslog().verdict(&data[..MAX_OPENING_LENGTH]), NeedMore);
+        Conformance::new(&syslog()).bound(MAX_OPENING_LENGTH).fuzz(&data);
         prop_assert_ne!(syslog().verdict(&filler), NeedMore);
     }
 }

@@ -3,7 +3,7 @@
 //! lengths, and properties against a naive reading of generated hellos.
 
 use super::*;
-use crate::internal::check_monotone;
+use crate::conformance::Conformance;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use Verdict::{Match, NeedMore, NoMatch};
@@ -693,8 +693,8 @@ proptest! {
         tail in proptest::collection::vec(any::<u8>(), 0..600),
     ) {
         let data = [start, tail].concat();
-        for (index, matcher) in sample_matchers().iter().enumerate() {
-            check_monotone(index, matcher, &data);
+        for matcher in &sample_matchers() {
+            Conformance::new(matcher).fuzz(&data);
         }
         let _ = client_hello_info(&data);
     }
@@ -710,8 +710,8 @@ proptest! {
             let at = position.index(data.len());
             data[at] = byte;
         }
-        for (index, matcher) in sample_matchers().iter().enumerate() {
-            check_monotone(index, matcher, &data);
+        for matcher in &sample_matchers() {
+            Conformance::new(matcher).fuzz(&data);
         }
         let _ = client_hello_info(&data);
     }
@@ -723,9 +723,9 @@ proptest! {
     ) {
         let split = into_records(&handshake_message(wire), &sizes);
         prop_assert_eq!(client_hello_info(&split), client_hello_info(wire));
-        for (index, matcher) in sample_matchers().iter().enumerate() {
+        for matcher in &sample_matchers() {
             prop_assert_eq!(matcher.verdict(&split), matcher.verdict(wire));
-            check_monotone(index, matcher, &split);
+            Conformance::new(matcher).fuzz(&split);
         }
     }
 
@@ -774,8 +774,8 @@ proptest! {
         }
         let only_13 = tls_versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3);
         prop_assert_eq!(only_13.verdict(&wire), Verdict::from_bool(offers_13));
-        for (index, matcher) in sample_matchers().iter().enumerate() {
-            check_monotone(index, matcher, &wire);
+        for matcher in &sample_matchers() {
+            Conformance::new(matcher).fuzz(&wire);
         }
     }
 }
@@ -792,7 +792,7 @@ proptest! {
         let mut data = records(&client_hello_body(0x0303, Some(&extensions)), fragment);
         data.resize(data.len().max(TLS_MAX_CLIENT_HELLO_BYTES), 0);
         for matcher in sample_matchers() {
-            prop_assert_ne!(matcher.verdict(&data[..TLS_MAX_CLIENT_HELLO_BYTES]), NeedMore);
+            Conformance::new(&matcher).bound(TLS_MAX_CLIENT_HELLO_BYTES).fuzz(&data);
         }
     }
 }

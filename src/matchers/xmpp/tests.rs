@@ -3,7 +3,7 @@
 //! of the header that looks at whole attributes.
 
 use super::*;
-use crate::internal::{check_chunking, check_monotone};
+use crate::conformance::Conformance;
 use crate::matchers::testing::{assert_decides_at_last_byte, assert_settles, near_miss};
 use proptest::prelude::*;
 use Verdict::{Match, NeedMore, NoMatch};
@@ -504,7 +504,7 @@ proptest! {
 
     #[test]
     fn monotone_and_naive_near_headers(data in near_miss(stream_header())) {
-        check_monotone(0, &xmpp(), &data);
+        Conformance::new(&xmpp()).assert(&data);
         prop_assert_eq!(xmpp().verdict(&data) == Match, naive_match(&data));
         if xmpp_stream_header(&data).is_some() {
             prop_assert_eq!(xmpp().verdict(&data), Match);
@@ -514,7 +514,7 @@ proptest! {
 
     #[test]
     fn monotone_on_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..64)) {
-        check_monotone(0, &xmpp(), &data);
+        Conformance::new(&xmpp()).assert(&data);
         prop_assert_eq!(xmpp().verdict(&data) == Match, naive_match(&data));
         let _ = xmpp_stream_header(&data);
     }
@@ -522,10 +522,9 @@ proptest! {
     #[test]
     fn chunk_invariant(
         data in prop_oneof![stream_header(), near_miss(stream_header())],
-        chunk_sizes in prop::collection::vec(any::<u8>(), 1..8),
+        chunk_sizes in prop::collection::vec(1usize..=256, 1..8),
     ) {
-        let routes: [Box<dyn Matcher>; 1] = [Box::new(xmpp())];
-        check_chunking(&routes, &data, &chunk_sizes);
+        Conformance::new(&xmpp()).assert_chunking(&data, &chunk_sizes);
     }
 
     #[test]
@@ -534,6 +533,6 @@ proptest! {
         filler in prop::collection::vec(prop::sample::select(&b" ='\"<>?xmlns:abc"[..]), XMPP_MAX_HEADER_BYTES),
     ) {
         let data = [&opening[..], &filler].concat();
-        prop_assert_ne!(xmpp().verdict(&data[..XMPP_MAX_HEADER_BYTES]), NeedMore);
+        Conformance::new(&xmpp()).bound(XMPP_MAX_HEADER_BYTES).fuzz(&data);
     }
 }

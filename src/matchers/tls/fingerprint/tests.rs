@@ -5,7 +5,8 @@
 
 use super::clients::{CHROMIUM, GO_CRYPTO_TLS, PYTHON_SSL};
 use super::*;
-use crate::internal::{check_fingerprint, check_monotone};
+use crate::conformance::Conformance;
+use crate::internal::check_fingerprint;
 use crate::matcher::Matcher;
 use crate::matchers::tls::tests::{
     alpn, decided_at, end_of, extension, handshake, handshake_message, hello, into_records,
@@ -540,8 +541,8 @@ proptest! {
         prop_assert_eq!(fingerprint.ja3_string(), naive_ja3);
 
         check_against_routing(&wire);
-        for (index, matcher) in sample_matchers().iter().enumerate() {
-            check_monotone(index, matcher.as_ref(), &wire);
+        for matcher in &sample_matchers() {
+            Conformance::new(matcher.as_ref()).fuzz(&wire);
         }
     }
 
@@ -551,8 +552,8 @@ proptest! {
         tail in prop::collection::vec(any::<u8>(), 0..if cfg!(miri) { 16 } else { 400 }),
     ) {
         let data = [start, tail].concat();
-        for (index, matcher) in sample_matchers().iter().enumerate() {
-            check_monotone(index, matcher.as_ref(), &data);
+        for matcher in &sample_matchers() {
+            Conformance::new(matcher.as_ref()).fuzz(&data);
         }
         check_against_routing(&data);
     }
@@ -568,8 +569,8 @@ proptest! {
             let at = position.index(data.len());
             data[at] = byte;
         }
-        for (index, matcher) in sample_matchers().iter().enumerate() {
-            check_monotone(index, matcher.as_ref(), &data);
+        for matcher in &sample_matchers() {
+            Conformance::new(matcher.as_ref()).fuzz(&data);
         }
         check_against_routing(&data);
     }
