@@ -27,6 +27,7 @@ use crate::proxy::ProxyHeader;
 use crate::route::id::RouteId;
 use crate::sniff::buffer;
 use crate::sniff::replay::Replay;
+use crate::source::clock::Clock;
 use crate::source::connection::Connection;
 use crate::source::memory::MemoryStream;
 use crate::sync::limit::ConnectionPermit;
@@ -1062,6 +1063,10 @@ impl<C: Connection> Connection for PeekableStream<C> {
             Some(header) => header.relay(own),
             None => own,
         }
+    }
+
+    fn clock(&self) -> Option<&Clock> {
+        self.conn.clock()
     }
 }
 
