@@ -46,6 +46,7 @@ const TARGETS: &[(&str, Harness)] = &[
     ("proxy_header", internal::proxy_header),
     ("pattern", internal::pattern),
     ("openings", internal::openings),
+    ("timing", internal::timing),
 ];
 
 /// Runs every file of `target`'s corpus through its harness.
@@ -103,6 +104,11 @@ fn pattern_corpus_holds_its_invariants() {
 #[test]
 fn openings_corpus_holds_its_invariants() {
     replay("openings");
+}
+
+#[test]
+fn timing_corpus_holds_its_invariants() {
+    replay("timing");
 }
 
 /// The names of the entries of `dir`, without extensions, sorted.
