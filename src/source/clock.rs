@@ -310,13 +310,14 @@ impl Clock {
     /// Waits until `ready` gives a value or the clock reaches `wake`
     /// (`None`: never): `ready` is called with the clock unlocked, first at
     /// once and then after every [`touch`](Clock::touch) of `input`.
-    /// `None` when the wake time came first. With `poll`, `ready` is also
-    /// called that often in real time.
+    /// `None` when the wake time came first. With `stop`, it also looks
+    /// every [`STOP_POLL`] of real time whether `stop` is set, and if it
+    /// is, calls `ready` again; a sleeper stays settled meanwhile.
     pub(crate) fn wait<T>(
         &self,
         input: usize,
         wake: Option<Duration>,
-        poll: Option<Duration>,
+        stop: Option<&StopSignal>,
         mut ready: impl FnMut() -> Option<T>,
     ) -> Option<T> {
         let condvar = Arc::new(Condvar::new());
@@ -350,12 +351,12 @@ impl Clock {
             sleeper.settled = true;
             self.shared.settled.notify_all();
             loop {
-                state = match poll {
-                    Some(poll) => unpoisoned(condvar.wait_timeout(state, poll)).0,
+                state = match stop {
+                    Some(_) => unpoisoned(condvar.wait_timeout(state, STOP_POLL)).0,
                     None => unpoisoned(condvar.wait(state)),
                 };
-                // A poll looks again as a change would.
-                if poll.is_some() || state.sleeper(id).is_none_or(|s| s.woken) {
+                let stopped = stop.is_some_and(StopSignal::is_set);
+                if stopped || state.sleeper(id).is_none_or(|s| s.woken) {
                     break;
                 }
             }
@@ -367,7 +368,7 @@ impl Clock {
     /// `false` if it is (as [`StopSignal::sleep`]).
     pub(crate) fn sleep(&self, duration: Duration, stop: &StopSignal) -> bool {
         let wake = self.now().saturating_add(duration);
-        self.wait(NO_INPUT, Some(wake), Some(STOP_POLL), || {
+        self.wait(NO_INPUT, Some(wake), Some(stop), || {
             stop.is_set().then_some(())
         })
         .is_none()

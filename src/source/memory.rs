@@ -3,7 +3,10 @@
 //! EOF, shutdown from another thread) without touching the network.
 //!
 //! Tests use them to drive the multiplexer deterministically and benches use
-//! them to measure dispatch without socket costs.
+//! them to measure dispatch without socket costs. The streams a [`Clock`]
+//! makes run on its virtual time: their read timeouts, and the time limits
+//! of a sniff reading them, pass when the test advances the clock, so
+//! timeouts are tested without sleeping.
 //!
 //! ```
 //! use connmux::memory;
