@@ -49,6 +49,7 @@ const TARGETS: &[(&str, Harness)] = &[
     ("pattern", internal::pattern),
     ("openings", internal::openings),
     ("conformance_template", conformance_template),
+    ("timing", internal::timing),
 ];
 
 /// The template target's matcher, `fuzz/fuzz_targets/conformance_template.rs`'s
@@ -131,6 +132,11 @@ fn openings_corpus_holds_its_invariants() {
 #[test]
 fn conformance_template_corpus_holds_its_invariants() {
     replay("conformance_template");
+}
+
+#[test]
+fn timing_corpus_holds_its_invariants() {
+    replay("timing");
 }
 
 /// The names of the entries of `dir`, without extensions, sorted.

@@ -1,80 +1,184 @@
 //! Limits: the sniff deadline (on by default), the sniff byte limit, the
 //! number of concurrent sniffs, and the counters that account for every
 //! connection.
+//!
+//! The time limits are tested on in-memory connections whose time is a
+//! virtual [`Clock`]: the test advances it past a limit instead of
+//! sleeping, and checks the limit to the millisecond. The tests over
+//! loopback sockets keep the real clock's path covered.
 
 mod common;
 
 use std::io::{Read, Write};
 use std::net::Shutdown;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{
     connect, connect_and_send, eventually, is_closed_by_peer, read_to_end, serve, tcp_mux, within,
     WAIT,
 };
 use connmux::matchers::{any, http1_fast, prefixes};
+use connmux::memory::{Clock, MemoryAddr, MemoryConnector, MemoryListener};
 use connmux::{Mux, MuxBuilder, Verdict};
 
 fn never_decides(_: &[u8]) -> Verdict {
     Verdict::NeedMore
 }
 
+/// The smallest step of time the limits are checked to.
+const TICK: Duration = Duration::from_millis(1);
+
+/// A multiplexer on in-memory connections whose time is `clock`'s.
+fn clocked_mux(clock: &Clock, builder: MuxBuilder) -> (Mux<MemoryListener>, MemoryConnector) {
+    let (source, connector) = clock.listener();
+    (builder.build(source).unwrap(), connector)
+}
+
+/// Waits until `sniffs` sniffs sleep on `clock`, having looked at
+/// everything that happened: the next advance is seen by all of them at
+/// the same virtual time.
+fn settle(clock: &Clock, sniffs: usize) {
+    assert!(
+        clock.wait_for_sleepers(sniffs, WAIT),
+        "{} of {sniffs} sniffs wait on the clock",
+        clock.sleepers()
+    );
+}
+
 #[test]
 fn a_silent_client_is_closed_by_the_default_first_byte_timeout() {
-    let mut mux = tcp_mux(Mux::builder());
+    let clock = Clock::new();
+    let (mut mux, connector) = clocked_mux(&clock, Mux::builder());
     let _http = mux.route(http1_fast());
     let running = serve(mux);
-    let started = Instant::now();
-    let mut silent = connect(running.addr);
-    assert!(
-        is_closed_by_peer(&mut silent),
-        "the default first-byte timeout did not close it"
-    );
-    let waited = started.elapsed();
-    assert!(
-        waited >= MuxBuilder::DEFAULT_FIRST_BYTE_TIMEOUT,
-        "closed after {waited:?}"
-    );
+    let mut silent = connector.connect().unwrap();
+    settle(&clock, 1);
+    clock.advance(MuxBuilder::DEFAULT_FIRST_BYTE_TIMEOUT - TICK);
+    settle(&clock, 1);
+    assert!(running.drain_events().is_empty(), "a tick early");
+    clock.advance(TICK);
     let event = running.next_event();
     assert_eq!((event.kind, event.sniffed_bytes), ("no_first_byte", 0));
-    assert_eq!(event.peer, Some(silent.local_addr().unwrap()));
+    assert_eq!(event.peer, Some(MemoryAddr(1)));
+    assert_eq!(silent.read(&mut [0; 1]).unwrap(), 0, "closed");
     running.stop().unwrap();
 }
 
 #[test]
 fn a_client_that_stalls_is_closed_by_the_default_deadline() {
-    let mut mux = tcp_mux(Mux::builder());
+    let clock = Clock::new();
+    let (mut mux, connector) = clocked_mux(&clock, Mux::builder());
     let _http = mux.route(http1_fast());
     let running = serve(mux);
-    let started = Instant::now();
-    let mut stalled = connect_and_send(running.addr, b"GE");
-    assert!(
-        is_closed_by_peer(&mut stalled),
-        "the default deadline did not close it"
-    );
-    let waited = started.elapsed();
-    assert!(
-        waited >= MuxBuilder::DEFAULT_SNIFF_DEADLINE,
-        "closed after {waited:?}"
-    );
+    let mut stalled = connector.connect().unwrap();
+    stalled.write_all(b"GE").unwrap();
+    settle(&clock, 1);
+    clock.advance(MuxBuilder::DEFAULT_SNIFF_DEADLINE - TICK);
+    settle(&clock, 1);
+    assert!(running.drain_events().is_empty(), "a tick early");
+    clock.advance(TICK);
     let event = running.next_event();
     assert_eq!((event.kind, event.sniffed_bytes), ("timed_out", 2));
+    assert_eq!(stalled.read(&mut [0; 1]).unwrap(), 0, "closed");
     running.stop().unwrap();
 }
 
 #[test]
 fn a_catch_all_still_takes_a_client_silent_past_the_first_byte_timeout() {
     let first_byte = Duration::from_millis(100);
-    let mut mux = tcp_mux(Mux::builder().first_byte_timeout(Some(first_byte)));
+    let clock = Clock::new();
+    let builder = Mux::builder().first_byte_timeout(Some(first_byte));
+    let (mut mux, connector) = clocked_mux(&clock, builder);
     let _http = mux.route(http1_fast());
     let catch_all = mux.route(any());
     let running = serve(mux);
-    let started = Instant::now();
-    let _silent = connect(running.addr);
+    let _silent = connector.connect().unwrap();
+    settle(&clock, 1);
+    clock.advance(first_byte - TICK);
+    settle(&clock, 1);
+    assert_eq!(catch_all.queued(), 0, "a tick early");
+    clock.advance(TICK);
     catch_all
         .accept_timeout(WAIT)
         .expect("taken at the first-byte timeout");
-    assert!(started.elapsed() >= first_byte);
+    running.stop().unwrap();
+}
+
+#[test]
+fn a_slow_client_is_cut_off_by_the_deadline_with_what_it_sent() {
+    let deadline = Duration::from_millis(200);
+    let clock = Clock::new();
+    let (mut mux, connector) = clocked_mux(&clock, Mux::builder().sniff_deadline(Some(deadline)));
+    let _never = mux.route(never_decides);
+    let running = serve(mux);
+    let mut slow = connector.connect().unwrap();
+    slow.write_all(b"a").unwrap();
+    settle(&clock, 1);
+    clock.advance(deadline / 4);
+    slow.write_all(b"b").unwrap();
+    settle(&clock, 1);
+    clock.advance(deadline - deadline / 4 - TICK);
+    settle(&clock, 1);
+    assert!(running.drain_events().is_empty(), "a tick early");
+    clock.advance(TICK);
+    let event = running.next_event();
+    assert_eq!((event.kind, event.sniffed_bytes), ("timed_out", 2));
+    assert_eq!(slow.read(&mut [0; 1]).unwrap(), 0, "closed");
+    running.stop().unwrap();
+}
+
+#[test]
+fn a_byte_a_tick_before_the_first_byte_timeout_is_in_time() {
+    let first_byte = Duration::from_millis(100);
+    let clock = Clock::new();
+    let builder = Mux::builder().first_byte_timeout(Some(first_byte));
+    let (mut mux, connector) = clocked_mux(&clock, builder);
+    let http = mux.route(http1_fast());
+    let running = serve(mux);
+    let mut client = connector.connect().unwrap();
+    settle(&clock, 1);
+    clock.advance(first_byte - TICK);
+    settle(&clock, 1);
+    client.write_all(b"G").unwrap();
+    settle(&clock, 1);
+    clock.advance(TICK);
+    settle(&clock, 1);
+    assert!(
+        running.drain_events().is_empty(),
+        "the first byte came in time"
+    );
+    client.write_all(b"ET / HTTP/1.1\r\n").unwrap();
+    // The sniff paces its reads: the rest is read after its pause.
+    settle(&clock, 1);
+    clock.advance(Duration::from_millis(10));
+    let (mut conn, _) = http.accept_timeout(WAIT).expect("routed");
+    let mut get = [0; 3];
+    conn.read_exact(&mut get).unwrap();
+    assert_eq!(&get, b"GET");
+    running.stop().unwrap();
+}
+
+#[test]
+fn a_thousand_silent_clients_do_not_delay_a_good_one() {
+    // The clock stands still: however slowly a thousand sniffs start, no
+    // time limit ends one of them meanwhile.
+    let clock = Clock::new();
+    // A thousand clients, all from one address here: no per-address limit.
+    let builder = Mux::builder().max_sniffs_per_source(None);
+    let (mut mux, connector) = clocked_mux(&clock, builder);
+    let http = mux.route(http1_fast());
+    let running = serve(mux);
+    let silent: Vec<_> = (0..1000).map(|_| connector.connect().unwrap()).collect();
+    settle(&clock, 1000);
+    assert_eq!(running.handle.sniffing(), 1000);
+    let mut good = connector.connect().unwrap();
+    let started = std::time::Instant::now();
+    good.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    http.accept_timeout(WAIT)
+        .expect("the good client is routed");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(1), "routed after {took:?}");
+    drop(silent);
     running.stop().unwrap();
 }
 
@@ -103,21 +207,6 @@ fn at_the_connection_limit_the_accept_loop_waits_until_one_closes() {
     drop(second);
     // Every place is free: the accept loop, blocked in `accept`, holds none.
     eventually("places freed", || running.handle.open_connections() == 0);
-    running.stop().unwrap();
-}
-
-#[test]
-fn a_slow_client_is_cut_off_by_the_deadline_with_what_it_sent() {
-    let deadline = Duration::from_millis(200);
-    let mut mux = tcp_mux(Mux::builder().sniff_deadline(Some(deadline)));
-    let _never = mux.route(never_decides);
-    let running = serve(mux);
-    let mut slow = connect_and_send(running.addr, b"a");
-    std::thread::sleep(deadline / 4);
-    slow.write_all(b"b").unwrap();
-    assert!(is_closed_by_peer(&mut slow));
-    let event = running.next_event();
-    assert_eq!((event.kind, event.sniffed_bytes), ("timed_out", 2));
     running.stop().unwrap();
 }
 
@@ -212,41 +301,6 @@ fn every_accepted_connection_is_counted_once() {
         (2, 1, 1)
     );
     drop(ssh);
-    running.stop().unwrap();
-}
-
-#[test]
-fn a_thousand_silent_clients_do_not_delay_a_good_one() {
-    let patient = Some(Duration::from_secs(60));
-    // A thousand clients, all from 127.0.0.1 here: no per-address limit.
-    let mut mux = tcp_mux(
-        Mux::builder()
-            .first_byte_timeout(patient)
-            .sniff_deadline(patient)
-            .max_sniffs_per_source(None),
-    );
-    let http = mux.route(http1_fast());
-    let running = serve(mux);
-    // Connecting a thousand sockets takes seconds here: the loopback
-    // stalls a SYN for a second now and then, with or without connmux.
-    let silent: Vec<_> = (0..1000).map(|_| connect(running.addr)).collect();
-    let ramp_bound = Instant::now() + Duration::from_secs(60);
-    while running.handle.sniffing() < 1000 {
-        assert!(
-            Instant::now() < ramp_bound,
-            "only {} sniffing",
-            running.handle.sniffing()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let mut good = connect(running.addr);
-    let started = Instant::now();
-    good.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
-    http.accept_timeout(WAIT)
-        .expect("the good client is routed");
-    let took = started.elapsed();
-    assert!(took < Duration::from_secs(1), "routed after {took:?}");
-    drop(silent);
     running.stop().unwrap();
 }
 

@@ -12,9 +12,9 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use connmux::memory::{self, MemoryStream};
+use connmux::memory::{self, Clock, MemoryStream};
 use connmux::{Connection, Matcher, MuxBuilder, Verdict};
 
 use common::{scripted_source, within, WAIT};
@@ -120,6 +120,10 @@ impl<C: Connection> Connection for Counted<C> {
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.conn.shutdown(how)
     }
+
+    fn clock(&self) -> Option<&Clock> {
+        self.conn.clock()
+    }
 }
 
 impl<C: Connection> Read for Counted<C> {
@@ -175,15 +179,55 @@ fn sniff_counted<C: Connection>(opening: usize, conn: C) -> Arc<Work> {
     work
 }
 
-/// Writes `length` bytes one at a time, `gap` apart, and keeps the
+/// Runs `sniff` on its own thread over an in-memory connection on a
+/// virtual clock, whose client writes each step's bytes and then lets the
+/// clock advance by its delay, once the sniff has settled (is blocked on
+/// the clock having seen everything). After the steps, the clock runs on
+/// from one wake time of the sniff to the next until it ends.
+fn sniff_on_clock<R: Send + 'static>(
+    steps: impl IntoIterator<Item = (&'static [u8], Duration)>,
+    sniff: impl FnOnce(MemoryStream) -> R + Send + 'static,
+) -> R {
+    let clock = Clock::new();
+    let (mut client, conn) = clock.pair();
+    let sniffer = thread::spawn(move || sniff(conn));
+    let bound = Instant::now() + WAIT;
+    // Whether the sniff settled (rather than ended).
+    let settled = || loop {
+        assert!(
+            Instant::now() < bound,
+            "the sniff neither settled nor ended"
+        );
+        if sniffer.is_finished() {
+            return false;
+        }
+        if clock.wait_for_sleepers(1, Duration::from_millis(10)) {
+            return true;
+        }
+    };
+    for (bytes, delay) in steps {
+        if !settled() {
+            break;
+        }
+        client.write_all(bytes).unwrap();
+        if settled() {
+            clock.advance(delay);
+        }
+    }
+    while settled() {
+        let wake = clock.next_wake().expect("the sniff waits for a time");
+        clock.advance(wake.saturating_sub(clock.now()));
+    }
+    drop(client);
+    sniffer.join().unwrap()
+}
+
+/// Writes `length` bytes one at a time, back to back, and keeps the
 /// connection open until the sniff has decided (the handler dropped it).
-fn one_byte_at_a_time(length: usize, gap: Duration) -> impl FnOnce(MemoryStream) + Send {
+fn one_byte_at_a_time(length: usize) -> impl FnOnce(MemoryStream) + Send {
     move |mut client| {
         for _ in 0..length {
             client.write_all(b"x").unwrap();
-            if !gap.is_zero() {
-                thread::sleep(gap);
-            }
         }
         let _ = client.read(&mut [0; 1]);
     }
@@ -205,7 +249,7 @@ fn one_write_is_judged_as_the_buffer_grows() {
 #[test]
 fn sixteen_kib_in_one_byte_pieces_back_to_back() {
     const OPENING: usize = 16 * 1024;
-    let work = sniff_memory(OPENING, one_byte_at_a_time(OPENING, Duration::ZERO));
+    let work = sniff_memory(OPENING, one_byte_at_a_time(OPENING));
     // 1 free read, at most 32 earned, and a handful of pauses.
     work.assert_within(OPENING, 40);
 }
@@ -253,14 +297,12 @@ fn a_sniff_polls_a_few_times_before_its_first_read_and_never_again() {
 
 #[test]
 fn pieces_just_under_the_idle_time() {
-    // One byte every 0.9 ms: a piece comes before every moment the sniff,
-    // which judges bytes that missed a judgement after a pause of silence,
-    // could look at them.
+    // One byte every 0.9 ms of a virtual clock: a piece comes before every
+    // moment the sniff, which judges bytes that missed a judgement after a
+    // pause of silence, could look at them.
     const OPENING: usize = 500;
-    let work = sniff_memory(
-        OPENING,
-        one_byte_at_a_time(OPENING, Duration::from_micros(900)),
-    );
+    let steps = (0..OPENING).map(|_| (&b"x"[..], Duration::from_micros(900)));
+    let work = sniff_on_clock(steps, |conn| sniff_counted(OPENING, conn));
     // About half a second: 1 free read, 5 pauses at most, a read for each
     // and one more after each pause for the bytes that missed a judgement.
     work.assert_within(OPENING, 1 + 2 * 5);
@@ -271,7 +313,7 @@ fn a_client_that_stops_is_judged_without_a_deadline() {
     // 3 000 one-byte pieces, then nothing: the bytes that came after the
     // last judgement the pace allowed are judged once the client is idle.
     // With no deadline, a sniff that waited for more would never end.
-    let work = sniff_memory(3000, one_byte_at_a_time(3000, Duration::ZERO));
+    let work = sniff_memory(3000, one_byte_at_a_time(3000));
     work.assert_within(3000, 40);
 }
 
@@ -289,7 +331,7 @@ fn a_short_greeting_in_one_write_is_judged_at_once() {
 
 #[test]
 fn bytes_that_arrive_while_the_sniff_pauses_are_judged_at_the_deadline() {
-    // One byte every 5 ms for 0.7 s, then the `!` that completes the
+    // One byte every 5 ms (of a virtual clock) for 0.7 s, then the `!` that completes the
     // opening, all before the 1 s deadline: the sniff reads them in
     // pauses that grow, and the last pause, which the deadline cuts
     // short, holds the last bytes. They came in time: they decide the
@@ -309,18 +351,8 @@ fn bytes_that_arrive_while_the_sniff_pauses_are_judged_at_the_deadline() {
     );
     mux.route_inline(connmux::matchers::any(), |_, _| {});
     let dispatcher = mux.dispatcher();
-    let (client, conn) = memory::pair();
-    let sender = thread::spawn(move || {
-        let mut client = client;
-        let started = std::time::Instant::now();
-        while started.elapsed() < Duration::from_millis(700) {
-            client.write_all(b"a").unwrap();
-            thread::sleep(Duration::from_millis(5));
-        }
-        client.write_all(b"!").unwrap();
-        client
-    });
-    let route = within(WAIT, move || dispatcher.dispatch(conn, 1)).expect("routed");
+    let every_5_ms = (0..140).map(|_| (&b"a"[..], Duration::from_millis(5)));
+    let steps = every_5_ms.chain([(&b"!"[..], Duration::ZERO)]);
+    let route = sniff_on_clock(steps, move |conn| dispatcher.dispatch(conn, 1)).expect("routed");
     assert_eq!(route.index(), 0, "the whole opening was judged");
-    drop(sender.join().unwrap());
 }

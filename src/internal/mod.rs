@@ -23,6 +23,7 @@
 //! | `proxy.rs`          | the `proxy_header` target                             |
 //! | `pattern.rs`        | the `pattern` target                                  |
 //! | `openings.rs`       | the `openings` target (OpenVPN, RDP, tinc, adb, ...)  |
+//! | `timing.rs`         | the `timing` target: bytes and their arrival times    |
 
 mod checks;
 mod hpack;
@@ -33,6 +34,7 @@ mod openings;
 mod pattern;
 mod proxy;
 mod route_decision;
+mod timing;
 mod tls;
 
 #[cfg(test)]
@@ -45,6 +47,7 @@ pub use openings::openings;
 pub use pattern::pattern;
 pub use proxy::proxy_header;
 pub use route_decision::{route_decision, standard_routes};
+pub use timing::timing;
 #[cfg(test)]
 pub(crate) use tls::check_fingerprint;
 pub use tls::tls_client_hello;

@@ -28,6 +28,7 @@ use crate::route::id::RouteId;
 use crate::sniff::buffer;
 use crate::sniff::replay::Replay;
 use crate::sniff::trace::DecisionTrace;
+use crate::source::clock::Clock;
 use crate::source::connection::Connection;
 use crate::source::memory::MemoryStream;
 use crate::sync::limit::ConnectionPermit;
@@ -1096,6 +1097,10 @@ impl<C: Connection> Connection for PeekableStream<C> {
             Some(header) => header.relay(own),
             None => own,
         }
+    }
+
+    fn clock(&self) -> Option<&Clock> {
+        self.conn.clock()
     }
 }
 

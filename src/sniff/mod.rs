@@ -34,6 +34,7 @@ use crate::sniff::pace::{
 };
 use crate::sniff::replay::StreamEnd;
 use crate::sniff::trace::{Record, SniffEnd};
+use crate::source::clock::Clock;
 use crate::source::connection::Connection;
 use crate::sync::per_source::PerSourceLimit;
 use crate::sync::stop::StopSignal;
@@ -212,6 +213,11 @@ pub(crate) fn sniff<C: Connection, M: Matcher, R: Record>(
     let mut decider = RouteDecider::opened(matchers, own, opening);
     let mut reader = Reader::new(conn, accepted_at, limits, buffer::take(), stop, recorder);
     reader.tracer.opened(opening);
+    // On a virtual clock, the connection's time starts with its sniff.
+    let elapsed = match conn.clock() {
+        Some(_) => Duration::ZERO,
+        None => elapsed,
+    };
     if let Err(error) = conn.set_up(set_up_timeout(limits, elapsed)) {
         let outcome = if stop.is_set() {
             SniffOutcome::Interrupted
@@ -390,6 +396,9 @@ fn earliest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
 struct Reader<'a, C, R> {
     conn: &'a C,
     started: Instant,
+    /// The connection's virtual clock, if it has one, and its time when
+    /// the sniff started: then the sniff's time is read from it.
+    clock: Option<(&'a Clock, Duration)>,
     /// The sniff deadline, as time since `started`.
     deadline: Option<Duration>,
     max_bytes: usize,
@@ -433,6 +442,7 @@ impl<'a, C: Connection, R: Record> Reader<'a, C, R> {
         Reader {
             conn,
             started,
+            clock: conn.clock().map(|clock| (clock, clock.now())),
             deadline: limits.deadline,
             max_bytes: limits.max_bytes,
             buffer,
@@ -593,7 +603,19 @@ impl<'a, C: Connection, R: Record> Reader<'a, C, R> {
 
     /// The time since accept, read from the clock.
     fn elapsed(&self) -> Duration {
-        self.started.elapsed()
+        match self.clock {
+            Some((clock, started)) => clock.now().saturating_sub(started),
+            None => self.started.elapsed(),
+        }
+    }
+
+    /// Sleeps for `pause`, on the connection's clock if it has one, or
+    /// until the multiplexer stops; `false` if it does.
+    fn sleep(&self, pause: Duration) -> bool {
+        match self.clock {
+            Some((clock, _)) => clock.sleep(pause, self.stop),
+            None => self.stop.sleep(pause),
+        }
     }
 
     /// The end of the part of the buffer a read may fill: the buffer may
@@ -713,7 +735,7 @@ impl<'a, C: Connection, R: Record> Reader<'a, C, R> {
         if pause.is_zero() {
             return Ok(elapsed);
         }
-        if !self.stop.sleep(pause) {
+        if !self.sleep(pause) {
             return Err(InputEnd::Stopped);
         }
         Ok(self.elapsed())
@@ -767,8 +789,14 @@ impl<'a, C: Connection, R: Record> Reader<'a, C, R> {
                 original
             }
         };
+        // A virtual clock times reads exactly, so that a test knows when
+        // each one ends.
+        let slack = match self.clock {
+            Some(_) => Duration::ZERO,
+            None => TIMEOUT_SLACK,
+        };
         let close_enough = match (current, timeout) {
-            (Some(set), Some(wanted)) => set >= wanted && set - wanted <= TIMEOUT_SLACK,
+            (Some(set), Some(wanted)) => set >= wanted && set - wanted <= slack,
             (set, wanted) => set == wanted,
         };
         if !close_enough {
@@ -799,7 +827,7 @@ impl<'a, C: Connection, R: Record> Reader<'a, C, R> {
                     if left.is_zero() {
                         break Err(InputEnd::Deadline);
                     }
-                    if !self.stop.sleep(pause.min(left)) {
+                    if !self.sleep(pause.min(left)) {
                         break Err(InputEnd::Stopped);
                     }
                     pause = (pause * PAUSE_GROWTH).min(LONGEST_PAUSE);

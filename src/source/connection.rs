@@ -11,6 +11,7 @@ use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
 use crate::address::Addresses;
+use crate::source::clock::Clock;
 
 /// A byte stream the multiplexer can sniff: `TcpStream`, `UnixStream`,
 /// [`MemoryStream`](crate::memory::MemoryStream), or your own.
@@ -283,6 +284,29 @@ pub trait Connection: Read + Write + Send + Sync + Sized + 'static {
     /// ```
     fn addresses(&self) -> Addresses {
         Addresses::UNKNOWN
+    }
+
+    /// The virtual clock the connection's time runs on, for tests: `None`
+    /// (the default) for real time. A sniff of a connection with a clock
+    /// reads its time, pauses and times its reads on the clock, so a test
+    /// drives first-byte timeouts, silence routes and the sniff deadline
+    /// with [`Clock::advance`] instead of sleeping. The in-memory streams
+    /// a [`Clock`] makes have it; wrappers forward their connection's.
+    ///
+    /// ```
+    /// use connmux::{memory, Connection};
+    /// use std::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// let _client = TcpStream::connect(listener.local_addr()?)?;
+    /// assert!(listener.accept()?.0.clock().is_none(), "real time");
+    /// let (_client, server) = memory::Clock::new().pair();
+    /// assert!(server.clock().is_some());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[inline]
+    fn clock(&self) -> Option<&Clock> {
+        None
     }
 }
 

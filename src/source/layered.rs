@@ -22,6 +22,7 @@ use std::time::Duration;
 use crate::address::Addresses;
 use crate::proxy::PeerOrigin;
 use crate::source::accept::{Accept, WakeAccept};
+use crate::source::clock::Clock;
 use crate::source::connection::Connection;
 use crate::sync::lock::lock;
 
@@ -289,6 +290,10 @@ where
 
     fn addresses(&self) -> Addresses {
         self.socket.addresses()
+    }
+
+    fn clock(&self) -> Option<&Clock> {
+        self.socket.clock()
     }
 }
 

@@ -3,7 +3,10 @@
 //! EOF, shutdown from another thread) without touching the network.
 //!
 //! Tests use them to drive the multiplexer deterministically and benches use
-//! them to measure dispatch without socket costs.
+//! them to measure dispatch without socket costs. The streams a [`Clock`]
+//! makes run on its virtual time: their read timeouts, and the time limits
+//! of a sniff reading them, pass when the test advances the clock, so
+//! timeouts are tested without sleeping.
 //!
 //! ```
 //! use connmux::memory;
@@ -29,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use crate::proxy::PeerOrigin;
 use crate::source::accept::{Accept, WakeAccept};
+pub use crate::source::clock::Clock;
 use crate::source::connection::Connection;
 use crate::sync::lock::lock;
 use crate::sync::monitor::Monitor;
@@ -69,16 +73,19 @@ enum Wait {
 /// One direction of a connection; notified on every change.
 struct Pipe {
     state: Monitor<PipeState>,
+    /// The virtual clock its waits are timed on and notified through.
+    clock: Option<Clock>,
 }
 
 impl Pipe {
-    fn new() -> Arc<Pipe> {
+    fn new(clock: Option<&Clock>) -> Arc<Pipe> {
         Arc::new(Pipe {
             state: Monitor::new(PipeState {
                 bytes: VecDeque::new(),
                 writer_closed: false,
                 reader_closed: false,
             }),
+            clock: clock.cloned(),
         })
     }
 
@@ -86,15 +93,44 @@ impl Pipe {
         self.state.lock()
     }
 
+    /// Wakes the threads waiting on the pipe after a change.
+    fn notify(&self) {
+        self.state.notify_all();
+        if let Some(clock) = &self.clock {
+            clock.touch(self.input_key());
+        }
+    }
+
+    /// What the threads waiting on this pipe are known by on its clock.
+    fn input_key(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
     /// Waits while `blocked` holds, for at most `timeout`; returns the
     /// guard and whether it gave up because the timeout passed. The clock
     /// is read only if it has to wait.
     fn wait<'a>(
-        &self,
+        &'a self,
         mut state: MutexGuard<'a, PipeState>,
         timeout: Option<Duration>,
         blocked: impl Fn(&PipeState) -> bool,
     ) -> (MutexGuard<'a, PipeState>, bool) {
+        if let Some(clock) = &self.clock {
+            drop(state);
+            let wake = timeout.map(|timeout| clock.now().saturating_add(timeout));
+            let ready = || {
+                let state = self.lock();
+                (!blocked(&state)).then_some(state)
+            };
+            return match clock.wait(self.input_key(), wake, None, ready) {
+                Some(state) => (state, false),
+                None => {
+                    let state = self.lock();
+                    let timed_out = blocked(&state);
+                    (state, timed_out)
+                }
+            };
+        }
         let mut deadline = None;
         while blocked(&state) {
             let now = Instant::now();
@@ -136,7 +172,7 @@ impl Pipe {
         // `VecDeque<u8>` reads copy its two halves in bulk.
         let count = state.bytes.read(buf)?;
         drop(state);
-        self.state.notify_all();
+        self.notify();
         Ok(count)
     }
 
@@ -170,18 +206,18 @@ impl Pipe {
         let count = buf.len().min(PIPE_CAPACITY - state.bytes.len());
         state.bytes.extend(&buf[..count]);
         drop(state);
-        self.state.notify_all();
+        self.notify();
         Ok(count)
     }
 
     fn close_reader(&self) {
         self.lock().reader_closed = true;
-        self.state.notify_all();
+        self.notify();
     }
 
     fn close_writer(&self) {
         self.lock().writer_closed = true;
-        self.state.notify_all();
+        self.notify();
     }
 }
 
@@ -198,6 +234,8 @@ pub struct MemoryStream {
     /// is read on every read and set twice per sniff.
     read_timeout_nanos: AtomicU64,
     nonblocking: AtomicBool,
+    /// The virtual clock it waits on, if it was made by one.
+    clock: Option<Clock>,
 }
 
 impl fmt::Debug for MemoryStream {
@@ -220,18 +258,25 @@ impl fmt::Debug for MemoryStream {
 /// assert_eq!(got, "hello");
 /// ```
 pub fn pair() -> (MemoryStream, MemoryStream) {
-    let (a_to_b, b_to_a) = (Pipe::new(), Pipe::new());
+    pair_on(None)
+}
+
+/// Two connected streams, on `clock` if given (see [`Clock::pair`]).
+pub(crate) fn pair_on(clock: Option<&Clock>) -> (MemoryStream, MemoryStream) {
+    let (a_to_b, b_to_a) = (Pipe::new(clock), Pipe::new(clock));
     let a = MemoryStream {
         inbound: Arc::clone(&b_to_a),
         outbound: Arc::clone(&a_to_b),
         read_timeout_nanos: AtomicU64::new(0),
         nonblocking: AtomicBool::new(false),
+        clock: clock.cloned(),
     };
     let b = MemoryStream {
         inbound: a_to_b,
         outbound: b_to_a,
         read_timeout_nanos: AtomicU64::new(0),
         nonblocking: AtomicBool::new(false),
+        clock: clock.cloned(),
     };
     (a, b)
 }
@@ -380,6 +425,10 @@ impl Connection for MemoryStream {
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         MemoryStream::shutdown(self, how)
     }
+
+    fn clock(&self) -> Option<&Clock> {
+        self.clock.as_ref()
+    }
 }
 
 impl Read for MemoryStream {
@@ -444,6 +493,8 @@ pub struct MemoryConnector {
 struct ConnectorShared {
     backlog: Arc<Backlog>,
     next_peer: AtomicU64,
+    /// The clock its connections are on, if any.
+    clock: Option<Clock>,
 }
 
 impl fmt::Debug for MemoryListener {
@@ -471,11 +522,18 @@ impl fmt::Debug for MemoryConnector {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn listener() -> (MemoryListener, MemoryConnector) {
+    listener_on(None)
+}
+
+/// A listener whose connections are on `clock`, if given (see
+/// [`Clock::listener`]).
+pub(crate) fn listener_on(clock: Option<&Clock>) -> (MemoryListener, MemoryConnector) {
     let backlog = Arc::new(Queue::new(usize::MAX));
     let connector = MemoryConnector {
         shared: Arc::new(ConnectorShared {
             backlog: Arc::clone(&backlog),
             next_peer: AtomicU64::new(1),
+            clock: clock.cloned(),
         }),
     };
     let listener = MemoryListener {
@@ -505,7 +563,7 @@ impl MemoryConnector {
     /// assert_eq!(connector.connect().unwrap_err().kind(), ErrorKind::ConnectionRefused);
     /// ```
     pub fn connect(&self) -> io::Result<MemoryStream> {
-        let (client, server) = pair();
+        let (client, server) = pair_on(self.shared.clock.as_ref());
         let peer = MemoryAddr(self.shared.next_peer.fetch_add(1, Ordering::Relaxed));
         match self.shared.backlog.try_send(Some((server, peer))) {
             Ok(()) => Ok(client),
@@ -575,6 +633,44 @@ impl Accept for MemoryListener {
             // A closed backlog already makes accept return.
             let _ = backlog.try_send(None);
         }))
+    }
+}
+
+/// In-memory connections on a clock (here, beside the streams they make,
+/// so that the clock itself knows nothing of them).
+impl Clock {
+    /// Two connected in-memory streams on this clock: what one writes,
+    /// the other reads, and reads time out on the clock's time. Otherwise
+    /// as [`memory::pair`](crate::memory::pair).
+    ///
+    /// ```
+    /// use connmux::memory::Clock;
+    /// use connmux::Connection;
+    ///
+    /// let clock = Clock::new();
+    /// let (client, server) = clock.pair();
+    /// assert!(server.clock().is_some() && client.clock().is_some());
+    /// ```
+    pub fn pair(&self) -> (MemoryStream, MemoryStream) {
+        pair_on(Some(self))
+    }
+
+    /// A new in-memory listener whose connections are on this clock.
+    /// Otherwise as [`memory::listener`](crate::memory::listener).
+    ///
+    /// ```
+    /// use connmux::memory::Clock;
+    /// use connmux::{Accept, Connection};
+    ///
+    /// let clock = Clock::new();
+    /// let (listener, connector) = clock.listener();
+    /// let _client = connector.connect()?;
+    /// let (server, _) = listener.accept()?;
+    /// assert!(server.clock().is_some());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn listener(&self) -> (MemoryListener, MemoryConnector) {
+        listener_on(Some(self))
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub(crate) mod accept;
 pub(crate) mod channel;
+pub(crate) mod clock;
 pub(crate) mod connection;
 pub(crate) mod layered;
 pub mod memory;
