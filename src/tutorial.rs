@@ -165,3 +165,130 @@
 //! server.join().unwrap()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # 5. Checking it with the conformance kit
+//!
+//! The rules of chapter 2 are easy to break by accident: an early
+//! `return Verdict::Match` on a prefix that a longer input contradicts, a
+//! `NeedMore` that waits for a byte that may never come, an index past
+//! `seen.len()`. [`conformance`](crate::conformance) checks a matcher for
+//! all of them on the inputs you give it: prefix monotonicity, the same
+//! route whole and read by read (through the sniffer's own decider and
+//! pacing), a decision within its bound, an end-of-input answer that
+//! agrees with its verdicts, and no panic. It returns a
+//! [`Violation`](crate::conformance::Violation) saying which rule broke,
+//! on which input and at which prefix.
+//!
+//! ```
+//! use connmux::conformance::{Conformance, Property};
+//! use connmux::{Matcher, Verdict};
+//!
+//! # struct Tide;
+//! # impl Matcher for Tide {
+//! #     fn verdict(&self, seen: &[u8]) -> Verdict {
+//! #         let n = seen.len().min(4);
+//! #         if seen[..n] != b"TIDE"[..n] { return Verdict::NoMatch; }
+//! #         match seen.get(4) { None => Verdict::NeedMore, Some(1..=3) => Verdict::Match, Some(_) => Verdict::NoMatch }
+//! #     }
+//! # }
+//! // Real openings and near misses: a capture from the game's client
+//! // belongs here too.
+//! let inputs: [&[u8]; 4] = [b"TIDE\x01\x03bob", b"TIDE\x07", b"TIME", b"GET / HTTP/1.1\r\n"];
+//! Conformance::new(&Tide).bound(5).check_all(inputs)?;
+//!
+//! // A matcher that looks at the length of what arrived, not at the
+//! // bytes: "TI" is not refused, but "TIX" is matched.
+//! let sloppy = |seen: &[u8]| match seen.len() {
+//!     0..=2 => Verdict::NeedMore,
+//!     _ if seen.starts_with(b"TI") => Verdict::Match,
+//!     _ => Verdict::NoMatch,
+//! };
+//! assert!(Conformance::new(&sloppy).check(b"TIX").is_ok()); // consistent...
+//! let broken = Conformance::new(&sloppy).bound(2).check(b"TIX").unwrap_err();
+//! assert_eq!(broken.property, Property::Bound); // ...but slower than it says
+//! # Ok::<(), connmux::conformance::Violation>(())
+//! ```
+//!
+//! In a plain `#[test]`, [`Conformance::assert_all`](crate::conformance::Conformance::assert_all)
+//! panics with a readable report instead; in a proptest, call
+//! [`Conformance::assert`](crate::conformance::Conformance::assert) and
+//! [`assert_chunking`](crate::conformance::Conformance::assert_chunking)
+//! on the generated inputs and read sizes. Every built-in matcher's tests
+//! go through the same kit.
+//!
+//! # 6. Fuzzing it
+//!
+//! Hand-picked inputs find the mistakes you thought of. A coverage-guided
+//! fuzzer finds the others, and a pure matcher is the easiest thing to
+//! fuzz: [`Conformance::fuzz`](crate::conformance::Conformance::fuzz) is a
+//! whole target body, taking the read sizes from the input so the fuzzer
+//! steers them too. Copy `fuzz/fuzz_targets/conformance_template.rs`:
+//!
+//! ```text
+//! #![no_main]
+//! use connmux::conformance::Conformance;
+//! use libfuzzer_sys::fuzz_target;
+//!
+//! fuzz_target!(|data: &[u8]| Conformance::new(&Tide).bound(5).fuzz(data));
+//! ```
+//!
+//! then `cargo +nightly fuzz run tide`. A finding is a panic whose message
+//! is the violation; `cargo fuzz tmin` shortens the input, which then
+//! belongs in your tests.
+//!
+//! # 7. Reading a trace
+//!
+//! When a connection goes somewhere unexpected, or nowhere, ask the
+//! multiplexer why. [`MuxBuilder::trace_decisions`](crate::MuxBuilder::trace_decisions)
+//! makes every sniff record a [`DecisionTrace`](crate::DecisionTrace):
+//! which route decided what at which byte, what ended the sniff and after
+//! how long. A dropped connection's [`Event::Dropped`](crate::Event::Dropped)
+//! carries it, and a routed stream has it
+//! ([`PeekableStream::decision_trace`](crate::PeekableStream::decision_trace)).
+//! The same trace, without a connection, comes from
+//! [`DecisionTrace::explain`](crate::DecisionTrace::explain) on a capture:
+//!
+//! ```
+//! use connmux::{matchers, Addresses, DecisionTrace, Matcher, SniffEnd, Verdict};
+//!
+//! # struct Tide;
+//! # impl Matcher for Tide {
+//! #     fn verdict(&self, seen: &[u8]) -> Verdict {
+//! #         let n = seen.len().min(4);
+//! #         if seen[..n] != b"TIDE"[..n] { return Verdict::NoMatch; }
+//! #         match seen.get(4) { None => Verdict::NeedMore, Some(1..=3) => Verdict::Match, Some(_) => Verdict::NoMatch }
+//! #     }
+//! # }
+//! let routes: Vec<Box<dyn Matcher>> = vec![
+//!     Box::new(Tide),
+//!     Box::new(matchers::http1_fast()),
+//!     Box::new(matchers::any()),
+//! ];
+//! // A client that sent "TID" and closed: TIDE held the decision up, so
+//! // the routes after it were asked only at the end, and the catch-all
+//! // took it.
+//! let trace = DecisionTrace::explain(&routes, &Addresses::UNKNOWN, b"TID");
+//! assert_eq!(trace.ended_by(), SniffEnd::Eof);
+//! assert_eq!(trace.waiting_on(), Some(0));
+//! assert_eq!(trace.route(), Some(2));
+//! assert!(trace.steps().iter().all(|step| step.at_end()));
+//! assert_eq!(
+//!     format!("{trace:#}"),
+//!     "route 2 took it, ended by the end of input after 3 bytes, waiting on route 0\n  \
+//!      route 0 NoMatch at the end (3 bytes)\n  \
+//!      route 1 NoMatch at the end (3 bytes)\n  \
+//!      route 2 Match at the end (3 bytes)"
+//! );
+//!
+//! // A browser: TIDE refused it at its first byte, HTTP/1 matched at the
+//! // space after the method.
+//! let trace = DecisionTrace::explain(&routes, &Addresses::UNKNOWN, b"GET / HTTP/1.1\r\n\r\n");
+//! assert_eq!((trace.ended_by(), trace.route()), (SniffEnd::Matched, Some(1)));
+//! let (tide, http) = (&trace.steps()[0], &trace.steps()[1]);
+//! assert_eq!((tide.verdict(), tide.at_end()), (Verdict::NoMatch, false));
+//! assert_eq!((http.verdict(), http.at_end()), (Verdict::Match, false));
+//! ```
+//!
+//! `examples/sniff` does this for a capture file against the routes you
+//! deploy: `cargo run --example sniff -- --explain --routes 'tide http1
+//! any' capture.bin` (or `--routes portshare.conf`).
