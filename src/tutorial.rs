@@ -290,5 +290,7 @@
 //! ```
 //!
 //! `examples/sniff` does this for a capture file against the routes you
-//! deploy: `cargo run --example sniff -- --explain --routes 'tide http1
-//! any' capture.bin` (or `--routes portshare.conf`).
+//! deploy, in portshare's route names (a byte pattern stands for TIDE):
+//! `cargo run --example sniff -- --explain --routes
+//! 'pattern:TIDE[\x01-\x03] http1 any' capture.bin`, or `--routes
+//! portshare.conf`.
