@@ -53,8 +53,9 @@ if [ $# -eq 0 ]; then
 fi
 
 flags="-O -a -s none"
+# Builds every target at once (cargo fuzz build takes one target or all).
 # shellcheck disable=SC2086 # $flags is several options
-cargo +nightly fuzz build $flags "$@"
+cargo +nightly fuzz build $flags
 
 # One campaign: fuzz, minimise, merge into the seeds, report.
 campaign() {
