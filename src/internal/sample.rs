@@ -113,30 +113,21 @@ fn assert_settled<T: PartialEq + Debug>(
 /// [`check_monotone`](super::check_monotone) on a sample of the prefixes:
 /// once `matcher` decides on a sampled prefix of `data` it keeps that
 /// verdict on every longer one; and its end answer agrees with a final
-/// verdict where that matters: on the whole input, on the shortest
-/// decided prefix and on the one before it (`index` names the matcher in
-/// the panic message).
+/// verdict where that matters, on the whole input and on the shortest
+/// decided prefix (`index` names the matcher in the panic message).
 pub(super) fn check_monotone_sampled(index: usize, matcher: &dyn Matcher, data: &[u8]) {
     let is_decided = |verdict: &Verdict| *verdict != Verdict::NeedMore;
     let sample = judge_sample(data, |prefix| matcher.verdict(prefix), is_decided);
     let first_decided = sample.iter().position(|(_, verdict)| is_decided(verdict));
-    let at_end_checked = [
-        first_decided.and_then(|at| at.checked_sub(1)),
-        first_decided,
-        sample.len().checked_sub(1),
-    ];
+    let at_end_checked = [first_decided, sample.len().checked_sub(1)];
     for (length, verdict) in at_end_checked.into_iter().flatten().map(|at| &sample[at]) {
-        let at_end = matcher.matches_at_end(&data[..*length]);
-        match verdict {
-            Verdict::Match => assert!(
+        if is_decided(verdict) {
+            let at_end = matcher.matches_at_end(&data[..*length]);
+            assert_eq!(
                 at_end,
-                "route {index}: Match but not at end on {length} bytes"
-            ),
-            Verdict::NoMatch => assert!(
-                !at_end,
-                "route {index}: NoMatch but matches at end on {length} bytes"
-            ),
-            Verdict::NeedMore => {}
+                *verdict == Verdict::Match,
+                "route {index}: {verdict:?} but matches_at_end {at_end} on {length} bytes"
+            );
         }
     }
     assert_settled(&format!("route {index}"), data, &sample, is_decided);
