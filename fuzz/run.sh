@@ -13,9 +13,9 @@
 # which fuzz/corpus links to) and writes what it finds to its own corpus
 # under fuzz/campaigns/<target>/ (not committed), so the seeds never fill
 # with thousands of inputs. At the end the campaign's corpus is minimised
-# (`cargo fuzz cmin`), and the inputs that add coverage beyond the seeds
-# are merged into tests/corpus/<target> (libFuzzer's -merge=1, which
-# keeps the seeds' names: tests include some of them by name). Findings
+# (`cargo fuzz cmin`), and the inputs that reach edges the seeds do not
+# are merged into tests/corpus/<target> as fuzzed-<hash> (libFuzzer's
+# -merge=1, which keeps the seeds' names: tests include some by name). Findings
 # (crash-*, timeout-*, oom-*, leak-*) land in fuzz/artifacts/<target>/.
 #
 # Targets are built with -O -a -s none: optimised, with overflow checks and
@@ -67,16 +67,25 @@ campaign() {
     findings_before=$(ls "artifacts/$target" | wc -l)
     # The fuzzer writes new inputs to the first corpus directory only.
     status=0
-    # A unit slower than 10 s is a finding (a timeout-* artifact).
+    # A unit slower than 60 s is a finding (a timeout-* artifact); less
+    # would report a loaded machine's stalls.
     cargo +nightly fuzz run $flags "$target" "$work/corpus" "$seeds" -- \
-        -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
+        -max_total_time="$seconds" -timeout=60 -print_final_stats=1 \
         >"$work/log" 2>&1 || status=$?
     cargo +nightly fuzz cmin $flags "$target" "$work/corpus" >"$work/cmin.log" 2>&1 ||
         echo "$target: cmin failed, see $work/cmin.log" >&2
     seeds_before=$(ls "$seeds" | wc -l)
+    # Edges only (-use_counters=0): the seeds gain the tens of inputs that
+    # reach new code, not the hundreds that only reach it more often.
     cargo +nightly fuzz run $flags "$target" "$seeds" "$work/corpus" -- \
-        -merge=1 >"$work/merge.log" 2>&1 ||
+        -merge=1 -use_counters=0 >"$work/merge.log" 2>&1 ||
         echo "$target: merge failed, see $work/merge.log" >&2
+    for input in "$seeds"/*; do
+        name=$(basename "$input")
+        if expr "$name" : '[0-9a-f]\{40\}$' >/dev/null; then
+            mv "$input" "$seeds/fuzzed-$(echo "$name" | cut -c1-12)"
+        fi
+    done
     merged=$(($(ls "$seeds" | wc -l) - seeds_before))
     findings=$(($(ls "artifacts/$target" | wc -l) - findings_before))
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
