@@ -7,7 +7,8 @@ use crate::matchers::{
     Http1Request, HTTP_METHODS,
 };
 
-use super::checks::{check_route_table, check_settles, is_exact_text};
+use super::checks::is_exact_text;
+use super::sample::{check_route_table_sampled, check_settles_sampled};
 
 /// The HTTP/1 matchers the `http1` harness runs.
 fn http1_routes() -> Vec<Box<dyn Matcher>> {
@@ -40,8 +41,8 @@ fn http1_routes() -> Vec<Box<dyn Matcher>> {
 ///   `NoMatch` whenever `http1()` does.
 pub fn http1(data: &[u8]) {
     let routes = http1_routes();
-    check_route_table(&routes, data);
-    check_settles(
+    check_route_table_sampled(&routes, data);
+    check_settles_sampled(
         "http1_request line",
         data,
         |seen| {
@@ -52,7 +53,7 @@ pub fn http1(data: &[u8]) {
         },
         Option::is_some,
     );
-    check_settles(
+    check_settles_sampled(
         "http1_request host",
         data,
         |seen| http1_request(seen).and_then(|request| request.host),

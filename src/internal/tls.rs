@@ -10,7 +10,8 @@ use crate::matchers::{
     TLS_MAX_CLIENT_HELLO_BYTES,
 };
 
-use super::checks::{check_route_table, check_settles, is_exact_text, verdicts};
+use super::checks::{is_exact_text, verdicts};
+use super::sample::{check_route_table_sampled, check_settles_sampled};
 
 /// The TLS matchers the `tls_client_hello` harness runs.
 fn tls_routes() -> Vec<Box<dyn Matcher>> {
@@ -49,14 +50,14 @@ fn tls_routes() -> Vec<Box<dyn Matcher>> {
 /// fingerprint matchers, and survives the re-splitting too.
 pub fn tls_client_hello(data: &[u8]) {
     let routes = tls_routes();
-    check_route_table(&routes, data);
-    check_settles(
+    check_route_table_sampled(&routes, data);
+    check_settles_sampled(
         "client_hello_info",
         data,
         client_hello_info,
         Option::is_some,
     );
-    check_settles(
+    check_settles_sampled(
         "client_hello_fingerprint",
         data,
         client_hello_fingerprint,
