@@ -152,8 +152,45 @@ pub(super) fn check_settles_sampled<T: PartialEq + Debug>(
 /// sizes come from the data itself (a decision the sniffer's pace already
 /// bounds to a few judgements).
 pub(super) fn check_route_table_sampled(routes: &[Box<dyn Matcher>], data: &[u8]) {
-    for (index, matcher) in routes.iter().enumerate() {
-        check_monotone_sampled(index, matcher.as_ref(), data);
+    check_routes_sampled(routes, data, 0..routes.len());
+}
+
+/// [`check_route_table_sampled`] for a table too costly to judge whole on
+/// every input: only the two routes [`chosen_routes`] picks pass [`check_monotone_sampled`]; the decision of the whole table
+/// is still checked whole against chunked. Over a campaign the fuzzer,
+/// mutating the input's last bytes, takes every route through the inputs
+/// it keeps.
+pub(super) fn check_chosen_routes_sampled(routes: &[Box<dyn Matcher>], data: &[u8]) {
+    check_routes_sampled(routes, data, chosen_routes(data, routes.len()));
+}
+
+/// The indices of the two routes (one if the table has one) of a table of
+/// `count` that [`check_chosen_routes_sampled`] judges on `data`: named by
+/// the input's length and its last bytes, mixed otherwise than for
+/// [`chosen_lengths`], so that the same bytes do not always pair one route
+/// with one set of prefixes.
+pub(super) fn chosen_routes(data: &[u8], count: usize) -> impl Iterator<Item = usize> {
+    let mixed = data.iter().rev().take(4).fold(data.len(), |mixed, &byte| {
+        mixed.wrapping_mul(31).wrapping_add(usize::from(byte))
+    });
+    let first = mixed % count.max(1);
+    // Any other route: 1 to count - 1 places further round the table.
+    let further = 1 + (mixed / count.max(1)) % count.saturating_sub(1).max(1);
+    [first, (first + further) % count.max(1)]
+        .into_iter()
+        .take(count.min(2))
+}
+
+/// Every matcher of `routes` named by `monotone` passes
+/// [`check_monotone_sampled`], and the decision on `data` is the same
+/// whole and in chunks whose sizes come from the data itself.
+fn check_routes_sampled(
+    routes: &[Box<dyn Matcher>],
+    data: &[u8],
+    monotone: impl IntoIterator<Item = usize>,
+) {
+    for index in monotone {
+        check_monotone_sampled(index, routes[index].as_ref(), data);
     }
     check_chunking(routes, data, data);
 }
@@ -193,6 +230,27 @@ mod tests {
         assert_ne!(before, after);
         assert!(after.iter().all(|&length| length <= 1_000));
         assert_eq!(chosen_lengths(&[]).max(), Some(0));
+    }
+
+    #[test]
+    fn the_last_bytes_choose_distinct_routes_and_reach_every_one() {
+        let mut reached = [false; 18];
+        for last in 0..=255u8 {
+            let data = [b'G', b'E', b'T', last];
+            let chosen: Vec<usize> = chosen_routes(&data, 18).collect();
+            assert_eq!(chosen.len(), 2);
+            assert_ne!(chosen[0], chosen[1]);
+            for index in chosen {
+                reached[index] = true;
+            }
+        }
+        assert!(reached.iter().all(|&reached| reached));
+        assert_eq!(chosen_routes(b"x", 1).collect::<Vec<_>>(), [0]);
+        for last in 0..=255u8 {
+            let chosen: Vec<usize> = chosen_routes(&[last], 2).collect();
+            assert!(chosen == [0, 1] || chosen == [1, 0], "{chosen:?}");
+        }
+        assert_eq!(chosen_routes(b"", 0).count(), 0);
     }
 
     #[test]
