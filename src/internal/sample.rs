@@ -16,6 +16,10 @@
 //! That is at most about 20 judgements whatever the length, against the
 //! 130 of `checks::prefix_lengths`, whose every-prefix checks the unit and
 //! property tests keep.
+//!
+//! A harness whose checks cost too much to run all of them on every input
+//! runs one family of them, which [`chosen_family`] names from the input's
+//! bytes; its tests run every family on every seed (`seed_corpus`).
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -195,6 +199,43 @@ fn check_routes_sampled(
     check_chunking(routes, data, data);
 }
 
+/// Which of `count` families of checks (`0..count`) a harness runs on
+/// `data`, for a harness too costly to run all of them on every input:
+/// named by a multiplicative hash of all its bytes and its length, read
+/// from its top bits (where every byte's change reaches), so that almost
+/// any mutation (a bit changed, a byte inserted or erased, anywhere) can
+/// move the input to another family, and the mutations of each input the
+/// fuzzer keeps meet every family.
+pub(super) fn chosen_family(data: &[u8], count: usize) -> usize {
+    // 2^64 divided by the golden ratio: odd, with its bits spread, so a
+    // change in any bit carries into every higher one.
+    const SPREAD: u64 = 0x9e37_79b9_7f4a_7c15;
+    let length = u64::try_from(data.len()).unwrap_or(u64::MAX);
+    let hash = data.iter().fold(length, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(SPREAD)
+    });
+    let count = u64::try_from(count).unwrap_or(u64::MAX);
+    // The top 32 bits scaled to 0..count.
+    let family = (hash >> 32).wrapping_mul(count) >> 32;
+    usize::try_from(family).expect("below count")
+}
+
+/// The seed corpus of the cargo-fuzz target `target`
+/// (`tests/corpus/<target>/`), through which a harness that runs one
+/// family of checks per input ([`chosen_family`]) runs all of them in its
+/// tests.
+#[cfg(test)]
+pub(super) fn seed_corpus(target: &str) -> Vec<Vec<u8>> {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(target);
+    let entries =
+        std::fs::read_dir(&corpus).unwrap_or_else(|error| panic!("{}: {error}", corpus.display()));
+    entries
+        .map(|entry| std::fs::read(entry.expect("a corpus entry").path()).expect("a seed"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,5 +312,27 @@ mod tests {
             )
         });
         assert!(flips.is_err());
+    }
+
+    #[test]
+    fn every_byte_of_the_input_can_move_it_to_another_family() {
+        let data: Vec<u8> = (0..=255).cycle().skip(100).take(64).collect();
+        for count in [1, 2, 4, 5] {
+            let family = chosen_family(&data, count);
+            assert!(family < count);
+            for at in 0..data.len() {
+                let moved = (0..=255).any(|byte| {
+                    let mut mutated = data.clone();
+                    mutated[at] = byte;
+                    chosen_family(&mutated, count) != family
+                });
+                assert_eq!(moved, count > 1, "byte {at} of {count} families");
+            }
+        }
+        let mut reached = [false; 5];
+        for last in 0..=255u8 {
+            reached[chosen_family(&[0x16, 0x03, last], 5)] = true;
+        }
+        assert!(reached.iter().all(|&reached| reached));
     }
 }

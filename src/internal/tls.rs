@@ -2,6 +2,16 @@
 //! against [`client_hello_info`] and [`client_hello_fingerprint`], also
 //! with the handshake message re-split into other records (RFC 8446
 //! section 5.1).
+//!
+//! Running every check on every input is several times too slow for a
+//! fuzzer, so each input gets its info and version compared, then one
+//! [`Family`] of checks, which `sample::chosen_family` picks from a hash of
+//! all of the input's bytes: any mutation can move an input to another
+//! family, so the fuzzer takes every family through the inputs it keeps.
+//! Within a family the input's last bytes choose further (`sample.rs`):
+//! the two routes judged for monotonicity and the prefixes judged.
+
+use std::sync::OnceLock;
 
 use crate::matcher::{Matcher, Verdict};
 use crate::matchers::{
@@ -11,30 +21,62 @@ use crate::matchers::{
 };
 
 use super::checks::{is_exact_text, verdicts};
-use super::sample::{check_route_table_sampled, check_settles_sampled};
+use super::sample::{check_chosen_routes_sampled, check_settles_sampled, chosen_family};
 
-/// The TLS matchers the `tls_client_hello` harness runs.
-fn tls_routes() -> Vec<Box<dyn Matcher>> {
-    vec![
-        Box::new(tls()),
-        Box::new(tls_versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3)),
-        Box::new(tls_versions(TlsVersion::SSL3_0..=TlsVersion::TLS1_2)),
-        Box::new(tls_sni("www.example.com")),
-        Box::new(tls_sni("*.example.net")),
-        Box::new(tls_sni(".example.org")),
-        Box::new(tls_alpn("h2")),
-        Box::new(tls_alpn_any(["http/1.1", "acme-tls/1"])),
-        Box::new(
-            tls()
-                .sni("api.example.net")
-                .alpn("h2")
-                .versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3),
-        ),
-        // OpenSSL 3.0's `s_client`, as in tests/fixtures.
-        Box::new(tls_ja4(["t13d3111h2_e8f1e7e78f70_1f22a2ca17c4"])),
-        Box::new(tls_ja3(["5a1edc7f170af1014fc65c994878e63c"])),
-    ]
+/// The TLS matchers the `tls_client_hello` harness runs, built once.
+fn tls_routes() -> &'static [Box<dyn Matcher>] {
+    static ROUTES: OnceLock<Vec<Box<dyn Matcher>>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        vec![
+            Box::new(tls()),
+            Box::new(tls_versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3)),
+            Box::new(tls_versions(TlsVersion::SSL3_0..=TlsVersion::TLS1_2)),
+            Box::new(tls_sni("www.example.com")),
+            Box::new(tls_sni("*.example.net")),
+            Box::new(tls_sni(".example.org")),
+            Box::new(tls_alpn("h2")),
+            Box::new(tls_alpn_any(["http/1.1", "acme-tls/1"])),
+            Box::new(
+                tls()
+                    .sni("api.example.net")
+                    .alpn("h2")
+                    .versions(TlsVersion::TLS1_3..=TlsVersion::TLS1_3),
+            ),
+            // OpenSSL 3.0's `s_client`, as in tests/fixtures.
+            Box::new(tls_ja4(["t13d3111h2_e8f1e7e78f70_1f22a2ca17c4"])),
+            Box::new(tls_ja3(["5a1edc7f170af1014fc65c994878e63c"])),
+        ]
+    })
 }
+
+/// A family of checks of the `tls_client_hello` target, one of which runs
+/// on each input.
+#[derive(Clone, Copy)]
+enum Family {
+    /// Two routes, chosen by the input's last bytes, are prefix-monotone
+    /// (on a sample of prefixes) and the route decision is the same whole
+    /// and in chunks.
+    RouteTable,
+    /// The info and the fingerprint, once there, never change.
+    Settling,
+    /// The filters agree with `tls()` and with the info, and the
+    /// fingerprint with the matchers and the info.
+    Agreement,
+    /// The handshake message re-split into records whose sizes are taken
+    /// from the input keeps its info, fingerprint and verdicts.
+    ResplitBySizes,
+    /// The same with one byte of the message per record.
+    ResplitByteRecords,
+}
+
+/// Every [`Family`], in the order `sample::chosen_family` numbers them.
+const FAMILIES: [Family; 5] = [
+    Family::RouteTable,
+    Family::Settling,
+    Family::Agreement,
+    Family::ResplitBySizes,
+    Family::ResplitByteRecords,
+];
 
 /// The `tls_client_hello` target: the TLS matchers are prefix-monotone
 /// and chunk-invariant; [`client_hello_info`] never changes once it has
@@ -43,14 +85,38 @@ fn tls_routes() -> Vec<Box<dyn Matcher>> {
 /// on a complete ClientHello every matcher has decided, `tls()` matches,
 /// the version, server name and ALPN protocols the info reports are the
 /// ones the filters match (and only those), and re-splitting the
-/// handshake message into other records (sizes taken from the input, and
+/// handshake message into other records (sizes taken from the input, or
 /// one byte per record) changes neither the info nor any verdict. A
 /// fingerprint, once there, never changes, is had only by what `tls()`
 /// matches, agrees with the info, names the ClientHello to the
 /// fingerprint matchers, and survives the re-splitting too.
+///
+/// The version agreement is checked on every input, the rest by one
+/// family of checks the input's bytes choose (see the module doc).
 pub fn tls_client_hello(data: &[u8]) {
-    let routes = tls_routes();
-    check_route_table_sampled(&routes, data);
+    check_family(FAMILIES[chosen_family(data, FAMILIES.len())], data);
+}
+
+/// Checks that [`client_hello_info`] agrees with [`client_hello_version`]
+/// on `data`, and the checks of `family`.
+fn check_family(family: Family, data: &[u8]) {
+    let info = client_hello_info(data);
+    assert_eq!(
+        client_hello_version(data),
+        info.as_ref().map(|info| info.version)
+    );
+    match family {
+        Family::RouteTable => check_chosen_routes_sampled(tls_routes(), data),
+        Family::Settling => check_extraction_settles(data),
+        Family::Agreement => check_agreement(data, info.as_ref()),
+        Family::ResplitBySizes => check_resplit(data, info, data),
+        Family::ResplitByteRecords => check_resplit(data, info, &[0]),
+    }
+}
+
+/// Checks that the info and the fingerprint of a sample of the prefixes
+/// of `data` never change once there.
+fn check_extraction_settles(data: &[u8]) {
     check_settles_sampled(
         "client_hello_info",
         data,
@@ -63,17 +129,17 @@ pub fn tls_client_hello(data: &[u8]) {
         client_hello_fingerprint,
         Option::is_some,
     );
-    let info = client_hello_info(data);
-    let fingerprint = client_hello_fingerprint(data);
-    if let Some(fingerprint) = &fingerprint {
-        check_fingerprint(data, fingerprint, info.as_ref());
+}
+
+/// Checks that the filters follow `tls()` on `data` and, on a complete
+/// ClientHello (which `info` is from), have all decided and agree with
+/// the info; and that its fingerprint agrees with the matchers and info.
+fn check_agreement(data: &[u8], info: Option<&ClientHelloInfo>) {
+    if let Some(fingerprint) = client_hello_fingerprint(data) {
+        check_fingerprint(data, &fingerprint, info);
     }
-    assert_eq!(
-        client_hello_version(data),
-        info.as_ref().map(|info| info.version)
-    );
     let any_tls = tls().verdict(data);
-    for (index, matcher) in routes.iter().enumerate() {
+    for (index, matcher) in tls_routes().iter().enumerate() {
         let verdict = matcher.verdict(data);
         if any_tls == Verdict::NoMatch {
             assert_eq!(verdict, Verdict::NoMatch, "route {index} after tls()");
@@ -85,30 +151,39 @@ pub fn tls_client_hello(data: &[u8]) {
             assert_ne!(verdict, Verdict::NeedMore, "route {index} on a whole hello");
         }
     }
-    let Some(info) = info else {
+    if let Some(info) = info {
+        check_client_hello_info(data, info);
+    }
+}
+
+/// Checks that the handshake message of the complete ClientHello in
+/// `data` (which `info` is from), re-split into records with fragment
+/// sizes from `sizes` (see [`into_records`]), has the same info,
+/// fingerprint and verdicts.
+fn check_resplit(data: &[u8], info: Option<ClientHelloInfo>, sizes: &[u8]) {
+    let (Some(info), Some((record_minor, message))) = (info, handshake_message(data)) else {
         return;
     };
-    check_client_hello_info(data, &info);
-    if let Some((record_minor, message)) = handshake_message(data) {
-        let expected = verdicts(&routes, data);
-        for sizes in [data, &[0]] {
-            let records = into_records(&message, record_minor, sizes);
-            if records.len() > TLS_MAX_CLIENT_HELLO_BYTES {
-                continue;
-            }
-            assert_eq!(
-                client_hello_info(&records).as_ref(),
-                Some(&info),
-                "re-split records"
-            );
-            assert_eq!(
-                client_hello_fingerprint(&records),
-                fingerprint,
-                "re-split records"
-            );
-            assert_eq!(verdicts(&routes, &records), expected, "re-split records");
-        }
+    let records = into_records(&message, record_minor, sizes);
+    if records.len() > TLS_MAX_CLIENT_HELLO_BYTES {
+        return;
     }
+    assert_eq!(
+        client_hello_info(&records).as_ref(),
+        Some(&info),
+        "re-split records"
+    );
+    assert_eq!(
+        client_hello_fingerprint(&records),
+        client_hello_fingerprint(data),
+        "re-split records"
+    );
+    let routes = tls_routes();
+    assert_eq!(
+        verdicts(routes, &records),
+        verdicts(routes, data),
+        "re-split records"
+    );
 }
 
 /// Checks that the filters of [`tls`] agree with what `client_hello_info`
@@ -233,4 +308,25 @@ fn into_records(message: &[u8], record_minor: u8, sizes: &[u8]) -> Vec<u8> {
         rest = after;
     }
     records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::internal::check_route_table;
+    use crate::internal::sample::seed_corpus;
+
+    /// The harness runs one family of checks per input; its seeds go
+    /// through every family, and every route through every prefix.
+    #[test]
+    fn every_seed_passes_every_family_of_checks() {
+        let seeds = seed_corpus("tls_client_hello");
+        assert!(seeds.len() >= 10, "seed corpus missing");
+        for seed in &seeds {
+            check_route_table(tls_routes(), seed);
+            for family in FAMILIES {
+                check_family(family, seed);
+            }
+        }
+    }
 }
