@@ -11,6 +11,7 @@
 //! | 2   | a sniff deadline of 1 s                                   |
 //! | 3   | the client lingers at the end (else it closes: EOF)       |
 //! | 4-5 | `max_sniff_bytes`: 16, 64, 256 or 4096                    |
+//! | 6   | the sniff wakes late (see below)                          |
 //!
 //! Then come steps, each a byte `h` and `h & 15` bytes to write; after
 //! writing them the clock advances by [`DELAYS`]`[h >> 4]`. A client
@@ -21,11 +22,15 @@
 //! reading a [`ScriptedConnection`] on a clock no other thread moves
 //! ([`Clock::advanced_by_waits`]): a read that would wait moves the clock
 //! to the client's next write, or to the read's timeout if that comes
-//! first, and a pause of the sniff moves it to the pause's end. Within an
-//! instant, the sniff's time limits come before the client's bytes, and a
-//! waiting read gets one step's bytes, as a thread that sleeps until the
-//! client writes would. So a script is one run, with no thread to start
-//! or settle, and every run makes every check (none is sampled):
+//! first, and a pause of the sniff moves it to the pause's end. With bit
+//! 6, the sniff wakes late, as on a busy machine: a timeout or a pause
+//! ends at the first step's instant from its end on (past the last step,
+//! on time), so that the sniff finds a limit overrun and bytes that came
+//! while it slept. Within an instant, the sniff's time limits come before
+//! the client's bytes, and a waiting read gets one step's bytes, as a
+//! thread that sleeps until the client writes would. So a script is one
+//! run, with no thread to start or settle, and every run makes every
+//! check (none is sampled):
 //!
 //! - nothing panics (a matcher's panic, which the dispatcher catches,
 //!   included), and a run reads the clock's time at most
@@ -45,7 +50,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use crate::address::Addresses;
@@ -97,6 +102,7 @@ struct Limits {
 struct Script {
     limits: Limits,
     lingers: bool,
+    wakes_late: bool,
     /// Bytes to write, then the clock's advance.
     steps: Vec<(Vec<u8>, Duration)>,
 }
@@ -124,6 +130,7 @@ impl Script {
         Script {
             limits,
             lingers: config & 8 != 0 && timed,
+            wakes_late: config & 64 != 0,
             steps,
         }
     }
@@ -148,6 +155,21 @@ impl Script {
             time += *delay;
         }
         (arrivals, (!self.lingers).then_some(time))
+    }
+
+    /// When the sniff wakes from a wait until a time: see the module docs.
+    fn waking(&self) -> Waking {
+        let mut instants = Vec::with_capacity(self.steps.len() + 1);
+        let mut time = Duration::ZERO;
+        instants.push(time);
+        for (_, delay) in &self.steps {
+            time += *delay;
+            instants.push(time);
+        }
+        Waking {
+            late: self.wakes_late,
+            instants: instants.into(),
+        }
     }
 
     /// The route the sniff must take, from the script alone: the input ends
@@ -251,13 +273,35 @@ fn keep_handled(mut stream: PeekableStream<ScriptedConnection>, _: MemoryAddr) {
     HANDLED.with(|kept| *kept.borrow_mut() = Some(handled));
 }
 
+/// When the sniff wakes from a wait until a time: on time, or late, at
+/// the first of the script's step instants from then on.
+#[derive(Clone)]
+struct Waking {
+    late: bool,
+    /// When each step starts, and when the last ends, in order.
+    instants: Arc<[Duration]>,
+}
+
+impl Waking {
+    /// When a wait until `wake` ends.
+    fn at(&self, wake: Duration) -> Duration {
+        if !self.late {
+            return wake;
+        }
+        let next = self.instants.partition_point(|&instant| instant < wake);
+        self.instants.get(next).copied().unwrap_or(wake)
+    }
+}
+
 /// The server's end of a connection whose client plays a script, on a
 /// clock that only its reads and the sniff's pauses advance: a read that
 /// would wait moves the clock to the client's next write (or close), or
-/// to the read's timeout if that comes first. The client never reads:
-/// what the server writes is accepted and dropped.
+/// to when the sniff wakes from the read's timeout if that comes first.
+/// The client never reads: what the server writes is accepted and
+/// dropped.
 struct ScriptedConnection {
     clock: Clock,
+    waking: Waking,
     playback: Mutex<Playback>,
 }
 
@@ -300,8 +344,11 @@ impl ScriptedConnection {
             read_timeout: None,
             nonblocking: false,
         };
+        let waking = script.waking();
+        let wakes_at = waking.clone();
         ScriptedConnection {
-            clock: Clock::advanced_by_waits(MAX_CLOCK_READS),
+            clock: Clock::advanced_by_waits(MAX_CLOCK_READS, move |wake| wakes_at.at(wake)),
+            waking,
             playback: Mutex::new(playback),
         }
     }
@@ -346,7 +393,7 @@ impl Playback {
     }
 
     /// A read, waiting as [`ScriptedConnection`] says.
-    fn read(&mut self, clock: &Clock, buf: &mut [u8]) -> io::Result<usize> {
+    fn read(&mut self, clock: &Clock, waking: &Waking, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
@@ -373,7 +420,7 @@ impl Playback {
                     self.take_next_event();
                 }
                 (_, Some(end)) => {
-                    clock.advance(end - now);
+                    clock.advance(waking.at(end) - now);
                     return Err(io::Error::new(io::ErrorKind::WouldBlock, "read timed out"));
                 }
                 // A lingering client with nothing left to send closes.
@@ -385,7 +432,7 @@ impl Playback {
 
 impl Connection for ScriptedConnection {
     fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.playback().read(&self.clock, buf)
+        self.playback().read(&self.clock, &self.waking, buf)
     }
 
     fn write_shared(&self, buf: &[u8]) -> io::Result<usize> {
@@ -529,9 +576,14 @@ mod tests {
             (script(4 | 8, &[(0, b"SSH-2.0")]), Some(11)),
         ];
         for (data, expected) in cases {
-            let parsed = Script::parse(data);
-            assert_eq!(parsed.reference(), *expected, "{parsed:?}");
-            timing(data);
+            // The same route whether the sniff wakes on time or late.
+            for waking_late in [0, 64] {
+                let mut data = data.clone();
+                data[0] |= waking_late;
+                let parsed = Script::parse(&data);
+                assert_eq!(parsed.reference(), *expected, "{parsed:?}");
+                timing(&data);
+            }
         }
     }
 }

@@ -23,6 +23,7 @@
 //! idle connections cost nothing when one of them is written to.
 
 use std::fmt;
+use std::panic::RefUnwindSafe;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -71,12 +72,16 @@ struct Shared {
     state: Mutex<State>,
     /// [`Clock::wait_for_sleepers`] waits here for sleepers to settle.
     settled: Condvar,
-    /// Whether a wait with a wake time moves the time to it instead of
-    /// blocking, and how many times the time may be read: see
-    /// [`Clock::advanced_by_waits`].
-    advanced_by_waits: bool,
+    /// On a clock advanced by waits, where a wait with a wake time moves
+    /// the time instead of blocking; and how many times the time may be
+    /// read: see [`Clock::advanced_by_waits`].
+    advanced_by_waits: Option<WakesAt>,
     max_reads: u64,
 }
+
+/// When a thread that waits until a wake time wakes: at it, or later.
+/// (Unwind-safe, as a clock is.)
+type WakesAt = Box<dyn Fn(Duration) -> Duration + Send + Sync + RefUnwindSafe>;
 
 struct State {
     now: Duration,
@@ -165,26 +170,30 @@ impl Clock {
     /// assert_eq!(clock.now(), Duration::ZERO);
     /// ```
     pub fn new() -> Clock {
-        Clock::starting(false, u64::MAX)
+        Clock::starting(None, u64::MAX)
     }
 
     /// A clock at zero that no other thread advances: a wait on it with
-    /// nothing to return, rather than block, moves the time to the wait's
-    /// wake time (a wait without one blocks as on any clock). One thread
-    /// then plays a whole script of arrivals and time limits against
-    /// itself (the `timing` fuzz target), each wait ending at the virtual
-    /// instant it asked for, with no thread to settle.
+    /// nothing to return, rather than block, moves the time to
+    /// `wakes_at(wake)`, when the waiting thread wakes: at the wait's wake
+    /// time `wake`, or later, as on a busy machine (never earlier). A wait
+    /// without a wake time blocks as on any clock. One thread then plays a
+    /// whole script of arrivals and time limits against itself (the
+    /// `timing` fuzz target), with no thread to settle.
     ///
     /// # Panics
     ///
     /// [`now`](Clock::now) panics once called more than `max_reads`
     /// times: a thread that reads the time that often spins rather than
     /// waits, and no one else would ever move the time it waits for.
-    pub(crate) fn advanced_by_waits(max_reads: u64) -> Clock {
-        Clock::starting(true, max_reads)
+    pub(crate) fn advanced_by_waits(
+        max_reads: u64,
+        wakes_at: impl Fn(Duration) -> Duration + Send + Sync + RefUnwindSafe + 'static,
+    ) -> Clock {
+        Clock::starting(Some(Box::new(wakes_at)), max_reads)
     }
 
-    fn starting(advanced_by_waits: bool, max_reads: u64) -> Clock {
+    fn starting(advanced_by_waits: Option<WakesAt>, max_reads: u64) -> Clock {
         Clock {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
@@ -338,7 +347,7 @@ impl Clock {
     /// every [`STOP_POLL`] of real time whether `stop` is set, and if it
     /// is, calls `ready` again; a sleeper stays settled meanwhile.
     /// On a clock [advanced by waits](Clock::advanced_by_waits), a wait
-    /// with a wake time does not block: the clock moves to it.
+    /// with a wake time does not block: the clock moves to it (or later).
     pub(crate) fn wait<T>(
         &self,
         input: usize,
@@ -366,12 +375,14 @@ impl Clock {
             let value = ready();
             state = self.lock();
             let due = value.is_some() || wake.is_some_and(|wake| now >= wake);
-            // Nobody else moves this clock: the wait takes it to its wake
-            // time, then looks once more.
-            if let (false, true, Some(wake)) = (due, self.shared.advanced_by_waits, wake) {
+            // Nobody else moves this clock: the wait takes it to when the
+            // thread wakes, then looks once more.
+            if let (false, Some(wakes_at), Some(wake)) = (due, &self.shared.advanced_by_waits, wake)
+            {
                 state.remove(id);
-                if state.now < wake {
-                    state.advance_to(wake);
+                let woken = wakes_at(wake).max(wake);
+                if state.now < woken {
+                    state.advance_to(woken);
                 }
                 continue;
             }
@@ -444,12 +455,15 @@ mod tests {
     }
 
     #[test]
-    fn a_sleep_on_a_clock_advanced_by_waits_moves_it_to_the_wake_time() {
-        let clock = Clock::advanced_by_waits(4);
+    fn a_sleep_on_a_clock_advanced_by_waits_moves_it_to_when_it_wakes() {
+        // Woken on the next whole second.
+        let clock = Clock::advanced_by_waits(4, |wake| {
+            Duration::from_secs(wake.as_secs() + u64::from(wake.subsec_nanos() > 0))
+        });
         let stop = StopSignal::new();
         assert!(clock.sleep(Duration::from_millis(300), &stop));
-        assert!(clock.sleep(Duration::from_millis(700), &stop));
-        assert_eq!(clock.now(), Duration::from_secs(1));
+        assert!(clock.sleep(Duration::from_secs(1), &stop));
+        assert_eq!(clock.now(), Duration::from_secs(2));
         assert_eq!(clock.sleepers(), 0);
         stop.set();
         assert!(!clock.sleep(Duration::from_secs(5), &stop), "stopped");
