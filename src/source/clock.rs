@@ -23,6 +23,7 @@
 //! idle connections cost nothing when one of them is written to.
 
 use std::fmt;
+use std::panic::RefUnwindSafe;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -71,10 +72,21 @@ struct Shared {
     state: Mutex<State>,
     /// [`Clock::wait_for_sleepers`] waits here for sleepers to settle.
     settled: Condvar,
+    /// On a clock advanced by waits, where a wait with a wake time moves
+    /// the time instead of blocking; and how many times the time may be
+    /// read: see [`Clock::advanced_by_waits`].
+    advanced_by_waits: Option<WakesAt>,
+    max_reads: u64,
 }
+
+/// When a thread that waits until a wake time wakes: at it, or later.
+/// (Unwind-safe, as a clock is.)
+type WakesAt = Box<dyn Fn(Duration) -> Duration + Send + Sync + RefUnwindSafe>;
 
 struct State {
     now: Duration,
+    /// How many times [`Clock::now`] was called.
+    reads: u64,
     next_id: u64,
     sleepers: Vec<Sleeper>,
 }
@@ -108,6 +120,13 @@ impl State {
         if let Some(at) = self.sleepers.iter().position(|s| s.id == id) {
             self.sleepers.swap_remove(at);
         }
+    }
+
+    /// Moves the time to `now` and wakes the sleepers whose wake time it
+    /// reaches.
+    fn advance_to(&mut self, now: Duration) {
+        self.now = now;
+        self.wake(|sleeper| sleeper.wake.is_some_and(|wake| wake <= now));
     }
 
     /// Wakes the sleepers `concerned` selects.
@@ -151,14 +170,41 @@ impl Clock {
     /// assert_eq!(clock.now(), Duration::ZERO);
     /// ```
     pub fn new() -> Clock {
+        Clock::starting(None, u64::MAX)
+    }
+
+    /// A clock at zero that no other thread advances: a wait on it with
+    /// nothing to return, rather than block, moves the time to
+    /// `wakes_at(wake)`, when the waiting thread wakes: at the wait's wake
+    /// time `wake`, or later, as on a busy machine (never earlier). A wait
+    /// without a wake time blocks as on any clock. One thread then plays a
+    /// whole script of arrivals and time limits against itself (the
+    /// `timing` fuzz target), with no thread to settle.
+    ///
+    /// # Panics
+    ///
+    /// [`now`](Clock::now) panics once called more than `max_reads`
+    /// times: a thread that reads the time that often spins rather than
+    /// waits, and no one else would ever move the time it waits for.
+    pub(crate) fn advanced_by_waits(
+        max_reads: u64,
+        wakes_at: impl Fn(Duration) -> Duration + Send + Sync + RefUnwindSafe + 'static,
+    ) -> Clock {
+        Clock::starting(Some(Box::new(wakes_at)), max_reads)
+    }
+
+    fn starting(advanced_by_waits: Option<WakesAt>, max_reads: u64) -> Clock {
         Clock {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
                     now: Duration::ZERO,
+                    reads: 0,
                     next_id: 0,
                     sleepers: Vec::new(),
                 }),
                 settled: Condvar::new(),
+                advanced_by_waits,
+                max_reads,
             }),
         }
     }
@@ -178,7 +224,15 @@ impl Clock {
     /// assert_eq!(clock.now(), Duration::from_millis(1500));
     /// ```
     pub fn now(&self) -> Duration {
-        self.lock().now
+        let mut state = self.lock();
+        state.reads += 1;
+        let (now, reads) = (state.now, state.reads);
+        drop(state);
+        assert!(
+            reads <= self.shared.max_reads,
+            "the clock's time was read {reads} times: its reader spins"
+        );
+        now
     }
 
     /// Moves the time forward by `by` and wakes the sleepers whose wake
@@ -202,8 +256,7 @@ impl Clock {
     pub fn advance(&self, by: Duration) {
         let mut state = self.lock();
         let now = state.now.saturating_add(by);
-        state.now = now;
-        state.wake(|sleeper| sleeper.wake.is_some_and(|wake| wake <= now));
+        state.advance_to(now);
     }
 
     /// How many threads are blocked on the clock (reading one of its
@@ -265,23 +318,10 @@ impl Clock {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn wait_for_sleepers(&self, count: usize, timeout: Duration) -> bool {
-        self.wait_for_sleepers_or(count, timeout, || false)
-    }
-
-    /// As [`wait_for_sleepers`](Clock::wait_for_sleepers), but also
-    /// returns (`true`) once `done` holds; `done` is looked at whenever a
-    /// sleeper settles, and whoever makes it true must then call
-    /// [`recheck`](Clock::recheck).
-    pub(crate) fn wait_for_sleepers_or(
-        &self,
-        count: usize,
-        timeout: Duration,
-        done: impl Fn() -> bool,
-    ) -> bool {
         let until = Instant::now().checked_add(timeout);
         let mut state = self.lock();
         loop {
-            if state.settled().count() >= count || done() {
+            if state.settled().count() >= count {
                 return true;
             }
             let left = until.map_or(Duration::MAX, |until| {
@@ -292,13 +332,6 @@ impl Clock {
             }
             state = unpoisoned(self.shared.settled.wait_timeout(state, left)).0;
         }
-    }
-
-    /// Wakes the threads in [`wait_for_sleepers_or`](Clock::wait_for_sleepers_or)
-    /// to look at their `done` again.
-    pub(crate) fn recheck(&self) {
-        let _state = self.lock();
-        self.shared.settled.notify_all();
     }
 
     /// Records a change of `input` (a pipe's bytes or ends): the threads
@@ -313,6 +346,8 @@ impl Clock {
     /// `None` when the wake time came first. With `stop`, it also looks
     /// every [`STOP_POLL`] of real time whether `stop` is set, and if it
     /// is, calls `ready` again; a sleeper stays settled meanwhile.
+    /// On a clock [advanced by waits](Clock::advanced_by_waits), a wait
+    /// with a wake time does not block: the clock moves to it (or later).
     pub(crate) fn wait<T>(
         &self,
         input: usize,
@@ -340,6 +375,17 @@ impl Clock {
             let value = ready();
             state = self.lock();
             let due = value.is_some() || wake.is_some_and(|wake| now >= wake);
+            // Nobody else moves this clock: the wait takes it to when the
+            // thread wakes, then looks once more.
+            if let (false, Some(wakes_at), Some(wake)) = (due, &self.shared.advanced_by_waits, wake)
+            {
+                state.remove(id);
+                let woken = wakes_at(wake).max(wake);
+                if state.now < woken {
+                    state.advance_to(woken);
+                }
+                continue;
+            }
             let Some(sleeper) = state.sleeper(id).filter(|s| !due && !s.woken) else {
                 state.remove(id);
                 match value {
@@ -378,6 +424,7 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::panic;
     use std::thread;
 
     const WAIT: Duration = Duration::from_secs(10);
@@ -405,6 +452,23 @@ mod tests {
         assert!(clock.wait_for_sleepers(1, WAIT));
         stop.set();
         assert!(!sleeper.join().unwrap(), "woken by the signal");
+    }
+
+    #[test]
+    fn a_sleep_on_a_clock_advanced_by_waits_moves_it_to_when_it_wakes() {
+        // Woken on the next whole second.
+        let clock = Clock::advanced_by_waits(4, |wake| {
+            Duration::from_secs(wake.as_secs() + u64::from(wake.subsec_nanos() > 0))
+        });
+        let stop = StopSignal::new();
+        assert!(clock.sleep(Duration::from_millis(300), &stop));
+        assert!(clock.sleep(Duration::from_secs(1), &stop));
+        assert_eq!(clock.now(), Duration::from_secs(2));
+        assert_eq!(clock.sleepers(), 0);
+        stop.set();
+        assert!(!clock.sleep(Duration::from_secs(5), &stop), "stopped");
+        let spins = panic::catch_unwind(|| clock.now());
+        assert!(spins.is_err(), "a fifth read of the time");
     }
 
     #[test]
