@@ -1,6 +1,14 @@
 //! The `route_decision` target: arbitrary bytes against a route table of
 //! every built-in matcher and combinator ([`standard_routes`], which
 //! `tests/fuzz_corpus.rs` and `tests/properties.rs` also decide on).
+//!
+//! The input's own bytes choose what a run judges, so the fuzzer steers
+//! it (`sample.rs`): its length and last four bytes name the two routes
+//! whose monotonicity is checked; its last eight bytes name four of the
+//! prefixes they are judged on; each of its bytes, `b`, is a read of
+//! `b + 1` bytes for the chunked decision of the whole table.
+
+use std::sync::LazyLock;
 
 use crate::matcher::Matcher;
 use crate::matchers::{
@@ -57,13 +65,18 @@ pub fn standard_routes() -> Vec<Box<dyn Matcher>> {
     ]
 }
 
+/// [`standard_routes`], built once per process: building the table (its
+/// HTTP methods, prefix lists and SNI suffix) costs more than judging a
+/// typical input with it.
+static STANDARD_ROUTES: LazyLock<Vec<Box<dyn Matcher>>> = LazyLock::new(standard_routes);
+
 /// Checks, on `data`: two routes' matchers, chosen by the input's last
 /// bytes (`sample.rs`), are prefix-monotone and agree with their own
 /// end-of-input answers (on a sample of prefixes); the route decision of
 /// the whole table is the same in one piece and in chunks (sizes taken
 /// from the data itself); nothing panics.
 pub fn route_decision(data: &[u8]) {
-    check_chosen_routes_sampled(&standard_routes(), data);
+    check_chosen_routes_sampled(&STANDARD_ROUTES, data);
     let _ = client_hello_version(data);
 }
 
