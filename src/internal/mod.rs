@@ -15,7 +15,7 @@
 //! | file                | holds                                                 |
 //! |---------------------|-------------------------------------------------------|
 //! | `checks.rs`         | the checks every target shares                        |
-//! | `sample.rs`         | the same checks on a sample of prefixes, for speed    |
+//! | `sample.rs`         | which prefixes, routes and checks an input chooses    |
 //! | `route_decision.rs` | [`standard_routes`] and the `route_decision` target   |
 //! | `http1.rs`          | the `http1` target                                    |
 //! | `http2.rs`          | the `http2_frames` target, with checks `hpack` reuses |
