@@ -1,10 +1,32 @@
 //! The `http2_frames` target: arbitrary frames after the HTTP/2 preface.
-//! Its request checks (the HTTP/2 matchers against the extraction
-//! functions [`http2_request`] and [`http2_request_headers`], and every
-//! HPACK consumer within the decoder's work bound) are shared with the
-//! `hpack` target, which runs them on each of its framings.
+//! Its request checks (the HTTP/2 matchers' monotonicity, the extraction
+//! functions [`http2_request`] and [`http2_request_headers`] settling and
+//! agreeing with the matchers, and the HPACK consumers within the
+//! decoder's work bound) are shared with the `hpack` target.
+//!
+//! Each of those checks decodes the header block again, some on twenty
+//! prefixes, and a block of a few hundred bytes that refers to its dynamic
+//! table again and again may take the decoder's whole work bound (over
+//! 200 KB) each time. So a run makes one family of them ([`RequestCheck`])
+//! on a part of the input, as the input's bytes say:
+//!
+//! - its last byte, modulo 4, names the family: 0 a matcher's
+//!   monotonicity and the route decision's chunk invariance, 1 an
+//!   extraction function settles, 2 the extraction agrees with the
+//!   matchers, 3 the HPACK work bound;
+//! - a digest of all its bytes chooses how much of a long input the
+//!   family judges: all of it in one case in 32, else its first
+//!   [`JUDGED_WIRE_BYTES`] ([`judged`]);
+//! - the last bytes of the part judged, as `sample.rs` reads them (with
+//!   its length), name the prefixes judged, the matcher of family 0, the
+//!   extraction function of family 1, the two fields of family 2 and the
+//!   two HPACK consumers of family 3.
+//!
+//! The SETTINGS reply is checked on every run, on the whole input: it
+//! reads frame headers, not the header block, and costs little.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use crate::matcher::{Matcher, ReplyAck, Verdict};
 use crate::matchers::{
@@ -12,22 +34,26 @@ use crate::matchers::{
     Http2HeadersError, Http2Request, HTTP2_HEADERS_LIMIT, HTTP2_PREFACE,
 };
 
-use super::checks::is_exact_text;
-use super::sample::{check_route_table_sampled, check_settles_sampled};
+use super::checks::{check_chunking, is_exact_text};
+use super::sample::{check_monotone_sampled, check_settles_sampled, chosen_routes};
 
-/// The HTTP/2 matchers the `hpack` and `http2_frames` harnesses run.
-pub(super) fn http2_routes() -> Vec<Box<dyn Matcher>> {
-    vec![
-        Box::new(http2_preface()),
-        Box::new(grpc()),
-        Box::new(grpc().send_settings()),
-        Box::new(http2_header(":path", "/")),
-        Box::new(http2_header_prefix(":path", "/h2")),
-        Box::new(http2_header(":method", "GET")),
-        Box::new(http2_header(":authority", "localhost")),
-        Box::new(http2_header("user-agent", "curl/7.88.1")),
-        Box::new(http2_header(ABSENT_FIELD, "")),
-    ]
+/// The HTTP/2 matchers the `hpack` and `http2_frames` harnesses run, built
+/// once rather than on every run.
+pub(super) fn http2_routes() -> &'static [Box<dyn Matcher>] {
+    static ROUTES: OnceLock<Vec<Box<dyn Matcher>>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        vec![
+            Box::new(http2_preface()),
+            Box::new(grpc()),
+            Box::new(grpc().send_settings()),
+            Box::new(http2_header(":path", "/")),
+            Box::new(http2_header_prefix(":path", "/h2")),
+            Box::new(http2_header(":method", "GET")),
+            Box::new(http2_header(":authority", "localhost")),
+            Box::new(http2_header("user-agent", "curl/7.88.1")),
+            Box::new(http2_header(ABSENT_FIELD, "")),
+        ]
+    })
 }
 
 /// A header field name no seed request carries: a matcher for it reads
@@ -46,31 +72,149 @@ pub(super) fn request_headers(seen: &[u8]) -> HeaderList {
     Ok(fields)
 }
 
-/// Checks that the HTTP/2 extraction functions agree with each other and
-/// with the header matchers on `wire`, and returns what they extract.
-pub(super) fn check_http2_request(wire: &[u8]) -> (HeaderList, Option<Http2Request>) {
-    #[cfg(any(test, fuzzing))]
-    check_hpack_work(wire);
+/// How many bytes of a longer wire the `http2_frames` harness judges on
+/// most runs ([`judged`]): the longest capture of a real client in the
+/// seeds (grpcio's, after the server's SETTINGS) is 369. The request
+/// checks decode the header block up to 40 times, and a block of a few
+/// hundred bytes that refers to its dynamic table again and again may
+/// cost the decoder's whole work bound (over 200 KB) each time.
+const JUDGED_WIRE_BYTES: usize = 384;
+
+/// One run in this many judges all of a longer input ([`judged`]).
+const JUDGED_WHOLE_EVERY: u64 = 32;
+
+/// The part of `input` a run judges: all of it for one input in
+/// [`JUDGED_WHOLE_EVERY`], as a digest of all its bytes says, else its
+/// first `limit` bytes. A chosen byte or the length would pass the choice
+/// on to every mutant that keeps them, and the costly runs on whole long
+/// inputs would grow to fill a campaign; the digest draws again on each
+/// mutation.
+pub(super) fn judged(input: &[u8], limit: usize) -> &[u8] {
+    if input.len() <= limit || digest(input).is_multiple_of(JUDGED_WHOLE_EVERY) {
+        input
+    } else {
+        &input[..limit]
+    }
+}
+
+/// FNV-1a over the input's length and its bytes, eight at a time, folded
+/// to its high half, the better mixed.
+fn digest(input: &[u8]) -> u64 {
+    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const FNV_PRIME: u64 = 0x0100_0000_01b3;
+    let digest = input
+        .chunks(8)
+        .fold(FNV_OFFSET ^ input.len() as u64, |digest, chunk| {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            (digest ^ u64::from_le_bytes(word)).wrapping_mul(FNV_PRIME)
+        });
+    digest >> 32
+}
+
+/// The families of request checks the `hpack` and `http2_frames` harnesses
+/// run on a wire, one per run: all of them on every input cost hundreds of
+/// HPACK decodings, each of the whole block. Which family a run makes, the
+/// input's own bytes say (each harness documents which), so the fuzzer
+/// steers it as it steers the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RequestCheck {
+    /// A header matcher, which the wire's last bytes choose, is
+    /// prefix-monotone and agrees with its end-of-input answers (on a
+    /// sample of prefixes), and the route decision of every HTTP/2
+    /// matcher is the same whole and in chunks.
+    Routes,
+    /// An extraction function, [`http2_request_headers`] or
+    /// [`http2_request`] as the wire's length and last bytes choose, never
+    /// changes its answer once it has answered (on a sample of prefixes).
+    Settles,
+    /// The extraction functions agree with each other and with the header
+    /// matchers ([`check_extraction_agrees`]).
+    Agreement,
+    /// Two HPACK consumers, which the wire's last bytes choose, stay
+    /// within the decoder's work bound (where it is counted: tests, and
+    /// `--cfg fuzzing`).
+    Work,
+}
+
+impl RequestCheck {
+    /// Every family, in the order the choosing byte names them.
+    pub(super) const ALL: [RequestCheck; 4] = [
+        RequestCheck::Routes,
+        RequestCheck::Settles,
+        RequestCheck::Agreement,
+        RequestCheck::Work,
+    ];
+
+    /// The family `choice` names: its value modulo the number of families.
+    pub(super) fn chosen_by(choice: u8) -> RequestCheck {
+        RequestCheck::ALL[usize::from(choice) % RequestCheck::ALL.len()]
+    }
+
+    /// Makes this family's checks on `wire`.
+    pub(super) fn check(self, wire: &[u8]) {
+        match self {
+            RequestCheck::Routes => {
+                let routes = http2_routes();
+                for index in chosen_routes(wire, routes.len()).take(1) {
+                    check_monotone_sampled(index, routes[index].as_ref(), wire);
+                }
+                check_chunking(routes, wire, wire);
+            }
+            RequestCheck::Settles => {
+                // The wire chooses one of the two as it chooses routes.
+                let checks = [check_headers_settle, check_request_settles];
+                for index in chosen_routes(wire, checks.len()).take(1) {
+                    checks[index](wire);
+                }
+            }
+            RequestCheck::Agreement => {
+                check_extraction_agrees(wire, &request_headers(wire), &http2_request(wire));
+            }
+            RequestCheck::Work => {
+                #[cfg(any(test, fuzzing))]
+                check_hpack_work(wire, chosen_routes(wire, hpack_consumers()));
+            }
+        }
+    }
+}
+
+/// Checks that [`http2_request_headers`] never changes its answer once it
+/// has answered, on a sample of the prefixes of `wire`.
+fn check_headers_settle(wire: &[u8]) {
     check_settles_sampled("http2_request_headers", wire, request_headers, |headers| {
         *headers != Err(Http2HeadersError::Incomplete)
     });
+}
+
+/// Checks that [`http2_request`] never changes its answer once it has
+/// answered, on a sample of the prefixes of `wire`.
+fn check_request_settles(wire: &[u8]) {
     check_settles_sampled("http2_request", wire, http2_request, Option::is_some);
-    let headers = request_headers(wire);
-    let request = http2_request(wire);
-    match &headers {
+}
+
+/// Checks that the HTTP/2 extraction functions agree with each other and
+/// with the header matchers on `wire`, where they extracted `headers` and
+/// `request`.
+pub(super) fn check_extraction_agrees(
+    wire: &[u8],
+    headers: &HeaderList,
+    request: &Option<Http2Request>,
+) {
+    match headers {
         Ok(_) => assert!(request.is_some(), "all fields listed, no request"),
         Err(
             Http2HeadersError::Incomplete
             | Http2HeadersError::Invalid
             | Http2HeadersError::HeaderListTooLarge,
         ) => {
-            assert_eq!(request, None, "a request from {headers:?}");
+            assert_eq!(*request, None, "a request from {headers:?}");
         }
         Err(Http2HeadersError::FieldTooLong) => {}
     }
     // The matchers read only the first HTTP2_HEADERS_LIMIT bytes.
     if wire.len() >= HTTP2_HEADERS_LIMIT {
-        return (headers, request);
+        return;
     }
     // A matcher for a field the block lacks reads the whole block: while
     // the field has not shown up (its prefix matcher has not matched), it
@@ -101,7 +245,7 @@ pub(super) fn check_http2_request(wire: &[u8]) -> (HeaderList, Option<Http2Reque
                 ),
                 "undecided on a block that {headers:?}"
             ),
-            Verdict::NoMatch => assert_ne!(headers, Err(Http2HeadersError::Incomplete)),
+            Verdict::NoMatch => assert_ne!(*headers, Err(Http2HeadersError::Incomplete)),
         }
     }
     if http2_preface().verdict(wire) == Verdict::NoMatch {
@@ -109,7 +253,7 @@ pub(super) fn check_http2_request(wire: &[u8]) -> (HeaderList, Option<Http2Reque
             assert_eq!(matcher.verdict(wire), Verdict::NoMatch, "route {index}");
         }
     }
-    if let Some(request) = &request {
+    if let Some(request) = request {
         assert_ne!(
             present,
             Verdict::NeedMore,
@@ -144,14 +288,16 @@ pub(super) fn check_http2_request(wire: &[u8]) -> (HeaderList, Option<Http2Reque
             .is_some_and(|value| value.starts_with("application/grpc"));
         assert!(!is_grpc || grpc_type, "grpc matched {request:?}");
     }
-    if let Ok(fields) = &headers {
-        // The first field of each name decides that name's matchers.
-        let mut names_seen: Vec<&[u8]> = Vec::new();
-        for (name, value) in fields {
-            if names_seen.contains(&name.as_slice()) || names_seen.len() == 8 {
-                continue;
-            }
-            names_seen.push(name);
+    if let Ok(fields) = headers {
+        // The first field of each name decides that name's matchers: two
+        // fields, which the wire's last bytes choose as they choose two
+        // routes, name the first fields checked.
+        for chosen in chosen_routes(wire, fields.len()) {
+            let chosen_name = &fields[chosen].0;
+            let (name, value) = fields
+                .iter()
+                .find(|(name, _)| name == chosen_name)
+                .expect("the chosen field comes at the latest");
             if name.iter().any(u8::is_ascii_uppercase) {
                 continue;
             }
@@ -165,17 +311,26 @@ pub(super) fn check_http2_request(wire: &[u8]) -> (HeaderList, Option<Http2Reque
             assert_eq!(http2_header(name, longer).verdict(wire), Verdict::NoMatch);
         }
     }
-    (headers, request)
 }
 
-/// Checks that no HPACK consumer decodes or copies more octets on `wire`
-/// than the decoder's bound for its length and the default header list
-/// limit (`matchers::http2::hpack::work::bound`; `http2_request_headers` decodes
-/// twice): work grows with the input and the limit, never with how often
-/// a block refers to its dynamic table. The count exists in tests and
-/// under `--cfg fuzzing` (which cargo-fuzz sets).
+/// How many HPACK consumers [`check_hpack_work`] tells apart: the routes
+/// of [`http2_routes`], then [`http2_request`], then
+/// [`http2_request_headers`].
 #[cfg(any(test, fuzzing))]
-fn check_hpack_work(wire: &[u8]) {
+pub(super) fn hpack_consumers() -> usize {
+    http2_routes().len() + 2
+}
+
+/// Checks that the HPACK consumers named by `consumers` (indices as
+/// [`hpack_consumers`] counts them) decode or copy no more octets on
+/// `wire` than the decoder's bound for its length and the default header
+/// list limit (`matchers::http2::hpack::work::bound`;
+/// `http2_request_headers` decodes twice): work grows with the input and
+/// the limit, never with how often a block refers to its dynamic table.
+/// The count exists in tests and under `--cfg fuzzing` (which cargo-fuzz
+/// sets).
+#[cfg(any(test, fuzzing))]
+pub(super) fn check_hpack_work(wire: &[u8], consumers: impl IntoIterator<Item = usize>) {
     use crate::matchers::http2::hpack::work;
     use crate::matchers::DEFAULT_MAX_HEADER_LIST_SIZE;
     let bound = work::bound(wire.len(), DEFAULT_MAX_HEADER_LIST_SIZE);
@@ -188,17 +343,20 @@ fn check_hpack_work(wire: &[u8]) {
             "{what}: {work:?}, more than {decodings} × {bound} octets"
         );
     };
-    for (index, matcher) in http2_routes().iter().enumerate() {
-        within(&format!("route {index}"), 1, &|| {
-            let _ = matcher.verdict(wire);
-        });
+    let routes = http2_routes();
+    for consumer in consumers {
+        match consumer.checked_sub(routes.len()) {
+            None => within(&format!("route {consumer}"), 1, &|| {
+                let _ = routes[consumer].verdict(wire);
+            }),
+            Some(0) => within("http2_request", 1, &|| {
+                let _ = http2_request(wire);
+            }),
+            Some(_) => within("http2_request_headers", 2, &|| {
+                let _ = request_headers(wire);
+            }),
+        }
     }
-    within("http2_request", 1, &|| {
-        let _ = http2_request(wire);
-    });
-    within("http2_request_headers", 2, &|| {
-        let _ = request_headers(wire);
-    });
 }
 
 /// Checks the SETTINGS reply of `grpc().send_settings()` on `wire`: it is
@@ -247,18 +405,56 @@ fn check_settings_reply(wire: &[u8]) {
 /// first field of each name in the block matches by value and by prefix; a
 /// matcher for an absent field is undecided exactly while the block is
 /// incomplete (the extraction may already have met a bad Huffman code in a
-/// string the matcher skips); the SETTINGS reply and its ACK are where they should be;
-/// and the HPACK work of each is within the decoder's bound (where it is
-/// counted: tests, and `--cfg fuzzing`).
+/// string the matcher skips); the SETTINGS reply and its ACK are where
+/// they should be; and the HPACK work of each is within the decoder's
+/// bound (where it is counted: tests, and `--cfg fuzzing`). Each run
+/// checks the SETTINGS reply and one family of the rest, which the
+/// input's last byte names, as the module's documentation says.
 pub fn http2_frames(data: &[u8]) {
-    let wire: Cow<[u8]> = if data.first() == Some(&b'P') {
+    let wire = frames_wire(data);
+    let family = RequestCheck::chosen_by(data.last().copied().unwrap_or(0));
+    family.check(judged(&wire, JUDGED_WIRE_BYTES));
+    check_settings_reply(&wire);
+}
+
+/// The connection's bytes an `http2_frames` input stands for: the HTTP/2
+/// preface and the input, or the input alone if it starts with `P`.
+pub(super) fn frames_wire(data: &[u8]) -> Cow<'_, [u8]> {
+    if data.first() == Some(&b'P') {
         Cow::Borrowed(data)
     } else {
         Cow::Owned([HTTP2_PREFACE, data].concat())
-    };
-    check_route_table_sampled(&http2_routes(), &wire);
-    let _ = check_http2_request(&wire);
-    check_settings_reply(&wire);
+    }
+}
+
+/// Every request check on `wire`, with every matcher and HPACK consumer,
+/// as no single run makes them: for the tests, which replay seeds through
+/// them all.
+#[cfg(test)]
+pub(super) fn check_every_request_family(wire: &[u8]) {
+    super::sample::check_route_table_sampled(http2_routes(), wire);
+    check_headers_settle(wire);
+    check_request_settles(wire);
+    RequestCheck::Agreement.check(wire);
+    check_hpack_work(wire, 0..hpack_consumers());
+}
+
+/// The seeds of the cargo-fuzz target `target` (`tests/corpus/<target>`).
+#[cfg(test)]
+pub(super) fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(target);
+    let mut seeds: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect();
+    seeds.sort();
+    seeds
 }
 
 #[cfg(test)]
@@ -279,6 +475,46 @@ mod tests {
             Verdict::NeedMore
         );
         assert_eq!(request_headers(&wire), Err(Http2HeadersError::Invalid));
+        check_every_request_family(&wire);
         http2_frames(&wire);
+    }
+
+    /// A run of the harness makes one family of checks on each seed, as
+    /// `tests/fuzz_corpus.rs` replays it; here each seed passes them all,
+    /// on the whole input.
+    #[test]
+    fn every_request_check_holds_on_the_seeds() {
+        for (name, seed) in seeds("http2_frames") {
+            let wire = frames_wire(&seed);
+            let outcome = std::panic::catch_unwind(|| {
+                check_every_request_family(&wire);
+                check_settings_reply(&wire);
+            });
+            assert!(outcome.is_ok(), "seed {name} broke an invariant");
+        }
+    }
+
+    #[test]
+    fn the_last_byte_names_every_family() {
+        for family in RequestCheck::ALL {
+            assert!((0..=255).any(|byte| RequestCheck::chosen_by(byte) == family));
+        }
+    }
+
+    #[test]
+    fn one_long_input_in_32_is_judged_whole() {
+        let limit = 100;
+        assert_eq!(judged(&[7; 100], limit).len(), limit);
+        let mut long = [0; 400];
+        let mut whole = 0;
+        for mutation in 0..3200u32 {
+            long[..4].copy_from_slice(&mutation.to_le_bytes());
+            match judged(&long, limit).len() {
+                100 => {}
+                400 => whole += 1,
+                length => panic!("{length} bytes judged"),
+            }
+        }
+        assert!((70..130).contains(&whole), "{whole} of 3200 judged whole");
     }
 }
