@@ -16,7 +16,7 @@
 //! - it is also the padding length of the padded framings, and the stream
 //!   is `2 × control + 1`.
 //!
-//! A digest of all the block's bytes chooses how much of a long one a run
+//! A hash of all the block's bytes chooses how much of a long one a run
 //! judges: all of it in one case in 32, else its first
 //! [`JUDGED_BLOCK_OCTETS`] ([`judged`]). The last bytes of the framed
 //! block, as `sample.rs` reads them, name the prefixes judged and the

@@ -14,7 +14,7 @@
 //!   monotonicity and the route decision's chunk invariance, 1 an
 //!   extraction function settles, 2 the extraction agrees with the
 //!   matchers, 3 the HPACK work bound;
-//! - a digest of all its bytes chooses how much of a long input the
+//! - a hash of all its bytes chooses how much of a long input the
 //!   family judges: all of it in one case in 32, else its first
 //!   [`JUDGED_WIRE_BYTES`] ([`judged`]);
 //! - the last bytes of the part judged, as `sample.rs` reads them (with
@@ -35,7 +35,7 @@ use crate::matchers::{
 };
 
 use super::checks::{check_chunking, is_exact_text};
-use super::sample::{check_monotone_sampled, check_settles_sampled, chosen_routes};
+use super::sample::{check_monotone_sampled, check_settles_sampled, chosen_family, chosen_routes};
 
 /// The HTTP/2 matchers the `hpack` and `http2_frames` harnesses run, built
 /// once rather than on every run.
@@ -81,35 +81,20 @@ pub(super) fn request_headers(seen: &[u8]) -> HeaderList {
 const JUDGED_WIRE_BYTES: usize = 384;
 
 /// One run in this many judges all of a longer input ([`judged`]).
-const JUDGED_WHOLE_EVERY: u64 = 32;
+const JUDGED_WHOLE_EVERY: usize = 32;
 
 /// The part of `input` a run judges: all of it for one input in
-/// [`JUDGED_WHOLE_EVERY`], as a digest of all its bytes says, else its
-/// first `limit` bytes. A chosen byte or the length would pass the choice
-/// on to every mutant that keeps them, and the costly runs on whole long
-/// inputs would grow to fill a campaign; the digest draws again on each
-/// mutation.
+/// [`JUDGED_WHOLE_EVERY`], as a hash of all its bytes says
+/// ([`chosen_family`]), else its first `limit` bytes. A chosen byte or the
+/// length would pass the choice on to every mutant that keeps them, and
+/// the costly runs on whole long inputs would grow to fill a campaign; the
+/// hash draws again on each mutation.
 pub(super) fn judged(input: &[u8], limit: usize) -> &[u8] {
-    if input.len() <= limit || digest(input).is_multiple_of(JUDGED_WHOLE_EVERY) {
+    if input.len() <= limit || chosen_family(input, JUDGED_WHOLE_EVERY) == 0 {
         input
     } else {
         &input[..limit]
     }
-}
-
-/// FNV-1a over the input's length and its bytes, eight at a time, folded
-/// to its high half, the better mixed.
-fn digest(input: &[u8]) -> u64 {
-    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const FNV_PRIME: u64 = 0x0100_0000_01b3;
-    let digest = input
-        .chunks(8)
-        .fold(FNV_OFFSET ^ input.len() as u64, |digest, chunk| {
-            let mut word = [0; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            (digest ^ u64::from_le_bytes(word)).wrapping_mul(FNV_PRIME)
-        });
-    digest >> 32
 }
 
 /// The families of request checks the `hpack` and `http2_frames` harnesses
